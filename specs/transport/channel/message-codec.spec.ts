@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { resolveConfig } from '../../../src/transport/channel/config.js';
+import { fillReferenceId, MessageCodec } from '../../../src/transport/channel/message-codec.js';
+import { Preface } from '../../../src/transport/channel/preface.js';
+import { RECORD_HEADER_SIZE, RecordParser, RecordType } from '../../../src/transport/channel/record.js';
+import { isTransportError, type TransportErrorCode } from '../../../src/transport/errors.js';
+import { hex, vector } from '../../support/vectors.js';
+import { FakeDecodeContext, FakeEncodeContext, FakeEnd, messageValue } from './values.js';
+
+const noEnds = new FakeEncodeContext();
+
+function rejects(code: TransportErrorCode) {
+  return (e: unknown) => isTransportError(e, code);
+}
+
+/** Encode, give the ends ids 1, 3, 5..., parse the record back and decode it. */
+function roundTrip(codec: MessageCodec, value: unknown): { decoded: unknown; ctx: FakeDecodeContext } {
+  const enc = new FakeEncodeContext();
+  const record = codec.encodeRecord(RecordType.MESSAGE, value, enc);
+  assert.equal(record.idOffsets.length, enc.ends.length);
+  enc.ends.forEach((end, i) => {
+    end.id = 2 * i + 1;
+    fillReferenceId(record, i, end.id);
+  });
+  const { records, error } = new RecordParser(1 << 20).push(record.bytes);
+  assert.equal(error, undefined);
+  assert.equal(records.length, 1);
+  const ctx = new FakeDecodeContext();
+  return { decoded: codec.decodeBody(records[0]!.body, ctx), ctx };
+}
+
+describe('MessageCodec', () => {
+  it('encodes a call with a reply channel exactly as the vector', () => {
+    const codec = new MessageCodec(resolveConfig());
+    const ctx = new FakeEncodeContext();
+    const record = codec.encodeRecord(
+      RecordType.MESSAGE,
+      { op: 'add', args: [1, 2], reply: new FakeEnd(Preface.NESTED_RECV) },
+      ctx,
+    );
+    fillReferenceId(record, 0, 3);
+    assert.equal(hex(record.bytes), hex(vector('channel.record-call')));
+  });
+
+  it('decodes the call vector, claiming stream 3', () => {
+    const codec = new MessageCodec(resolveConfig());
+    const ctx = new FakeDecodeContext();
+    const value = codec.decodeBody(vector('channel.record-call').subarray(RECORD_HEADER_SIZE), ctx);
+    assert.deepEqual(value, { op: 'add', args: [1, 2], reply: new FakeEnd(Preface.NESTED_RECV, 3) });
+  });
+
+  it('encodes an ERROR record exactly as the vector and decodes it back', () => {
+    const codec = new MessageCodec(resolveConfig());
+    const record = codec.encodeErrorRecord('NOT_FOUND', 'no such actor', undefined, noEnds);
+    assert.equal(hex(record.bytes), hex(vector('channel.record-error')));
+    assert.deepEqual(codec.decodeErrorBody(record.bytes.subarray(RECORD_HEADER_SIZE)), {
+      code: 'NOT_FOUND',
+      message: 'no such actor',
+      details: undefined,
+    });
+    const withDetails = codec.encodeErrorRecord('E', 'm', { n: [1n, 'x'] }, noEnds);
+    assert.deepEqual(codec.decodeErrorBody(withDetails.bytes.subarray(RECORD_HEADER_SIZE)).details, {
+      n: [1n, 'x'],
+    });
+  });
+
+  it('round-trips arbitrary values, with references anywhere', () => {
+    const codec = new MessageCodec(resolveConfig());
+    fc.assert(
+      fc.property(messageValue(true), (value) => {
+        const { decoded } = roundTrip(codec, value);
+        assert.deepStrictEqual(decoded, value);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('writes ids into the record without disturbing the rest, in encoding order', () => {
+    const codec = new MessageCodec(resolveConfig());
+    const a = new FakeEnd(Preface.BYTES_RECV);
+    const b = new FakeEnd(Preface.NESTED_SEND);
+    const { decoded, ctx } = roundTrip(codec, { x: [a, 'pad', { y: b }], z: 1 });
+    assert.deepEqual(
+      ctx.refs.map((r) => [r.id, r.preface]),
+      [
+        [1, Preface.BYTES_RECV],
+        [3, Preface.NESTED_SEND],
+      ],
+    );
+    assert.deepEqual(decoded, { x: [a, 'pad', { y: b }], z: 1 });
+  });
+
+  it('rejects a message above maxMessageSize before anything is collected for it to open', () => {
+    const codec = new MessageCodec(resolveConfig({ maxMessageSize: 100 }));
+    assert.throws(
+      () => codec.encodeRecord(RecordType.MESSAGE, new Uint8Array(100), noEnds),
+      rejects('MESSAGE_TOO_LARGE'),
+    );
+    // Exactly at the limit is fine (bin 8 header is 2 bytes).
+    codec.encodeRecord(RecordType.MESSAGE, new Uint8Array(98), noEnds);
+  });
+
+  it('keeps working after a large message (the encoder buffer is replaced)', () => {
+    const codec = new MessageCodec(resolveConfig());
+    codec.encodeRecord(RecordType.MESSAGE, new Uint8Array(1 << 20), noEnds);
+    const r = codec.encodeRecord(RecordType.MESSAGE, { op: 'add', args: [1, 2] }, noEnds);
+    assert.equal(hex(r.bytes), hex(vector('channel.record-message')));
+  });
+
+  it('limits depth with REFERENCE_LIMIT on both sides', () => {
+    const codec = new MessageCodec(resolveConfig({ maxNestingDepth: 3 }));
+    codec.encodeRecord(RecordType.MESSAGE, [[1]], noEnds);
+    assert.throws(() => codec.encodeRecord(RecordType.MESSAGE, [[[1]]], noEnds), rejects('REFERENCE_LIMIT'));
+    const deep = Uint8Array.of(0x91, 0x91, 0x91, 0x01);
+    assert.throws(() => codec.decodeBody(deep, new FakeDecodeContext()), rejects('REFERENCE_LIMIT'));
+  });
+
+  it('limits references per message with REFERENCE_LIMIT on decode, before claiming any', () => {
+    const big = new MessageCodec(resolveConfig());
+    const ends = [1, 2, 3].map(() => new FakeEnd(Preface.NESTED_SEND));
+    const record = big.encodeRecord(RecordType.MESSAGE, ends, new FakeEncodeContext());
+    for (let i = 0; i < ends.length; i++) fillReferenceId(record, i, 2 * i + 1);
+    const small = new MessageCodec(resolveConfig({ maxReferencesPerMessage: 2 }));
+    const ctx = new FakeDecodeContext();
+    assert.throws(
+      () => small.decodeBody(record.bytes.subarray(RECORD_HEADER_SIZE), ctx),
+      rejects('REFERENCE_LIMIT'),
+    );
+    assert.equal(ctx.refs.length, 0);
+  });
+
+  it('refuses values MessagePack cannot carry with ENCODE_ERROR', () => {
+    const codec = new MessageCodec(resolveConfig());
+    assert.throws(
+      () => codec.encodeRecord(RecordType.MESSAGE, { f: () => 1 }, noEnds),
+      rejects('ENCODE_ERROR'),
+    );
+    assert.throws(
+      () => codec.encodeRecord(RecordType.MESSAGE, [Symbol('s')], noEnds),
+      rejects('ENCODE_ERROR'),
+    );
+  });
+
+  it('turns a circular value into REFERENCE_LIMIT, not a stack overflow', () => {
+    const codec = new MessageCodec(resolveConfig());
+    const a: unknown[] = [];
+    a.push(a);
+    assert.throws(() => codec.encodeRecord(RecordType.MESSAGE, a, noEnds), rejects('REFERENCE_LIMIT'));
+  });
+
+  it('propagates the context errors unchanged', () => {
+    const codec = new MessageCodec(resolveConfig());
+    const boom = {
+      reference() {
+        throw new Error('not typed');
+      },
+    };
+    assert.throws(() => codec.encodeRecord(RecordType.MESSAGE, [{}], boom), rejects('ENCODE_ERROR'));
+  });
+
+  it('rejects malformed error bodies with DECODE_ERROR, references in them with BAD_REFERENCE', () => {
+    const codec = new MessageCodec(resolveConfig());
+    const body = (v: unknown) =>
+      codec.encodeRecord(RecordType.ERROR, v, noEnds).bytes.subarray(RECORD_HEADER_SIZE);
+    assert.throws(() => codec.decodeErrorBody(body([1])), rejects('DECODE_ERROR'));
+    assert.throws(() => codec.decodeErrorBody(body({ code: 1, message: 'm' })), rejects('DECODE_ERROR'));
+    assert.throws(() => codec.decodeErrorBody(body({ code: 'c' })), rejects('DECODE_ERROR'));
+    const withRef = codec.encodeRecord(
+      RecordType.ERROR,
+      { code: 'c', message: 'm', d: new FakeEnd(Preface.NESTED_SEND) },
+      new FakeEncodeContext(),
+    );
+    fillReferenceId(withRef, 0, 1);
+    assert.throws(
+      () => codec.decodeErrorBody(withRef.bytes.subarray(RECORD_HEADER_SIZE)),
+      rejects('BAD_REFERENCE'),
+    );
+  });
+
+  it('gives only typed errors for arbitrary, truncated or corrupted bodies', () => {
+    const codec = new MessageCodec(resolveConfig({ maxNestingDepth: 8, maxReferencesPerMessage: 4 }));
+    const typed = (e: unknown) =>
+      isTransportError(e, 'DECODE_ERROR') ||
+      isTransportError(e, 'REFERENCE_LIMIT') ||
+      isTransportError(e, 'BAD_REFERENCE');
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), (bytes) => {
+        try {
+          codec.decodeBody(bytes, new FakeDecodeContext());
+        } catch (e) {
+          assert.ok(typed(e), String(e));
+        }
+      }),
+      { numRuns: 1000 },
+    );
+    fc.assert(
+      fc.property(messageValue(true), fc.nat(), fc.nat(255), (value, at, byte) => {
+        const enc = new FakeEncodeContext();
+        let record: ReturnType<MessageCodec['encodeRecord']>;
+        try {
+          record = codec.encodeRecord(RecordType.MESSAGE, value, enc);
+        } catch (e) {
+          assert.ok(isTransportError(e, 'REFERENCE_LIMIT'), String(e));
+          return;
+        }
+        const body = Uint8Array.from(record.bytes.subarray(RECORD_HEADER_SIZE));
+        body[at % body.length] = byte;
+        for (const input of [body, body.subarray(0, at % body.length)]) {
+          try {
+            codec.decodeBody(input, new FakeDecodeContext());
+          } catch (e) {
+            assert.ok(typed(e), String(e));
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

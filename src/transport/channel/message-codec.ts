@@ -1,0 +1,170 @@
+/**
+ * Messages to record bytes and back, with references. One MessageCodec per channel session: it reuses one
+ * MessagePack Encoder and Decoder, and points them at a per-message context through a mutable slot.
+ *
+ * Encoding is one pass: ends inside the message become references with a placeholder id of 0. The caller
+ * then opens one stream per reference, in order, and writes each id in place with {@link fillReferenceId}:
+ * nothing is opened for a message that fails to encode or is too large, and the peer never sees a stream
+ * that no message names. Pure apart from the reused buffers.
+ */
+import { Decoder, Encoder } from '@msgpack/msgpack';
+import { isTransportError, type TransportError, transportError } from '../errors.js';
+import type { ChannelConfig } from './config.js';
+import { frameRecord, RECORD_HEADER_SIZE, RecordType } from './record.js';
+import {
+  type DecodeContext,
+  type EncodeContext,
+  ReferenceCodec,
+  type ReferenceSlot,
+  writeReferenceId,
+} from './references.js';
+import { scanMessage } from './scan.js';
+
+/** A record ready to write, header and body in one buffer. */
+export interface EncodedRecord {
+  readonly bytes: Uint8Array;
+  /** Offset in `bytes` of each reference's stream id, in the order the encode context collected the ends. */
+  readonly idOffsets: readonly number[];
+}
+
+/** The body of an ERROR record. */
+export interface ErrorBody {
+  readonly code: string;
+  readonly message: string;
+  readonly details: unknown;
+}
+
+/** After encoding a body larger than this (bytes), the encoder is replaced so its grown buffer is freed. */
+const ENCODER_KEEP_BYTES = 256 * 1024;
+
+const codec = new ReferenceCodec();
+
+export class MessageCodec {
+  private readonly slot: ReferenceSlot = { encode: undefined, decode: undefined, count: 0 };
+  private encoder: Encoder<ReferenceSlot>;
+  private readonly decoder: Decoder<ReferenceSlot>;
+
+  constructor(private readonly config: ChannelConfig) {
+    this.encoder = this.makeEncoder();
+    this.decoder = new Decoder<ReferenceSlot>({
+      extensionCodec: codec,
+      context: this.slot,
+      useBigInt64: true,
+    });
+  }
+
+  /**
+   * Encode `value` as one record of `type`. `ctx` sees every non-primitive value and collects the ends.
+   * Throws TransportError: ENCODE_ERROR (a value MessagePack cannot carry, an end that cannot be sent),
+   * REFERENCE_LIMIT (too deep, too many references), MESSAGE_TOO_LARGE (body above maxMessageSize).
+   */
+  encodeRecord(type: RecordType, value: unknown, ctx: EncodeContext): EncodedRecord {
+    let body: Uint8Array;
+    const slot = this.slot;
+    slot.encode = ctx;
+    slot.count = 0;
+    try {
+      body = this.encoder.encodeSharedRef(value);
+    } catch (err) {
+      throw encodeFailure(err, this.config.maxNestingDepth);
+    } finally {
+      slot.encode = undefined;
+    }
+    const count = slot.count;
+    if (body.length > this.config.maxMessageSize) {
+      this.shrink(body.length);
+      throw transportError(
+        'MESSAGE_TOO_LARGE',
+        `message of ${body.length} bytes is above maxMessageSize (${this.config.maxMessageSize} bytes)`,
+      );
+    }
+    const bytes = frameRecord(type, body); // the one copy: the encoder's buffer is reused
+    this.shrink(body.length);
+    const idOffsets: number[] = [];
+    if (count > 0) {
+      const found = scanMessage(bytes.subarray(RECORD_HEADER_SIZE), Infinity, Infinity, (offset) => {
+        idOffsets.push(RECORD_HEADER_SIZE + offset);
+      });
+      if (found.references !== count) {
+        throw transportError('ENCODE_ERROR', `found ${found.references} references, encoded ${count}`);
+      }
+    }
+    return { bytes, idOffsets };
+  }
+
+  /** An ERROR record. `ctx` must reject ends (an error carries no references). Throws like encodeRecord. */
+  encodeErrorRecord(code: string, message: string, details: unknown, ctx: EncodeContext): EncodedRecord {
+    const body: Record<string, unknown> = { code, message };
+    if (details !== undefined) body.details = details;
+    return this.encodeRecord(RecordType.ERROR, body, ctx);
+  }
+
+  /**
+   * Decode a MESSAGE body. The limits are checked on the bytes first, so nothing is built or claimed for a
+   * message that breaks them. Throws TransportError: DECODE_ERROR, REFERENCE_LIMIT, or what `ctx.claim`
+   * throws (BAD_REFERENCE).
+   */
+  decodeBody(body: Uint8Array, ctx: DecodeContext | undefined): unknown {
+    scanMessage(body, this.config.maxNestingDepth, this.config.maxReferencesPerMessage);
+    this.slot.decode = ctx;
+    try {
+      return this.decoder.decode(body);
+    } catch (err) {
+      if (isTransportError(err)) throw err;
+      throw transportError('DECODE_ERROR', `message is not valid MessagePack: ${messageOf(err)}`, {
+        cause: err,
+      });
+    } finally {
+      this.slot.decode = undefined;
+    }
+  }
+
+  /** Decode an ERROR body. Throws DECODE_ERROR when it is not `{ code: string, message: string, ... }`,
+   *  BAD_REFERENCE when it carries a reference. */
+  decodeErrorBody(body: Uint8Array): ErrorBody {
+    const value = this.decodeBody(body, undefined);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw transportError('DECODE_ERROR', 'error record body is not a map');
+    }
+    const { code, message, details } = value as Record<string, unknown>;
+    if (typeof code !== 'string' || typeof message !== 'string') {
+      throw transportError('DECODE_ERROR', 'error record needs a string code and a string message');
+    }
+    return { code, message, details };
+  }
+
+  private makeEncoder(): Encoder<ReferenceSlot> {
+    return new Encoder<ReferenceSlot>({
+      extensionCodec: codec,
+      context: this.slot,
+      useBigInt64: true,
+      maxDepth: this.config.maxNestingDepth,
+    });
+  }
+
+  private shrink(bodyLength: number): void {
+    if (bodyLength > ENCODER_KEEP_BYTES) this.encoder = this.makeEncoder();
+  }
+}
+
+/** Write stream `id` into the placeholder at `offset` (from {@link EncodedRecord.idOffsets}). */
+export function fillReferenceId(record: EncodedRecord, index: number, id: number): void {
+  writeReferenceId(record.bytes, record.idOffsets[index]!, id);
+}
+
+/** The encoder throws plain Errors; give them a code. Its depth error is the only one with a limit meaning. */
+function encodeFailure(err: unknown, maxDepth: number): TransportError {
+  if (isTransportError(err)) return err;
+  // @msgpack/msgpack reports its maxDepth as "Too deep objects in depth N"; matching its text is the only way
+  // to tell it from other failures, and a miss only changes REFERENCE_LIMIT into ENCODE_ERROR.
+  if (/too deep/i.test(messageOf(err))) {
+    return transportError('REFERENCE_LIMIT', `message nested deeper than maxNestingDepth (${maxDepth})`, {
+      cause: err,
+    });
+  }
+  return transportError('ENCODE_ERROR', `message cannot be encoded: ${messageOf(err)}`, { cause: err });
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
