@@ -1,0 +1,113 @@
+/**
+ * Multiplexer configuration (hashicorp/yamux `mux.go`: Config, DefaultConfig, VerifyConfig).
+ *
+ * Every field has a unit and a default; {@link verifyConfig} rejects what the session cannot honour.
+ * The receive limits (`maxConcurrentStreams`, `maxAcceptBacklog`, `maxFrameLength`, the window) bound
+ * what a peer can make this side hold in memory.
+ */
+import { transportError } from '../errors.js';
+import { INITIAL_STREAM_WINDOW, MAX_UINT32 } from './frame.js';
+
+/** client = the dialer, opens odd stream ids; server = the listener, even ids. */
+export type Role = 'client' | 'server';
+
+export interface MuxConfig {
+  /**
+   * Receive window per stream, bytes: how much the peer may send before we return credit. yamux fixes
+   * the initial value at 256 KiB on the wire; a larger value is announced with a WindowUpdate right
+   * after SYN/ACK. Default 256 KiB. Min 256 KiB, max 2^32-1.
+   */
+  streamWindow: number;
+  /**
+   * Max streams open at once, both directions together (including those waiting to be accepted).
+   * Default 4096. Opening beyond throws STREAM_LIMIT; an inbound SYN beyond is answered with RST. Min 1.
+   */
+  maxConcurrentStreams: number;
+  /**
+   * Inbound streams waiting for accept() when no onStream handler is set. Default 256. A SYN beyond is
+   * answered with RST (ACCEPT_BACKLOG). 0 means no backlog: without onStream every inbound stream is reset.
+   */
+  maxAcceptBacklog: number;
+  /**
+   * Max payload length of an inbound Data frame, bytes. Default 16 MiB. A header announcing more closes
+   * the session with GoAway(1), FRAME_TOO_LARGE. Must be >= streamWindow (a peer may send a whole window
+   * in one frame).
+   */
+  maxFrameLength: number;
+  /** Largest Data frame payload we send, bytes. Default 64 KiB. Min 1, max 2^32-1. */
+  maxSendFrame: number;
+  /** Interval between keepalive pings, ms; 0 disables keepalive. Default 15_000. */
+  keepAliveIntervalMs: number;
+  /**
+   * A keepalive ping unanswered for this long closes the session with KEEPALIVE_TIMEOUT, ms. Default
+   * 10_000. Must be > 0 when keepalive is on.
+   */
+  keepAliveTimeoutMs: number;
+  /**
+   * Graceful close: how long close() waits for open streams to finish before resetting them, ms.
+   * Default 5_000. 0 resets them at once.
+   */
+  closeTimeoutMs: number;
+  /**
+   * Per-stream bytes queued by write() but not yet framed (waiting for send window) above which write()
+   * returns false, bytes. Default 256 KiB. Min 1.
+   */
+  writeHighWaterMark: number;
+}
+
+/** A fresh object with every default. */
+export function defaultConfig(): MuxConfig {
+  return {
+    streamWindow: INITIAL_STREAM_WINDOW,
+    maxConcurrentStreams: 4096,
+    maxAcceptBacklog: 256,
+    maxFrameLength: 16 * 1024 * 1024,
+    maxSendFrame: 64 * 1024,
+    keepAliveIntervalMs: 15_000,
+    keepAliveTimeoutMs: 10_000,
+    closeTimeoutMs: 5_000,
+    writeHighWaterMark: 256 * 1024,
+  };
+}
+
+/** Throws TransportError INVALID_CONFIG naming the first field that is out of range. */
+export function verifyConfig(c: MuxConfig): void {
+  int(c, 'streamWindow', INITIAL_STREAM_WINDOW, MAX_UINT32);
+  int(c, 'maxConcurrentStreams', 1, MAX_UINT32);
+  int(c, 'maxAcceptBacklog', 0, MAX_UINT32);
+  int(c, 'maxFrameLength', 1, MAX_UINT32);
+  int(c, 'maxSendFrame', 1, MAX_UINT32);
+  int(c, 'keepAliveIntervalMs', 0, 2 ** 31 - 1);
+  int(c, 'keepAliveTimeoutMs', 0, 2 ** 31 - 1);
+  int(c, 'closeTimeoutMs', 0, 2 ** 31 - 1);
+  int(c, 'writeHighWaterMark', 1, Number.MAX_SAFE_INTEGER);
+  if (c.maxFrameLength < c.streamWindow) {
+    throw transportError('INVALID_CONFIG', 'mux: maxFrameLength must be >= streamWindow');
+  }
+  if (c.keepAliveIntervalMs > 0 && c.keepAliveTimeoutMs === 0) {
+    throw transportError('INVALID_CONFIG', 'mux: keepAliveTimeoutMs must be > 0 when keepalive is on');
+  }
+}
+
+/** defaultConfig() overlaid with `partial`, verified. Throws INVALID_CONFIG. */
+export function resolveConfig(partial?: Partial<MuxConfig>): MuxConfig {
+  const c: MuxConfig = { ...defaultConfig() };
+  if (partial) {
+    for (const key of Object.keys(c) as (keyof MuxConfig)[]) {
+      const v = partial[key];
+      if (v !== undefined) c[key] = v;
+    }
+  }
+  verifyConfig(c);
+  return c;
+}
+
+function int(c: MuxConfig, key: keyof MuxConfig, min: number, max: number): void {
+  const v = c[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw transportError(
+      'INVALID_CONFIG',
+      `mux: ${key} must be an integer in ${min}..${max}, got ${String(v)}`,
+    );
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The session's read loop: a named-state parser that turns incoming byte chunks into frames.
+ *
+ * It knows only the header layout and that Data frames carry `length` payload bytes; what a frame
+ * means, and whether it is allowed, is decided by the {@link FrameSink} (the session). The sink judges
+ * each header before any payload byte is buffered, so a peer cannot make the reader hold more than the
+ * sink agreed to.
+ *
+ * Payloads are not copied when the whole frame lies within one chunk: the sink gets a subarray of the
+ * chunk (Node hands out a fresh Buffer per socket read, so keeping it is safe). A payload that spans
+ * chunks is assembled into one new Buffer.
+ */
+import { FrameType, getUint32, HEADER_LENGTH } from './frame.js';
+
+/** What the sink wants done with the frame whose header it just saw. */
+export const Verdict = {
+  /** Go on with the next frame; a Data payload, if any, is skipped unread. */
+  Next: 0,
+  /** Deliver the Data payload (length > 0) through onPayload, then go on. */
+  Payload: 1,
+  /** Stop parsing for good (the session is closing); everything after is ignored. */
+  Stop: 2,
+} as const;
+export type Verdict = (typeof Verdict)[keyof typeof Verdict];
+
+/** The receiver of parsed frames. It must not throw: bad input is its verdict, not an exception. */
+export interface FrameSink {
+  /** Every header, in wire order. Only Data frames have a payload; for other types the verdict Payload means Next. */
+  onHeader(version: number, type: number, flags: number, streamId: number, length: number): Verdict;
+  /** The payload of the Data frame whose header got {@link Verdict.Payload}. The sink owns the buffer. */
+  onPayload(payload: Buffer): void;
+}
+
+/** Named states of the parser. */
+export const ReadState = {
+  /** Collecting the 12 header bytes (possibly across chunks). */
+  Header: 0,
+  /** Collecting a payload the sink wants. */
+  Payload: 1,
+  /** Skipping a payload the sink does not want. */
+  Discard: 2,
+  /** Stopped for good. */
+  Stopped: 3,
+} as const;
+export type ReadState = (typeof ReadState)[keyof typeof ReadState];
+
+export class FrameReader {
+  private state: ReadState = ReadState.Header;
+  /** Header bytes when a header spans chunks. */
+  private readonly head = Buffer.alloc(HEADER_LENGTH);
+  private headFill = 0;
+  /** Payload bytes still to collect or skip. */
+  private need = 0;
+  /** The payload being assembled across chunks. */
+  private partial: Buffer | undefined;
+  private partialFill = 0;
+
+  constructor(private readonly sink: FrameSink) {}
+
+  get readState(): ReadState {
+    return this.state;
+  }
+
+  /** Stop parsing; later chunks are ignored. */
+  stop(): void {
+    this.state = ReadState.Stopped;
+    this.partial = undefined;
+  }
+
+  /** True when no frame is half-read (the byte stream may end here cleanly). */
+  get atBoundary(): boolean {
+    return this.state === ReadState.Header && this.headFill === 0;
+  }
+
+  /** Feeds the next chunk of the byte stream. */
+  push(chunk: Buffer): void {
+    let pos = 0;
+    const end = chunk.length;
+    while (pos < end) {
+      switch (this.state) {
+        case ReadState.Header: {
+          if (this.headFill === 0 && end - pos >= HEADER_LENGTH) {
+            pos = this.header(chunk, pos, pos + HEADER_LENGTH);
+          } else {
+            const n = Math.min(HEADER_LENGTH - this.headFill, end - pos);
+            chunk.copy(this.head, this.headFill, pos, pos + n);
+            this.headFill += n;
+            pos += n;
+            if (this.headFill === HEADER_LENGTH) {
+              this.headFill = 0;
+              this.header(this.head, 0, pos);
+            }
+          }
+          break;
+        }
+        case ReadState.Payload: {
+          const n = Math.min(this.need, end - pos);
+          if (this.partial === undefined) {
+            if (n === this.need) {
+              // The whole payload is in this chunk: hand out a view, no copy.
+              this.state = ReadState.Header;
+              this.need = 0;
+              this.sink.onPayload(chunk.subarray(pos, pos + n));
+              pos += n;
+              break;
+            }
+            this.partial = Buffer.allocUnsafe(this.need);
+            this.partialFill = 0;
+          }
+          chunk.copy(this.partial, this.partialFill, pos, pos + n);
+          this.partialFill += n;
+          this.need -= n;
+          pos += n;
+          if (this.need === 0) {
+            const payload = this.partial;
+            this.partial = undefined;
+            this.state = ReadState.Header;
+            this.sink.onPayload(payload);
+          }
+          break;
+        }
+        case ReadState.Discard: {
+          const n = Math.min(this.need, end - pos);
+          this.need -= n;
+          pos += n;
+          if (this.need === 0) this.state = ReadState.Header;
+          break;
+        }
+        default:
+          return;
+      }
+    }
+  }
+
+  /** Decodes the header at buf[at..at+12), asks the sink, sets the next state. Returns `next` (the read position). */
+  private header(buf: Buffer, at: number, next: number): number {
+    const type = buf[at + 1]!;
+    const length = getUint32(buf, at + 8);
+    const verdict = this.sink.onHeader(
+      buf[at]!,
+      type,
+      (buf[at + 2]! << 8) | buf[at + 3]!,
+      getUint32(buf, at + 4),
+      length,
+    );
+    // The sink may have stopped us from inside onHeader.
+    if (verdict === Verdict.Stop || this.state === ReadState.Stopped) {
+      this.stop();
+      return next;
+    }
+    if (type !== FrameType.Data || length === 0) return next;
+    this.need = length;
+    this.state = verdict === Verdict.Payload ? ReadState.Payload : ReadState.Discard;
+    return next;
+  }
+}

@@ -1,0 +1,538 @@
+/**
+ * A yamux session over one Node Duplex byte stream (hashicorp `session.go`).
+ *
+ * Reading: socket chunks go through a {@link FrameReader}; each header is dispatched through a table by
+ * frame type and judged before any payload byte is kept (window, frame size, stream id). Bad peer input
+ * closes the session with a typed error and a GoAway carrying the matching code; it never throws out of
+ * a socket event handler.
+ *
+ * Writing: every frame produced during one tick, across all streams, goes into a {@link FrameWriter}
+ * batch that is handed to the socket as one write on the next `setImmediate`. While the socket reports
+ * backpressure (write() returned false) nothing more is written until 'drain'; the batch meanwhile only
+ * grows by what stream windows allow plus small control frames.
+ */
+import type { Duplex } from 'node:stream';
+import { type TransportError, transportError } from '../errors.js';
+import { type MuxConfig, type Role, resolveConfig } from './config.js';
+import { Flag, FrameType, GoAwayCode, MAX_UINT32 } from './frame.js';
+import { FrameReader, type FrameSink, Verdict } from './reader.js';
+import { reportUnhandled } from './report.js';
+import { Stream, type StreamHost } from './stream.js';
+import { FrameWriter } from './writer.js';
+
+/** An inbound stream is acknowledged with its first outbound frame, or after this delay at the latest, ms. */
+export const ACK_DELAY_MS = 20;
+/** After sending its last frames, a closing session waits this long for the peer to hang up, ms. */
+export const LINGER_MS = 1_000;
+/** Ping answers queued while the socket is congested; a peer pinging faster than we can answer is ignored beyond this. */
+export const MAX_QUEUED_PONGS = 64;
+
+interface PendingPing {
+  start: number;
+  resolve: (rttMs: number) => void;
+  reject: (err: TransportError) => void;
+}
+
+interface AcceptWaiter {
+  resolve: (s: Stream) => void;
+  reject: (err: TransportError) => void;
+}
+
+type HeaderHandler = (flags: number, streamId: number, length: number) => Verdict;
+
+export class Session {
+  readonly role: Role;
+  /** Inbound streams are delivered here if set; otherwise they wait in the backlog for accept(). */
+  onStream: ((stream: Stream) => void) | undefined = undefined;
+  /** Resolves (never rejects) when the session has ended: undefined for a clean close, else the error. */
+  readonly closed: Promise<TransportError | undefined>;
+
+  private readonly config: MuxConfig;
+  private readonly socket: Duplex;
+  private readonly host: StreamHost;
+  private readonly streams = new Map<number, Stream>();
+  private readonly reader: FrameReader;
+  private readonly writer = new FrameWriter();
+  private readonly handlers: readonly HeaderHandler[];
+  private nextId: number;
+  private highestPeerId = 0;
+  private readonly backlog = new Set<Stream>();
+  private acceptWaiters: AcceptWaiter[] = [];
+  private readonly pings = new Map<number, PendingPing>();
+  private nextPingId = 1;
+
+  private ended = false;
+  private localGoAway = false;
+  private goAwaySent = false;
+  private remoteGoAway: number | undefined;
+  private resolveClosed!: (err: TransportError | undefined) => void;
+  private endError: TransportError | undefined;
+
+  private flushScheduled = false;
+  private blocked = false;
+  /** The stream and flags of the Data frame whose payload the reader is collecting. */
+  private rxStream: Stream | undefined;
+  private rxFlags = 0;
+
+  private ackPending: Stream[] = [];
+  private ackTimer: NodeJS.Timeout | undefined;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private keepAliveDeadline: NodeJS.Timeout | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Takes ownership of `socket` (any Node Duplex of bytes: net.Socket, tls.TLSSocket, an in-memory pair).
+   * Throws INVALID_CONFIG for a bad config; never throws later from socket events.
+   */
+  constructor(socket: Duplex, role: Role, config?: Partial<MuxConfig>) {
+    this.config = resolveConfig(config);
+    this.socket = socket;
+    this.role = role;
+    this.nextId = role === 'client' ? 1 : 2;
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
+    const writer = this.writer;
+    const maxSendFrame = this.config.maxSendFrame;
+    this.host = {
+      config: this.config,
+      frame: (type, flags, id, length) => {
+        if (this.ended) return;
+        writer.frame(type, flags, id, length);
+        this.scheduleFlush();
+      },
+      data: (flags, id, payload) => {
+        if (this.ended) return;
+        writer.data(flags, id, payload, maxSendFrame);
+        this.scheduleFlush();
+      },
+      finishLast: (id) => !this.ended && writer.finishLast(id),
+      remove: (s) => this.remove(s),
+    };
+    this.handlers = [
+      (f, id, n) => this.onData(f, id, n),
+      (f, id, n) => this.onWindowUpdate(f, id, n),
+      (f, id, n) => this.onPing(f, id, n),
+      (f, id, n) => this.onGoAway(f, id, n),
+    ];
+    const sink: FrameSink = {
+      onHeader: (version, type, flags, id, length) => this.onHeader(version, type, flags, id, length),
+      onPayload: (payload) => this.onPayload(payload),
+    };
+    this.reader = new FrameReader(sink);
+
+    (socket as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+    socket.on('data', (chunk: Buffer | Uint8Array) => this.onSocketData(chunk));
+    socket.on('end', () => this.onSocketEnd());
+    socket.on('error', (err: Error) => this.destroy(lost(`socket error: ${err.message}`, err)));
+    socket.on('close', () => this.onSocketClose());
+    socket.on('drain', () => {
+      this.blocked = false;
+      this.flush();
+    });
+    if (this.config.keepAliveIntervalMs > 0) {
+      this.keepAliveTimer = setInterval(() => this.keepAlive(), this.config.keepAliveIntervalMs);
+      this.keepAliveTimer.unref();
+    }
+  }
+
+  /** Streams in the table (open, half-closed, waiting in the backlog). */
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
+  get isClosed(): boolean {
+    return this.ended;
+  }
+
+  /**
+   * Open a stream. The SYN is queued at once (before any frame written later), in a Data frame that
+   * carries `preface` as its payload if given, else a WindowUpdate frame.
+   * Throws STREAM_LIMIT / SESSION_CLOSED / GO_AWAY.
+   */
+  open(preface?: Uint8Array): Stream {
+    if (this.ended || this.localGoAway) throw transportError('SESSION_CLOSED', 'mux: the session is closed');
+    if (this.remoteGoAway !== undefined) {
+      throw transportError('GO_AWAY', 'mux: the peer sent GoAway; no new streams', {
+        remoteCode: String(this.remoteGoAway),
+      });
+    }
+    if (this.streams.size >= this.config.maxConcurrentStreams) {
+      throw transportError('STREAM_LIMIT', `mux: ${this.streams.size} streams open (maxConcurrentStreams)`);
+    }
+    if (this.nextId > MAX_UINT32) throw transportError('STREAM_LIMIT', 'mux: stream ids exhausted');
+    const id = this.nextId;
+    this.nextId += 2;
+    const s = new Stream(this, this.host, id, true);
+    this.streams.set(id, s);
+    if (preface !== undefined && preface.length > 0) s.write(preface);
+    else s._sendOpenFlags();
+    return s;
+  }
+
+  /** Next inbound stream; rejects with the session's close error when the session ends. */
+  accept(): Promise<Stream> {
+    for (const s of this.backlog) {
+      this.backlog.delete(s);
+      return Promise.resolve(s);
+    }
+    if (this.ended) return Promise.reject(this.endReason());
+    return new Promise((resolve, reject) => this.acceptWaiters.push({ resolve, reject }));
+  }
+
+  /** Round-trip time in ms of a Ping; rejects with the close error if the session closes first. */
+  ping(): Promise<number> {
+    if (this.ended) return Promise.reject(this.endReason());
+    return new Promise((resolve, reject) => this.sendPing({ start: performance.now(), resolve, reject }));
+  }
+
+  /**
+   * Graceful: send GoAway(0), refuse new streams, wait for open streams up to closeTimeoutMs, then reset
+   * the rest and end the socket. Resolves when the session has ended (never rejects).
+   */
+  async close(): Promise<void> {
+    if (!this.ended && !this.localGoAway) {
+      this.localGoAway = true;
+      this.sendGoAway(GoAwayCode.Normal);
+      if (this.streams.size === 0) this.destroy();
+      else {
+        this.closeTimer = setTimeout(() => {
+          for (const s of [...this.streams.values()]) s.reset();
+          this.destroy();
+        }, this.config.closeTimeoutMs);
+      }
+    }
+    await this.closed;
+  }
+
+  /**
+   * Immediate: reset every stream, send GoAway (code from err: PROTOCOL_ERROR / WINDOW_EXCEEDED /
+   * FRAME_TOO_LARGE -> 1, others -> 2, none -> 0), end the socket. Idempotent.
+   */
+  destroy(err?: TransportError): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.endError = err;
+    this.reader.stop();
+    for (const t of [this.ackTimer, this.keepAliveTimer, this.keepAliveDeadline, this.closeTimer]) {
+      clearTimeout(t);
+    }
+    const reason = this.endReason();
+    for (const s of [...this.streams.values()]) s._fail(reason);
+    this.streams.clear();
+    this.backlog.clear();
+    this.ackPending = [];
+    for (const w of this.acceptWaiters.splice(0)) w.reject(reason);
+    for (const p of this.pings.values()) p.reject(reason);
+    this.pings.clear();
+
+    const socket = this.socket;
+    const peerGone = err !== undefined && (err.code === 'CONNECTION_LOST' || err.code === 'GO_AWAY');
+    if (socket.destroyed || (err !== undefined && err.code === 'CONNECTION_LOST')) {
+      socket.destroy();
+    } else {
+      if (!this.goAwaySent && !peerGone) this.sendGoAway(goAwayCodeFor(err));
+      this.blocked = false;
+      this.flush();
+      socket.end();
+      this.lingerTimer = setTimeout(() => socket.destroy(), LINGER_MS);
+      this.lingerTimer.unref();
+    }
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  private onSocketData(chunk: Buffer | Uint8Array): void {
+    if (this.ended) return;
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    try {
+      this.reader.push(buf);
+    } catch (err) {
+      // A bug of ours, not the peer's: still never let it escape the socket handler.
+      this.destroy(
+        transportError('INTERNAL_ERROR', `mux: internal failure reading frames: ${String(err)}`, {
+          cause: err,
+        }),
+      );
+    }
+  }
+
+  private onSocketEnd(): void {
+    if (this.ended) return;
+    if (this.remoteGoAway === GoAwayCode.Normal && this.reader.atBoundary) this.destroy();
+    else this.destroy(lost('the peer closed the connection'));
+  }
+
+  private onSocketClose(): void {
+    if (!this.ended) this.destroy(lost('the connection closed'));
+    clearTimeout(this.lingerTimer);
+    this.resolveClosed(this.endError);
+  }
+
+  private onHeader(version: number, type: number, flags: number, id: number, length: number): Verdict {
+    if (this.ended) return Verdict.Stop;
+    if (version !== 0) return this.fail('PROTOCOL_ERROR', `unsupported yamux version ${version}`);
+    const handler = this.handlers[type];
+    if (handler === undefined) return this.fail('PROTOCOL_ERROR', `unknown frame type ${type}`);
+    return handler(flags, id, length);
+  }
+
+  private onData(flags: number, id: number, length: number): Verdict {
+    if (length > this.config.maxFrameLength) {
+      return this.fail(
+        'FRAME_TOO_LARGE',
+        `Data frame of ${length} bytes (maxFrameLength ${this.config.maxFrameLength})`,
+      );
+    }
+    const s = this.streamFor(flags, id);
+    if (s === undefined) return this.ended ? Verdict.Stop : Verdict.Next;
+    if (length === 0) {
+      this.applyFlags(s, flags);
+      return Verdict.Next;
+    }
+    if ((flags & Flag.RST) !== 0) {
+      s._onRst();
+      return Verdict.Next;
+    }
+    if (s._remoteClosed) return this.fail('PROTOCOL_ERROR', `Data on stream ${id} after its FIN`);
+    if (!s._debit(length))
+      return this.fail('WINDOW_EXCEEDED', `stream ${id}: ${length} bytes beyond the window`);
+    this.rxStream = s;
+    this.rxFlags = flags;
+    return Verdict.Payload;
+  }
+
+  private onPayload(payload: Buffer): void {
+    const s = this.rxStream!;
+    this.rxStream = undefined;
+    s._onData(payload);
+    if (!this.ended) this.applyFlags(s, this.rxFlags);
+  }
+
+  private onWindowUpdate(flags: number, id: number, delta: number): Verdict {
+    const s = this.streamFor(flags, id);
+    if (s === undefined) return this.ended ? Verdict.Stop : Verdict.Next;
+    if ((flags & Flag.RST) !== 0) {
+      s._onRst();
+      return Verdict.Next;
+    }
+    if ((flags & Flag.ACK) !== 0) s._onAck();
+    if (!s._onWindowUpdate(delta))
+      return this.fail('PROTOCOL_ERROR', `stream ${id}: send window above 2^32-1`);
+    if ((flags & Flag.FIN) !== 0) s._onFin();
+    return Verdict.Next;
+  }
+
+  private onPing(flags: number, id: number, opaque: number): Verdict {
+    if (id !== 0) return this.fail('PROTOCOL_ERROR', `Ping on stream ${id}`);
+    if ((flags & Flag.SYN) !== 0) {
+      if (this.writer.urgentCount < MAX_QUEUED_PONGS) {
+        this.writer.urgent(FrameType.Ping, Flag.ACK, 0, opaque);
+        this.scheduleFlush();
+      }
+    } else if ((flags & Flag.ACK) !== 0) {
+      const p = this.pings.get(opaque);
+      if (p !== undefined) {
+        this.pings.delete(opaque);
+        p.resolve(performance.now() - p.start);
+      }
+    }
+    return Verdict.Next;
+  }
+
+  private onGoAway(_flags: number, id: number, code: number): Verdict {
+    if (id !== 0) return this.fail('PROTOCOL_ERROR', `GoAway on stream ${id}`);
+    this.remoteGoAway = code;
+    if (code === GoAwayCode.Normal) return Verdict.Next;
+    this.destroy(
+      transportError('GO_AWAY', `mux: the peer ended the session with GoAway code ${code}`, {
+        remoteCode: String(code),
+      }),
+    );
+    return Verdict.Stop;
+  }
+
+  private applyFlags(s: Stream, flags: number): void {
+    if ((flags & Flag.ACK) !== 0) s._onAck();
+    if ((flags & Flag.FIN) !== 0) s._onFin();
+    if ((flags & Flag.RST) !== 0) s._onRst();
+  }
+
+  /**
+   * The stream a Data/WindowUpdate frame addresses, creating it on SYN. undefined when the frame is to
+   * be ignored (a late frame for a stream that has closed, or a SYN we refused with RST) or the session
+   * failed (check `ended`).
+   */
+  private streamFor(flags: number, id: number): Stream | undefined {
+    if (id === 0) {
+      this.fail('PROTOCOL_ERROR', 'stream frame on stream id 0');
+      return undefined;
+    }
+    if ((flags & Flag.SYN) !== 0) return this.incoming(id);
+    const s = this.streams.get(id);
+    if (s !== undefined) return s;
+    // Ids only grow, so an id below the high-water mark belonged to a stream that has closed: its late
+    // frames are ignored, as hashicorp does, with no per-stream memory. Anything else never existed.
+    if (this.isOurs(id) ? id < this.nextId : id <= this.highestPeerId) return undefined;
+    this.fail('PROTOCOL_ERROR', `frame for stream ${id}, which was never opened`);
+    return undefined;
+  }
+
+  /** A SYN from the peer: a new stream, or RST when we cannot take it. */
+  private incoming(id: number): Stream | undefined {
+    if (this.isOurs(id)) {
+      this.fail('PROTOCOL_ERROR', `SYN for stream ${id}, an id of our parity`);
+      return undefined;
+    }
+    if (this.streams.has(id)) {
+      this.fail('PROTOCOL_ERROR', `SYN for stream ${id}, which is already open`);
+      return undefined;
+    }
+    if (id > this.highestPeerId) this.highestPeerId = id;
+    const refuse =
+      this.localGoAway ||
+      this.remoteGoAway !== undefined ||
+      this.streams.size >= this.config.maxConcurrentStreams ||
+      (this.onStream === undefined &&
+        this.acceptWaiters.length === 0 &&
+        this.backlog.size >= this.config.maxAcceptBacklog);
+    if (refuse) {
+      this.host.frame(FrameType.WindowUpdate, Flag.RST, id, 0);
+      return undefined;
+    }
+    const s = new Stream(this, this.host, id, false);
+    this.streams.set(id, s);
+    this.ackPending.push(s);
+    if (this.ackTimer === undefined) {
+      this.ackTimer = setTimeout(() => this.sendAcks(), ACK_DELAY_MS);
+      this.ackTimer.unref();
+    }
+    const onStream = this.onStream;
+    if (onStream !== undefined) {
+      try {
+        onStream(s);
+      } catch (err) {
+        reportUnhandled(err);
+      }
+    } else {
+      const w = this.acceptWaiters.shift();
+      if (w !== undefined) w.resolve(s);
+      else this.backlog.add(s);
+    }
+    return this.streams.get(id) === s ? s : undefined;
+  }
+
+  private isOurs(id: number): boolean {
+    return (id & 1) === (this.role === 'client' ? 1 : 0);
+  }
+
+  /** Close the session for bad peer input; returns Stop for the reader. */
+  private fail(code: 'PROTOCOL_ERROR' | 'WINDOW_EXCEEDED' | 'FRAME_TOO_LARGE', message: string): Verdict {
+    this.destroy(transportError(code, `mux: ${message}`));
+    return Verdict.Stop;
+  }
+
+  // ------------------------------------------------------------------ writing
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.blocked) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Hand the batch to the socket as one write (writev when it holds large payloads). */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.blocked || this.writer.isEmpty) return;
+    const socket = this.socket;
+    const parts = this.writer.take();
+    if (socket.destroyed || socket.writableEnded) return;
+    let ok: boolean;
+    if (parts.length === 1) ok = socket.write(parts[0]);
+    else {
+      socket.cork();
+      ok = true;
+      for (const p of parts) ok = socket.write(p);
+      socket.uncork();
+    }
+    if (!ok) this.blocked = true;
+  }
+
+  private sendGoAway(code: number): void {
+    this.goAwaySent = true;
+    this.writer.frame(FrameType.GoAway, 0, 0, code);
+    this.scheduleFlush();
+  }
+
+  private sendPing(p: PendingPing): void {
+    const id = this.nextPingId;
+    this.nextPingId = this.nextPingId === MAX_UINT32 ? 1 : this.nextPingId + 1;
+    this.pings.set(id, p);
+    this.writer.urgent(FrameType.Ping, Flag.SYN, 0, id);
+    this.scheduleFlush();
+  }
+
+  /** Acknowledge inbound streams that have not sent a frame of their own since they arrived. */
+  private sendAcks(): void {
+    this.ackTimer = undefined;
+    const list = this.ackPending;
+    this.ackPending = [];
+    for (const s of list) s._sendOpenFlags();
+  }
+
+  private keepAlive(): void {
+    if (this.ended || this.keepAliveDeadline !== undefined) return;
+    this.keepAliveDeadline = setTimeout(() => {
+      this.destroy(
+        transportError(
+          'KEEPALIVE_TIMEOUT',
+          `mux: no ping answer within ${this.config.keepAliveTimeoutMs} ms`,
+        ),
+      );
+    }, this.config.keepAliveTimeoutMs);
+    this.keepAliveDeadline.unref();
+    this.sendPing({
+      start: performance.now(),
+      resolve: () => {
+        clearTimeout(this.keepAliveDeadline);
+        this.keepAliveDeadline = undefined;
+      },
+      reject: () => {},
+    });
+  }
+
+  // ------------------------------------------------------------------ table
+
+  private remove(s: Stream): void {
+    if (this.streams.get(s.id) === s) this.streams.delete(s.id);
+    this.backlog.delete(s);
+    if (this.localGoAway && this.streams.size === 0 && !this.ended) {
+      // Let the caller's frames of this tick (the last FIN) be queued before the session ends.
+      queueMicrotask(() => {
+        if (!this.ended && this.streams.size === 0) this.destroy();
+      });
+    }
+  }
+
+  private endReason(): TransportError {
+    return this.endError ?? transportError('SESSION_CLOSED', 'mux: the session is closed');
+  }
+}
+
+function lost(message: string, cause?: unknown): TransportError {
+  return transportError('CONNECTION_LOST', `mux: ${message}`, cause === undefined ? undefined : { cause });
+}
+
+/** The GoAway code that tells the peer why we end: 1 for its protocol errors, 2 for ours, 0 for a clean close. */
+export function goAwayCodeFor(err: TransportError | undefined): number {
+  if (err === undefined) return GoAwayCode.Normal;
+  switch (err.code) {
+    case 'PROTOCOL_ERROR':
+    case 'WINDOW_EXCEEDED':
+    case 'FRAME_TOO_LARGE':
+      return GoAwayCode.ProtocolError;
+    default:
+      return GoAwayCode.InternalError;
+  }
+}

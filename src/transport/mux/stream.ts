@@ -1,0 +1,490 @@
+/**
+ * One yamux stream: an ordered, flow-controlled byte stream in each direction (hashicorp `stream.go`).
+ *
+ * Send side: write() queues bytes; they are framed as the peer's window (`sendWindow`) allows, in Data
+ * frames of at most `maxSendFrame`. write() returns false while more than `writeHighWaterMark` bytes
+ * wait for window; drained() / onDrain tell when to go on.
+ *
+ * Receive side: the peer may send at most `recvWindow` more bytes. Data goes straight to the listener
+ * when it is attached and not paused, else it is buffered (never more than the window, since the peer is
+ * stopped there). Credit is returned in one WindowUpdate once the consumer has taken at least half the
+ * window, never while paused.
+ *
+ * Every way a stream ends (both FINs, RST either way, session end) goes through one place, which removes
+ * it from the session's table and calls `onClose` exactly once.
+ */
+import { type TransportError, transportError } from '../errors.js';
+import type { MuxConfig } from './config.js';
+import { Flag, FrameType, INITIAL_STREAM_WINDOW, MAX_UINT32 } from './frame.js';
+import { reportUnhandled } from './report.js';
+import type { Session } from './session.js';
+
+/** Lifecycle of a stream (hashicorp's streamState). */
+export const StreamState = {
+  /** We opened it (SYN queued); the peer has not acknowledged yet. Data may already flow. */
+  SynSent: 0,
+  /** The peer opened it; our ACK is not sent yet. */
+  SynReceived: 1,
+  /** Open both ways. */
+  Established: 2,
+  /** We half-closed (end()); the peer may still send. */
+  LocalClose: 3,
+  /** The peer half-closed (FIN); we may still send. */
+  RemoteClose: 4,
+  /** Both sides finished cleanly; the stream has left the table. */
+  Closed: 5,
+  /** Reset by either side, or the session ended; the stream has left the table. */
+  Reset: 6,
+} as const;
+export type StreamState = (typeof StreamState)[keyof typeof StreamState];
+
+/** The consumer of a stream's inbound side. Exceptions thrown by its callbacks never reach the session. */
+export interface StreamListener {
+  /** A chunk the listener owns (may keep it). Credit for these bytes is returned to the peer after the call. */
+  onData(chunk: Uint8Array): void;
+  /** The peer half-closed (FIN): no more data. */
+  onEnd(): void;
+  /** Exactly once, last: both sides finished (undefined), or reset / session ended (the error). The stream has left the table. */
+  onClose(err?: TransportError): void;
+  /** Queued-unsent bytes fell below writeHighWaterMark. */
+  onDrain?(): void;
+}
+
+/** @internal What a stream needs from its session's writer and table. */
+export interface StreamHost {
+  readonly config: MuxConfig;
+  /** Queue a frame without payload. */
+  frame(type: number, flags: number, streamId: number, length: number): void;
+  /** Queue a Data frame (payload referenced or copied by the writer). */
+  data(flags: number, streamId: number, payload: Uint8Array): void;
+  /** Put FIN on the last queued frame if it is an open Data frame of this stream. */
+  finishLast(streamId: number): boolean;
+  /** The stream has ended: take it out of the table. */
+  remove(stream: Stream): void;
+}
+
+interface Waiter {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: TransportError) => void;
+}
+
+export class Stream {
+  private _state: StreamState;
+  /** SYN (outbound, not yet sent) or ACK (inbound, not yet sent): put on the next frame we send. */
+  private openFlags: number;
+  /** Window beyond yamux's fixed 256 KiB still to announce to the peer (streamWindow - 256 KiB). */
+  private announce: number;
+
+  // --- send side ---
+  private sendWindow = INITIAL_STREAM_WINDOW;
+  private queue: (Uint8Array | undefined)[] = [];
+  private qHead = 0;
+  private qOff = 0;
+  private queued = 0;
+  private writeClosed = false;
+  private finSent = false;
+  private needDrain = false;
+  private drainWaiter: Waiter | undefined;
+
+  // --- receive side ---
+  /** Bytes the peer may still send before our next credit. */
+  private recvWindow = INITIAL_STREAM_WINDOW;
+  /** Bytes the consumer took that are not yet credited back. */
+  private unacked = 0;
+  private buffered: Buffer[] = [];
+  private bufHead = 0;
+  private bufferedCount = 0;
+  private remoteFin = false;
+  private endDelivered = false;
+  private listener: StreamListener | undefined;
+  private paused = false;
+  private delivering = false;
+  private deliverScheduled = false;
+
+  // --- end ---
+  private finished = false;
+  private closeError: TransportError | undefined;
+  private closeNotified = false;
+
+  /** @internal Created by the Session only. */
+  constructor(
+    readonly session: Session,
+    private readonly host: StreamHost,
+    readonly id: number,
+    outbound: boolean,
+  ) {
+    this._state = outbound ? StreamState.SynSent : StreamState.SynReceived;
+    this.openFlags = outbound ? Flag.SYN : Flag.ACK;
+    this.announce = host.config.streamWindow - INITIAL_STREAM_WINDOW;
+  }
+
+  /** Where the stream is in its lifecycle. */
+  get state(): StreamState {
+    return this._state;
+  }
+
+  /** Bytes received and not yet delivered to the listener (at most the receive window). */
+  get bufferedBytes(): number {
+    return this.bufferedCount;
+  }
+
+  /** Bytes written and not yet framed (waiting for send window). */
+  get queuedBytes(): number {
+    return this.queued;
+  }
+
+  /**
+   * Queue bytes (not copied: do not mutate after). Throws STREAM_CLOSED after end(), or the close error
+   * after reset / session end. Returns false when queued-unsent bytes exceed writeHighWaterMark: wait for
+   * drained() / onDrain before writing more.
+   */
+  write(data: Uint8Array): boolean {
+    if (this.finished)
+      throw this.closeError ?? transportError('STREAM_CLOSED', `stream ${this.id} is closed`);
+    if (this.writeClosed) throw transportError('STREAM_CLOSED', `stream ${this.id}: write after end()`);
+    const n = data.length;
+    const hwm = this.host.config.writeHighWaterMark;
+    if (n === 0) return this.queued < hwm;
+    if (this.qHead === this.queue.length && n <= this.sendWindow && n <= this.host.config.maxSendFrame) {
+      // Fast path: nothing waiting and the window allows it all.
+      this.sendWindow -= n;
+      this.sendData(data);
+      return this.queued < hwm;
+    }
+    this.queue.push(data);
+    this.queued += n;
+    this.pump();
+    if (this.queued < hwm) return true;
+    this.needDrain = true;
+    return false;
+  }
+
+  /** Resolves when queued-unsent bytes are below writeHighWaterMark (at once if already); rejects with the close error. */
+  drained(): Promise<void> {
+    if (this.finished) {
+      return Promise.reject(
+        this.closeError ?? transportError('STREAM_CLOSED', `stream ${this.id} is closed`),
+      );
+    }
+    if (this.queued < this.host.config.writeHighWaterMark) return Promise.resolve();
+    this.needDrain = true;
+    if (this.drainWaiter === undefined) {
+      let resolve!: () => void;
+      let reject!: (err: TransportError) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.drainWaiter = { promise, resolve, reject };
+    }
+    return this.drainWaiter.promise;
+  }
+
+  /** Half-close (FIN) after the queued data. Idempotent; a no-op once the stream has closed. */
+  end(): void {
+    if (this.writeClosed || this.finished) return;
+    this.writeClosed = true;
+    if (this._state === StreamState.RemoteClose) this._state = StreamState.Closed;
+    else this._state = StreamState.LocalClose;
+    if (this.qHead === this.queue.length) this.sendFin();
+  }
+
+  /** RST now; queued data is dropped; listener.onClose(STREAM_RESET) locally too. Idempotent. */
+  reset(): void {
+    if (this.finished) return;
+    this.host.frame(FrameType.WindowUpdate, Flag.RST, this.id, 0);
+    this.finish(transportError('STREAM_RESET', `stream ${this.id} was reset locally`));
+  }
+
+  /** Attach the consumer (once; a second call throws INTERNAL_ERROR). Data received before is delivered right after (in a microtask). */
+  listen(listener: StreamListener): void {
+    if (this.listener !== undefined) {
+      throw transportError('INTERNAL_ERROR', `stream ${this.id}: listen() called twice`);
+    }
+    this.listener = listener;
+    if (this.bufferedCount > 0 || this.remoteFin || this.finished) this.scheduleDeliver();
+  }
+
+  /** Receive-side backpressure: while paused no onData and no window credit is returned, so the peer stops at the window. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (!this.delivering) this.deliver();
+  }
+
+  // ------------------------------------------------------------------ session side (internal)
+
+  /** @internal The peer acknowledged our SYN. */
+  _onAck(): void {
+    if (this._state === StreamState.SynSent) this._state = StreamState.Established;
+  }
+
+  /** @internal Debit `n` bytes of an inbound Data frame; false when it exceeds the window (protocol error). */
+  _debit(n: number): boolean {
+    if (n > this.recvWindow) return false;
+    this.recvWindow -= n;
+    return true;
+  }
+
+  /** @internal The peer already half-closed: any more data is a protocol error. */
+  get _remoteClosed(): boolean {
+    return this.remoteFin;
+  }
+
+  /** @internal A payload the session already debited. */
+  _onData(payload: Buffer): void {
+    if (this.finished) return;
+    if (this.listener !== undefined && !this.paused && !this.delivering && !this.deliverScheduled) {
+      if (this.bufHead === this.buffered.length) {
+        this.delivering = true;
+        this.callData(payload);
+        this.delivering = false;
+        if (this.finished) {
+          this.notifyClose();
+          return;
+        }
+        this.unacked += payload.length;
+        if (this.bufHead === this.buffered.length) this.credit();
+        else this.deliver();
+        return;
+      }
+    }
+    this.buffered.push(payload);
+    this.bufferedCount += payload.length;
+    if (!this.delivering && !this.deliverScheduled) this.deliver();
+  }
+
+  /** @internal The peer half-closed. */
+  _onFin(): void {
+    if (this.finished || this.remoteFin) return;
+    this.remoteFin = true;
+    if (this._state === StreamState.LocalClose) this._state = StreamState.Closed;
+    else this._state = StreamState.RemoteClose;
+    if (!this.delivering && !this.deliverScheduled) this.deliver();
+  }
+
+  /** @internal The peer reset the stream. */
+  _onRst(): void {
+    this.finish(transportError('STREAM_RESET', `stream ${this.id} was reset by the peer`));
+  }
+
+  /** @internal The peer granted `delta` more bytes; false when the window would pass 2^32-1 (protocol error). */
+  _onWindowUpdate(delta: number): boolean {
+    if (delta === 0 || this.finished) return true;
+    if (this.sendWindow + delta > MAX_UINT32) return false;
+    this.sendWindow += delta;
+    this.pump();
+    return true;
+  }
+
+  /** @internal Send our pending SYN/ACK now, alone, if no frame has carried it yet. */
+  _sendOpenFlags(): void {
+    if (this.openFlags === 0 || this.finished) return;
+    this.windowUpdate(0, 0);
+  }
+
+  /** @internal True while our SYN/ACK has not gone out. */
+  get _openPending(): boolean {
+    return this.openFlags !== 0;
+  }
+
+  /** @internal The session ended: close with its error, sending nothing. */
+  _fail(err: TransportError): void {
+    this.finish(err);
+  }
+
+  // ------------------------------------------------------------------ private
+
+  /**
+   * Queue a WindowUpdate granting `credit` more bytes, with `flags`, plus our SYN/ACK and the window
+   * announcement when they have not gone out yet.
+   */
+  private windowUpdate(flags: number, credit: number): void {
+    let delta = credit;
+    if (this.openFlags !== 0) {
+      flags |= this.takeOpenFlags();
+      delta += this.announce;
+      this.announce = 0;
+    }
+    this.recvWindow += delta;
+    this.host.frame(FrameType.WindowUpdate, flags, this.id, delta);
+  }
+
+  private takeOpenFlags(): number {
+    const f = this.openFlags;
+    this.openFlags = 0;
+    if (this._state === StreamState.SynReceived) this._state = StreamState.Established;
+    return f;
+  }
+
+  /** Queue one Data frame (window already debited), with SYN/ACK and the window announcement if due. */
+  private sendData(part: Uint8Array): void {
+    if (this.openFlags === 0) {
+      this.host.data(0, this.id, part);
+      return;
+    }
+    this.host.data(this.takeOpenFlags(), this.id, part);
+    if (this.announce > 0) {
+      this.host.frame(FrameType.WindowUpdate, 0, this.id, this.announce);
+      this.recvWindow += this.announce;
+      this.announce = 0;
+    }
+  }
+
+  /** Frame queued bytes as the window allows; FIN when due; drain notification. */
+  private pump(): void {
+    const max = this.host.config.maxSendFrame;
+    while (this.qHead < this.queue.length && this.sendWindow > 0 && !this.finished) {
+      const chunk = this.queue[this.qHead]!;
+      const n = Math.min(chunk.length - this.qOff, this.sendWindow, max);
+      const part = this.qOff === 0 && n === chunk.length ? chunk : chunk.subarray(this.qOff, this.qOff + n);
+      this.sendWindow -= n;
+      this.queued -= n;
+      this.qOff += n;
+      if (this.qOff === chunk.length) {
+        this.queue[this.qHead++] = undefined;
+        this.qOff = 0;
+      }
+      this.sendData(part);
+    }
+    if (this.qHead === this.queue.length) {
+      this.queue.length = 0;
+      this.qHead = 0;
+      if (this.writeClosed && !this.finSent && !this.finished) this.sendFin();
+    } else if (this.qHead >= 1024) {
+      this.queue.splice(0, this.qHead);
+      this.qHead = 0;
+    }
+    if (this.needDrain && this.queued < this.host.config.writeHighWaterMark && !this.finished) {
+      this.needDrain = false;
+      const w = this.drainWaiter;
+      this.drainWaiter = undefined;
+      w?.resolve();
+      const l = this.listener;
+      if (l?.onDrain !== undefined) {
+        try {
+          l.onDrain();
+        } catch (err) {
+          reportUnhandled(err);
+        }
+      }
+    }
+  }
+
+  private sendFin(): void {
+    this.finSent = true;
+    if (this.openFlags !== 0 || !this.host.finishLast(this.id)) this.windowUpdate(Flag.FIN, 0);
+    this.maybeClose();
+  }
+
+  /** Return credit once the consumer has taken at least half the window (never while paused or after FIN). */
+  private credit(): void {
+    if (this.paused || this.remoteFin || this.finished) return;
+    if (this.unacked < this.host.config.streamWindow / 2) return;
+    const delta = this.unacked;
+    this.unacked = 0;
+    this.windowUpdate(0, delta);
+  }
+
+  private scheduleDeliver(): void {
+    if (this.deliverScheduled) return;
+    this.deliverScheduled = true;
+    queueMicrotask(() => {
+      this.deliverScheduled = false;
+      if (!this.delivering) this.deliver();
+    });
+  }
+
+  /** Deliver buffered data, then the end, then the close, as far as the listener's state allows. */
+  private deliver(): void {
+    const l = this.listener;
+    if (l === undefined) return;
+    if (this.finished) {
+      this.notifyClose();
+      return;
+    }
+    this.delivering = true;
+    while (!this.paused && this.bufHead < this.buffered.length && !this.finished) {
+      const chunk = this.buffered[this.bufHead]!;
+      this.buffered[this.bufHead++] = undefined as unknown as Buffer;
+      this.bufferedCount -= chunk.length;
+      this.callData(chunk);
+      this.unacked += chunk.length;
+    }
+    if (this.bufHead === this.buffered.length) {
+      this.buffered.length = 0;
+      this.bufHead = 0;
+    }
+    this.delivering = false;
+    if (this.finished) {
+      this.notifyClose();
+      return;
+    }
+    if (!this.paused && this.bufHead === this.buffered.length && this.remoteFin && !this.endDelivered) {
+      this.endDelivered = true;
+      try {
+        l.onEnd();
+      } catch (err) {
+        this.failListener(err);
+        return;
+      }
+      this.maybeClose();
+      return;
+    }
+    this.credit();
+  }
+
+  private callData(chunk: Buffer): void {
+    try {
+      this.listener!.onData(chunk);
+    } catch (err) {
+      this.failListener(err);
+    }
+  }
+
+  /** A listener callback threw: the stream cannot go on consistently, so reset it and tell onClose why. */
+  private failListener(cause: unknown): void {
+    if (this.finished) return;
+    this.host.frame(FrameType.WindowUpdate, Flag.RST, this.id, 0);
+    this.finish(transportError('INTERNAL_ERROR', `stream ${this.id}: the listener threw`, { cause }));
+  }
+
+  private maybeClose(): void {
+    if (this.finSent && this.endDelivered && !this.finished) this.finish(undefined);
+  }
+
+  /** The one way out: drop queues, leave the table, reject waiters, tell the listener once. */
+  private finish(err: TransportError | undefined): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.closeError = err;
+    this._state = err === undefined ? StreamState.Closed : StreamState.Reset;
+    this.queue = [];
+    this.qHead = 0;
+    this.queued = 0;
+    this.buffered = [];
+    this.bufHead = 0;
+    this.bufferedCount = 0;
+    this.host.remove(this);
+    const w = this.drainWaiter;
+    this.drainWaiter = undefined;
+    w?.reject(err ?? transportError('STREAM_CLOSED', `stream ${this.id} is closed`));
+    if (!this.delivering) this.notifyClose();
+  }
+
+  private notifyClose(): void {
+    const l = this.listener;
+    if (l === undefined || this.closeNotified) return;
+    this.closeNotified = true;
+    try {
+      l.onClose(this.closeError);
+    } catch (err) {
+      reportUnhandled(err);
+    }
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * The session's write batch: frames queued during one tick, handed to the socket as one write.
+ *
+ * Headers and small payloads are copied into an arena (a slab Buffer, carved like Node's own buffer
+ * pool) so that a batch of small frames is one contiguous Buffer; large payloads are referenced, not
+ * copied, and go out as extra chunks of the same corked write (writev). A Data frame that directly follows
+ * a Data frame of the same stream is merged into it (its header's length is patched) while the result
+ * stays within the frame size limit, so many small writes on a stream in one tick cost one header.
+ *
+ * Memory: the batch holds what the session queued since the last flush. Stream data enters only as the
+ * stream's send window allows, so it is bounded by the windows; control frames are 12 bytes each.
+ */
+import { Flag, FrameType, HEADER_LENGTH, writeHeader } from './frame.js';
+
+/** Payloads up to this many bytes are copied into the arena; larger ones are referenced. */
+export const COPY_LIMIT = 2048;
+/** Arena slab size, bytes. */
+const ARENA_SIZE = 64 * 1024;
+
+export class FrameWriter {
+  private arena: Buffer = Buffer.allocUnsafeSlow(ARENA_SIZE);
+  /** Start of the arena bytes not yet handed out as a part. */
+  private segStart = 0;
+  private pos = 0;
+  private parts: Buffer[] = [];
+  private urgentParts: Buffer[] = [];
+  private queued = 0;
+  /** The last queued frame when it is a Data frame that may still be extended, else undefined. */
+  private lastArena: Buffer | undefined;
+  private lastAt = 0;
+  private lastId = 0;
+  private lastLength = 0;
+  private lastFlags = 0;
+  /** `queued` right after that frame: the frame is still last only while nothing was queued after it. */
+  private lastEnd = -1;
+
+  /** Bytes queued and not yet taken. */
+  get queuedBytes(): number {
+    return this.queued;
+  }
+
+  get isEmpty(): boolean {
+    return this.queued === 0;
+  }
+
+  /** Urgent control frames (Ping) queued and not yet taken. */
+  get urgentCount(): number {
+    return this.urgentParts.length;
+  }
+
+  /** Queues a frame without payload (WindowUpdate, GoAway, or a Data frame carrying flags only). */
+  frame(type: number, flags: number, streamId: number, length: number): void {
+    const at = this.reserve(HEADER_LENGTH);
+    writeHeader(this.arena, at, type, flags, streamId, length);
+    this.queued += HEADER_LENGTH;
+  }
+
+  /** Queues a Ping (or other session frame) ahead of everything else in the batch. */
+  urgent(type: number, flags: number, streamId: number, length: number): void {
+    const b = Buffer.allocUnsafe(HEADER_LENGTH);
+    writeHeader(b, 0, type, flags, streamId, length);
+    this.urgentParts.push(b);
+    this.queued += HEADER_LENGTH;
+  }
+
+  /**
+   * Queues a Data frame. `payload` is referenced (if large) or copied: the caller must not change it
+   * afterwards. Merged into the previous frame when that is a Data frame of the same stream without FIN
+   * or RST, `flags` has no SYN/ACK/RST, and the merged payload stays within `maxFrame`.
+   */
+  data(flags: number, streamId: number, payload: Uint8Array, maxFrame: number): void {
+    const n = payload.length;
+    if (
+      this.lastArena !== undefined &&
+      this.lastEnd === this.queued &&
+      this.lastId === streamId &&
+      (flags & (Flag.SYN | Flag.ACK | Flag.RST)) === 0 &&
+      this.lastLength + n <= maxFrame
+    ) {
+      this.lastLength += n;
+      this.lastFlags |= flags;
+      const arena = this.lastArena;
+      arena.writeUInt32BE(this.lastLength, this.lastAt + 8);
+      arena.writeUInt16BE(this.lastFlags, this.lastAt + 2);
+      this.payload(payload);
+      this.queued += n;
+      this.lastEnd = this.queued;
+      return;
+    }
+    const at = this.reserve(HEADER_LENGTH);
+    writeHeader(this.arena, at, FrameType.Data, flags, streamId, n);
+    const arena = this.arena;
+    this.payload(payload);
+    this.queued += HEADER_LENGTH + n;
+    if ((flags & (Flag.FIN | Flag.RST)) === 0) {
+      this.lastArena = arena;
+      this.lastAt = at;
+      this.lastId = streamId;
+      this.lastLength = n;
+      this.lastFlags = flags;
+      this.lastEnd = this.queued;
+    } else {
+      this.lastArena = undefined;
+    }
+  }
+
+  /**
+   * Sets FIN on the last queued frame when it is an open Data frame of `streamId`; false when there is
+   * no such frame (the caller then queues a frame of its own for the FIN).
+   */
+  finishLast(streamId: number): boolean {
+    if (this.lastArena === undefined || this.lastEnd !== this.queued || this.lastId !== streamId)
+      return false;
+    this.lastFlags |= Flag.FIN;
+    this.lastArena.writeUInt16BE(this.lastFlags, this.lastAt + 2);
+    this.lastArena = undefined;
+    return true;
+  }
+
+  /** Everything queued, urgent frames first, as Buffers for one write; the batch starts empty again. */
+  take(): Buffer[] {
+    this.closeSegment();
+    const out = this.urgentParts.length === 0 ? this.parts : this.urgentParts.concat(this.parts);
+    this.parts = [];
+    this.urgentParts = [];
+    this.queued = 0;
+    this.lastArena = undefined;
+    this.lastEnd = -1;
+    return out;
+  }
+
+  private payload(p: Uint8Array): void {
+    const n = p.length;
+    if (n === 0) return;
+    if (n <= COPY_LIMIT) {
+      const at = this.reserve(n);
+      this.arena.set(p, at);
+      return;
+    }
+    this.closeSegment();
+    this.parts.push(Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, n));
+  }
+
+  /** Room for `n` bytes in the arena; returns their offset. */
+  private reserve(n: number): number {
+    if (this.pos + n > this.arena.length) {
+      this.closeSegment();
+      this.arena = Buffer.allocUnsafeSlow(Math.max(ARENA_SIZE, n));
+      this.segStart = 0;
+      this.pos = 0;
+    }
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+
+  /** Hands the arena bytes queued so far out as one part; they are never written to again. */
+  private closeSegment(): void {
+    if (this.pos > this.segStart) {
+      this.parts.push(this.arena.subarray(this.segStart, this.pos));
+      this.segStart = this.pos;
+    }
+  }
+}
