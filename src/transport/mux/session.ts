@@ -107,7 +107,6 @@ export class Session {
         writer.data(flags, id, payload, maxSendFrame);
         this.scheduleFlush();
       },
-      finishLast: (id) => !this.ended && writer.finishLast(id),
       remove: (s) => this.remove(s),
     };
     this.handlers = [

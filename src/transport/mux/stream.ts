@@ -57,8 +57,6 @@ export interface StreamHost {
   frame(type: number, flags: number, streamId: number, length: number): void;
   /** Queue a Data frame (payload referenced or copied by the writer). */
   data(flags: number, streamId: number, payload: Uint8Array): void;
-  /** Put FIN on the last queued frame if it is an open Data frame of this stream. */
-  finishLast(streamId: number): boolean;
   /** The stream has ended: take it out of the table. */
   remove(stream: Stream): void;
 }
@@ -378,7 +376,9 @@ export class Stream {
 
   private sendFin(): void {
     this.finSent = true;
-    if (this.openFlags !== 0 || !this.host.finishLast(this.id)) this.windowUpdate(Flag.FIN, 0);
+    // FIN always goes in a frame of its own: libp2p-yamux applies a Data frame's flags before its payload
+    // and would drop the payload of a Data+FIN frame.
+    this.windowUpdate(Flag.FIN, 0);
     this.maybeClose();
   }
 

@@ -30,7 +30,6 @@ export class FrameWriter {
   private lastAt = 0;
   private lastId = 0;
   private lastLength = 0;
-  private lastFlags = 0;
   /** `queued` right after that frame: the frame is still last only while nothing was queued after it. */
   private lastEnd = -1;
 
@@ -66,7 +65,7 @@ export class FrameWriter {
   /**
    * Queues a Data frame. `payload` is referenced (if large) or copied: the caller must not change it
    * afterwards. Merged into the previous frame when that is a Data frame of the same stream without FIN
-   * or RST, `flags` has no SYN/ACK/RST, and the merged payload stays within `maxFrame`.
+   * or RST, `flags` is 0, and the merged payload stays within `maxFrame`.
    */
   data(flags: number, streamId: number, payload: Uint8Array, maxFrame: number): void {
     const n = payload.length;
@@ -74,14 +73,12 @@ export class FrameWriter {
       this.lastArena !== undefined &&
       this.lastEnd === this.queued &&
       this.lastId === streamId &&
-      (flags & (Flag.SYN | Flag.ACK | Flag.RST)) === 0 &&
+      flags === 0 &&
       this.lastLength + n <= maxFrame
     ) {
       this.lastLength += n;
-      this.lastFlags |= flags;
       const arena = this.lastArena;
       arena.writeUInt32BE(this.lastLength, this.lastAt + 8);
-      arena.writeUInt16BE(this.lastFlags, this.lastAt + 2);
       this.payload(payload);
       this.queued += n;
       this.lastEnd = this.queued;
@@ -97,24 +94,10 @@ export class FrameWriter {
       this.lastAt = at;
       this.lastId = streamId;
       this.lastLength = n;
-      this.lastFlags = flags;
       this.lastEnd = this.queued;
     } else {
       this.lastArena = undefined;
     }
-  }
-
-  /**
-   * Sets FIN on the last queued frame when it is an open Data frame of `streamId`; false when there is
-   * no such frame (the caller then queues a frame of its own for the FIN).
-   */
-  finishLast(streamId: number): boolean {
-    if (this.lastArena === undefined || this.lastEnd !== this.queued || this.lastId !== streamId)
-      return false;
-    this.lastFlags |= Flag.FIN;
-    this.lastArena.writeUInt16BE(this.lastFlags, this.lastAt + 2);
-    this.lastArena = undefined;
-    return true;
   }
 
   /** Everything queued, urgent frames first, as Buffers for one write; the batch starts empty again. */
