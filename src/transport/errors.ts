@@ -49,8 +49,10 @@ export const TransportErrorCode = {
   REFERENCE_LIMIT: 'REFERENCE_LIMIT',
   /** The receiving side cancelled the channel; the sender learns it from its next send. */
   CHANNEL_CANCELLED: 'CHANNEL_CANCELLED',
-  /** The sender ended the channel with an error; `remoteCode` holds the peer's code. */
+  /** The sender ended the channel with an error; `remoteCode` holds the peer's code, `details` its details. */
   CHANNEL_ERROR: 'CHANNEL_ERROR',
+  /** A Receiver was subscribed to (or iterated) a second time: a channel has exactly one consumer. */
+  ALREADY_SUBSCRIBED: 'ALREADY_SUBSCRIBED',
 
   // --- connections and handshake ---
   /** The peer is not who we trust: unknown client key, no client certificate, or server key not pinned. */
@@ -74,11 +76,18 @@ export class TransportError extends Error {
   readonly code: TransportErrorCode;
   /** For CHANNEL_ERROR: the code the peer sent. For GO_AWAY: the yamux GoAway code as a string. */
   readonly remoteCode: string | undefined;
+  /** For CHANNEL_ERROR: the `details` the peer sent (any MessagePack value), else undefined. */
+  readonly details: unknown;
 
-  constructor(code: TransportErrorCode, message: string, options?: { cause?: unknown; remoteCode?: string }) {
+  constructor(
+    code: TransportErrorCode,
+    message: string,
+    options?: { cause?: unknown; remoteCode?: string; details?: unknown },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.remoteCode = options?.remoteCode;
+    this.details = options?.details;
   }
 }
 
@@ -86,7 +95,7 @@ export class TransportError extends Error {
 export function transportError(
   code: TransportErrorCode,
   message: string,
-  options?: { cause?: unknown; remoteCode?: string },
+  options?: { cause?: unknown; remoteCode?: string; details?: unknown },
 ): TransportError {
   return new TransportError(code, message, options);
 }
