@@ -1,0 +1,99 @@
+/**
+ * Configuration of connections (listeners and dialers), with defaults, units and validation.
+ */
+import { transportError } from '../errors.js';
+
+export interface ConnectionConfig {
+  /**
+   * Budget for the whole handshake, ms: TCP connect (dialer), TLS, and the prelude. A connection that
+   * has not finished in time is destroyed (HANDSHAKE_TIMEOUT). 0 means no limit (tests only).
+   * Default 5000.
+   */
+  handshakeTimeoutMs: number;
+  /**
+   * Listener: connections in handshake at once. A connection beyond it is destroyed at once, before
+   * TLS. 0 means no limit. Default 64.
+   */
+  maxHandshakes: number;
+  /**
+   * Listener: established connections at once. A client beyond it gets REJECT OVERLOADED after TLS.
+   * 0 means no limit. Default 0.
+   */
+  maxConnections: number;
+  /** Lifetime of the certificates we make from our identity, ms. Default 24 h. */
+  certificateValidityMs: number;
+  /**
+   * Make a new certificate when less than this much of the current one's lifetime remains, ms. Must
+   * be below `certificateValidityMs`. Default 6 h.
+   */
+  certificateRenewBeforeMs: number;
+  /** How far the peer's clock may be off when checking certificate dates, ms. 0 means exact. Default 5 min. */
+  clockToleranceMs: number;
+  /**
+   * Lifetime of TLS session tickets, ms (whole seconds). A listener issues tickets valid this long; a
+   * dialer forgets a ticket after this long. 0 disables resumption. Default 1 h.
+   */
+  sessionTicketLifetimeMs: number;
+  /**
+   * Listener: after writing a REJECT, how long to wait for the client to close before destroying the
+   * connection, ms (so the REJECT is read rather than lost to a reset). 0 means destroy at once. Default 1000.
+   */
+  rejectLingerMs: number;
+}
+
+/** The defaults, documented field by field in {@link ConnectionConfig}. */
+export function defaultConfig(): ConnectionConfig {
+  return {
+    handshakeTimeoutMs: 5000,
+    maxHandshakes: 64,
+    maxConnections: 0,
+    certificateValidityMs: 24 * 60 * 60 * 1000,
+    certificateRenewBeforeMs: 6 * 60 * 60 * 1000,
+    clockToleranceMs: 5 * 60 * 1000,
+    sessionTicketLifetimeMs: 60 * 60 * 1000,
+    rejectLingerMs: 1000,
+  };
+}
+
+/** Longest timer Node can set, ms; longer durations are rejected rather than silently shortened. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Longest ticket lifetime, ms: TLS 1.3 caps it at 7 days (RFC 8446 §4.6.1). */
+const MAX_TICKET_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** Throws TransportError INVALID_CONFIG naming the first bad field. */
+export function verifyConfig(config: ConnectionConfig): void {
+  const intIn = (field: keyof ConnectionConfig, min: number, max: number) => {
+    const v = config[field];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      throw transportError(
+        'INVALID_CONFIG',
+        `connection config: ${field} must be an integer in [${min}, ${max}], got ${v}`,
+      );
+    }
+  };
+  intIn('handshakeTimeoutMs', 0, MAX_TIMER_MS);
+  intIn('maxHandshakes', 0, 1_000_000);
+  intIn('maxConnections', 0, 10_000_000);
+  intIn('certificateValidityMs', 60_000, 397 * 24 * 60 * 60 * 1000);
+  intIn('certificateRenewBeforeMs', 0, config.certificateValidityMs - 1);
+  intIn('clockToleranceMs', 0, 24 * 60 * 60 * 1000);
+  intIn('sessionTicketLifetimeMs', 0, MAX_TICKET_LIFETIME_MS);
+  if (config.sessionTicketLifetimeMs > 0 && config.sessionTicketLifetimeMs < 1000) {
+    throw transportError(
+      'INVALID_CONFIG',
+      'connection config: sessionTicketLifetimeMs must be 0 or at least 1000',
+    );
+  }
+  intIn('rejectLingerMs', 0, 60_000);
+}
+
+/** Defaults overlaid with the given fields, verified. Unknown fields are ignored. */
+export function resolveConfig(partial: Partial<ConnectionConfig> | undefined): ConnectionConfig {
+  const config = defaultConfig();
+  for (const key of Object.keys(config) as (keyof ConnectionConfig)[]) {
+    const v = partial?.[key];
+    if (v !== undefined) config[key] = v;
+  }
+  verifyConfig(config);
+  return config;
+}

@@ -1,0 +1,59 @@
+/**
+ * How a listener judges a TLS client, from the certificate TLS gave it. The order is the contract:
+ * a certificate, a valid one, then an authorized key or a valid grant. Pure apart from the clock.
+ */
+import type { X509Certificate } from 'node:crypto';
+import {
+  type AuthorizedKeys,
+  certificateGrant,
+  checkGrant,
+  isAuthError,
+  peerIdentity,
+  verifyCertificate,
+} from '../../auth/index.js';
+import type { Verdict } from './listener.js';
+
+/**
+ * The verdict on a client presenting `cert` (undefined: no certificate):
+ * - NO_CERTIFICATE: none presented;
+ * - BAD_CERTIFICATE: not ed25519, not self-signed by its key, outside its validity (± tolerance), or an
+ *   unreadable grant;
+ * - accepted with the authorized name when the key is in `keys`;
+ * - else, with a grant in the certificate: accepted with the grant's name when an `@admin` of `keys`
+ *   signed it for this key and it has not expired; EXPIRED when it has expired or does not verify;
+ *   UNKNOWN_KEY when its signer is not an admin here;
+ * - UNKNOWN_KEY otherwise.
+ * Never throws.
+ */
+export function judgeClient(
+  cert: X509Certificate | undefined,
+  keys: AuthorizedKeys,
+  options: { now?: Date; clockToleranceMs: number },
+): Verdict {
+  if (!cert) return { ok: false, reason: 'NO_CERTIFICATE', message: 'a client certificate is required' };
+  const now = options.now ?? new Date();
+  let publicKey: Uint8Array;
+  let grant: Uint8Array | undefined;
+  try {
+    publicKey = verifyCertificate(cert, { now, clockToleranceMs: options.clockToleranceMs }).publicKey;
+    grant = certificateGrant(cert);
+  } catch (err) {
+    const message = isAuthError(err) ? err.message : 'certificate cannot be read';
+    return { ok: false, reason: 'BAD_CERTIFICATE', message };
+  }
+  const entry = keys.lookup(publicKey);
+  if (entry) return { ok: true, peer: peerIdentity(publicKey, entry.name) };
+  const anonymous = peerIdentity(publicKey);
+  if (!grant) {
+    return {
+      ok: false,
+      reason: 'UNKNOWN_KEY',
+      message: `key ${anonymous.fingerprint} is not authorized`,
+      peer: anonymous,
+    };
+  }
+  const check = checkGrant(grant, publicKey, (k) => keys.admin(k) !== undefined, now);
+  if (check.ok) return { ok: true, peer: peerIdentity(publicKey, check.grant.name) };
+  const reason = check.problem === 'UNTRUSTED' ? 'UNKNOWN_KEY' : 'EXPIRED';
+  return { ok: false, reason, message: check.message, peer: anonymous };
+}

@@ -1,0 +1,85 @@
+/**
+ * How a dialer decides whether the server it reached is the one it meant: pinned keys, or a
+ * known-hosts list with trust on first use as an opt-in.
+ */
+import { fingerprint, type KnownHosts, keysEqual, toKeyBytes } from '../../auth/index.js';
+import { transportError } from '../errors.js';
+
+/** Why a dialer refused a server (the `remoteCode` of its UNAUTHENTICATED error). */
+export const ServerRefusal = {
+  /** The server's key is not the pinned one (or not the one known-hosts has for this address). */
+  SERVER_KEY_MISMATCH: 'SERVER_KEY_MISMATCH',
+  /** Known-hosts has no key for this address and trust on first use is off. */
+  SERVER_UNKNOWN: 'SERVER_UNKNOWN',
+  /** The server's certificate is missing, not ed25519, not self-signed by its key, or out of date. */
+  SERVER_BAD_CERTIFICATE: 'SERVER_BAD_CERTIFICATE',
+} as const;
+export type ServerRefusal = (typeof ServerRefusal)[keyof typeof ServerRefusal];
+
+/** A dialer's trust in one address. */
+export interface ServerTrust {
+  /** True when `key` is trusted right now, without adding anything (used to vet stored tickets). */
+  trusts(key: Uint8Array): boolean;
+  /**
+   * Decides for a verified server key; with trust on first use, records an unknown host's key in the
+   * known-hosts file. Resolves undefined when trusted, else the refusal and a message.
+   */
+  check(key: Uint8Array): Promise<{ refusal: ServerRefusal; message: string } | undefined>;
+}
+
+/**
+ * The trust for `host:port` from dial options. Throws TransportError INVALID_CONFIG when there is
+ * nothing to trust (neither `serverKey` nor `knownHosts`) or a pinned key is malformed: a TLS dial
+ * never trusts a server by default.
+ */
+export function serverTrust(options: {
+  host: string;
+  port: number;
+  serverKey?: Uint8Array | string | ReadonlyArray<Uint8Array | string>;
+  knownHosts?: KnownHosts;
+  trustOnFirstUse?: boolean;
+}): ServerTrust {
+  const { host, port, knownHosts } = options;
+  let pins: Uint8Array[] | undefined;
+  if (options.serverKey !== undefined) {
+    const list =
+      typeof options.serverKey === 'string' || options.serverKey instanceof Uint8Array
+        ? [options.serverKey]
+        : options.serverKey;
+    try {
+      pins = list.map((k) => toKeyBytes(k, 'serverKey'));
+    } catch (err) {
+      throw transportError('INVALID_CONFIG', `dial: ${(err as Error).message}`, { cause: err });
+    }
+    if (pins.length === 0) throw transportError('INVALID_CONFIG', 'dial: serverKey is an empty list');
+  } else if (!knownHosts) {
+    throw transportError(
+      'INVALID_CONFIG',
+      'dialTls needs serverKey (the pinned server key) or knownHosts: a server is never trusted by default',
+    );
+  }
+  const mismatch = (key: Uint8Array, expected: string) => ({
+    refusal: ServerRefusal.SERVER_KEY_MISMATCH,
+    message: `server key ${fingerprint(key)} at ${host}:${port} is not ${expected}`,
+  });
+  return {
+    trusts(key) {
+      if (pins) return pins.some((p) => keysEqual(p, key));
+      return knownHosts!.check(host, port, key) === 'known';
+    },
+    async check(key) {
+      if (pins) return pins.some((p) => keysEqual(p, key)) ? undefined : mismatch(key, 'the pinned key');
+      const state = knownHosts!.check(host, port, key);
+      if (state === 'known') return undefined;
+      if (state === 'mismatch') return mismatch(key, `the key known-hosts has for it`);
+      if (!options.trustOnFirstUse) {
+        return {
+          refusal: ServerRefusal.SERVER_UNKNOWN,
+          message: `no known key for ${host}:${port} (server key ${fingerprint(key)}) and trust on first use is off`,
+        };
+      }
+      await knownHosts!.add(host, port, key);
+      return undefined;
+    },
+  };
+}

@@ -1,0 +1,230 @@
+/**
+ * dialTls: mutual TLS 1.3 to a server whose key we pin (or know), then the prelude.
+ */
+import tls from 'node:tls';
+import {
+  type CertificateMaterial,
+  type Identity,
+  isAuthError,
+  KnownHosts,
+  peerIdentity,
+  verifyCertificate,
+} from '../../auth/index.js';
+import { isTransportError, type TransportError, transportError } from '../errors.js';
+import { type ConnectionConfig, resolveConfig } from './config.js';
+import { type Connection, remoteAddressOf } from './connection.js';
+import { sharedCredentials } from './credentials.js';
+import { clientPrelude } from './prelude-exchange.js';
+import { ServerRefusal, serverTrust } from './server-trust.js';
+import { defaultSessionStore, SessionStore } from './session-store.js';
+import { TLS_VERSION } from './tls-listen.js';
+
+export interface TlsDialOptions extends Partial<ConnectionConfig> {
+  /** Our identity: our client certificate is made from (and signed by) its key. */
+  identity: Identity;
+  host: string;
+  port: number;
+  /** The server key(s) we accept (bytes or base64url text). Needed unless `knownHosts` is given. */
+  serverKey?: Uint8Array | string | ReadonlyArray<Uint8Array | string>;
+  /** A known-hosts file (path) or list; used when `serverKey` is not given. */
+  knownHosts?: string | KnownHosts;
+  /** With `knownHosts`: trust an unknown address's key and record it. Default false. */
+  trustOnFirstUse?: boolean;
+  /**
+   * Where session tickets are kept for resumption; false disables resumption. Default: a store shared
+   * by the process ({@link defaultSessionStore}).
+   */
+  session?: SessionStore | false;
+  /** A grant (signGrant) to carry in our certificate, for servers that trust its admin. */
+  grant?: Uint8Array;
+}
+
+/**
+ * Connects, checks the server's key, and runs the prelude. Resolves only after the server's ACCEPT.
+ * Rejects with TransportError:
+ * - UNAUTHENTICATED, `remoteCode` the reason: the server rejected us (UNKNOWN_KEY, NO_CERTIFICATE,
+ *   BAD_CERTIFICATE, EXPIRED) or we refused the server (SERVER_KEY_MISMATCH, SERVER_UNKNOWN,
+ *   SERVER_BAD_CERTIFICATE; then nothing of the prelude is read);
+ * - CONNECTION_LIMIT (OVERLOADED), HANDSHAKE_FAILED (TLS failed, VERSION, malformed prelude),
+ *   HANDSHAKE_TIMEOUT, CONNECTION_LOST (refused, reset, closed), INVALID_CONFIG.
+ */
+export async function dialTls(options: TlsDialOptions): Promise<Connection> {
+  const config = resolveConfig(options);
+  const { identity, host, port } = options;
+  const knownHosts =
+    typeof options.knownHosts === 'string' ? await KnownHosts.load(options.knownHosts) : options.knownHosts;
+  const trust = serverTrust({
+    host,
+    port,
+    ...(options.serverKey !== undefined ? { serverKey: options.serverKey } : {}),
+    ...(knownHosts ? { knownHosts } : {}),
+    trustOnFirstUse: options.trustOnFirstUse === true,
+  });
+  const material = await sharedCredentials(identity, {
+    validityMs: config.certificateValidityMs,
+    renewBeforeMs: config.certificateRenewBeforeMs,
+    ...(options.grant ? { grant: options.grant } : {}),
+  }).current();
+  const store =
+    options.session === false || config.sessionTicketLifetimeMs === 0
+      ? undefined
+      : (options.session ?? defaultSessionStore);
+  const storeKey = SessionStore.keyFor(identity, host, port);
+  let stored = store?.get(storeKey);
+  if (stored && !trust.trusts(stored.serverKey)) {
+    // The pin changed since the ticket was issued: the ticket vouches for a server we no longer trust.
+    store!.delete(storeKey);
+    stored = undefined;
+  }
+
+  return new Promise<Connection>((resolve, reject) => {
+    let settled = false;
+    let accepted = false;
+    let pendingTicket: Buffer | undefined;
+    let serverKey: Uint8Array | undefined;
+    let serverNotAfter = Number.POSITIVE_INFINITY;
+
+    const socket = tls.connect({
+      host,
+      port,
+      secureContext: clientContext(material),
+      minVersion: TLS_VERSION,
+      maxVersion: TLS_VERSION,
+      // We verify the server's key ourselves (below); there is no CA to check a chain against.
+      rejectUnauthorized: false,
+      ...(stored ? { session: stored.ticket } : {}),
+    });
+    socket.setNoDelay(true);
+    const timer =
+      config.handshakeTimeoutMs > 0
+        ? setTimeout(
+            () =>
+              fail(
+                transportError(
+                  'HANDSHAKE_TIMEOUT',
+                  `handshake with ${host}:${port} not finished within ${config.handshakeTimeoutMs} ms`,
+                ),
+              ),
+            config.handshakeTimeoutMs,
+          )
+        : undefined;
+
+    const saveTicket = (ticket: Buffer) => {
+      if (!store || !serverKey) return;
+      const expiresAt = Math.min(
+        Date.now() + config.sessionTicketLifetimeMs,
+        material.notAfter.getTime(),
+        serverNotAfter,
+      );
+      store.set(storeKey, { ticket, serverKey, expiresAt });
+    };
+    const fail = (error: TransportError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      store?.delete(storeKey);
+      socket.destroy();
+      reject(error);
+    };
+    const onClose = () =>
+      fail(transportError('CONNECTION_LOST', `${host}:${port} closed the connection during the handshake`));
+    const onEarlyError = (err: NodeJS.ErrnoException) => fail(socketError(err, host, port));
+
+    socket.on('session', (ticket: Buffer) => {
+      // Tickets arrive before the server has judged us; keep them only once we are accepted.
+      if (accepted) saveTicket(ticket);
+      else pendingTicket = ticket;
+    });
+    // Kept for the socket's whole life, so a late error is never an unhandled 'error' event.
+    socket.on('error', () => undefined);
+    socket.once('error', onEarlyError);
+    socket.once('close', onClose);
+    socket.once('secureConnect', () => {
+      (async () => {
+        const cert = socket.getPeerX509Certificate();
+        if (cert) {
+          try {
+            const verified = verifyCertificate(cert, { clockToleranceMs: config.clockToleranceMs });
+            serverKey = verified.publicKey;
+            serverNotAfter = verified.notAfter.getTime();
+          } catch (err) {
+            throw refused(
+              ServerRefusal.SERVER_BAD_CERTIFICATE,
+              isAuthError(err) ? err.message : String(err),
+              err,
+            );
+          }
+        } else if (socket.isSessionReused() && stored) {
+          // Node does not show the certificate on a resumed session. Only the server that issued our
+          // ticket can complete a resumption with it, and we verified that server's key back then.
+          serverKey = stored.serverKey;
+          serverNotAfter = stored.expiresAt;
+        } else {
+          throw refused(ServerRefusal.SERVER_BAD_CERTIFICATE, 'server presented no certificate');
+        }
+        const problem = await trust.check(serverKey);
+        if (problem) throw refused(problem.refusal, problem.message);
+        if (settled) return;
+        const negotiated = await clientPrelude(socket);
+        if (settled) return;
+        accepted = true;
+        if (pendingTicket) saveTicket(pendingTicket);
+        settled = true;
+        clearTimeout(timer);
+        socket.off('close', onClose);
+        socket.off('error', onEarlyError);
+        resolve({
+          socket,
+          role: 'client',
+          peer: peerIdentity(serverKey),
+          version: negotiated.version,
+          codec: negotiated.codec,
+          resumed: socket.isSessionReused(),
+          remoteAddress: remoteAddressOf(socket),
+        });
+      })().catch((err: unknown) => {
+        fail(isTransportError(err) ? err : transportError('INTERNAL_ERROR', String(err), { cause: err }));
+      });
+    });
+  });
+}
+
+function refused(refusal: ServerRefusal, message: string, cause?: unknown): TransportError {
+  return transportError('UNAUTHENTICATED', `refusing the server (${refusal}): ${message}`, {
+    remoteCode: refusal,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+function socketError(err: NodeJS.ErrnoException, host: string, port: number): TransportError {
+  const code = err.code ?? '';
+  if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS')) {
+    return transportError(
+      'HANDSHAKE_FAILED',
+      `TLS handshake with ${host}:${port} failed: ${err.message.split('\n')[0]}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  return transportError('CONNECTION_LOST', `connection to ${host}:${port} failed: ${code || err.message}`, {
+    cause: err,
+  });
+}
+
+// One secure context per certificate: parsing PEM and building an OpenSSL context per dial is waste.
+const contexts = new WeakMap<CertificateMaterial, tls.SecureContext>();
+
+function clientContext(material: CertificateMaterial): tls.SecureContext {
+  let context = contexts.get(material);
+  if (!context) {
+    context = tls.createSecureContext({
+      key: material.keyPem,
+      cert: material.certPem,
+      minVersion: TLS_VERSION,
+      maxVersion: TLS_VERSION,
+    });
+    contexts.set(material, context);
+  }
+  return context;
+}
