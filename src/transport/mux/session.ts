@@ -132,7 +132,6 @@ export class Session {
     });
     if (this.config.keepAliveIntervalMs > 0) {
       this.keepAliveTimer = setInterval(() => this.keepAlive(), this.config.keepAliveIntervalMs);
-      this.keepAliveTimer.unref();
     }
   }
 
@@ -236,7 +235,6 @@ export class Session {
       this.flush();
       socket.end();
       this.lingerTimer = setTimeout(() => socket.destroy(), LINGER_MS);
-      this.lingerTimer.unref();
     }
   }
 
@@ -405,7 +403,6 @@ export class Session {
     this.ackPending.push(s);
     if (this.ackTimer === undefined) {
       this.ackTimer = setTimeout(() => this.sendAcks(), ACK_DELAY_MS);
-      this.ackTimer.unref();
     }
     const onStream = this.onStream;
     if (onStream !== undefined) {
@@ -490,7 +487,7 @@ export class Session {
         ),
       );
     }, this.config.keepAliveTimeoutMs);
-    this.keepAliveDeadline.unref();
+
     this.sendPing({
       start: performance.now(),
       resolve: () => {
