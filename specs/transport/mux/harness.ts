@@ -27,7 +27,11 @@ export async function bytePair(
 ): Promise<[Duplex, Duplex, () => Promise<void>]> {
   if (transport === 'memory') {
     const [a, b] = memoryDuplexPair(opts);
-    return [a, b, async () => void (a.destroy(), b.destroy())];
+    const done = async (): Promise<void> => {
+      a.destroy();
+      b.destroy();
+    };
+    return [a, b, done];
   }
   const server = createServer();
   server.listen(0, '127.0.0.1');
@@ -229,8 +233,8 @@ export class RawPeer {
 
   /** Resolves with the first frame (from index `from`) matching `pred`. */
   async waitFor(pred: (f: RawFrame) => boolean, what: string, from = 0, ms = 5_000): Promise<RawFrame> {
-    let found: RawFrame | undefined;
-    await until(() => (found = this.frames.slice(from).find(pred)) !== undefined, what, ms);
-    return found!;
+    const find = (): RawFrame | undefined => this.frames.slice(from).find(pred);
+    await until(() => find() !== undefined, what, ms);
+    return find()!;
   }
 }
