@@ -238,3 +238,35 @@ export class RawPeer {
     return find()!;
   }
 }
+
+export interface RawPair {
+  session: Session;
+  raw: RawPeer;
+  /** Waits for the session to end, asserts its table is empty, closes the sockets. */
+  done(): Promise<void>;
+}
+
+/**
+ * A session in `role` facing a {@link RawPeer} on the other end (the raw side plays the other role and
+ * must pick stream ids of that role's parity itself).
+ */
+export async function rawPair(
+  transport: Transport,
+  role: 'client' | 'server',
+  config: Partial<MuxConfig> = {},
+): Promise<RawPair> {
+  const [a, b, cleanup] = await bytePair(transport);
+  const [mine, theirs] = role === 'client' ? [a, b] : [b, a];
+  const session = new Session(mine, role, { keepAliveIntervalMs: 0, ...config });
+  const raw = new RawPeer(theirs);
+  return {
+    session,
+    raw,
+    async done() {
+      session.destroy();
+      await withTimeout(session.closed, 5_000, 'session closed');
+      assert.equal(session.streamCount, 0, 'stream table empty');
+      await cleanup();
+    },
+  };
+}
