@@ -165,7 +165,13 @@ for (const transport of TRANSPORTS) {
       const { session, raw, done } = await rawPair(transport, 'server');
       let received = 0;
       session.onStream = (s) =>
-        s.listen({ onData: (c) => void (received += c.length), onEnd() {}, onClose() {} });
+        s.listen({
+          onData: (c) => {
+            received += c.length;
+          },
+          onEnd() {},
+          onClose() {},
+        });
       syn(raw, 1);
       raw.send(FrameType.Data, 0, 1, INITIAL_STREAM_WINDOW, pattern(INITIAL_STREAM_WINDOW));
       const credit = await raw.waitFor((f) => f.type === FrameType.WindowUpdate && f.length > 0, 'credit');
