@@ -1,0 +1,159 @@
+/**
+ * One hosted actor: its instance (resolved by tsyringe from its own child container), its mailbox, its
+ * options and its lifecycle. The first turn of the mailbox creates the instance and runs `onStart`;
+ * calls that arrive meanwhile wait behind it. An actor whose start fails is `failed`: every call to it
+ * fails with UNAVAILABLE, and the failure is reported once.
+ */
+import 'reflect-metadata';
+import type { DependencyContainer, InjectionToken } from 'tsyringe';
+import { authorize } from './authorize.js';
+import type { ActorsConfig } from './config.js';
+import type { CallContext, Caller } from './context.js';
+import { type ActorOptions, type MethodOptions, methodOptions } from './decorators.js';
+import { rpcError } from './errors.js';
+import { callableMethods, callHandler, settle } from './invoke.js';
+import { Mailbox } from './mailbox.js';
+
+/** Token under which an actor's child container holds the actor's name. */
+export const ACTOR_NAME: InjectionToken<string> = 'rxchan.actorName';
+
+/** Lifecycle hooks an actor class may define. Both may be async; both run as a turn of the mailbox. */
+export interface ActorLifecycle {
+  /** Runs before any call. Throwing (or rejecting) marks the actor failed: it is reported and not served. */
+  onStart?(): void | Promise<void>;
+  /** Runs when the system closes, after the calls in progress. Errors are reported. */
+  onStop?(): void | Promise<void>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: actor classes take any constructor parameters
+export type ActorClass<T = object> = new (...args: any[]) => T;
+
+export type CellState = 'starting' | 'running' | 'failed' | 'stopping' | 'stopped';
+
+export class ActorCell {
+  readonly methods: Set<string>;
+  readonly container: DependencyContainer;
+  /** Settles when `onStart` has run: rejects with its error (already handled: awaiting is optional). */
+  readonly ready: Promise<void>;
+  private instance: (object & ActorLifecycle) | undefined;
+  private readonly mailbox: Mailbox;
+  private status: CellState = 'starting';
+  private started = false;
+
+  constructor(
+    readonly name: string,
+    readonly cls: ActorClass,
+    readonly options: ActorOptions,
+    parent: DependencyContainer,
+    config: ActorsConfig,
+    private readonly report: (err: unknown) => void,
+  ) {
+    this.methods = callableMethods(cls);
+    this.container = parent.createChildContainer();
+    this.container.register(ACTOR_NAME, { useValue: name });
+    this.mailbox = new Mailbox(name, options.concurrency ?? 1, config.maxMailbox);
+    this.ready = this.mailbox.post(() => this.start());
+    this.ready.catch((err) => {
+      report(rpcError('UNAVAILABLE', `actor ${name} failed to start: ${describe(err)}`, { cause: err }));
+    });
+  }
+
+  get state(): CellState {
+    return this.status;
+  }
+
+  /** The `@method` options of `method`, if any. */
+  methodOptions(method: string): MethodOptions | undefined {
+    return methodOptions(this.cls, method);
+  }
+
+  /**
+   * Throws the reason `caller` cannot call `method`: UNIMPLEMENTED (no such method), PERMISSION_DENIED
+   * (not allowed by the actor's or the method's `allow`), UNAVAILABLE (failed or stopped actor).
+   */
+  admit(method: string, caller: Caller): void {
+    if (this.status === 'failed' || this.status === 'stopped') {
+      throw rpcError('UNAVAILABLE', `actor ${this.name} is ${this.status}`);
+    }
+    if (!this.methods.has(method))
+      throw rpcError('UNIMPLEMENTED', `actor ${this.name} has no method ${method}`);
+    authorize(`${this.name}.${method}`, this.options.allow, this.methodOptions(method)?.allow, caller);
+  }
+
+  /**
+   * The deadline (ms) of a call that sets none: the method's `timeoutMs` if it has one (0: none), else for a
+   * unary call the actor's. Undefined: no deadline.
+   */
+  defaultTimeout(method: string, stream: boolean): number | undefined {
+    const m = this.methodOptions(method)?.timeoutMs;
+    if (m !== undefined) return m || undefined;
+    return stream ? undefined : this.options.timeoutMs || undefined;
+  }
+
+  /**
+   * Run `method` as one turn of the mailbox, after the calls before it. Resolves with the handler's
+   * result (a promise is awaited, an Observable or AsyncIterable is returned as it is); rejects with what
+   * the handler threw, with the signal's reason when the call was aborted while it waited, or with
+   * RESOURCE_EXHAUSTED / UNAVAILABLE from the mailbox. Does not check authorization (see {@link admit}).
+   */
+  dispatch(method: string, args: readonly unknown[], ctx: CallContext): Promise<unknown> {
+    return this.mailbox.post(async () => {
+      if (!this.started || this.status === 'failed') {
+        throw rpcError('UNAVAILABLE', `actor ${this.name} is ${this.status}`);
+      }
+      // A call whose deadline passed or that was cancelled while it waited does not run.
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      const instance = this.instance as Record<string, unknown>;
+      const fn = instance[method];
+      if (typeof fn !== 'function')
+        throw rpcError('UNIMPLEMENTED', `actor ${this.name} has no method ${method}`);
+      return settle(callHandler(fn, instance, args, ctx));
+    });
+  }
+
+  /** Messages waiting in the mailbox. */
+  get queued(): number {
+    return this.mailbox.size;
+  }
+
+  /**
+   * Stop: refuse new calls (UNAVAILABLE), let queued and running ones finish, run `onStop`, dispose the
+   * child container. Errors of `onStop` are reported, never thrown. Idempotent.
+   */
+  async stop(): Promise<void> {
+    if (this.status === 'stopping' || this.status === 'stopped') return;
+    if (this.status !== 'failed') this.status = 'stopping';
+    await this.mailbox.close();
+    try {
+      if (this.started) await this.instance?.onStop?.();
+    } catch (err) {
+      this.report(
+        rpcError('INTERNAL', `actor ${this.name}: onStop failed: ${describe(err)}`, { cause: err }),
+      );
+    }
+    try {
+      await this.container.dispose();
+    } catch (err) {
+      this.report(err);
+    }
+    this.status = 'stopped';
+  }
+
+  private async start(): Promise<void> {
+    try {
+      const instance = this.container.resolve(this.cls as ActorClass<object & ActorLifecycle>);
+      this.instance = instance;
+      await instance.onStart?.();
+      this.started = true;
+      if (this.status === 'starting') this.status = 'running';
+    } catch (err) {
+      // Set here, not in a .catch of `ready`, so the calls queued behind the start already see it.
+      this.status = 'failed';
+      throw err;
+    }
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,160 @@
+/**
+ * The caller's side of a peer: one connection per peer, dialled on first use and again on the first
+ * use after it was lost. A failed dial fails the calls waiting for it with UNAVAILABLE (or
+ * UNAUTHENTICATED) and starts a backoff: calls made before it expires fail at once, the first one after
+ * it dials again; the wait doubles per failure from `reconnectBaseMs` up to `reconnectMaxMs`, and
+ * resets once a dial succeeds.
+ */
+import type { Observable } from 'rxjs';
+import type { ActorsConfig } from './config.js';
+import { type RpcError, rpcError, toRpcError } from './errors.js';
+import type { Link } from './link.js';
+import type { RefInvoker } from './ref.js';
+import { iterateCall, type Route, streamCall, unaryCall } from './remote-call.js';
+import { forwardTarget, type Target } from './target.js';
+import type { CallOptions } from './types.js';
+
+/** Where a remote actor lives. */
+export interface Peer {
+  /** Host name or address. */
+  host: string;
+  /** TCP port. */
+  port: number;
+  /**
+   * The peer's ed25519 public key (its id text, base64url, or the 32 bytes). The connection is
+   * refused (UNAUTHENTICATED) unless the peer proves this key.
+   */
+  key?: string | Uint8Array;
+}
+
+/** A stable text key for a peer (address and key). */
+export function peerKey(peer: Peer): string {
+  const key =
+    peer.key === undefined
+      ? ''
+      : typeof peer.key === 'string'
+        ? peer.key
+        : Buffer.from(peer.key).toString('base64url');
+  return `${peer.host}:${peer.port}/${key}`;
+}
+
+export class PeerClient {
+  private link: Link | undefined;
+  private connecting: Promise<Link> | undefined;
+  private failures = 0;
+  private retryAt = 0;
+  private lastError: RpcError | undefined;
+  private closed = false;
+
+  constructor(
+    readonly peer: Peer,
+    private readonly dial: () => Promise<Link>,
+    private readonly config: ActorsConfig,
+  ) {}
+
+  /** The connection, when it is up. */
+  current(): Link | undefined {
+    return this.link && !this.link.isClosed ? this.link : undefined;
+  }
+
+  /** The connection, dialling if there is none. Rejects UNAVAILABLE / UNAUTHENTICATED. */
+  connect(): Promise<Link> {
+    const up = this.current();
+    if (up) return Promise.resolve(up);
+    if (this.closed) return Promise.reject(rpcError('UNAVAILABLE', 'the actor system is closed'));
+    if (this.connecting) return this.connecting;
+    const wait = this.retryAt - Date.now();
+    if (wait > 0) {
+      const why = this.lastError?.message ?? 'dial failed';
+      return Promise.reject(
+        rpcError(
+          this.lastError?.code ?? 'UNAVAILABLE',
+          `${describe(this.peer)}: ${why}; next dial in ${wait} ms`,
+          {
+            cause: this.lastError,
+          },
+        ),
+      );
+    }
+    this.connecting = this.dial().then(
+      (link) => {
+        this.connecting = undefined;
+        if (this.closed) {
+          link.destroy();
+          throw rpcError('UNAVAILABLE', 'the actor system is closed');
+        }
+        this.link = link;
+        this.failures = 0;
+        this.retryAt = 0;
+        return link;
+      },
+      (err: unknown) => {
+        this.connecting = undefined;
+        this.failures++;
+        const { reconnectBaseMs: base, reconnectMaxMs: max } = this.config;
+        this.retryAt = Date.now() + Math.min(max, base * 2 ** Math.min(this.failures - 1, 30));
+        const e = toRpcError(err, 'UNAVAILABLE');
+        // A transport code that means "cannot reach" stays UNAVAILABLE; a refused identity stays UNAUTHENTICATED.
+        this.lastError = rpcError(e.code, `${describe(this.peer)}: ${e.message}`, { cause: err });
+        throw this.lastError;
+      },
+    );
+    return this.connecting;
+  }
+
+  /** Close the connection (graceful, bounded by `timeoutMs`, then cut); no new dials. */
+  async close(timeoutMs: number): Promise<void> {
+    this.closed = true;
+    const link = this.link;
+    this.link = undefined;
+    if (!link) return;
+    await closeLink(link, timeoutMs);
+  }
+}
+
+/** Calls to one actor on one peer. */
+export class RemoteInvoker implements RefInvoker {
+  private readonly route: () => Route | Promise<Route>;
+
+  constructor(
+    client: PeerClient,
+    private readonly actor: string,
+  ) {
+    this.route = () => {
+      const link = client.current();
+      if (link) return { link, mailbox: link.mailbox(actor) };
+      return client.connect().then((l) => ({ link: l, mailbox: l.mailbox(actor) }));
+    };
+  }
+
+  unary(method: string, args: unknown[], options: CallOptions): Promise<unknown> {
+    return unaryCall(this.route, method, args, options);
+  }
+
+  stream(method: string, args: unknown[], options: CallOptions): Observable<unknown> {
+    return streamCall(this.route, method, args, options);
+  }
+
+  iterate(method: string, args: unknown[], options: CallOptions): AsyncIterator<unknown> {
+    return iterateCall(this.route, method, args, options);
+  }
+
+  target(options: CallOptions): Target {
+    return forwardTarget(this.actor, this, options);
+  }
+}
+
+/** Graceful close of a link, cut after `timeoutMs`. Never rejects. */
+export async function closeLink(link: Link, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const cut = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+  });
+  await Promise.race([link.close().catch(() => {}), cut]);
+  clearTimeout(timer);
+  link.destroy();
+}
+
+function describe(peer: Peer): string {
+  return `${peer.host}:${peer.port}`;
+}

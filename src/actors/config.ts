@@ -1,0 +1,94 @@
+/**
+ * Limits and defaults of an actor system, in one place. Deadlines are deliberately NOT here: a call's
+ * deadline comes from the call, its method or its actor (see `@method` / `@actor`), never from one
+ * system-wide value.
+ */
+import { transportError } from '../transport/errors.js';
+
+/** Stream overflow policy of a push source whose subscriber is slow (see `@method({ overflow })`). */
+export type OverflowPolicy = 'error' | 'drop-oldest' | 'drop-newest';
+
+/** Every field has a unit and says what 0 means. */
+export interface ActorsConfig {
+  /**
+   * Calls this node has started on one outbound connection and that have not ended, count.
+   * Default 1024. One more fails at once with RESOURCE_EXHAUSTED. 0: no limit.
+   */
+  maxPendingCalls: number;
+  /**
+   * Calls one connection may have in progress on this node (queued, running or streaming), count.
+   * Default 1024. One more is answered RESOURCE_EXHAUSTED without reaching the actor. 0: no limit.
+   */
+  maxCallsPerConnection: number;
+  /** Messages waiting in one actor's mailbox, count. Default 10_000. One more: RESOURCE_EXHAUSTED. 0: no limit. */
+  maxMailbox: number;
+  /**
+   * Items a push stream (an Observable result or argument) may run ahead of what the connection took, per
+   * subscription, when the method sets no `buffer`. Default 1024. At least 1. A synchronous source
+   * (`from(array)`) emits all at once: longer ones need a larger buffer, or an AsyncIterable instead.
+   */
+  streamBuffer: number;
+  /** What a push stream does when that buffer is full, when the method sets no `overflow`. Default 'error'. */
+  overflow: OverflowPolicy;
+  /** Wait before the first redial after a failed dial, ms; doubles per failure. Default 100. 0: no wait. */
+  reconnectBaseMs: number;
+  /** Longest wait between dials, ms. Default 10_000. At least reconnectBaseMs. */
+  reconnectMaxMs: number;
+  /** Send a failing handler's stack to the caller (`RpcError.remoteStack`). Default false. */
+  exposeStackTraces: boolean;
+  /** `close()` waits this long for calls in progress before cutting them, ms. Default 5_000. 0: cut at once. */
+  closeTimeoutMs: number;
+}
+
+/** The defaults, documented field by field on {@link ActorsConfig}. */
+export function defaultConfig(): ActorsConfig {
+  return {
+    maxPendingCalls: 1024,
+    maxCallsPerConnection: 1024,
+    maxMailbox: 10_000,
+    streamBuffer: 1024,
+    overflow: 'error',
+    reconnectBaseMs: 100,
+    reconnectMaxMs: 10_000,
+    exposeStackTraces: false,
+    closeTimeoutMs: 5_000,
+  };
+}
+
+const COUNTS = ['maxPendingCalls', 'maxCallsPerConnection', 'maxMailbox', 'streamBuffer'] as const;
+const DURATIONS = ['reconnectBaseMs', 'reconnectMaxMs', 'closeTimeoutMs'] as const;
+
+/** Throws TransportError INVALID_CONFIG naming the first bad field. */
+export function verifyConfig(c: ActorsConfig): void {
+  for (const k of [...COUNTS, ...DURATIONS]) {
+    const v = c[k];
+    if (!Number.isSafeInteger(v) || v < 0) bad(k, `must be a non-negative integer, got ${String(v)}`);
+  }
+  if (c.streamBuffer < 1) bad('streamBuffer', 'must be at least 1');
+  if (c.reconnectMaxMs < c.reconnectBaseMs) bad('reconnectMaxMs', 'must be at least reconnectBaseMs');
+  if (!isOverflowPolicy(c.overflow)) bad('overflow', `must be 'error', 'drop-oldest' or 'drop-newest'`);
+  if (typeof c.exposeStackTraces !== 'boolean') bad('exposeStackTraces', 'must be a boolean');
+}
+
+/** Defaults, overridden by `partial`, verified. */
+export function resolveConfig(partial?: Partial<ActorsConfig>): ActorsConfig {
+  const c = { ...defaultConfig(), ...partial };
+  verifyConfig(c);
+  return c;
+}
+
+/** True for the three overflow policies. */
+export function isOverflowPolicy(v: unknown): v is OverflowPolicy {
+  return v === 'error' || v === 'drop-oldest' || v === 'drop-newest';
+}
+
+/** A timeout option: a non-negative integer of ms (0: none). Throws INVALID_CONFIG. */
+export function verifyTimeout(where: string, v: unknown): void {
+  if (v !== undefined && (!Number.isSafeInteger(v) || (v as number) < 0)) {
+    bad(where, `timeoutMs must be a non-negative integer of ms, got ${String(v)}`);
+  }
+}
+
+function bad(field: string, why: string): never {
+  throw transportError('INVALID_CONFIG', `actors config: ${field} ${why}`);
+}

@@ -1,0 +1,138 @@
+/**
+ * `@actor` and `@method`: the options of an actor class and of its methods, kept as metadata beside the
+ * class (a WeakMap, not globals), read by the actor system when the class is registered.
+ */
+import 'reflect-metadata';
+import { injectable } from 'tsyringe';
+import { transportError } from '../transport/errors.js';
+import { isOverflowPolicy, type OverflowPolicy, verifyTimeout } from './config.js';
+
+/** Options of an actor, from `@actor(name, options)` or `system.register(name, Class, options)`. */
+export interface ActorOptions {
+  /**
+   * Who may call this actor: names from the authorized-keys list, or key ids (base64url); `'*'` is any
+   * authenticated peer. Undefined: anyone this node accepted a connection from. Local refs are not checked.
+   */
+  allow?: readonly string[];
+  /** Deadline of each unary call (and of each stream whose method sets one), ms, when the call sets none. 0: none. */
+  timeoutMs?: number;
+  /** Messages the actor handles at once. Default 1: one at a time, in arrival order. */
+  concurrency?: number;
+}
+
+/** Options of one method, from `@method(options)`; they win over the actor's. */
+export interface MethodOptions {
+  /** Who may call this method, in addition to the actor's `allow` (both must admit the caller). */
+  allow?: readonly string[];
+  /**
+   * Deadline of a call when the caller sets none, ms. 0: none (even if the actor has a default).
+   * For streams it bounds the whole subscription; an actor's default does not apply to streams.
+   */
+  timeoutMs?: number;
+  /** Items a push stream result may run ahead of a slow subscriber; default: the system's `streamBuffer`. */
+  buffer?: number;
+  /** What a push stream result does when that buffer is full; default: the system's `overflow` ('error'). */
+  overflow?: OverflowPolicy;
+}
+
+/** What `@actor` recorded on a class. */
+export interface ActorMetadata {
+  readonly name: string;
+  readonly options: ActorOptions;
+}
+
+const actors = new WeakMap<Function, ActorMetadata>();
+const methods = new WeakMap<object, Map<string, MethodOptions>>();
+
+/**
+ * Marks a class as an actor named `name`, and makes it `@injectable()` for tsyringe (constructor
+ * parameters are resolved from the actor's child container). Throws INVALID_CONFIG for bad options.
+ *
+ * @example
+ * ```ts
+ * @actor('calculator', { timeoutMs: 5_000 })
+ * class Calculator {
+ *   add(a: number, b: number): number { return a + b; }
+ * }
+ * system.register(Calculator);
+ * console.log(await system.ref<Calculator>('calculator').add(1, 2));
+ * // Logs:
+ * // 3
+ * ```
+ */
+export function actor(name: string, options: ActorOptions = {}): <C extends Function>(target: C) => C {
+  verifyName(name);
+  verifyActorOptions(options);
+  return <C extends Function>(target: C): C => {
+    actors.set(target, { name, options: { ...options } });
+    injectable()(target as never);
+    return target;
+  };
+}
+
+/** Options for one method of an actor. Throws INVALID_CONFIG for bad options. */
+export function method(options: MethodOptions): MethodDecorator {
+  verifyMethodOptions(options);
+  return (target, key) => {
+    if (typeof key !== 'string') return;
+    let table = methods.get(target);
+    if (!table) {
+      table = new Map();
+      methods.set(target, table);
+    }
+    table.set(key, { ...options });
+  };
+}
+
+/** The `@actor` metadata of a class (or of its nearest decorated base class). */
+export function actorMetadata(cls: Function): ActorMetadata | undefined {
+  for (let c: unknown = cls; typeof c === 'function'; c = Object.getPrototypeOf(c)) {
+    const m = actors.get(c as Function);
+    if (m) return m;
+  }
+  return undefined;
+}
+
+/** The `@method` options of `name` on a class, looking up its prototype chain. */
+export function methodOptions(cls: Function, name: string): MethodOptions | undefined {
+  for (let p: unknown = cls.prototype; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    const m = methods.get(p as object)?.get(name);
+    if (m) return m;
+  }
+  return undefined;
+}
+
+/** Throws INVALID_CONFIG unless `name` is a non-empty string of at most 256 characters. */
+export function verifyName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
+    throw transportError('INVALID_CONFIG', `actor name must be 1 to 256 characters, got ${String(name)}`);
+  }
+}
+
+/** Throws INVALID_CONFIG naming the bad option. */
+export function verifyActorOptions(o: ActorOptions): void {
+  verifyAllow(o.allow);
+  verifyTimeout('actor', o.timeoutMs);
+  if (o.concurrency !== undefined && (!Number.isSafeInteger(o.concurrency) || o.concurrency < 1)) {
+    throw transportError('INVALID_CONFIG', `actor concurrency must be an integer >= 1, got ${o.concurrency}`);
+  }
+}
+
+/** Throws INVALID_CONFIG naming the bad option. */
+export function verifyMethodOptions(o: MethodOptions): void {
+  verifyAllow(o.allow);
+  verifyTimeout('method', o.timeoutMs);
+  if (o.buffer !== undefined && (!Number.isSafeInteger(o.buffer) || o.buffer < 1)) {
+    throw transportError('INVALID_CONFIG', `method buffer must be an integer >= 1, got ${o.buffer}`);
+  }
+  if (o.overflow !== undefined && !isOverflowPolicy(o.overflow)) {
+    throw transportError('INVALID_CONFIG', `method overflow must be error, drop-oldest or drop-newest`);
+  }
+}
+
+function verifyAllow(allow: unknown): void {
+  if (allow === undefined) return;
+  if (!Array.isArray(allow) || !allow.every((a) => typeof a === 'string' && a.length > 0)) {
+    throw transportError('INVALID_CONFIG', 'allow must be an array of non-empty names or key ids');
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Actors: the only public surface of `src/actors`.
+ *
+ * An {@link ActorSystem} is a node: it hosts actor classes (resolved by tsyringe, one child container
+ * each), listens and dials with its identity, and hands out typed {@link Ref}s — local or remote, with
+ * the same API. Each actor has a mailbox and handles one message at a time, in order (unless it
+ * declares a `concurrency`). Calls fail with an {@link RpcError} carrying a stable code.
+ *
+ * `import 'reflect-metadata'` must come first in a program that uses the decorators.
+ *
+ * @example
+ * ```ts
+ * import 'reflect-metadata';
+ * import { interval, map, take } from 'rxjs';
+ * import { ActorSystem, actor, type CallContext, method } from 'rxchan/actors';
+ *
+ * @actor('calculator')
+ * class Calculator {
+ *   add(a: number, b: number): number {
+ *     return a + b;
+ *   }
+ *   @method({ overflow: 'drop-oldest' })
+ *   ticks(count: number, ctx: CallContext) {
+ *     return interval(10).pipe(take(count), map((i) => `${ctx.method} ${i}`));
+ *   }
+ * }
+ *
+ * const system = new ActorSystem();
+ * await system.register(Calculator);
+ * const calc = system.ref<Calculator>('calculator');
+ * console.log(await calc.add(1, 2));
+ * calc.ticks(2).subscribe((t) => console.log(t));
+ * // Logs:
+ * // 3
+ * // ticks 0
+ * // ticks 1
+ * ```
+ */
+export { Call, Stream } from './call.js';
+export { ACTOR_NAME, type ActorClass, type ActorLifecycle } from './cell.js';
+export type { Peer } from './client.js';
+export { type ActorsConfig, defaultConfig, type OverflowPolicy, verifyConfig } from './config.js';
+export { CALL_CONTEXT, type CallContext, type Caller, isCallContext } from './context.js';
+export { type ActorOptions, actor, type MethodOptions, method } from './decorators.js';
+export {
+  isRpcError,
+  RpcError,
+  RpcErrorCode,
+  type RpcErrorOptions,
+  rpcError,
+  toRpcError,
+} from './errors.js';
+export { isRef } from './ref.js';
+export { ActorSystem, type ActorSystemOptions, type ListenOptions, type SystemStats } from './system.js';
+export type {
+  CallOptions,
+  Ref,
+  RefControls,
+  RemoteCallback,
+  RemoteMethods,
+  RemoteResult,
+  RemoteStream,
+  StripContext,
+} from './types.js';

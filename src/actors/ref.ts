@@ -1,0 +1,55 @@
+/**
+ * Refs: typed proxies with no code generation. Any string property of a ref is a method that returns a
+ * {@link Call}; the `Ref<T>` type (types.ts) decides what TypeScript lets you call and what it returns.
+ * A ref is not a thenable (`then` is undefined), so it can be awaited or returned from an async function.
+ */
+import { Call, type Invoker } from './call.js';
+import type { Target } from './target.js';
+import { type CallOptions, REF, type Ref } from './types.js';
+
+/** An invoker that can also serve calls from a peer that was given the ref (see args.ts). */
+export interface RefInvoker extends Invoker {
+  /** What a peer holding this ref calls into. */
+  target(options: CallOptions): Target;
+}
+
+interface RefState {
+  readonly invoker: RefInvoker;
+  readonly options: CallOptions;
+}
+
+const states = new WeakMap<object, RefState>();
+
+/** A ref that calls through `invoker` with `options` on every call. */
+export function makeRef<T>(invoker: RefInvoker, options: CallOptions = {}): Ref<T> {
+  const state: RefState = { invoker, options };
+  const methods = new Map<string, (...args: unknown[]) => Call<unknown>>();
+  const proxy = new Proxy(Object.create(null) as object, {
+    get(_target, prop) {
+      if (prop === REF) return true;
+      if (typeof prop !== 'string' || prop === 'then') return undefined;
+      if (prop === 'withOptions') return (more: CallOptions) => makeRef<T>(invoker, { ...options, ...more });
+      let fn = methods.get(prop);
+      if (!fn) {
+        fn = (...args: unknown[]) => new Call(invoker, prop, args, options);
+        methods.set(prop, fn);
+      }
+      return fn;
+    },
+    has: (_target, prop) => prop === REF,
+    set: () => false,
+    defineProperty: () => false,
+  });
+  states.set(proxy, state);
+  return proxy as Ref<T>;
+}
+
+/** True for a ref made by an actor system. */
+export function isRef(value: unknown): value is Ref<unknown> {
+  return typeof value === 'object' && value !== null && states.has(value);
+}
+
+/** The invoker and options behind a ref (for passing it as an argument). */
+export function refState(ref: object): RefState | undefined {
+  return states.get(ref);
+}

@@ -1,0 +1,318 @@
+/**
+ * The caller's side of one call over a connection: build the call message with its reply channel, keep
+ * it in the link's pending-call table, enforce the deadline and the caller's AbortSignal, and read the
+ * reply. Three readers share {@link OutboundCall}: a promise (unary), a cold Observable (stream) and
+ * an async iterator (stream, pulling — the reply channel's own backpressure reaches the server).
+ *
+ * Ending a call early (deadline, signal, unsubscribe, iterator `return()`) cancels its reply channel;
+ * the server sees CHANNEL_CANCELLED and aborts the handler's signal.
+ */
+import { Observable } from 'rxjs';
+import { Receiver, type Sender } from '../transport/channel/index.js';
+import { isTransportError } from '../transport/errors.js';
+import { encodeArgs } from './args.js';
+import { Stream } from './call.js';
+import { onSignal } from './context.js';
+import { type RpcError, rpcError, toRpcError } from './errors.js';
+import { isThenable } from './invoke.js';
+import type { Link, PendingCall } from './link.js';
+import type { CallOptions } from './types.js';
+import type { CallMessage } from './wire.js';
+
+/** Where a call goes: a link and the mailbox channel on it. */
+export interface Route {
+  readonly link: Link;
+  readonly mailbox: Sender<unknown>;
+}
+
+/** Gives the route now, or once connected (it may dial). Throws or rejects: the call fails with it. */
+export type RouteSource = () => Route | Promise<Route>;
+
+/** One call in flight; see the file comment. */
+class OutboundCall implements PendingCall {
+  readonly reply = new Receiver<unknown>();
+  private readonly ended = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private unlink: () => void = () => {};
+  private over = false;
+
+  constructor(
+    private readonly route: Route,
+    private readonly method: string,
+    private readonly args: unknown[],
+    private readonly stream: boolean,
+    private readonly deadline: number | undefined,
+    private readonly signal: AbortSignal | undefined,
+    private readonly onFail: (err: RpcError) => void,
+  ) {}
+
+  /** Send the call. False when it failed at once (onFail has run). */
+  start(): boolean {
+    try {
+      this.route.link.begin(this);
+    } catch (err) {
+      this.over = true;
+      this.onFail(toRpcError(err));
+      return false;
+    }
+    const message: CallMessage = { m: this.method, a: [], r: this.reply };
+    if (this.deadline !== undefined) {
+      const remaining = Math.ceil(this.deadline - Date.now());
+      if (remaining <= 0) return this.failNow(deadlineError(this.method));
+      this.timer = setTimeout(() => this.fail(deadlineError(this.method)), remaining);
+      message.t = remaining;
+    }
+    if (this.stream) message.s = 1;
+    this.unlink = onSignal(this.signal, (reason) => this.fail(reason));
+    if (this.over) return false;
+    try {
+      const encoded = encodeArgs(this.route.link, this.args, this.ended.signal);
+      message.a = encoded.values;
+      if (encoded.kinds) message.x = encoded.kinds;
+    } catch (err) {
+      return this.failNow(toRpcError(err, 'INVALID_ARGUMENT'));
+    }
+    this.route.mailbox.send(message).catch((err) => this.fail(sendError(err)));
+    return true;
+  }
+
+  /** End the call with `err` (once): cancel the reply channel, stop the arguments, tell the reader. */
+  fail(err: RpcError): void {
+    if (this.over) return;
+    this.over = true;
+    this.cleanup();
+    // Tell the reader first: cancelling completes the reply's subscriber, which must not look like an end.
+    this.onFail(err);
+    this.reply.cancel();
+  }
+
+  /** The reader got the end it wanted. */
+  finish(): void {
+    if (this.over) return;
+    this.over = true;
+    this.cleanup();
+  }
+
+  private failNow(err: RpcError): false {
+    this.fail(err);
+    return false;
+  }
+
+  private cleanup(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.unlink();
+    this.ended.abort();
+    this.route.link.end(this);
+  }
+}
+
+/** A unary call: the value, or a {@link Stream} when the method returned one (see call.ts). */
+export function unaryCall(
+  source: RouteSource,
+  method: string,
+  args: unknown[],
+  options: CallOptions,
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const deadline = deadlineOf(options);
+    withRoute(source, method, deadline, options.signal, reject, (route) => {
+      const call = new OutboundCall(route, method, args, false, deadline, options.signal, reject);
+      if (!call.start()) return;
+      let answered = false;
+      call.reply.subscribe({
+        next(message) {
+          if (answered) return;
+          answered = true;
+          const reply = message as { v?: unknown; s?: unknown } | null;
+          if (reply !== null && typeof reply === 'object' && 'v' in reply) {
+            call.finish();
+            resolve(reply.v);
+          } else if (reply !== null && typeof reply === 'object' && reply.s === 1) {
+            call.finish();
+            resolve(
+              new Stream(
+                (s) => streamCall(source, method, args, options).subscribe(s),
+                () => iterateCall(source, method, args, options),
+              ),
+            );
+          } else {
+            call.fail(rpcError('INTERNAL', `${method}: malformed reply`));
+          }
+        },
+        error: (err: unknown) => call.fail(toRpcError(err)),
+        complete() {
+          if (!answered)
+            call.fail(rpcError('INTERNAL', `${method}: the reply channel ended without a reply`));
+        },
+      });
+    });
+  });
+}
+
+/** A stream call per subscription; unsubscribing cancels it. */
+export function streamCall(
+  source: RouteSource,
+  method: string,
+  args: unknown[],
+  options: CallOptions,
+): Observable<unknown> {
+  return new Observable((subscriber) => {
+    const deadline = deadlineOf(options);
+    let call: OutboundCall | undefined;
+    const fail = (err: RpcError) => subscriber.error(err);
+    const stop = withRoute(source, method, deadline, options.signal, fail, (route) => {
+      const c = new OutboundCall(route, method, args, true, deadline, options.signal, fail);
+      call = c;
+      if (!c.start()) return;
+      c.reply.subscribe({
+        next: (v) => subscriber.next(v),
+        error: (err: unknown) => c.fail(toRpcError(err)),
+        complete: () => {
+          c.finish();
+          subscriber.complete();
+        },
+      });
+    });
+    return () => {
+      stop();
+      call?.fail(rpcError('CANCELLED', `${method}: unsubscribed`));
+    };
+  });
+}
+
+/** A stream call read by pulling: the server's source waits for the reads (channel backpressure). */
+export function iterateCall(
+  source: RouteSource,
+  method: string,
+  args: unknown[],
+  options: CallOptions,
+): AsyncIterator<unknown> {
+  let call: OutboundCall | undefined;
+  let inner: AsyncIterator<unknown> | undefined;
+  let failure: RpcError | undefined;
+  let wake: ((err: RpcError) => void) | undefined;
+  const failed = new Promise<never>((_, reject) => {
+    wake = (err) => {
+      failure ??= err;
+      reject(failure);
+    };
+  });
+  failed.catch(() => {});
+  const onFail = (err: RpcError) => wake?.(err);
+  let started: Promise<void> | undefined;
+  const start = () =>
+    new Promise<void>((resolve) => {
+      const deadline = deadlineOf(options);
+      withRoute(
+        source,
+        method,
+        deadline,
+        options.signal,
+        (err) => {
+          onFail(err);
+          resolve();
+        },
+        (route) => {
+          call = new OutboundCall(route, method, args, true, deadline, options.signal, onFail);
+          if (call.start()) inner = call.reply[Symbol.asyncIterator]();
+          resolve();
+        },
+      );
+    });
+  return {
+    async next() {
+      started ??= start();
+      await started;
+      if (failure) throw failure;
+      try {
+        const r = await Promise.race([inner!.next(), failed]);
+        if (r.done) call!.finish();
+        return r;
+      } catch (err) {
+        const e = failure ?? toRpcError(err);
+        call?.fail(e);
+        throw e;
+      }
+    },
+    async return() {
+      call?.fail(rpcError('CANCELLED', `${method}: iteration stopped`));
+      onFail(rpcError('CANCELLED', `${method}: iteration stopped`));
+      return { value: undefined, done: true };
+    },
+  };
+}
+
+/**
+ * Run `go` with the route, now when it is there, or once connected: the wait for a connection counts
+ * against the deadline and the signal. Returns a function that abandons the wait.
+ */
+function withRoute(
+  source: RouteSource,
+  method: string,
+  deadline: number | undefined,
+  signal: AbortSignal | undefined,
+  fail: (err: RpcError) => void,
+  go: (route: Route) => void,
+): () => void {
+  let route: Route | Promise<Route>;
+  try {
+    route = source();
+  } catch (err) {
+    fail(toRpcError(err, 'UNAVAILABLE'));
+    return () => {};
+  }
+  if (!isThenable(route)) {
+    go(route);
+    return () => {};
+  }
+  let done = false;
+  const settle = () => {
+    done = true;
+    if (timer !== undefined) clearTimeout(timer);
+    unlink();
+  };
+  const timer =
+    deadline === undefined
+      ? undefined
+      : setTimeout(
+          () => {
+            settle();
+            fail(deadlineError(method));
+          },
+          Math.max(0, deadline - Date.now()),
+        );
+  const unlink = onSignal(signal, (reason) => {
+    if (done) return;
+    settle();
+    fail(reason);
+  });
+  route.then(
+    (r) => {
+      if (done) return;
+      settle();
+      go(r);
+    },
+    (err) => {
+      if (done) return;
+      settle();
+      fail(toRpcError(err, 'UNAVAILABLE'));
+    },
+  );
+  return settle;
+}
+
+function deadlineOf(options: CallOptions): number | undefined {
+  return options.timeoutMs ? Date.now() + options.timeoutMs : undefined;
+}
+
+function deadlineError(method: string): RpcError {
+  return rpcError('DEADLINE_EXCEEDED', `${method}: deadline exceeded`);
+}
+
+/** A call that could not be sent: a mailbox the peer closed means the actor is gone for us. */
+function sendError(err: unknown): RpcError {
+  if (isTransportError(err, 'CHANNEL_CANCELLED') || isTransportError(err, 'STREAM_CLOSED')) {
+    return rpcError('UNAVAILABLE', `the peer closed the mailbox: ${err.message}`, { cause: err });
+  }
+  return toRpcError(err, 'INVALID_ARGUMENT');
+}

@@ -1,0 +1,177 @@
+/**
+ * The callee's side: serve the calls arriving on one mailbox channel. For each call: validate it,
+ * apply the per-connection limit, admit it (method exists, caller authorized), start its deadline,
+ * watch its reply channel for cancellation, decode its arguments, run it through the target (the
+ * actor's mailbox), and answer on the reply channel — one value, a stream with backpressure, or an
+ * ERROR record. Every call ends: with a reply, an error, its deadline, or the connection.
+ *
+ * Bad input from the peer fails only that call (INVALID_ARGUMENT on its reply channel); a message
+ * with no reply channel to answer on is dropped and its channels released.
+ */
+
+import { isObservable } from 'rxjs';
+import { Receiver, Sender } from '../transport/channel/index.js';
+import { decodeArgs } from './args.js';
+import { CallScope, label } from './context.js';
+import { errorToWire, type RpcError, rpcError } from './errors.js';
+import { isStreamLike } from './invoke.js';
+import type { Link } from './link.js';
+import { pumpIterable, pumpObservable } from './pump.js';
+import { cellTarget, type Target } from './target.js';
+import { type ParsedCall, parseCall, parseOpen, replyOf, type UnaryReply } from './wire.js';
+
+/**
+ * Serve `receiver`'s calls on `link` until it ends. With a `target`, calls go to it (a nested mailbox:
+ * a callback or a ref we passed); without, the first message must name an actor (a top-level mailbox).
+ */
+export function serveMailbox(link: Link, receiver: Receiver<unknown>, target?: Target): void {
+  let resolved: Target | string | undefined = target;
+  receiver.subscribe({
+    next(message) {
+      if (resolved === undefined) {
+        try {
+          resolved = parseOpen(message);
+        } catch (err) {
+          link.core.report(err);
+          receiver.cancel();
+        }
+        return;
+      }
+      void serveCall(link, resolved, message);
+    },
+    // The mailbox ended (the peer closed it, or the connection ended): calls already read go on.
+    error: () => {},
+    complete: () => {},
+  });
+}
+
+/** A top-level mailbox's target: the actor by name, looked up per call (it may be registered later). */
+function targetOf(link: Link, target: Target | string): Target {
+  if (typeof target !== 'string') return target;
+  const cell = link.core.lookup(target);
+  if (!cell) throw rpcError('NOT_FOUND', `no actor named ${target}`);
+  return cellTarget(cell);
+}
+
+async function serveCall(link: Link, where: Target | string, message: unknown): Promise<void> {
+  let call: ParsedCall;
+  try {
+    call = parseCall(message);
+  } catch (err) {
+    const reply = replyOf(message);
+    if (reply) answerError(link, reply, err);
+    else release(message);
+    return;
+  }
+  const { reply } = call;
+  if (!link.beginServe()) {
+    release(call.args);
+    const max = link.core.config.maxCallsPerConnection;
+    return answerError(
+      link,
+      reply,
+      rpcError('RESOURCE_EXHAUSTED', `${max} calls in progress (maxCallsPerConnection)`),
+    );
+  }
+  let target: Target;
+  try {
+    target = targetOf(link, where);
+    target.admit(call.method, link.caller);
+  } catch (err) {
+    link.endServe();
+    release(call.args);
+    return answerError(link, reply, err);
+  }
+
+  let answered = false;
+  const answer = (err: unknown) => {
+    if (answered) return;
+    answered = true;
+    answerError(link, reply, err);
+  };
+  const timeout = call.timeoutMs ?? target.defaultTimeout(call.method, call.stream);
+  const scope = new CallScope(link.caller, target.actor, call.method, timeout, (reason: RpcError) => {
+    // The deadline is answered; a cancelled or lost reply channel has nobody to answer.
+    if (reason.code === 'DEADLINE_EXCEEDED') answer(reason);
+    else answered = true;
+  });
+  const onLinkLost = () => scope.abort(link.signal.reason as RpcError);
+  link.signal.addEventListener('abort', onLinkLost, { once: true });
+  void reply.closed.then((err) => {
+    if (err) scope.abort(rpcError('CANCELLED', `${label(target.actor, call.method)}: the caller cancelled`));
+  });
+  const args = decodeArgs(link, call.args, call.kinds);
+  try {
+    const result = await target.dispatch(call.method, args.values, scope.context, call.stream);
+    if (scope.aborted) return;
+    if (!call.stream) {
+      answered = true;
+      const body: UnaryReply = isStreamLike(result) ? { s: 1 } : { v: result };
+      await reply.send(body);
+      reply.close();
+    } else if (isStreamLike(result)) {
+      answered = true;
+      await streamResult(link, target, call.method, result, reply, scope);
+    } else {
+      answered = true;
+      await reply.send(result);
+      reply.close();
+    }
+  } catch (err) {
+    if (!scope.aborted) answer(err);
+    else if (!answered) answer(scope.signal.reason);
+  } finally {
+    scope.dispose();
+    link.signal.removeEventListener('abort', onLinkLost);
+    args.release();
+    link.endServe();
+  }
+}
+
+async function streamResult(
+  link: Link,
+  target: Target,
+  method: string,
+  source: object,
+  reply: Sender<unknown>,
+  scope: CallScope,
+): Promise<void> {
+  const { config, stats } = link.core;
+  const per = target.streamOptions(method);
+  const options = {
+    buffer: per.buffer ?? config.streamBuffer,
+    overflow: per.overflow ?? config.overflow,
+    exposeStack: config.exposeStackTraces,
+    signal: scope.signal,
+    stats,
+  };
+  const end = isObservable(source)
+    ? await pumpObservable(source, reply, options)
+    : await pumpIterable(source as AsyncIterable<unknown>, reply, options);
+  // A deadline during the stream: the scope's abort handler cannot answer (the stream had begun).
+  if (end === 'cancelled' && (scope.signal.reason as RpcError | undefined)?.code === 'DEADLINE_EXCEEDED') {
+    const e = scope.signal.reason as RpcError;
+    reply.error(e.code, e.message);
+  }
+}
+
+function answerError(link: Link, reply: Sender<unknown>, err: unknown): void {
+  const e = errorToWire(err, link.core.config.exposeStackTraces);
+  reply.error(e.code, e.message, e.details);
+}
+
+/** Release the channels of a call we will not serve (shallow: the places a call puts them). */
+function release(value: unknown): void {
+  const items = Array.isArray(value)
+    ? value
+    : typeof value === 'object' && value !== null
+      ? [
+          ...Object.values(value),
+          ...(Array.isArray((value as { a?: unknown }).a) ? (value as { a: unknown[] }).a : []),
+        ]
+      : [];
+  for (const item of items) {
+    if (item instanceof Receiver) item.cancel();
+    else if (item instanceof Sender) item.close();
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * The actor system: one node. It hosts actors, listens and dials with its identity, and owns the
+ * tsyringe container actors are resolved from (each actor gets a child container).
+ */
+import 'reflect-metadata';
+import { type DependencyContainer, container as rootContainer } from 'tsyringe';
+import type { AuthorizedKeyInput, AuthorizedKeys, Identity } from '../auth/index.js';
+import { type ChannelConfig, ChannelSession } from '../transport/channel/index.js';
+import { type Connection, dialTls, type Listener, listenTls } from '../transport/connection/index.js';
+import { type MuxConfig, Session } from '../transport/mux/index.js';
+import { ActorCell, type ActorClass } from './cell.js';
+import { closeLink, type Peer, PeerClient, peerKey, RemoteInvoker } from './client.js';
+import { type ActorsConfig, resolveConfig } from './config.js';
+import { type ActorOptions, actorMetadata, verifyActorOptions, verifyName } from './decorators.js';
+import { rpcError } from './errors.js';
+import { type Core, Link } from './link.js';
+import { LocalInvoker } from './local.js';
+import type { PumpStats } from './pump.js';
+import { makeRef } from './ref.js';
+import { serveMailbox } from './server.js';
+import type { CallOptions, Ref } from './types.js';
+
+/** How to build an {@link ActorSystem}. */
+export interface ActorSystemOptions {
+  /** This node's key: its TLS certificate is made from it. Needed to listen, and to dial over TLS. */
+  identity?: Identity;
+  /** Who may connect when listening (names become `ctx.caller.name`, usable in `allow` lists). */
+  authorizedKeys?: AuthorizedKeys | readonly AuthorizedKeyInput[];
+  /** Parent of every actor's child container. Default: a child of tsyringe's root container. */
+  container?: DependencyContainer;
+  /** Limits and defaults (see {@link ActorsConfig}). Throws INVALID_CONFIG when invalid. */
+  config?: Partial<ActorsConfig>;
+  /** Multiplexer settings for every connection. */
+  mux?: Partial<MuxConfig>;
+  /** Channel settings for every connection. */
+  channel?: Partial<ChannelConfig>;
+  /** Failures nobody else can see: an actor whose start failed, an onStop that threw. Default: console.error. */
+  onError?: (err: unknown) => void;
+  /** How to reach a peer. Default: TLS 1.3 with `identity`, requiring the peer to prove `peer.key`. */
+  dial?: (peer: Peer) => Promise<Connection>;
+}
+
+/** Where to listen. */
+export interface ListenOptions {
+  /** Default '127.0.0.1'. */
+  host?: string;
+  /** Default 0: any free port (read it from the result). */
+  port?: number;
+}
+
+/** Counters of a system, for monitoring and for specs that prove memory stays bounded. */
+export interface SystemStats {
+  /** Actors registered. */
+  actors: number;
+  /** Connections open (both directions). */
+  connections: number;
+  /** Calls this node made and that have not ended. */
+  pendingCalls: number;
+  /** Calls peers made here that are in progress. */
+  servedCalls: number;
+  /** Items waiting in push-stream buffers (bounded by each stream's `buffer`). */
+  bufferedItems: number;
+  /** Items dropped by 'drop-oldest' / 'drop-newest' overflow policies so far. */
+  droppedItems: number;
+}
+
+/**
+ * One node of actors.
+ *
+ * @example
+ * ```ts
+ * import 'reflect-metadata';
+ * @actor('greeter')
+ * class Greeter {
+ *   hello(name: string, ctx: CallContext): string { return `hello ${name} from ${ctx.caller.name}`; }
+ * }
+ * const server = new ActorSystem({ identity: serverId, authorizedKeys: [{ key: clientId.id, name: 'alice' }] });
+ * server.register(Greeter);
+ * const { port } = await server.listen();
+ * const client = new ActorSystem({ identity: clientId });
+ * const greeter = client.ref<Greeter>('greeter', { host: '127.0.0.1', port, key: serverId.id });
+ * console.log(await greeter.hello('bob'));
+ * // Logs:
+ * // hello bob from alice
+ * ```
+ */
+export class ActorSystem {
+  readonly container: DependencyContainer;
+  readonly config: ActorsConfig;
+  private readonly cells = new Map<string, ActorCell>();
+  private readonly peers = new Map<string, PeerClient>();
+  private readonly links = new Set<Link>();
+  private readonly listeners: Listener[] = [];
+  private readonly pumpStats: PumpStats = { buffered: 0, dropped: 0 };
+  private readonly core: Core;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: ActorSystemOptions = {}) {
+    this.config = resolveConfig(options.config);
+    this.container = options.container ?? rootContainer.createChildContainer();
+    this.container.register(ActorSystem, { useValue: this });
+    const report = options.onError ?? ((err: unknown) => console.error('[rxchan]', err));
+    this.core = {
+      config: this.config,
+      stats: this.pumpStats,
+      report,
+      lookup: (name) => this.cells.get(name),
+    };
+  }
+
+  /**
+   * Host an actor class: by the name and options of its `@actor` decorator, or by `name` (options
+   * merged over the decorator's). The instance is resolved from a child container and started
+   * (`onStart`) at once; calls wait for the start. Resolves when started; rejects with the start's
+   * failure, which is also reported to `onError` (so not awaiting is fine). Throws INVALID_CONFIG for
+   * a bad name or options, and when the name is taken.
+   */
+  register<T extends object>(cls: ActorClass<T>): Promise<void>;
+  register<T extends object>(name: string, cls: ActorClass<T>, options?: ActorOptions): Promise<void>;
+  register(a: string | ActorClass, b?: ActorClass, c?: ActorOptions): Promise<void> {
+    const cls = typeof a === 'string' ? b! : a;
+    const meta = actorMetadata(cls);
+    const name = typeof a === 'string' ? a : meta?.name;
+    if (name === undefined) throw rpcError('INVALID_ARGUMENT', `${cls.name} has no @actor name: pass one`);
+    verifyName(name);
+    const options: ActorOptions = { ...meta?.options, ...c };
+    verifyActorOptions(options);
+    if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
+    if (this.cells.has(name))
+      throw rpcError('INVALID_ARGUMENT', `an actor named ${name} is already registered`);
+    const cell = new ActorCell(name, cls, options, this.container, this.config, this.core.report);
+    this.cells.set(name, cell);
+    return cell.ready;
+  }
+
+  /**
+   * A typed ref to the actor `name`: in this system when `peer` is undefined, else on that peer
+   * (connected on first use). Never throws for an unknown actor: its calls fail NOT_FOUND.
+   */
+  ref<T>(name: string, peer?: Peer, options: CallOptions = {}): Ref<T> {
+    if (peer === undefined) return makeRef<T>(new LocalInvoker(name, (n) => this.cells.get(n)), options);
+    const key = peerKey(peer);
+    let client = this.peers.get(key);
+    if (!client) {
+      client = new PeerClient(peer, () => this.dialPeer(peer), this.config);
+      this.peers.set(key, client);
+    }
+    return makeRef<T>(new RemoteInvoker(client, name), options);
+  }
+
+  /** Listen for peers over TLS 1.3 with this node's identity; only `authorizedKeys` may connect. */
+  async listen(options: ListenOptions = {}): Promise<{ host: string; port: number }> {
+    const { identity, authorizedKeys } = this.options;
+    if (!identity) throw rpcError('INVALID_ARGUMENT', 'listen needs an identity');
+    if (!authorizedKeys) throw rpcError('INVALID_ARGUMENT', 'listen needs authorizedKeys');
+    if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
+    const listener = await listenTls(
+      { identity, authorizedKeys, host: options.host ?? '127.0.0.1', port: options.port ?? 0 },
+      (connection) => this.serve(connection),
+    );
+    this.listeners.push(listener);
+    return { host: listener.host, port: listener.port };
+  }
+
+  /**
+   * Serve a connection made elsewhere (a custom listener, an in-memory pair): the peer may call this
+   * system's actors on it. Calls from a connection without a verified peer have no caller identity.
+   */
+  serve(connection: Connection): void {
+    const link = this.attach(connection);
+    if (!link) return;
+    link.channels.onChannel = (receiver) => serveMailbox(link, receiver);
+  }
+
+  /** Counters; see {@link SystemStats}. */
+  stats(): SystemStats {
+    let pendingCalls = 0;
+    let servedCalls = 0;
+    for (const l of this.links) {
+      pendingCalls += l.pendingCount;
+      servedCalls += l.servedCount;
+    }
+    return {
+      actors: this.cells.size,
+      connections: this.links.size,
+      pendingCalls,
+      servedCalls,
+      bufferedItems: this.pumpStats.buffered,
+      droppedItems: this.pumpStats.dropped,
+    };
+  }
+
+  /**
+   * Stop listening, let calls in progress finish (up to `closeTimeoutMs`), stop every actor (`onStop`),
+   * close every connection (pending calls fail UNAVAILABLE). Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const timeout = this.config.closeTimeoutMs;
+    await Promise.all(this.listeners.map((l) => l.close().catch(this.core.report)));
+    await withTimeout(Promise.all([...this.cells.values()].map((cell) => cell.stop())), timeout);
+    await Promise.all([...this.peers.values()].map((p) => p.close(timeout)));
+    await Promise.all([...this.links].map((link) => closeLink(link, timeout)));
+  }
+
+  private async dialPeer(peer: Peer): Promise<Link> {
+    if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
+    const connection = await (this.options.dial ?? ((p: Peer) => this.dialTls(p)))(peer);
+    const link = this.attach(connection);
+    if (!link) throw rpcError('UNAVAILABLE', 'the actor system is closed');
+    // A dialled connection serves no top-level mailboxes: the peer calls us only through what we pass it.
+    link.channels.onChannel = (receiver) => receiver.cancel();
+    return link;
+  }
+
+  private dialTls(peer: Peer): Promise<Connection> {
+    const { identity } = this.options;
+    if (!identity) throw rpcError('INVALID_ARGUMENT', 'dialling over TLS needs an identity');
+    if (peer.key === undefined)
+      throw rpcError('INVALID_ARGUMENT', `peer ${peer.host}:${peer.port} has no key`);
+    return dialTls({ identity, host: peer.host, port: peer.port, serverKey: peer.key });
+  }
+
+  private attach(connection: Connection): Link | undefined {
+    if (this.closing) {
+      connection.socket.destroy();
+      return undefined;
+    }
+    const mux = new Session(connection.socket, connection.role, this.options.mux);
+    const channels = new ChannelSession(mux, this.options.channel);
+    const link = new Link(this.core, connection, channels);
+    this.links.add(link);
+    void channels.closed.then(() => this.links.delete(link));
+    return link;
+  }
+}
+
+async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}

@@ -1,0 +1,114 @@
+/**
+ * The typed face of a ref, computed from the actor class with mapped types (no code generation):
+ *
+ * | the actor's method returns           | the ref's method returns                       |
+ * |--------------------------------------|------------------------------------------------|
+ * | `R` or `Promise<R>`                  | `Promise<R>`                                   |
+ * | `Observable<T>` / `AsyncIterable<T>` | `RemoteStream<T>` (a cold Observable, iterable) |
+ *
+ * A trailing `CallContext` parameter is removed from the ref's signature (the system supplies it);
+ * lifecycle hooks (`onStart`, `onStop`), `constructor`, names starting with `_`, and `withOptions`
+ * (reserved for the ref itself) are not callable through a ref.
+ */
+import type { Readable } from 'node:stream';
+import type { Observable } from 'rxjs';
+import type { CallContext } from './context.js';
+
+/** Marks a ref; `isRef(x)` checks it. */
+export const REF: unique symbol = Symbol('rxchan.Ref');
+
+/**
+ * A stream result: a cold Observable (each subscription is one call; unsubscribing cancels it on the
+ * server) that is also an async iterable (pulling: the server's source is paused while you do not read).
+ */
+export type RemoteStream<T> = Observable<T> & AsyncIterable<T>;
+
+/** Per-call options, set with `ref.withOptions(...)` or `system.ref(name, peer, options)`. */
+export interface CallOptions {
+  /** Deadline of the call, ms from now; 0: none. Wins over the method's and the actor's defaults. */
+  timeoutMs?: number;
+  /** Aborting it cancels the call (CANCELLED): the promise rejects, the stream errors, the server is told. */
+  signal?: AbortSignal;
+}
+
+type IsAny<T> = 0 extends 1 & T ? true : false;
+type IsContext<L> =
+  IsAny<L> extends true
+    ? false
+    : [Exclude<L, undefined>] extends [never]
+      ? false
+      : [Exclude<L, undefined>] extends [CallContext]
+        ? true
+        : false;
+
+/** The parameters `A` without a trailing (required or optional) `CallContext`. */
+export type StripContext<A extends readonly unknown[]> = A extends readonly [...infer P, infer L]
+  ? IsContext<L> extends true
+    ? P
+    : A
+  : A extends readonly [...infer P, (infer L)?]
+    ? IsContext<L> extends true
+      ? P
+      : A
+    : A;
+
+/** What a caller gets for a handler returning `R` (see the table above). */
+export type RemoteResult<R> =
+  IsAny<R> extends true
+    ? // biome-ignore lint/suspicious/noExplicitAny: an untyped handler gives an untyped result
+      Promise<any>
+    : Awaited<R> extends Observable<infer U>
+      ? RemoteStream<U>
+      : Awaited<R> extends Readable
+        ? Promise<Awaited<R>>
+        : Awaited<R> extends AsyncIterable<infer U>
+          ? RemoteStream<U>
+          : Promise<Awaited<R>>;
+
+/** Names of `T` that are not callable through a ref. */
+export type HiddenName = 'constructor' | 'onStart' | 'onStop' | 'withOptions' | `_${string}`;
+
+// biome-ignore lint/suspicious/noExplicitAny: a function of any signature
+type AnyFunction = (...args: any[]) => any;
+
+/** The callable methods of `T`, as a ref shows them. */
+export type RemoteMethods<T> = {
+  readonly [K in keyof T as K extends HiddenName
+    ? never
+    : K extends string
+      ? T[K] extends AnyFunction
+        ? K
+        : never
+      : never]: T[K] extends (...args: infer A) => infer R
+    ? (...args: StripContext<A>) => RemoteResult<R>
+    : never;
+};
+
+/** What every ref has besides the actor's methods. */
+export interface RefControls<T> {
+  /** The same ref, with these options for every call made through it (merged over the current ones). */
+  withOptions(options: CallOptions): Ref<T>;
+  readonly [REF]: true;
+}
+
+/**
+ * A typed proxy to an actor, local or remote. Calls through it go through the actor's mailbox.
+ *
+ * @example
+ * ```ts
+ * const calc: Ref<Calculator> = system.ref<Calculator>('calculator', peer);
+ * console.log(await calc.add(1, 2));
+ * calc.ticks(3).subscribe((n) => console.log('tick', n));
+ * // Logs:
+ * // 3
+ * // tick 0
+ * // tick 1
+ * // tick 2
+ * ```
+ */
+export type Ref<T> = RemoteMethods<T> & RefControls<T>;
+
+/** The function a handler gets for a callback argument typed `F`: each call goes back to the caller. */
+export type RemoteCallback<F extends AnyFunction> = (
+  ...args: StripContext<Parameters<F>>
+) => RemoteResult<ReturnType<F>>;
