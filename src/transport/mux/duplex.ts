@@ -8,7 +8,7 @@
  *   stops at the window; _read() resumes it.
  *
  * end() sends FIN after the queued data; the readable side ends at the peer's FIN; destroy() resets the
- * stream unless it already closed. A reset or session failure destroys the Duplex with the TransportError.
+ * stream unless it already closed or both sides ended cleanly (then queued data and FIN still go out). A reset or session failure destroys the Duplex with the TransportError.
  * Chunks written are not copied: do not reuse a Buffer after writing it.
  */
 import { Duplex } from 'node:stream';
@@ -44,7 +44,10 @@ export function toDuplex(stream: Stream): Duplex {
       stream.resume();
     },
     destroy(err, callback) {
-      if (!closed) stream.reset();
+      // Destroyed after a clean end both ways (autoDestroy, pipeline): the stream finishes by itself once
+      // its queued data and FIN are out. Destroyed early or with an error: abort the stream.
+      const clean = err === null && duplex.writableFinished && duplex.readableEnded;
+      if (!closed && !clean) stream.reset();
       const w = pendingWrite;
       pendingWrite = undefined;
       w?.(err ?? new Error('destroyed'));
