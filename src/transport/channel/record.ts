@@ -131,8 +131,9 @@ export class RecordParser {
         // A valid MessagePack body is never empty, but the framing allows it; the decoder rejects it.
         if (this.state === ParserState.BODY && this.bodyLength === 0) this.emit(records, EMPTY);
       } else if (this.bodyFill === 0 && chunk.length - pos >= this.bodyLength) {
-        // Fast path: the whole body is in this chunk; hand out a view.
-        this.emit(records, chunk.subarray(pos, pos + this.bodyLength));
+        // Fast path: the whole body is in this chunk; hand out a view. A plain Uint8Array view even when
+        // the chunk is a Buffer, so decoded binary values have one type however the bytes were chunked.
+        this.emit(records, new Uint8Array(chunk.buffer, chunk.byteOffset + pos, this.bodyLength));
         pos += this.bodyLength;
       } else {
         this.body ??= new Uint8Array(this.bodyLength);

@@ -1,0 +1,25 @@
+/**
+ * Channels: the libchan model over the multiplexer (docs/PROTOCOL.md section 4). This file is the only
+ * public surface of the channel layer.
+ */
+export { type ChannelConfig, defaultConfig, verifyConfig } from './config.js';
+export { isPreface, Preface } from './preface.js';
+export { ITERATOR_HIGH_WATER, ITERATOR_LOW_WATER, Receiver } from './receiver.js';
+export {
+  type ChannelRecord,
+  frameRecord,
+  MAX_RECORD_LENGTH,
+  ParserState,
+  RECORD_HEADER_SIZE,
+  RecordParser,
+  RecordType,
+} from './record.js';
+export {
+  decodeReference,
+  ExtType,
+  encodeReferencePayload,
+  REFERENCE_PAYLOAD_SIZE,
+  type Reference,
+} from './references.js';
+export { Sender } from './sender.js';
+export { ChannelSession } from './session.js';

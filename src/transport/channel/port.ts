@@ -1,0 +1,190 @@
+/**
+ * StreamPort: the one listener a multiplexer stream gets, forwarding to a handler that can be attached
+ * later. Inbound streams are routed by their preface before anyone owns them, and an end may be claimed
+ * long after its stream arrived; the port holds what arrived meanwhile and replays it, in order, to the
+ * handler that claims it.
+ *
+ * Pausing is the consumer's: a port starts paused when it has no handler (the multiplexer buffers up to
+ * the stream window), and a handler resumes it when it wants data. Handler callbacks never throw into the
+ * multiplexer: an exception resets the stream.
+ */
+import type { TransportError } from '../errors.js';
+import type { Stream } from '../mux/index.js';
+import { reportUnhandled } from './report.js';
+
+/** What a port delivers. Same contract as the multiplexer's StreamListener. */
+export interface PortHandler {
+  onData(chunk: Uint8Array): void;
+  /** The peer half-closed; delivered only when not paused and after all data. */
+  onEnd(): void;
+  /** Exactly once, last. undefined: both sides finished; else the reset or session error. */
+  onClose(err: TransportError | undefined): void;
+  onDrain?(): void;
+}
+
+/** Called once with the first byte of an inbound stream; the port is paused when it is called. */
+export type PrefaceHandler = (port: StreamPort, preface: number) => void;
+
+export class StreamPort {
+  private handler: PortHandler | undefined;
+  private onPreface: PrefaceHandler | undefined;
+  /** Data that arrived with no handler, or while paused (delivery order kept). */
+  private held: Uint8Array[] = [];
+  private paused = false;
+  private remoteEnded = false;
+  private endDelivered = false;
+  private closed = false;
+  private closeError: TransportError | undefined;
+  private closeDelivered = false;
+  private draining = false;
+
+  /**
+   * Takes `stream` (it must have no listener yet). With `onPreface`, the first data byte is the preface:
+   * the port pauses, keeps the rest, and calls `onPreface`.
+   */
+  constructor(
+    readonly stream: Stream,
+    onPreface?: PrefaceHandler,
+  ) {
+    this.onPreface = onPreface;
+    stream.listen({
+      onData: (chunk) => this.onData(chunk),
+      onEnd: () => this.onEnd(),
+      onClose: (err) => this.onClose(err),
+      onDrain: () => this.call((h) => h.onDrain?.()),
+    });
+  }
+
+  get id(): number {
+    return this.stream.id;
+  }
+
+  /** True once the stream has left the multiplexer (closed or reset). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** The reset or session error that closed the stream, if it closed with one. */
+  get error(): TransportError | undefined {
+    return this.closeError;
+  }
+
+  /**
+   * Give the stream to `handler` (once), paused or resuming. Held data, an end or a close that already
+   * happened are delivered from a microtask, so the handler is never called back from inside the code
+   * that attached it (a claim in the middle of decoding a message).
+   */
+  attach(handler: PortHandler, resume: boolean): void {
+    this.handler = handler;
+    if (!resume) this.pause();
+    queueMicrotask(() => (resume ? this.resume() : this.flush()));
+  }
+
+  /** Stop deliveries; the peer stops at the stream window. */
+  pause(): void {
+    this.paused = true;
+    if (!this.closed) this.stream.pause();
+  }
+
+  /** Deliver what is held, then let the stream flow. */
+  resume(): void {
+    if (this.handler === undefined) return;
+    this.paused = false;
+    this.flush();
+    if (!this.paused && !this.closed) this.stream.resume();
+  }
+
+  /** Queue bytes (not copied). Throws like Stream.write (STREAM_CLOSED, the reset error). */
+  write(data: Uint8Array): boolean {
+    return this.stream.write(data);
+  }
+
+  drained(): Promise<void> {
+    return this.stream.drained();
+  }
+
+  /** FIN after the queued data. Idempotent. */
+  end(): void {
+    this.stream.end();
+  }
+
+  /** RST now (a no-op once closed). The handler gets onClose(STREAM_RESET). */
+  reset(): void {
+    this.held = [];
+    this.stream.reset();
+  }
+
+  // ------------------------------------------------------------------ from the multiplexer
+
+  private onData(chunk: Uint8Array): void {
+    if (this.onPreface !== undefined) {
+      if (chunk.length === 0) return;
+      const route = this.onPreface;
+      this.onPreface = undefined;
+      this.pause();
+      if (chunk.length > 1) this.held.push(chunk.subarray(1));
+      route(this, chunk[0]!);
+      return;
+    }
+    if (this.handler === undefined || this.paused || this.draining || this.held.length > 0) {
+      this.held.push(chunk);
+      return;
+    }
+    this.call((h) => h.onData(chunk));
+  }
+
+  private onEnd(): void {
+    this.remoteEnded = true;
+    if (this.onPreface !== undefined) {
+      // FIN before any preface: the stream names nothing.
+      this.onPreface = undefined;
+      this.stream.reset();
+      return;
+    }
+    this.flush();
+  }
+
+  private onClose(err: TransportError | undefined): void {
+    this.closed = true;
+    this.closeError = err;
+    this.onPreface = undefined;
+    if (err !== undefined) this.held = [];
+    this.flush();
+  }
+
+  /** Deliver held data, then the end, then the close, as far as the handler and the pause allow.
+   *  Not re-entrant: what arrives while it runs is held and delivered by the same loop. */
+  private flush(): void {
+    if (this.handler === undefined || this.draining) return;
+    this.draining = true;
+    try {
+      while (!this.paused && this.held.length > 0) {
+        const chunk = this.held.shift()!;
+        this.call((h) => h.onData(chunk));
+      }
+      if (!this.paused && this.held.length === 0 && this.remoteEnded && !this.endDelivered) {
+        this.endDelivered = true;
+        this.call((h) => h.onEnd());
+      }
+      const clean = this.held.length === 0 && (this.endDelivered || !this.remoteEnded);
+      if (this.closed && !this.closeDelivered && (this.closeError !== undefined || clean)) {
+        this.closeDelivered = true;
+        this.call((h) => h.onClose(this.closeError));
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private call(fn: (h: PortHandler) => void): void {
+    const h = this.handler;
+    if (h === undefined) return;
+    try {
+      fn(h);
+    } catch (err) {
+      // A bug in a handler: the stream cannot go on consistently.
+      reportUnhandled(err);
+      if (!this.closed) this.stream.reset();
+    }
+  }
+}

@@ -1,0 +1,293 @@
+/**
+ * Receiver: the reading end of a channel, an RxJS Observable of its messages and an async iterable.
+ */
+import { Observable, type Subscriber } from 'rxjs';
+import { isTransportError, type TransportError, transportError } from '../errors.js';
+import { type ChannelHost, kBind, kBound } from './internal.js';
+import type { PortHandler, StreamPort } from './port.js';
+import { RecordParser, RecordType } from './record.js';
+
+/** The async iterator pauses the stream when this many messages wait in its buffer... */
+export const ITERATOR_HIGH_WATER = 64;
+/** ...and resumes it when the buffer is down to this many. */
+export const ITERATOR_LOW_WATER = 8;
+
+/**
+ * The receiving end of a channel: an Observable of its messages (one subscriber: a second subscribe errors
+ * with ALREADY_SUBSCRIBED) and an async iterable (with backpressure: the stream is paused while the
+ * iterator's buffer is full).
+ *
+ * `new Receiver<T>()` makes an UNBOUND receiver to put inside a message: the peer gets the matching Sender.
+ * Messages arriving before anyone subscribes wait in the multiplexer, up to the stream window (the stream
+ * is paused, so the sender's send() stays pending beyond that).
+ *
+ * Completes on the sender's close(). Errors with CHANNEL_ERROR (the sender's error(), with `remoteCode`
+ * and `details`), DECODE_ERROR, MESSAGE_TOO_LARGE, BAD_REFERENCE, REFERENCE_LIMIT (a bad message: the
+ * stream is reset), STREAM_RESET, or the session's error. Unsubscribing before completion cancels the
+ * channel (RST): the sender sees CHANNEL_CANCELLED.
+ *
+ * ```ts
+ * const receiver = await session.accept<string>();
+ * for await (const text of receiver) console.log(text);
+ * // Logs: each message, then the loop ends when the sender closes
+ * ```
+ */
+export class Receiver<T = unknown> extends Observable<T> implements AsyncIterable<T> {
+  readonly #core: ReceiverCore<T>;
+
+  constructor() {
+    const core = new ReceiverCore<T>();
+    super((subscriber) => core.subscribe(subscriber));
+    this.#core = core;
+  }
+
+  /** Cancel the channel (RST; the sender sees CHANNEL_CANCELLED). A subscriber completes. Idempotent;
+   *  a no-op once the channel is over. On an unbound receiver it takes effect when it is bound. */
+  cancel(): void {
+    this.#core.cancel();
+  }
+
+  /** Iterate the messages; breaking out of the loop cancels the channel unless it already completed. */
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return iterate(this, this.#core);
+  }
+
+  /** @internal */
+  get [kBound](): boolean {
+    return this.#core.bound;
+  }
+
+  /** @internal Bind to a stream this side reads from. */
+  [kBind](host: ChannelHost, port: StreamPort): void {
+    this.#core.bind(host, port);
+  }
+}
+
+/** The state behind a Receiver (kept apart so the Observable constructor can reach it). */
+class ReceiverCore<T> {
+  private host: ChannelHost | undefined;
+  private port: StreamPort | undefined;
+  private parser: RecordParser | undefined;
+  private subscriber: Subscriber<T> | undefined;
+  private subscribed = false;
+  /** The iterator's buffer is full. */
+  private flowPaused = false;
+  /** The consumer has seen (or will see) the end: complete, error or cancel. */
+  private done = false;
+  private terminal: TransportError | undefined;
+  /** An ERROR record ended the channel; read on until the sender's FIN, so the stream closes cleanly. */
+  private draining = false;
+
+  get bound(): boolean {
+    return this.port !== undefined;
+  }
+
+  bind(host: ChannelHost, port: StreamPort): void {
+    this.host = host;
+    this.port = port;
+    this.parser = new RecordParser(host.config.maxMessageSize);
+    port.attach(this.handler(), false);
+    if (this.done)
+      port.reset(); // cancelled before it was bound
+    else this.updateFlow();
+  }
+
+  subscribe(subscriber: Subscriber<T>): () => void {
+    if (this.subscribed) {
+      subscriber.error(transportError('ALREADY_SUBSCRIBED', 'a Receiver has exactly one subscriber'));
+      return () => {};
+    }
+    this.subscribed = true;
+    if (this.done) {
+      if (this.terminal !== undefined) subscriber.error(this.terminal);
+      else subscriber.complete();
+      return () => {};
+    }
+    this.subscriber = subscriber;
+    this.updateFlow();
+    return () => {
+      this.subscriber = undefined;
+      if (!this.done) this.finish(undefined, true);
+    };
+  }
+
+  cancel(): void {
+    if (this.done) return;
+    const s = this.subscriber;
+    this.finish(undefined, true);
+    s?.complete();
+  }
+
+  /** The iterator's buffer filled up or emptied. */
+  setFlowPaused(paused: boolean): void {
+    this.flowPaused = paused;
+    this.updateFlow();
+  }
+
+  private updateFlow(): void {
+    const port = this.port;
+    if (port === undefined || (this.done && !this.draining)) return;
+    if (this.draining || (this.subscriber !== undefined && !this.flowPaused)) port.resume();
+    else port.pause();
+  }
+
+  /** The channel is over for the consumer. `reset`: cancel the stream too. */
+  private finish(err: TransportError | undefined, reset: boolean): void {
+    this.done = true;
+    this.terminal = err;
+    this.subscriber = undefined;
+    if (reset) this.port?.reset();
+  }
+
+  private fail(err: TransportError): void {
+    const s = this.subscriber;
+    this.finish(err, true);
+    s?.error(err);
+  }
+
+  private handler(): PortHandler {
+    return {
+      onData: (chunk) => this.onData(chunk),
+      onEnd: () => {
+        if (this.done) return;
+        if (!this.parser!.idle) {
+          this.fail(transportError('DECODE_ERROR', 'the channel ended in the middle of a record'));
+          return;
+        }
+        const s = this.subscriber;
+        this.finish(undefined, false);
+        s?.complete();
+      },
+      onClose: (err) => {
+        if (this.done) return;
+        const s = this.subscriber;
+        this.finish(err, false);
+        if (err === undefined) s?.complete();
+        else s?.error(err);
+      },
+    };
+  }
+
+  private onData(chunk: Uint8Array): void {
+    if (this.done) {
+      // Nothing may follow an ERROR record.
+      if (this.draining) this.port!.reset();
+      return;
+    }
+    const { records, error } = this.parser!.push(chunk);
+    const host = this.host!;
+    for (const record of records) {
+      if (this.done) {
+        if (this.draining) this.port!.reset();
+        return;
+      }
+      if (record.type === RecordType.MESSAGE) {
+        let value: unknown;
+        try {
+          value = host.decode(record.body);
+        } catch (err) {
+          this.fail(typed(err));
+          return;
+        }
+        this.subscriber?.next(value as T);
+      } else {
+        let body: ReturnType<ChannelHost['decodeError']>;
+        try {
+          body = host.decodeError(record.body);
+        } catch (err) {
+          this.fail(typed(err));
+          return;
+        }
+        const s = this.subscriber;
+        this.finish(
+          transportError('CHANNEL_ERROR', body.message, { remoteCode: body.code, details: body.details }),
+          false,
+        );
+        this.draining = true;
+        this.updateFlow();
+        s?.error(this.terminal);
+      }
+    }
+    if (error !== undefined && !this.done) this.fail(error);
+  }
+}
+
+function typed(err: unknown): TransportError {
+  return isTransportError(err)
+    ? err
+    : transportError('DECODE_ERROR', err instanceof Error ? err.message : String(err), { cause: err });
+}
+
+/** A pull iterator over the Receiver, pausing the stream while its buffer is full. */
+function iterate<T>(source: Observable<T>, core: ReceiverCore<T>): AsyncIterator<T> {
+  const buffer: T[] = [];
+  let head = 0;
+  let ended = false;
+  let paused = false;
+  let failure: { err: unknown } | undefined;
+  const waiters: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void }[] = [];
+  const settle = () => {
+    for (const w of waiters.splice(0)) {
+      if (failure !== undefined) {
+        w.reject(failure.err);
+        failure = undefined;
+      } else w.resolve({ value: undefined, done: true });
+    }
+  };
+  const subscription = source.subscribe({
+    next(value) {
+      const w = waiters.shift();
+      if (w !== undefined) {
+        w.resolve({ value, done: false });
+        return;
+      }
+      buffer.push(value);
+      if (!paused && buffer.length - head >= ITERATOR_HIGH_WATER) {
+        paused = true;
+        core.setFlowPaused(true);
+      }
+    },
+    error(err) {
+      ended = true;
+      failure = { err };
+      if (head === buffer.length) settle();
+    },
+    complete() {
+      ended = true;
+      if (head === buffer.length) settle();
+    },
+  });
+  return {
+    next(): Promise<IteratorResult<T>> {
+      if (head < buffer.length) {
+        const value = buffer[head]!;
+        buffer[head++] = undefined as T;
+        if (head === buffer.length) {
+          buffer.length = 0;
+          head = 0;
+        }
+        if (paused && !ended && buffer.length - head <= ITERATOR_LOW_WATER) {
+          paused = false;
+          core.setFlowPaused(false);
+        }
+        return Promise.resolve({ value, done: false });
+      }
+      if (failure !== undefined) {
+        const { err } = failure;
+        failure = undefined;
+        return Promise.reject(err);
+      }
+      if (ended) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
+    },
+    return(): Promise<IteratorResult<T>> {
+      ended = true;
+      failure = undefined;
+      buffer.length = 0;
+      head = 0;
+      subscription.unsubscribe();
+      settle();
+      return Promise.resolve({ value: undefined, done: true });
+    },
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * The transport layer's public surface: connections (TLS, TCP, memory), the multiplexer, channels, and
+ * their errors. Explicit re-exports only; wire codecs stay in each layer's own index (for specs and
+ * benchmarks). Each layer's config helpers are renamed here so they can live side by side.
+ */
+
+// --- channels
+export {
+  type ChannelConfig,
+  ChannelSession,
+  defaultConfig as defaultChannelConfig,
+  Receiver,
+  Sender,
+  verifyConfig as verifyChannelConfig,
+} from './channel/index.js';
+
+// --- connections
+export {
+  type Connection,
+  type ConnectionConfig,
+  Credentials,
+  defaultConfig as defaultConnectionConfig,
+  defaultSessionStore,
+  dialTcp,
+  dialTls,
+  duplexPair,
+  type Listener,
+  type ListenHooks,
+  listenTcp,
+  listenTls,
+  memoryConnectionPair,
+  type RefusedEvent,
+  type RefusedReason,
+  rejectionError,
+  ServerRefusal,
+  SessionStore,
+  type StoredSession,
+  type TcpDialOptions,
+  type TcpListenOptions,
+  type TlsDialOptions,
+  type TlsListenOptions,
+  verifyConfig as verifyConnectionConfig,
+} from './connection/index.js';
+// --- errors
+export { isTransportError, TransportError, TransportErrorCode, transportError } from './errors.js';
+// --- multiplexer
+export {
+  defaultConfig as defaultMuxConfig,
+  type MuxConfig,
+  type Role,
+  Session,
+  Stream,
+  type StreamListener,
+  StreamState,
+  toDuplex,
+  verifyConfig as verifyMuxConfig,
+} from './mux/index.js';
