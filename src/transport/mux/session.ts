@@ -431,6 +431,12 @@ export class Session {
 
   // ------------------------------------------------------------------ writing
 
+  /**
+   * setImmediate rather than queueMicrotask: measured with 64 streams echoing 64-byte messages over TCP
+   * from async handlers of uneven depth, a microtask flush fires before the deeper chains have written
+   * and made 3x the socket writes (0.096 vs 0.034 per message) and ~35% more CPU per message; sequential
+   * round-trip latency was the same.
+   */
   private scheduleFlush(): void {
     if (this.flushScheduled || this.blocked) return;
     this.flushScheduled = true;
