@@ -118,6 +118,7 @@ const FROM_TRANSPORT: Partial<Record<TransportErrorCode, RpcErrorCode>> = {
   REFERENCE_LIMIT: 'RESOURCE_EXHAUSTED',
   CHANNEL_CANCELLED: 'CANCELLED',
   CHANNEL_ERROR: 'UNKNOWN',
+  ALREADY_SUBSCRIBED: 'INTERNAL',
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   HANDSHAKE_TIMEOUT: 'UNAVAILABLE',
   HANDSHAKE_FAILED: 'UNAVAILABLE',
@@ -140,7 +141,7 @@ export function toRpcError(err: unknown, fallback: RpcErrorCode = 'UNKNOWN'): Rp
 function fromTransport(err: TransportError): RpcError {
   if (err.code === 'CHANNEL_ERROR') {
     const code = isRpcErrorCode(err.remoteCode) ? err.remoteCode : 'UNKNOWN';
-    const envelope = readEnvelope((err as { details?: unknown }).details);
+    const envelope = readEnvelope(err.details);
     return new RpcError(code, err.message, { cause: err, ...envelope });
   }
   return new RpcError(FROM_TRANSPORT[err.code] ?? 'UNKNOWN', err.message, { cause: err });

@@ -124,10 +124,9 @@ export function unaryCall(
           if (answered) return;
           answered = true;
           const reply = message as { v?: unknown; s?: unknown } | null;
-          if (reply !== null && typeof reply === 'object' && 'v' in reply) {
-            call.finish();
-            resolve(reply.v);
-          } else if (reply !== null && typeof reply === 'object' && reply.s === 1) {
+          if (reply === null || typeof reply !== 'object' || Array.isArray(reply)) {
+            call.fail(rpcError('INTERNAL', `${method}: malformed reply`));
+          } else if (reply.s === 1) {
             call.finish();
             resolve(
               new Stream(
@@ -136,7 +135,8 @@ export function unaryCall(
               ),
             );
           } else {
-            call.fail(rpcError('INTERNAL', `${method}: malformed reply`));
+            call.finish();
+            resolve(reply.v);
           }
         },
         error: (err: unknown) => call.fail(toRpcError(err)),

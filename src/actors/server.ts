@@ -106,7 +106,7 @@ async function serveCall(link: Link, where: Target | string, message: unknown): 
     if (scope.aborted) return;
     if (!call.stream) {
       answered = true;
-      const body: UnaryReply = isStreamLike(result) ? { s: 1 } : { v: result };
+      const body: UnaryReply = isStreamLike(result) ? { s: 1 } : result === undefined ? {} : { v: result };
       await reply.send(body);
       reply.close();
     } else if (isStreamLike(result)) {

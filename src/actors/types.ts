@@ -53,8 +53,9 @@ export type StripContext<A extends readonly unknown[]> = A extends readonly [...
     : A;
 
 /** What a caller gets for a handler returning `R` (see the table above). */
-export type RemoteResult<R> =
-  IsAny<R> extends true
+export type RemoteResult<R> = [R] extends [never]
+  ? Promise<never>
+  : IsAny<R> extends true
     ? // biome-ignore lint/suspicious/noExplicitAny: an untyped handler gives an untyped result
       Promise<any>
     : Awaited<R> extends Observable<infer U>

@@ -51,8 +51,8 @@ export interface CallMessage {
 
 /** The one message on a unary call's reply channel. */
 export type UnaryReply =
-  /** The handler's value (`null` for undefined). */
-  | { v: unknown }
+  /** The handler's value; absent when it returned undefined. */
+  | { v?: unknown }
   /** The method returned a stream: the caller should subscribe (a stream call) instead. */
   | { s: 1 };
 

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import fc from 'fast-check';
+import { isRpcError } from '../../src/actors/errors.js';
+import { Mailbox } from '../../src/actors/mailbox.js';
+
+/** A job that records when it starts and ends, and takes `delay` ms (0: a microtask). */
+function job(log: string[], id: number, delay: number, active: { now: number; max: number }) {
+  return async () => {
+    log.push(`start ${id}`);
+    active.now++;
+    active.max = Math.max(active.max, active.now);
+    if (delay > 0) await sleep(delay);
+    else await Promise.resolve();
+    active.now--;
+    log.push(`end ${id}`);
+    return id;
+  };
+}
+
+describe('Mailbox', () => {
+  it('with concurrency 1, runs jobs one at a time in posting order (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 12 }),
+        async (delays) => {
+          const mailbox = new Mailbox('m', 1, 0);
+          const log: string[] = [];
+          const active = { now: 0, max: 0 };
+          const results = await Promise.all(delays.map((d, i) => mailbox.post(job(log, i, d, active))));
+          assert.deepEqual(
+            results,
+            delays.map((_, i) => i),
+          );
+          assert.deepEqual(
+            log,
+            delays.flatMap((_, i) => [`start ${i}`, `end ${i}`]),
+          );
+          assert.equal(active.max, 1);
+          await mailbox.close();
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it('with concurrency N, runs at most N at once and starts them in posting order (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 2, max: 4 }),
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 12 }),
+        async (n, delays) => {
+          const mailbox = new Mailbox('m', n, 0);
+          const log: string[] = [];
+          const active = { now: 0, max: 0 };
+          await Promise.all(delays.map((d, i) => mailbox.post(job(log, i, d, active))));
+          assert.ok(active.max <= n);
+          const starts = log.filter((l) => l.startsWith('start')).map((l) => Number(l.slice(6)));
+          assert.deepEqual(
+            starts,
+            delays.map((_, i) => i),
+          );
+          await mailbox.close();
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it('a job that throws fails only its own post; the next one runs', async () => {
+    const mailbox = new Mailbox('m', 1, 0);
+    const first = mailbox.post(() => {
+      throw new Error('boom');
+    });
+    const second = mailbox.post(() => 'ok');
+    await assert.rejects(first, /boom/);
+    assert.equal(await second, 'ok');
+    await mailbox.close();
+  });
+
+  it('refuses a job beyond its capacity with RESOURCE_EXHAUSTED', async () => {
+    const mailbox = new Mailbox('m', 1, 2);
+    let release!: () => void;
+    const running = mailbox.post(() => new Promise<void>((r) => (release = r)));
+    await Promise.resolve(); // the first job has started: it no longer waits
+    const waiting = [mailbox.post(() => 1), mailbox.post(() => 2)];
+    assert.equal(mailbox.size, 2);
+    await assert.rejects(
+      mailbox.post(() => 3),
+      (e) => isRpcError(e, 'RESOURCE_EXHAUSTED'),
+    );
+    release();
+    await running;
+    assert.deepEqual(await Promise.all(waiting), [1, 2]);
+    await mailbox.close();
+  });
+
+  it('close() waits for queued and running jobs, then refuses new ones with UNAVAILABLE', async () => {
+    const mailbox = new Mailbox('m', 1, 0);
+    const log: string[] = [];
+    const active = { now: 0, max: 0 };
+    const jobs = [mailbox.post(job(log, 0, 5, active)), mailbox.post(job(log, 1, 1, active))];
+    await mailbox.close();
+    assert.deepEqual(log, ['start 0', 'end 0', 'start 1', 'end 1']);
+    await Promise.all(jobs);
+    await assert.rejects(
+      mailbox.post(() => 1),
+      (e) => isRpcError(e, 'UNAVAILABLE'),
+    );
+    await mailbox.close(); // idempotent
+  });
+});

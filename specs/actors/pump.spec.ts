@@ -1,0 +1,213 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { from, Observable, range, Subject, throwError } from 'rxjs';
+import type { OverflowPolicy } from '../../src/actors/config.js';
+import { type PumpStats, pumpIterable, pumpObservable, type Sink } from '../../src/actors/pump.js';
+import { transportError } from '../../src/transport/errors.js';
+
+/**
+ * A sink whose connection takes `open` messages, then stalls (send() stays pending) until `release()`;
+ * a cancelled sink rejects every send, as a channel whose reader cancelled does.
+ */
+class FakeSink implements Sink<number> {
+  readonly sent: number[] = [];
+  ended: 'closed' | { code: string; message: string } | undefined;
+  private waiting: (() => void)[] = [];
+  private cancelled = false;
+
+  constructor(private open = Infinity) {}
+
+  send(v: number): Promise<void> {
+    if (this.cancelled) return Promise.reject(transportError('CHANNEL_CANCELLED', 'cancelled'));
+    this.sent.push(v);
+    if (this.sent.length <= this.open) return Promise.resolve();
+    return new Promise((resolve, reject) =>
+      this.waiting.push(() =>
+        this.cancelled ? reject(transportError('CHANNEL_CANCELLED', 'x')) : resolve(),
+      ),
+    );
+  }
+  close(): void {
+    this.ended ??= 'closed';
+  }
+  error(code: string, message: string): void {
+    this.ended ??= { code, message };
+  }
+  /** The reader catches up: every pending send resolves, and the connection takes `more` messages. */
+  release(more = Infinity): void {
+    this.open = this.sent.length + more;
+    for (const w of this.waiting.splice(0)) w();
+  }
+  cancel(): void {
+    this.cancelled = true;
+    for (const w of this.waiting.splice(0)) w();
+  }
+}
+
+function options(buffer: number, overflow: OverflowPolicy, stats?: PumpStats) {
+  return { buffer, overflow, exposeStack: false, signal: new AbortController().signal, stats };
+}
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+describe('pumpObservable', () => {
+  it('sends every item in order and closes when nobody is slow (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer(), { maxLength: 50 }), async (items) => {
+        const sink = new FakeSink();
+        const end = await pumpObservable(from(items), sink, options(items.length + 1, 'error'));
+        assert.equal(end, 'complete');
+        assert.deepEqual(sink.sent, items);
+        assert.equal(sink.ended, 'closed');
+      }),
+    );
+  });
+
+  it('never holds more than `buffer` items for a reader that never reads (each policy)', async () => {
+    for (const policy of ['error', 'drop-oldest', 'drop-newest'] as const) {
+      const sink = new FakeSink(3);
+      const stats: PumpStats = { buffered: 0, dropped: 0 };
+      let maxBuffered = 0;
+      let tornDown = false;
+      const source = new Observable<number>((s) => {
+        for (let i = 0; i < 10_000 && !s.closed; i++) {
+          s.next(i);
+          maxBuffered = Math.max(maxBuffered, stats.buffered);
+        }
+        return () => {
+          tornDown = true;
+        };
+      });
+      const ac = new AbortController();
+      const pumped = pumpObservable(source, sink, { ...options(16, policy, stats), signal: ac.signal });
+      await flush();
+      assert.ok(maxBuffered <= 16, `${policy}: ${maxBuffered} buffered`);
+      assert.ok(sink.sent.length <= 4, `${policy}: ${sink.sent.length} handed to the connection`);
+      if (policy === 'error') {
+        assert.equal(await pumped, 'overflow');
+        assert.deepEqual(sink.ended, {
+          code: 'RESOURCE_EXHAUSTED',
+          message: 'stream buffer of 16 items is full: the reader is too slow',
+        });
+        assert.ok(tornDown, 'the source was unsubscribed');
+      } else {
+        assert.ok(stats.dropped > 9000);
+        ac.abort();
+        assert.equal(await pumped, 'cancelled');
+      }
+      assert.equal(stats.buffered, 0);
+    }
+  });
+
+  it('drop-oldest keeps the newest items, drop-newest the oldest (behind the one being sent)', async () => {
+    for (const [policy, expected] of [
+      ['drop-oldest', [0, 96, 97, 98, 99]],
+      ['drop-newest', [0, 1, 2, 3, 4]],
+    ] as const) {
+      const sink = new FakeSink(1);
+      const source = new Subject<number>();
+      const pumped = pumpObservable(source, sink, options(4, policy));
+      for (let i = 0; i < 100; i++) source.next(i);
+      source.complete();
+      sink.release();
+      assert.equal(await pumped, 'complete');
+      assert.deepEqual(sink.sent, expected, policy);
+    }
+  });
+
+  it('ends with an ERROR record after the buffered items when the source fails', async () => {
+    const sink = new FakeSink(0);
+    const source = new Subject<number>();
+    const pumped = pumpObservable(source, sink, options(8, 'error'));
+    source.next(1);
+    source.next(2);
+    source.error(new Error('source broke'));
+    assert.equal(sink.ended, undefined);
+    sink.release();
+    assert.equal(await pumped, 'error');
+    assert.deepEqual(sink.sent, [1, 2]);
+    assert.deepEqual(sink.ended, { code: 'UNKNOWN', message: 'source broke' });
+    assert.equal(
+      await pumpObservable(
+        throwError(() => new Error('x')),
+        new FakeSink(),
+        options(1, 'error'),
+      ),
+      'error',
+    );
+  });
+
+  it('unsubscribes the source when the reader cancels, even mid-burst', async () => {
+    const sink = new FakeSink(2);
+    let emitted = 0;
+    const pumped = pumpObservable(
+      new Observable<number>((s) => {
+        const t = setInterval(() => s.next(emitted++), 1);
+        return () => clearInterval(t);
+      }),
+      sink,
+      options(100, 'drop-newest'),
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    sink.cancel();
+    assert.equal(await pumped, 'cancelled');
+    const after = emitted;
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(emitted, after, 'the interval was torn down');
+    assert.equal(sink.ended, undefined);
+  });
+
+  it('a synchronous burst fits when it is within the buffer, and overflows beyond it', async () => {
+    // One item is being sent while the rest of a synchronous burst waits: the buffer must hold them.
+    assert.equal(await pumpObservable(range(0, 3), new FakeSink(), options(2, 'error')), 'complete');
+    assert.equal(await pumpObservable(range(0, 4), new FakeSink(), options(2, 'error')), 'overflow');
+  });
+});
+
+describe('pumpIterable', () => {
+  it('pauses the source while a send is pending, and resumes when it resolves', async () => {
+    const sink = new FakeSink(3);
+    let pulled = 0;
+    let returned = false;
+    async function* source() {
+      try {
+        for (let i = 0; i < 1000; i++) {
+          pulled++;
+          yield i;
+        }
+      } finally {
+        returned = true;
+      }
+    }
+    const ac = new AbortController();
+    const pumped = pumpIterable(source(), sink, { ...options(1, 'error'), signal: ac.signal });
+    await flush();
+    assert.equal(pulled, 4, 'pulled only what the connection took, plus the one being sent');
+    sink.release(2);
+    await flush();
+    assert.equal(pulled, 7);
+    ac.abort();
+    assert.equal(await pumped, 'cancelled');
+    await flush();
+    assert.ok(returned, 'the generator was returned');
+  });
+
+  it('closes after the last item, or sends an ERROR record when the iterator throws', async () => {
+    const sink = new FakeSink();
+    assert.equal(await pumpIterable(gen([1, 2, 3]), sink, options(1, 'error')), 'complete');
+    assert.deepEqual(sink.sent, [1, 2, 3]);
+    assert.equal(sink.ended, 'closed');
+    async function* failing() {
+      yield 1;
+      throw new Error('iterator broke');
+    }
+    const broken = new FakeSink();
+    assert.equal(await pumpIterable(failing(), broken, options(1, 'error')), 'error');
+    assert.deepEqual(broken.ended, { code: 'UNKNOWN', message: 'iterator broke' });
+  });
+});
+
+async function* gen<T>(items: T[]): AsyncGenerator<T> {
+  yield* items;
+}
