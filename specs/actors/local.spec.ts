@@ -205,12 +205,7 @@ describe('local refs', () => {
     const p = calc.increment();
     assert.equal(await p, 2);
     assert.equal(await p, 2, 'awaiting twice does not call twice');
-    assert.equal(
-      await defer(() => calc.increment())
-        .pipe(take(1))
-        .toPromise(),
-      3,
-    );
+    assert.equal(await firstValueFrom(defer(() => calc.increment())), 3);
   });
 
   it('passes arguments by reference (not copied); streams and callbacks as they are', async () => {
