@@ -241,6 +241,8 @@ export class RawPeer {
 
 export interface RawPair {
   session: Session;
+  /** The session's end of the byte stream. */
+  socket: Duplex;
   raw: RawPeer;
   /** Waits for the session to end, asserts its table is empty, closes the sockets. */
   done(): Promise<void>;
@@ -261,6 +263,7 @@ export async function rawPair(
   const raw = new RawPeer(theirs);
   return {
     session,
+    socket: mine,
     raw,
     async done() {
       session.destroy();

@@ -161,6 +161,41 @@ for (const transport of TRANSPORTS) {
       await done();
     });
 
+    it('a peer that stops reading: socket writes stop until drain, output stays within the windows', async () => {
+      const { session, socket, raw, done } = await rawPair(transport, 'client');
+      let writeCalls = 0;
+      const write = socket.write.bind(socket) as (c: Uint8Array) => boolean;
+      socket.write = ((c: Uint8Array) => {
+        writeCalls++;
+        return write(c);
+      }) as typeof socket.write;
+      raw.socket.pause();
+      const streams = transport === 'memory' ? 4 : 64;
+      const opened = Array.from({ length: streams }, () => session.open());
+      for (const s of opened) s.write(pattern(INITIAL_STREAM_WINDOW + 100_000));
+      await until(() => socket.writableNeedDrain, 'the socket reports backpressure', 10_000);
+      await tick(50);
+      const callsWhileBlocked = writeCalls;
+      await tick(100);
+      assert.equal(writeCalls, callsWhileBlocked, 'no socket.write while blocked');
+      assert.ok(
+        socket.writableLength <= streams * (INITIAL_STREAM_WINDOW + 4096),
+        `${socket.writableLength} buffered`,
+      );
+      for (const s of opened) assert.equal(s.queuedBytes, 100_000, 'the rest waits for window');
+      raw.socket.resume();
+      const dataBytes = () =>
+        raw.frames.filter((f) => f.type === FrameType.Data).reduce((n, f) => n + f.payload.length, 0);
+      await until(
+        () => dataBytes() === streams * INITIAL_STREAM_WINDOW,
+        'exactly one window per stream',
+        10_000,
+      );
+      await tick(20);
+      assert.equal(dataBytes(), streams * INITIAL_STREAM_WINDOW);
+      await done();
+    });
+
     it('window: credit returned after consumption lets the peer send exactly that much more', async () => {
       const { session, raw, done } = await rawPair(transport, 'server');
       let received = 0;
