@@ -102,7 +102,7 @@ export class AuthorizedKeys {
 
   /**
    * Re-reads the file. On failure (malformed, missing) the previous keys stay in force and the promise
-   * rejects with the AuthError. Throws TypeError for a list in code (use {@link update}).
+   * rejects with the AuthError. Rejects with TypeError for a list in code (use {@link update}).
    */
   async reload(): Promise<void> {
     const file = this.file;
