@@ -19,7 +19,7 @@ import {
   T,
   unusedId,
 } from './helpers.js';
-import { within } from './pair.js';
+import { waitFor, within } from './pair.js';
 
 export const limitScenarios: Scenario[] = [
   {
@@ -123,7 +123,17 @@ export const limitScenarios: Scenario[] = [
       n1.stream.write(frameRecord(RecordType.MESSAGE, encode('hi')));
       n1.stream.end();
       assert.deepEqual(await all(m!.r), ['hi']);
+      // An unclaimed stream its opener resets stops counting, and stays claimable as a reset end.
       n2.stream.reset();
+      await waitFor(() => p.b.unclaimedCount === 0, T, 'n2 to leave the count');
+      const n4 = rawStream(p.a, Preface.NESTED_SEND);
+      const late = rawStream(p.a, Preface.CHANNEL);
+      late.stream.write(rawMessage({ r: ref(n2.stream.id, Preface.NESTED_SEND) }));
+      late.stream.end();
+      const [m2] = await all(await p.b.accept<{ r: Receiver }>());
+      assert.ok(isTransportError((await collect(m2!.r)).error, 'STREAM_RESET'));
+      await waitFor(() => p.b.unclaimedCount === 1, T, 'n4 to be counted');
+      n4.stream.reset();
       await roundTrip(p);
     },
   },

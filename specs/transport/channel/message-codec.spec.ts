@@ -143,6 +143,17 @@ describe('MessageCodec', () => {
     );
   });
 
+  it('refuses a bigint outside 64 bits (ENCODE_ERROR) instead of wrapping it', () => {
+    const codec = new MessageCodec(resolveConfig());
+    for (const v of [2n ** 64n, -(2n ** 63n) - 1n]) {
+      assert.throws(() => codec.encodeRecord(RecordType.MESSAGE, { v }, noEnds), rejects('ENCODE_ERROR'));
+    }
+    for (const v of [2n ** 64n - 1n, -(2n ** 63n)]) {
+      const { decoded } = roundTrip(codec, { v });
+      assert.deepEqual(decoded, { v });
+    }
+  });
+
   it('turns a circular value into REFERENCE_LIMIT, not a stack overflow', () => {
     const codec = new MessageCodec(resolveConfig());
     const a: unknown[] = [];

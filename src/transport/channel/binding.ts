@@ -22,12 +22,7 @@ import {
 } from './references.js';
 import { scanMessage } from './scan.js';
 import { Sender } from './sender.js';
-
-/** A nested stream the peer opened that no message has named yet. */
-export interface Unclaimed {
-  readonly port: StreamPort;
-  readonly preface: Preface;
-}
+import { UnclaimedTable } from './unclaimed.js';
 
 /** The preface a stream for `value` is opened with, or undefined when `value` is not an end. */
 export function prefaceOfEnd(value: object): Preface | undefined {
@@ -178,7 +173,7 @@ function bindLocalEnd(end: object, preface: Preface, host: ChannelHost, port: St
 
 /** One per ChannelSession: the codec, the multiplexer and the unclaimed table, for every end it binds. */
 export class SessionHost implements ChannelHost {
-  readonly unclaimed = new Map<number, Unclaimed>();
+  readonly unclaimed: UnclaimedTable;
   private readonly codec: MessageCodec;
 
   constructor(
@@ -186,6 +181,7 @@ export class SessionHost implements ChannelHost {
     readonly config: ChannelConfig,
   ) {
     this.codec = new MessageCodec(config);
+    this.unclaimed = new UnclaimedTable(config.maxUnclaimedStreams);
   }
 
   encode(message: unknown): OutboundRecord {

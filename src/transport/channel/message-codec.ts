@@ -134,7 +134,7 @@ export class MessageCodec {
   }
 
   private makeEncoder(): Encoder<ReferenceSlot> {
-    return new Encoder<ReferenceSlot>({
+    return new RangeCheckedEncoder({
       extensionCodec: codec,
       context: this.slot,
       useBigInt64: true,
@@ -144,6 +144,29 @@ export class MessageCodec {
 
   private shrink(bodyLength: number): void {
     if (bodyLength > ENCODER_KEEP_BYTES) this.encoder = this.makeEncoder();
+  }
+}
+
+const INT64_MIN = -(2n ** 63n);
+const UINT64_MAX = 2n ** 64n - 1n;
+
+/**
+ * @msgpack/msgpack writes a bigint with DataView.setBigInt64/setBigUint64, which wrap values outside 64
+ * bits silently. This subclass checks the range first (ENCODE_ERROR). It hooks the encoder's own
+ * `encodeBigInt64` method, which is not part of its typed API: message-codec.spec.ts pins the behaviour,
+ * so a library change that bypasses the hook fails a spec instead of corrupting data.
+ */
+class RangeCheckedEncoder extends Encoder<ReferenceSlot> {}
+{
+  const proto = Encoder.prototype as unknown as { encodeBigInt64?: (value: bigint) => void };
+  const original = proto.encodeBigInt64;
+  if (typeof original === 'function') {
+    (RangeCheckedEncoder.prototype as unknown as typeof proto).encodeBigInt64 = function (value: bigint) {
+      if (value < INT64_MIN || value > UINT64_MAX) {
+        throw transportError('ENCODE_ERROR', `bigint ${value} does not fit in 64 bits`);
+      }
+      original.call(this, value);
+    };
   }
 }
 

@@ -26,6 +26,8 @@ export interface PortHandler {
 export type PrefaceHandler = (port: StreamPort, preface: number) => void;
 
 export class StreamPort {
+  /** Called when the stream closes while no handler owns it (an unclaimed stream the peer reset). */
+  onOrphanClose: ((port: StreamPort) => void) | undefined;
   private handler: PortHandler | undefined;
   private onPreface: PrefaceHandler | undefined;
   /** Data that arrived with no handler, or while paused (delivery order kept). */
@@ -149,6 +151,16 @@ export class StreamPort {
     this.closeError = err;
     this.onPreface = undefined;
     if (err !== undefined) this.held = [];
+    if (this.handler === undefined) {
+      const orphan = this.onOrphanClose;
+      this.onOrphanClose = undefined;
+      try {
+        orphan?.(this);
+      } catch (e) {
+        reportUnhandled(e);
+      }
+      return;
+    }
     this.flush();
   }
 

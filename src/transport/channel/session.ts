@@ -60,7 +60,7 @@ export class ChannelSession {
     return this.host.config;
   }
 
-  /** Nested streams the peer opened that no message has named yet. */
+  /** Nested streams the peer opened, still open, that no message has named yet (toward maxUnclaimedStreams). */
   get unclaimedCount(): number {
     return this.host.unclaimed.size;
   }
@@ -124,12 +124,7 @@ export class ChannelSession {
       this.onTopLevel(port);
       return;
     }
-    const { unclaimed } = this.host;
-    if (unclaimed.size >= this.host.config.maxUnclaimedStreams) {
-      port.reset();
-      return;
-    }
-    unclaimed.set(port.id, { port, preface });
+    if (!this.host.unclaimed.add(port, preface)) port.reset();
   }
 
   private onTopLevel(port: StreamPort): void {
