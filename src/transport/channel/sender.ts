@@ -4,6 +4,7 @@
 import { isTransportError, type TransportError, transportError } from '../errors.js';
 import { type ChannelHost, kBind, kBound } from './internal.js';
 import type { PortHandler, StreamPort } from './port.js';
+import { reportUnhandled } from './report.js';
 
 interface PendingSend {
   readonly message: unknown;
@@ -100,6 +101,7 @@ export class Sender<T = unknown> {
     if (this.#ending !== undefined) this.#end();
   }
 
+  /** Encode, write, bind the ends. Never throws: every failure is a rejected promise. */
   #write(message: unknown): Promise<void> {
     const port = this.#port!;
     let record: ReturnType<ChannelHost['encode']>;
@@ -115,7 +117,12 @@ export class Sender<T = unknown> {
       record.abort();
       return Promise.reject(this.#reason(err));
     }
-    record.commit();
+    try {
+      record.commit();
+    } catch (err) {
+      // A bug binding the ends: the message is out, so report it rather than fail the send.
+      reportUnhandled(err);
+    }
     if (ok) return Promise.resolve();
     return port.drained().catch((err: unknown) => {
       throw this.#reason(err);
