@@ -16,5 +16,6 @@ export {
   PROTOCOL_VERSION,
   writeHeader,
 } from './frame.js';
+export type { StreamListener } from './listener.js';
 export { Session } from './session.js';
-export { Stream, type StreamListener, StreamState } from './stream.js';
+export { Stream, StreamState } from './stream.js';

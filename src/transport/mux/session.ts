@@ -13,30 +13,20 @@
  */
 import type { Duplex } from 'node:stream';
 import { type TransportError, transportError } from '../errors.js';
+import { AcceptQueue } from './accept-queue.js';
 import { type MuxConfig, type Role, resolveConfig } from './config.js';
 import { Flag, FrameType, GoAwayCode, MAX_UINT32 } from './frame.js';
+import type { StreamHost } from './listener.js';
+import { Outbox } from './outbox.js';
+import { Pinger } from './pinger.js';
 import { FrameReader, type FrameSink, Verdict } from './reader.js';
 import { reportUnhandled } from './report.js';
-import { Stream, type StreamHost } from './stream.js';
-import { FrameWriter } from './writer.js';
+import { Stream } from './stream.js';
 
 /** An inbound stream is acknowledged with its first outbound frame, or after this delay at the latest, ms. */
 export const ACK_DELAY_MS = 20;
 /** After sending its last frames, a closing session waits this long for the peer to hang up, ms. */
 export const LINGER_MS = 1_000;
-/** Ping answers queued while the socket is congested; a peer pinging faster than we can answer is ignored beyond this. */
-export const MAX_QUEUED_PONGS = 64;
-
-interface PendingPing {
-  start: number;
-  resolve: (rttMs: number) => void;
-  reject: (err: TransportError) => void;
-}
-
-interface AcceptWaiter {
-  resolve: (s: Stream) => void;
-  reject: (err: TransportError) => void;
-}
 
 type HeaderHandler = (flags: number, streamId: number, length: number) => Verdict;
 
@@ -52,14 +42,12 @@ export class Session {
   private readonly host: StreamHost;
   private readonly streams = new Map<number, Stream>();
   private readonly reader: FrameReader;
-  private readonly writer = new FrameWriter();
+  private readonly outbox: Outbox;
   private readonly handlers: readonly HeaderHandler[];
   private nextId: number;
   private highestPeerId = 0;
-  private readonly backlog = new Set<Stream>();
-  private acceptWaiters: AcceptWaiter[] = [];
-  private readonly pings = new Map<number, PendingPing>();
-  private nextPingId = 1;
+  private readonly acceptQueue = new AcceptQueue();
+  private readonly pinger: Pinger;
 
   private ended = false;
   private localGoAway = false;
@@ -68,16 +56,12 @@ export class Session {
   private resolveClosed!: (err: TransportError | undefined) => void;
   private endError: TransportError | undefined;
 
-  private flushScheduled = false;
-  private blocked = false;
   /** The stream and flags of the Data frame whose payload the reader is collecting. */
   private rxStream: Stream | undefined;
   private rxFlags = 0;
 
   private ackPending: Stream[] = [];
   private ackTimer: NodeJS.Timeout | undefined;
-  private keepAliveTimer: NodeJS.Timeout | undefined;
-  private keepAliveDeadline: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
 
@@ -93,20 +77,12 @@ export class Session {
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
-    const writer = this.writer;
-    const maxSendFrame = this.config.maxSendFrame;
+    const outbox = new Outbox(socket, this.config.maxSendFrame);
+    this.outbox = outbox;
     this.host = {
       config: this.config,
-      frame: (type, flags, id, length) => {
-        if (this.ended) return;
-        writer.frame(type, flags, id, length);
-        this.scheduleFlush();
-      },
-      data: (flags, id, payload) => {
-        if (this.ended) return;
-        writer.data(flags, id, payload, maxSendFrame);
-        this.scheduleFlush();
-      },
+      frame: (type, flags, id, length) => outbox.frame(type, flags, id, length),
+      data: (flags, id, payload) => outbox.data(flags, id, payload),
       remove: (s) => this.remove(s),
     };
     this.handlers = [
@@ -126,12 +102,12 @@ export class Session {
     socket.on('end', () => this.onSocketEnd());
     socket.on('error', (err: Error) => this.destroy(lost(`socket error: ${err.message}`, err)));
     socket.on('close', () => this.onSocketClose());
-    socket.on('drain', () => {
-      this.blocked = false;
-      this.flush();
-    });
+    this.pinger = new Pinger(
+      (opaque) => outbox.ping(opaque),
+      (err) => this.destroy(err),
+    );
     if (this.config.keepAliveIntervalMs > 0) {
-      this.keepAliveTimer = setInterval(() => this.keepAlive(), this.config.keepAliveIntervalMs);
+      this.pinger.startKeepAlive(this.config.keepAliveIntervalMs, this.config.keepAliveTimeoutMs);
     }
   }
 
@@ -171,18 +147,14 @@ export class Session {
 
   /** Next inbound stream; rejects with the session's close error when the session ends. */
   accept(): Promise<Stream> {
-    for (const s of this.backlog) {
-      this.backlog.delete(s);
-      return Promise.resolve(s);
-    }
     if (this.ended) return Promise.reject(this.endReason());
-    return new Promise((resolve, reject) => this.acceptWaiters.push({ resolve, reject }));
+    return this.acceptQueue.next();
   }
 
   /** Round-trip time in ms of a Ping; rejects with the close error if the session closes first. */
   ping(): Promise<number> {
     if (this.ended) return Promise.reject(this.endReason());
-    return new Promise((resolve, reject) => this.sendPing({ start: performance.now(), resolve, reject }));
+    return this.pinger.measure();
   }
 
   /**
@@ -213,26 +185,23 @@ export class Session {
     this.ended = true;
     this.endError = err;
     this.reader.stop();
-    for (const t of [this.ackTimer, this.keepAliveTimer, this.keepAliveDeadline, this.closeTimer]) {
-      clearTimeout(t);
-    }
+    clearTimeout(this.ackTimer);
+    clearTimeout(this.closeTimer);
     const reason = this.endReason();
     for (const s of [...this.streams.values()]) s._fail(reason);
     this.streams.clear();
-    this.backlog.clear();
     this.ackPending = [];
-    for (const w of this.acceptWaiters.splice(0)) w.reject(reason);
-    for (const p of this.pings.values()) p.reject(reason);
-    this.pings.clear();
+    this.acceptQueue.fail(reason);
+    this.pinger.fail(reason);
 
     const socket = this.socket;
     const peerGone = err !== undefined && (err.code === 'CONNECTION_LOST' || err.code === 'GO_AWAY');
     if (socket.destroyed || (err !== undefined && err.code === 'CONNECTION_LOST')) {
+      this.outbox.closed = true;
       socket.destroy();
     } else {
       if (!this.goAwaySent && !peerGone) this.sendGoAway(goAwayCodeFor(err));
-      this.blocked = false;
-      this.flush();
+      this.outbox.finish();
       socket.end();
       this.lingerTimer = setTimeout(() => socket.destroy(), LINGER_MS);
     }
@@ -324,16 +293,9 @@ export class Session {
   private onPing(flags: number, id: number, opaque: number): Verdict {
     if (id !== 0) return this.fail('PROTOCOL_ERROR', `Ping on stream ${id}`);
     if ((flags & Flag.SYN) !== 0) {
-      if (this.writer.urgentCount < MAX_QUEUED_PONGS) {
-        this.writer.urgent(FrameType.Ping, Flag.ACK, 0, opaque);
-        this.scheduleFlush();
-      }
+      this.outbox.pong(opaque);
     } else if ((flags & Flag.ACK) !== 0) {
-      const p = this.pings.get(opaque);
-      if (p !== undefined) {
-        this.pings.delete(opaque);
-        p.resolve(performance.now() - p.start);
-      }
+      this.pinger.answered(opaque);
     }
     return Verdict.Next;
   }
@@ -392,8 +354,8 @@ export class Session {
       this.remoteGoAway !== undefined ||
       this.streams.size >= this.config.maxConcurrentStreams ||
       (this.onStream === undefined &&
-        this.acceptWaiters.length === 0 &&
-        this.backlog.size >= this.config.maxAcceptBacklog);
+        !this.acceptQueue.hasWaiter &&
+        this.acceptQueue.size >= this.config.maxAcceptBacklog);
     if (refuse) {
       this.host.frame(FrameType.WindowUpdate, Flag.RST, id, 0);
       return undefined;
@@ -412,9 +374,7 @@ export class Session {
         reportUnhandled(err);
       }
     } else {
-      const w = this.acceptWaiters.shift();
-      if (w !== undefined) w.resolve(s);
-      else this.backlog.add(s);
+      this.acceptQueue.add(s);
     }
     return this.streams.get(id) === s ? s : undefined;
   }
@@ -431,48 +391,9 @@ export class Session {
 
   // ------------------------------------------------------------------ writing
 
-  /**
-   * setImmediate rather than queueMicrotask: measured with 64 streams echoing 64-byte messages over TCP
-   * from async handlers of uneven depth, a microtask flush fires before the deeper chains have written
-   * and made 3x the socket writes (0.096 vs 0.034 per message) and ~35% more CPU per message; sequential
-   * round-trip latency was the same.
-   */
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.blocked) return;
-    this.flushScheduled = true;
-    setImmediate(() => this.flush());
-  }
-
-  /** Hand the batch to the socket as one write (writev when it holds large payloads). */
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.blocked || this.writer.isEmpty) return;
-    const socket = this.socket;
-    const parts = this.writer.take();
-    if (socket.destroyed || socket.writableEnded) return;
-    let ok: boolean;
-    if (parts.length === 1) ok = socket.write(parts[0]);
-    else {
-      socket.cork();
-      ok = true;
-      for (const p of parts) ok = socket.write(p);
-      socket.uncork();
-    }
-    if (!ok) this.blocked = true;
-  }
-
   private sendGoAway(code: number): void {
     this.goAwaySent = true;
-    this.writer.frame(FrameType.GoAway, 0, 0, code);
-    this.scheduleFlush();
-  }
-
-  private sendPing(p: PendingPing): void {
-    const id = this.nextPingId;
-    this.nextPingId = this.nextPingId === MAX_UINT32 ? 1 : this.nextPingId + 1;
-    this.pings.set(id, p);
-    this.writer.urgent(FrameType.Ping, Flag.SYN, 0, id);
-    this.scheduleFlush();
+    this.outbox.frame(FrameType.GoAway, 0, 0, code);
   }
 
   /** Acknowledge inbound streams that have not sent a frame of their own since they arrived. */
@@ -483,32 +404,11 @@ export class Session {
     for (const s of list) s._sendOpenFlags();
   }
 
-  private keepAlive(): void {
-    if (this.ended || this.keepAliveDeadline !== undefined) return;
-    this.keepAliveDeadline = setTimeout(() => {
-      this.destroy(
-        transportError(
-          'KEEPALIVE_TIMEOUT',
-          `mux: no ping answer within ${this.config.keepAliveTimeoutMs} ms`,
-        ),
-      );
-    }, this.config.keepAliveTimeoutMs);
-
-    this.sendPing({
-      start: performance.now(),
-      resolve: () => {
-        clearTimeout(this.keepAliveDeadline);
-        this.keepAliveDeadline = undefined;
-      },
-      reject: () => {},
-    });
-  }
-
   // ------------------------------------------------------------------ table
 
   private remove(s: Stream): void {
     if (this.streams.get(s.id) === s) this.streams.delete(s.id);
-    this.backlog.delete(s);
+    this.acceptQueue.delete(s);
     if (this.localGoAway && this.streams.size === 0 && !this.ended) {
       // Let the caller's frames of this tick (the last FIN) be queued before the session ends.
       queueMicrotask(() => {

@@ -14,8 +14,9 @@
  * it from the session's table and calls `onClose` exactly once.
  */
 import { type TransportError, transportError } from '../errors.js';
-import type { MuxConfig } from './config.js';
+import { ChunkQueue } from './chunk-queue.js';
 import { Flag, FrameType, INITIAL_STREAM_WINDOW, MAX_UINT32 } from './frame.js';
+import type { StreamHost, StreamListener } from './listener.js';
 import { reportUnhandled } from './report.js';
 import type { Session } from './session.js';
 
@@ -38,29 +39,6 @@ export const StreamState = {
 } as const;
 export type StreamState = (typeof StreamState)[keyof typeof StreamState];
 
-/** The consumer of a stream's inbound side. Exceptions thrown by its callbacks never reach the session. */
-export interface StreamListener {
-  /** A chunk the listener owns (may keep it). Credit for these bytes is returned to the peer after the call. */
-  onData(chunk: Uint8Array): void;
-  /** The peer half-closed (FIN): no more data. */
-  onEnd(): void;
-  /** Exactly once, last: both sides finished (undefined), or reset / session ended (the error). The stream has left the table. */
-  onClose(err?: TransportError): void;
-  /** Queued-unsent bytes fell below writeHighWaterMark. */
-  onDrain?(): void;
-}
-
-/** @internal What a stream needs from its session's writer and table. */
-export interface StreamHost {
-  readonly config: MuxConfig;
-  /** Queue a frame without payload. */
-  frame(type: number, flags: number, streamId: number, length: number): void;
-  /** Queue a Data frame (payload referenced or copied by the writer). */
-  data(flags: number, streamId: number, payload: Uint8Array): void;
-  /** The stream has ended: take it out of the table. */
-  remove(stream: Stream): void;
-}
-
 interface Waiter {
   promise: Promise<void>;
   resolve: () => void;
@@ -76,10 +54,7 @@ export class Stream {
 
   // --- send side ---
   private sendWindow = INITIAL_STREAM_WINDOW;
-  private queue: (Uint8Array | undefined)[] = [];
-  private qHead = 0;
-  private qOff = 0;
-  private queued = 0;
+  private readonly unsent = new ChunkQueue();
   private writeClosed = false;
   private finSent = false;
   private needDrain = false;
@@ -90,9 +65,7 @@ export class Stream {
   private recvWindow = INITIAL_STREAM_WINDOW;
   /** Bytes the consumer took that are not yet credited back. */
   private unacked = 0;
-  private buffered: Buffer[] = [];
-  private bufHead = 0;
-  private bufferedCount = 0;
+  private readonly buffered = new ChunkQueue();
   private remoteFin = false;
   private endDelivered = false;
   private listener: StreamListener | undefined;
@@ -124,12 +97,12 @@ export class Stream {
 
   /** Bytes received and not yet delivered to the listener (at most the receive window). */
   get bufferedBytes(): number {
-    return this.bufferedCount;
+    return this.buffered.bytes;
   }
 
   /** Bytes written and not yet framed (waiting for send window). */
   get queuedBytes(): number {
-    return this.queued;
+    return this.unsent.bytes;
   }
 
   /**
@@ -143,17 +116,16 @@ export class Stream {
     if (this.writeClosed) throw transportError('STREAM_CLOSED', `stream ${this.id}: write after end()`);
     const n = data.length;
     const hwm = this.host.config.writeHighWaterMark;
-    if (n === 0) return this.queued < hwm;
-    if (this.qHead === this.queue.length && n <= this.sendWindow && n <= this.host.config.maxSendFrame) {
+    if (n === 0) return this.unsent.bytes < hwm;
+    if (this.unsent.isEmpty && n <= this.sendWindow && n <= this.host.config.maxSendFrame) {
       // Fast path: nothing waiting and the window allows it all.
       this.sendWindow -= n;
       this.sendData(data);
-      return this.queued < hwm;
+      return true;
     }
-    this.queue.push(data);
-    this.queued += n;
+    this.unsent.push(data);
     this.pump();
-    if (this.queued < hwm) return true;
+    if (this.unsent.bytes < hwm) return true;
     this.needDrain = true;
     return false;
   }
@@ -165,7 +137,7 @@ export class Stream {
         this.closeError ?? transportError('STREAM_CLOSED', `stream ${this.id} is closed`),
       );
     }
-    if (this.queued < this.host.config.writeHighWaterMark) return Promise.resolve();
+    if (this.unsent.bytes < this.host.config.writeHighWaterMark) return Promise.resolve();
     this.needDrain = true;
     if (this.drainWaiter === undefined) {
       let resolve!: () => void;
@@ -185,7 +157,7 @@ export class Stream {
     this.writeClosed = true;
     if (this._state === StreamState.RemoteClose) this._state = StreamState.Closed;
     else this._state = StreamState.LocalClose;
-    if (this.qHead === this.queue.length) this.sendFin();
+    if (this.unsent.isEmpty) this.sendFin();
   }
 
   /** RST now; queued data is dropped; listener.onClose(STREAM_RESET) locally too. Idempotent. */
@@ -201,7 +173,7 @@ export class Stream {
       throw transportError('INTERNAL_ERROR', `stream ${this.id}: listen() called twice`);
     }
     this.listener = listener;
-    if (this.bufferedCount > 0 || this.remoteFin || this.finished) this.scheduleDeliver();
+    if (!this.buffered.isEmpty || this.remoteFin || this.finished) this.scheduleDeliver();
   }
 
   /** Receive-side backpressure: while paused no onData and no window credit is returned, so the peer stops at the window. */
@@ -238,7 +210,7 @@ export class Stream {
   _onData(payload: Buffer): void {
     if (this.finished) return;
     if (this.listener !== undefined && !this.paused && !this.delivering && !this.deliverScheduled) {
-      if (this.bufHead === this.buffered.length) {
+      if (this.buffered.isEmpty) {
         this.delivering = true;
         this.callData(payload);
         this.delivering = false;
@@ -247,13 +219,12 @@ export class Stream {
           return;
         }
         this.unacked += payload.length;
-        if (this.bufHead === this.buffered.length) this.credit();
+        if (this.buffered.isEmpty) this.credit();
         else this.deliver();
         return;
       }
     }
     this.buffered.push(payload);
-    this.bufferedCount += payload.length;
     if (!this.delivering && !this.deliverScheduled) this.deliver();
   }
 
@@ -337,28 +308,14 @@ export class Stream {
   /** Frame queued bytes as the window allows; FIN when due; drain notification. */
   private pump(): void {
     const max = this.host.config.maxSendFrame;
-    while (this.qHead < this.queue.length && this.sendWindow > 0 && !this.finished) {
-      const chunk = this.queue[this.qHead]!;
-      const n = Math.min(chunk.length - this.qOff, this.sendWindow, max);
-      const part = this.qOff === 0 && n === chunk.length ? chunk : chunk.subarray(this.qOff, this.qOff + n);
-      this.sendWindow -= n;
-      this.queued -= n;
-      this.qOff += n;
-      if (this.qOff === chunk.length) {
-        this.queue[this.qHead++] = undefined;
-        this.qOff = 0;
-      }
+    while (this.sendWindow > 0 && !this.finished) {
+      const part = this.unsent.take(Math.min(this.sendWindow, max));
+      if (part === undefined) break;
+      this.sendWindow -= part.length;
       this.sendData(part);
     }
-    if (this.qHead === this.queue.length) {
-      this.queue.length = 0;
-      this.qHead = 0;
-      if (this.writeClosed && !this.finSent && !this.finished) this.sendFin();
-    } else if (this.qHead >= 1024) {
-      this.queue.splice(0, this.qHead);
-      this.qHead = 0;
-    }
-    if (this.needDrain && this.queued < this.host.config.writeHighWaterMark && !this.finished) {
+    if (this.unsent.isEmpty && this.writeClosed && !this.finSent && !this.finished) this.sendFin();
+    if (this.needDrain && this.unsent.bytes < this.host.config.writeHighWaterMark && !this.finished) {
       this.needDrain = false;
       const w = this.drainWaiter;
       this.drainWaiter = undefined;
@@ -409,23 +366,18 @@ export class Stream {
       return;
     }
     this.delivering = true;
-    while (!this.paused && this.bufHead < this.buffered.length && !this.finished) {
-      const chunk = this.buffered[this.bufHead]!;
-      this.buffered[this.bufHead++] = undefined as unknown as Buffer;
-      this.bufferedCount -= chunk.length;
+    while (!this.paused && !this.finished) {
+      const chunk = this.buffered.shift();
+      if (chunk === undefined) break;
       this.callData(chunk);
       this.unacked += chunk.length;
-    }
-    if (this.bufHead === this.buffered.length) {
-      this.buffered.length = 0;
-      this.bufHead = 0;
     }
     this.delivering = false;
     if (this.finished) {
       this.notifyClose();
       return;
     }
-    if (!this.paused && this.bufHead === this.buffered.length && this.remoteFin && !this.endDelivered) {
+    if (!this.paused && this.buffered.isEmpty && this.remoteFin && !this.endDelivered) {
       this.endDelivered = true;
       try {
         l.onEnd();
@@ -439,7 +391,7 @@ export class Stream {
     this.credit();
   }
 
-  private callData(chunk: Buffer): void {
+  private callData(chunk: Uint8Array): void {
     try {
       this.listener!.onData(chunk);
     } catch (err) {
@@ -464,12 +416,8 @@ export class Stream {
     this.finished = true;
     this.closeError = err;
     this._state = err === undefined ? StreamState.Closed : StreamState.Reset;
-    this.queue = [];
-    this.qHead = 0;
-    this.queued = 0;
-    this.buffered = [];
-    this.bufHead = 0;
-    this.bufferedCount = 0;
+    this.unsent.clear();
+    this.buffered.clear();
     this.host.remove(this);
     const w = this.drainWaiter;
     this.drainWaiter = undefined;

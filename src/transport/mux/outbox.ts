@@ -1,0 +1,96 @@
+/**
+ * The session's way to the socket: frames go into a {@link FrameWriter} batch, and everything produced
+ * during one tick, across all streams, is handed to the socket as one write on the next `setImmediate`.
+ *
+ * setImmediate rather than queueMicrotask: measured with 64 streams echoing 64-byte messages over TCP
+ * from async handlers of uneven depth, a microtask flush fires before the deeper chains have written and
+ * made 3x the socket writes (0.096 vs 0.034 per message) and ~35% more CPU per message; sequential
+ * round-trip latency was the same.
+ *
+ * Socket backpressure: once socket.write() returns false nothing more is written until 'drain'. The batch
+ * meanwhile only grows by what stream windows allow plus small control frames (and at most
+ * {@link MAX_QUEUED_PONGS} ping answers).
+ */
+import type { Duplex } from 'node:stream';
+import { Flag, FrameType } from './frame.js';
+import { FrameWriter } from './writer.js';
+
+/** Ping answers queued while the socket is congested; a peer pinging faster than we can answer is ignored beyond this. */
+export const MAX_QUEUED_PONGS = 64;
+
+export class Outbox {
+  private readonly writer = new FrameWriter();
+  private scheduled = false;
+  private blocked = false;
+  /** Set once the session has ended: nothing more is queued. */
+  closed = false;
+
+  constructor(
+    private readonly socket: Duplex,
+    private readonly maxSendFrame: number,
+  ) {
+    socket.on('drain', () => {
+      this.blocked = false;
+      this.flush();
+    });
+  }
+
+  /** Queue a frame without payload. */
+  frame(type: number, flags: number, streamId: number, length: number): void {
+    if (this.closed) return;
+    this.writer.frame(type, flags, streamId, length);
+    this.schedule();
+  }
+
+  /** Queue a Data frame; the payload must not change afterwards. */
+  data(flags: number, streamId: number, payload: Uint8Array): void {
+    if (this.closed) return;
+    this.writer.data(flags, streamId, payload, this.maxSendFrame);
+    this.schedule();
+  }
+
+  /** Queue a Ping request ahead of everything else. */
+  ping(opaque: number): void {
+    if (this.closed) return;
+    this.writer.urgent(FrameType.Ping, Flag.SYN, 0, opaque);
+    this.schedule();
+  }
+
+  /** Queue a Ping answer ahead of everything else, unless too many are already waiting. */
+  pong(opaque: number): void {
+    if (this.closed || this.writer.urgentCount >= MAX_QUEUED_PONGS) return;
+    this.writer.urgent(FrameType.Ping, Flag.ACK, 0, opaque);
+    this.schedule();
+  }
+
+  /** Write everything queued now, ignoring backpressure (the session is ending), and queue nothing more. */
+  finish(): void {
+    this.blocked = false;
+    this.flush();
+    this.closed = true;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.blocked) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Hand the batch to the socket as one write (writev when it holds large payloads). */
+  private flush(): void {
+    this.scheduled = false;
+    if (this.blocked || this.writer.isEmpty) return;
+    const socket = this.socket;
+    const parts = this.writer.take();
+    if (socket.destroyed || socket.writableEnded) return;
+    let ok: boolean;
+    if (parts.length === 1) ok = socket.write(parts[0]);
+    else {
+      socket.cork();
+      ok = true;
+      for (const p of parts) ok = socket.write(p);
+      socket.uncork();
+    }
+    if (!ok) this.blocked = true;
+  }
+}
