@@ -5,7 +5,7 @@
  * keys (servers) or the pinned key / known hosts (clients).
  */
 import 'reflect-metadata';
-import { createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { authError } from './errors.js';
 import { type Identity, secretSeed } from './identity.js';
@@ -130,6 +130,36 @@ export function verifyCertificate(
   } catch (err) {
     throw authError('CERTIFICATE_INVALID', 'certificate is not valid DER X.509', { cause: err });
   }
+  const signed = signedContent(parsed);
+  const now = (options.now ?? new Date()).getTime();
+  const tolerance = options.clockToleranceMs ?? DEFAULT_CLOCK_TOLERANCE_MS;
+  if (now + tolerance < signed.notBefore.getTime()) {
+    throw authError(
+      'CERTIFICATE_INVALID',
+      `certificate is not valid before ${signed.notBefore.toISOString()}`,
+    );
+  }
+  if (now - tolerance > signed.notAfter.getTime()) {
+    throw authError('CERTIFICATE_INVALID', `certificate expired at ${signed.notAfter.toISOString()}`);
+  }
+  return {
+    publicKey: Uint8Array.from(signed.publicKey),
+    notBefore: signed.notBefore,
+    notAfter: signed.notAfter,
+  };
+}
+
+// A peer presents the same certificate on every connection for hours, and checking its signature is
+// the largest cost of judging it. The outcome depends only on the certificate's bytes, so it is
+// remembered by their SHA-256 (bounded; oldest forgotten first). Dates are checked on every use.
+const SIGNATURE_CACHE_SIZE = 1024;
+const verified = new Map<string, VerifiedCertificate>();
+
+/** Key type, self-signature and dates of a certificate, from the cache or checked now. Throws CERTIFICATE_INVALID. */
+function signedContent(parsed: X509Certificate): VerifiedCertificate {
+  const digest = createHash('sha256').update(parsed.raw).digest('base64');
+  const hit = verified.get(digest);
+  if (hit) return hit;
   const key = parsed.publicKey;
   if (key.asymmetricKeyType !== 'ed25519') {
     throw authError(
@@ -145,19 +175,13 @@ export function verifyCertificate(
   if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) {
     throw authError('CERTIFICATE_INVALID', 'certificate validity dates cannot be read');
   }
-  const now = (options.now ?? new Date()).getTime();
-  const tolerance = options.clockToleranceMs ?? DEFAULT_CLOCK_TOLERANCE_MS;
-  if (now + tolerance < notBefore.getTime()) {
-    throw authError('CERTIFICATE_INVALID', `certificate is not valid before ${notBefore.toISOString()}`);
-  }
-  if (now - tolerance > notAfter.getTime()) {
-    throw authError('CERTIFICATE_INVALID', `certificate expired at ${notAfter.toISOString()}`);
-  }
-  const x = key.export({ format: 'jwk' }).x;
-  const publicKey = new Uint8Array(Buffer.from(x ?? '', 'base64url'));
+  const publicKey = new Uint8Array(Buffer.from(key.export({ format: 'jwk' }).x ?? '', 'base64url'));
   if (publicKey.length !== 32)
     throw authError('CERTIFICATE_INVALID', 'certificate ed25519 key is not 32 bytes');
-  return { publicKey, notBefore, notAfter };
+  const content = { publicKey, notBefore, notAfter };
+  verified.set(digest, content);
+  if (verified.size > SIGNATURE_CACHE_SIZE) verified.delete(verified.keys().next().value as string);
+  return content;
 }
 
 /**
