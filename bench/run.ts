@@ -12,6 +12,7 @@ interface Subset {
 /** Registered subsets, by the name given on the command line. */
 const subsets: Record<string, () => Promise<Subset>> = {
   mux: () => import('./mux.js'),
+  connect: () => import('./connect.js'),
 };
 
 async function main(): Promise<void> {
