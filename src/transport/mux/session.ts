@@ -6,10 +6,17 @@
  * closes the session with a typed error and a GoAway carrying the matching code; it never throws out of
  * a socket event handler.
  *
- * Writing: every frame produced during one tick, across all streams, goes into a {@link FrameWriter}
- * batch that is handed to the socket as one write on the next `setImmediate`. While the socket reports
- * backpressure (write() returned false) nothing more is written until 'drain'; the batch meanwhile only
- * grows by what stream windows allow plus small control frames.
+ * Writing: streams queue frames in the {@link Outbox}, which coalesces each tick's frames into one
+ * socket write and respects socket backpressure.
+ *
+ * Usage (the connection layer hands over the socket after its prelude):
+ *
+ *     const session = new Session(socket, 'client');
+ *     const s = session.open(Uint8Array.of(0x01));   // SYN + preface, queued at once
+ *     s.listen({ onData: (c) => use(c), onEnd: () => s.end(), onClose: (err) => done(err) });
+ *     s.write(bytes);                                 // false => await s.drained()
+ *
+ * Bytes the connection layer read past its prelude go back with `socket.unshift()` before this is built.
  */
 import type { Duplex } from 'node:stream';
 import { type TransportError, transportError } from '../errors.js';
@@ -102,6 +109,8 @@ export class Session {
     socket.on('end', () => this.onSocketEnd());
     socket.on('error', (err: Error) => this.destroy(lost(`socket error: ${err.message}`, err)));
     socket.on('close', () => this.onSocketClose());
+    // The connection layer may have paused the socket while reading its prelude.
+    socket.resume();
     this.pinger = new Pinger(
       (opaque) => outbox.ping(opaque),
       (err) => this.destroy(err),
@@ -177,8 +186,11 @@ export class Session {
   }
 
   /**
-   * Immediate: reset every stream, send GoAway (code from err: PROTOCOL_ERROR / WINDOW_EXCEEDED /
-   * FRAME_TOO_LARGE -> 1, others -> 2, none -> 0), end the socket. Idempotent.
+   * Immediate: close every stream with `err` (SESSION_CLOSED when none; no RST frames, the GoAway covers
+   * them), reject pending accept()/ping()/drained(), send GoAway (code from err: PROTOCOL_ERROR /
+   * WINDOW_EXCEEDED / FRAME_TOO_LARGE -> 1, others -> 2, none -> 0; none when the peer is gone or sent
+   * GoAway with an error), end the socket and destroy it after {@link LINGER_MS} if the peer does not
+   * hang up. `closed` resolves when the socket has closed. Idempotent.
    */
   destroy(err?: TransportError): void {
     if (this.ended) return;

@@ -32,7 +32,7 @@ export const StreamState = {
   LocalClose: 3,
   /** The peer half-closed (FIN); we may still send. */
   RemoteClose: 4,
-  /** Both sides finished cleanly; the stream has left the table. */
+  /** Both sides sent FIN. The stream leaves the table (onClose) once the listener has taken the end. */
   Closed: 5,
   /** Reset by either side, or the session ended; the stream has left the table. */
   Reset: 6,
