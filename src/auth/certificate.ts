@@ -142,10 +142,11 @@ export function verifyCertificate(
   if (now - tolerance > signed.notAfter.getTime()) {
     throw authError('CERTIFICATE_INVALID', `certificate expired at ${signed.notAfter.toISOString()}`);
   }
+  // Copies: the cached entry must not be changed through what we hand out.
   return {
     publicKey: Uint8Array.from(signed.publicKey),
-    notBefore: signed.notBefore,
-    notAfter: signed.notAfter,
+    notBefore: new Date(signed.notBefore),
+    notAfter: new Date(signed.notAfter),
   };
 }
 
