@@ -54,6 +54,24 @@ for (const transport of TRANSPORTS) {
       await done();
     });
 
+    it('destroy() resets every open stream on the wire (RST), then GoAway(0)', async () => {
+      const { session, raw, done } = await rawPair(transport, 'client');
+      session.open(Uint8Array.of(1));
+      session.open(Uint8Array.of(1));
+      await raw.waitFor((f) => f.streamId === 3, 'both SYNs');
+      const from = raw.frames.length;
+      session.destroy();
+      const ga = await raw.waitFor((f) => f.type === FrameType.GoAway, 'GoAway', from);
+      assert.equal(ga.length, GoAwayCode.Normal);
+      const tail = raw.frames.slice(from).map((f) => [f.type, f.flags, f.streamId]);
+      assert.deepEqual(tail, [
+        [FrameType.WindowUpdate, Flag.RST, 1],
+        [FrameType.WindowUpdate, Flag.RST, 3],
+        [FrameType.GoAway, 0, 0],
+      ]);
+      await done();
+    });
+
     it('acknowledges an inbound stream with a bigger window in one WindowUpdate (mux.window-update-ack)', async () => {
       const { session, raw, done } = await rawPair(transport, 'client', { streamWindow: 512 * 1024 });
       session.onStream = (s) => s.listen({ onData() {}, onEnd() {}, onClose() {} });

@@ -186,8 +186,8 @@ export class Session {
   }
 
   /**
-   * Immediate: close every stream with `err` (SESSION_CLOSED when none; no RST frames, the GoAway covers
-   * them), reject pending accept()/ping()/drained(), send GoAway (code from err: PROTOCOL_ERROR /
+   * Immediate: reset every stream (RST on the wire; locally onClose gets `err`, SESSION_CLOSED when none),
+   * reject pending accept()/ping()/drained(), send GoAway (code from err: PROTOCOL_ERROR /
    * WINDOW_EXCEEDED / FRAME_TOO_LARGE -> 1, others -> 2, none -> 0; none when the peer is gone or sent
    * GoAway with an error), end the socket and destroy it after {@link LINGER_MS} if the peer does not
    * hang up. `closed` resolves when the socket has closed. Idempotent.
@@ -200,7 +200,8 @@ export class Session {
     clearTimeout(this.ackTimer);
     clearTimeout(this.closeTimer);
     const reason = this.endReason();
-    for (const s of [...this.streams.values()]) s._fail(reason);
+    const open = [...this.streams.values()];
+    for (const s of open) s._fail(reason);
     this.streams.clear();
     this.ackPending = [];
     this.acceptQueue.fail(reason);
@@ -212,7 +213,12 @@ export class Session {
       this.outbox.closed = true;
       socket.destroy();
     } else {
-      if (!this.goAwaySent && !peerGone) this.sendGoAway(goAwayCodeFor(err));
+      if (!peerGone) {
+        // RST each open stream first: some peers (libp2p-yamux) take GoAway(0) as a clean end of all
+        // their streams, which would make a stream cut off mid-message look complete.
+        for (const s of open) this.outbox.frame(FrameType.WindowUpdate, Flag.RST, s.id, 0);
+        if (!this.goAwaySent) this.sendGoAway(goAwayCodeFor(err));
+      }
       this.outbox.finish();
       socket.end();
       this.lingerTimer = setTimeout(() => socket.destroy(), LINGER_MS);
