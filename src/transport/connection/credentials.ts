@@ -14,6 +14,7 @@ export class Credentials {
   #latest: CertificateMaterial | undefined;
   #making: Promise<CertificateMaterial> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #onRenew: ((material: CertificateMaterial) => void) | undefined;
 
   constructor(
     identity: Identity,
@@ -52,6 +53,7 @@ export class Credentials {
     })
       .then((material) => {
         this.#latest = material;
+        this.#onRenew?.(material);
         return material;
       })
       .finally(() => {
@@ -61,11 +63,13 @@ export class Credentials {
   }
 
   /**
-   * Renews `renewBeforeMs` before each expiry and calls `onRenew` with the new certificate. The timer
+   * Renews `renewBeforeMs` before each expiry, and calls `onRenew` with every new certificate from
+   * then on (whoever asked for it: this timer, {@link current} or {@link renew}). The timer
    * does not keep the process alive. A failed renewal is passed to `onError` and retried in a minute.
    */
   startRenewal(onRenew: (material: CertificateMaterial) => void, onError: (err: unknown) => void): void {
     this.stopRenewal();
+    this.#onRenew = onRenew;
     const schedule = (delayMs: number) => {
       // Node timers hold at most 2^31-1 ms; a longer wait simply wakes up early and reschedules.
       this.#timer = setTimeout(tick, Math.max(0, Math.min(delayMs, 2 ** 31 - 1)));
@@ -78,7 +82,6 @@ export class Credentials {
       }
       this.renew().then(
         (material) => {
-          onRenew(material);
           schedule(material.notAfter.getTime() - this.renewBeforeMs - Date.now());
         },
         (err) => {
@@ -93,6 +96,7 @@ export class Credentials {
   stopRenewal(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#onRenew = undefined;
   }
 }
 

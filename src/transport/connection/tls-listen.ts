@@ -65,6 +65,11 @@ export async function listenTls(
   );
 
   const secure = async (hs: Handshake): Promise<Secured> => {
+    // The timer normally renews in time; but timers stop while a machine sleeps, so also renew here
+    // when the certificate is due (this handshake still uses the current one).
+    if (creds.isStale()) creds.renew().catch(() => undefined);
+    // We wrap each raw socket ourselves (rather than use tls.Server) so the raw connection is counted
+    // and timed from its first moment; 'secure' is the server-side TLSSocket's handshake-done event.
     const socket = new tls.TLSSocket(hs.raw, {
       isServer: true,
       secureContext: context,
