@@ -1,72 +1,18 @@
 /**
- * Interop: our multiplexer (src/transport/mux) against the reference @chainsafe/libp2p-yamux v8, over real TCP
- * sockets on 127.0.0.1, in both roles (ours client / theirs server, and the reverse).
+ * Interop, data path: our multiplexer (src/transport/mux) against the reference @chainsafe/libp2p-yamux v8,
+ * over real TCP sockets on 127.0.0.1, in both roles (ours client / theirs server, and the reverse).
  *
- * Covers: streams opened from each side (with and without a SYN preface), >= 8 MiB echoed byte-exact on
- * concurrent streams in both directions (also with a larger stream window), half-close in both orders, resets
- * seen across, pings both ways, keepalive answered, graceful close from either side. Every scenario ends with
- * our `streamCount === 0` and closes both sessions and sockets so the file exits.
+ * Covers: streams opened from each side (with and without a SYN preface, empty ones), >= 8 MiB echoed
+ * byte-exact on concurrent streams in both directions (also with a larger stream window), half-close in both
+ * orders, flow control while a receiver is paused, 200 exchanges at once. Every scenario ends with our
+ * `streamCount === 0` and closes both sessions and sockets so the file exits.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { transportError } from '../../src/transport/errors.js';
-import { type MuxConfig, type Role, Session } from '../../src/transport/mux/index.js';
-import {
-  collect,
-  startTheirs,
-  type Theirs,
-  tcpPair,
-  echo as theirEcho,
-  sendAll as theirSendAll,
-  withTimeout,
-  type YamuxStream,
-} from '../support/libp2p-yamux.js';
+import { collect, echo as theirEcho, sendAll as theirSendAll, withTimeout } from '../support/libp2p-yamux.js';
 import { echo as ourEcho, sendAll as ourSendAll, receive, sha256 } from './ours.js';
-
-const MiB = 1024 * 1024;
-const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-const text = (chunks: Uint8Array[]): string => Buffer.concat(chunks).toString('utf8');
-
-interface Pair {
-  ours: Session;
-  theirs: Theirs;
-  /** Assert our table is empty, close both sides gracefully, release the sockets. */
-  finish(): Promise<void>;
-}
-
-async function connect(ourRole: Role, config: Partial<MuxConfig> = {}): Promise<Pair> {
-  const [client, server, done] = await tcpPair();
-  const [ourSocket, theirSocket]: [Socket, Socket] =
-    ourRole === 'client' ? [client, server] : [server, client];
-  const ours = new Session(ourSocket, ourRole, { keepAliveIntervalMs: 0, ...config });
-  const theirs = startTheirs(theirSocket, ourRole === 'client' ? 'server' : 'client');
-  return {
-    ours,
-    theirs,
-    async finish() {
-      try {
-        assert.equal(ours.streamCount, 0, 'our stream table is empty at the end of the scenario');
-        await withTimeout(ours.close(), 10_000, 'our graceful close');
-        assert.equal(await withTimeout(ours.closed, 5_000, 'our closed promise'), undefined);
-      } finally {
-        ours.destroy();
-        await theirs.close().catch(() => {});
-        await done();
-      }
-    },
-  };
-}
-
-/** Resolves with the error of the reference stream's close event (undefined for a clean close). */
-function theirClose(stream: YamuxStream): Promise<Error | undefined> {
-  return withTimeout(
-    new Promise((resolve) => stream.addEventListener('close', (e) => resolve(e.error), { once: true })),
-    10_000,
-    `close of their stream ${stream.streamId}`,
-  );
-}
+import { connect, enc, MiB, text, theirEnd } from './pair.js';
 
 for (const ourRole of ['client', 'server'] as const) {
   const ourParity = ourRole === 'client' ? 1 : 0;
@@ -85,11 +31,11 @@ for (const ourRole of ['client', 'server'] as const) {
           assert.equal(t.streamId, s.id);
           assert.equal(text(await collect(t)), `${preface ? 'preface:' : ''}hello`);
           t.send(enc('world'));
-          const tClosed = theirClose(t);
+          const tClosed = theirEnd(t);
           await t.close();
           assert.equal(text(await back.data), 'world');
           assert.equal(await back.closed, undefined);
-          assert.equal(await tClosed, undefined);
+          assert.equal(await tClosed, 'closed');
         }
 
         const t = await theirs.muxer.createStream();
@@ -105,6 +51,46 @@ for (const ourRole of ['client', 'server'] as const) {
         s.end();
         assert.equal(text(await tBack), 'pong!');
         assert.equal(await r.closed, undefined);
+      } finally {
+        await finish();
+      }
+    });
+
+    it('opens, resets and ends empty streams from each side', async () => {
+      const { ours, theirs, finish } = await connect(ourRole);
+      try {
+        // Ours: SYN and FIN with no data; SYN and RST in the same batch.
+        const empty = ours.open();
+        const emptyBack = receive(empty);
+        empty.end();
+        const t = await theirs.nextStream();
+        assert.equal((await collect(t)).length, 0);
+        await t.close();
+        assert.deepEqual(await emptyBack.data, []);
+        assert.equal(await emptyBack.closed, undefined);
+        const doomed = ours.open();
+        const doomedBack = receive(doomed);
+        doomed.reset();
+        assert.equal((await doomedBack.closed)?.code, 'STREAM_RESET');
+        const tDoomed = await theirs.nextStream();
+        assert.equal(await theirEnd(tDoomed), 'reset');
+
+        // Theirs: opened and closed at once (SYN then FIN), and opened then aborted at once.
+        const t2 = await theirs.muxer.createStream();
+        const t2Back = collect(t2);
+        await t2.close();
+        const s2 = await withTimeout(ours.accept(), 5_000, 'our accept');
+        const r2 = receive(s2);
+        assert.deepEqual(await r2.data, []);
+        s2.end();
+        assert.equal((await t2Back).length, 0);
+        assert.equal(await r2.closed, undefined);
+        const t3 = await theirs.muxer.createStream();
+        t3.abort(new Error('never mind'));
+        // Their SYN is sent in a microtask, their RST right after: we may see the stream, reset, or nothing.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const r3 = ours.streamCount > 0 ? receive(await ours.accept()) : undefined;
+        if (r3) assert.equal((await r3.closed)?.code, 'STREAM_RESET');
       } finally {
         await finish();
       }
@@ -177,7 +163,7 @@ for (const ourRole of ['client', 'server'] as const) {
       try {
         const t = await theirs.muxer.createStream();
         const back = collect(t);
-        const tClosed = theirClose(t);
+        const tClosed = theirEnd(t);
         t.send(enc('over to you'));
         await t.close();
         const s = await withTimeout(ours.accept(), 5_000, 'our accept');
@@ -188,65 +174,53 @@ for (const ourRole of ['client', 'server'] as const) {
         s.end();
         assert.equal(sha256(...(await back)), sha256(data));
         assert.equal(await r.closed, undefined);
-        assert.equal(await tClosed, undefined);
+        assert.equal(await tClosed, 'closed');
       } finally {
         await finish();
       }
     });
 
-    it('a reset by either side is seen by the other, also in the middle of a transfer', async () => {
+    it('flow control holds both ways while the receiver is paused', async () => {
       const { ours, theirs, finish } = await connect(ourRole);
       try {
-        // We reset.
+        // They pause: our sender stops at their window, then finishes after they resume.
+        const data = randomBytes(2 * MiB);
         const s = ours.open();
         const r = receive(s);
-        s.write(enc('about to reset'));
-        const t = await theirs.nextStream();
-        const tClosed = theirClose(t);
-        s.reset();
-        assert.equal((await tClosed)?.name, 'StreamResetError');
-        assert.equal((await r.closed)?.code, 'STREAM_RESET');
-        assert.throws(() => s.write(enc('x')));
+        const t = await (async () => {
+          s.write(data.subarray(0, 1));
+          const t = await theirs.nextStream();
+          t.pause();
+          return t;
+        })();
+        const sending = ourSendAll(s, data.subarray(1));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.ok(s.queuedBytes > 0, 'our writer waits for their window while they are paused');
+        const got = collect(t);
+        t.resume();
+        await sending;
+        s.end();
+        assert.equal(sha256(...(await got)), sha256(data));
+        await t.close();
+        assert.equal(await r.closed, undefined);
 
-        // They reset.
+        // We pause: their sender stops at our window (no WINDOW_EXCEEDED), then finishes after we resume.
         const t2 = await theirs.muxer.createStream();
-        t2.send(enc('about to reset too'));
+        t2.send(new Uint8Array([1]));
         const s2 = await withTimeout(ours.accept(), 5_000, 'our accept');
+        s2.pause();
         const r2 = receive(s2);
-        t2.abort(new Error('reset by the reference peer'));
-        assert.equal((await r2.closed)?.code, 'STREAM_RESET');
-
-        // They reset while we are sending 8 MiB: our writer learns it, our table empties.
-        const s3 = ours.open();
-        const r3 = receive(s3);
-        const sending = ourSendAll(s3, randomBytes(8 * MiB)).then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-        const t3 = await theirs.nextStream();
-        t3.addEventListener('message', () => t3.abort(new Error('enough')), { once: true });
-        assert.equal((await r3.closed)?.code, 'STREAM_RESET');
-        const sendErr = await withTimeout(sending, 10_000, 'our sender to stop');
-        assert.ok(sendErr, 'our sender saw the reset');
-      } finally {
-        await finish();
-      }
-    });
-
-    it('pings both ways, and answers their pings while keepalive runs', async () => {
-      const { ours, theirs, finish } = await connect(ourRole, {
-        keepAliveIntervalMs: 20,
-        keepAliveTimeoutMs: 1_000,
-      });
-      try {
-        for (let i = 0; i < 3; i++) {
-          assert.ok((await withTimeout(theirs.muxer.ping(), 5_000, 'their ping of us')) >= 0);
-          const rtts = await withTimeout(Promise.all([ours.ping(), ours.ping()]), 5_000, 'our pings');
-          for (const rtt of rtts) assert.ok(rtt >= 0 && Number.isFinite(rtt));
-        }
-        await new Promise((resolve) => setTimeout(resolve, 150)); // several keepalive rounds
-        assert.equal(ours.isClosed, false, 'their pongs keep our session alive');
-        assert.equal(theirs.muxer.status, 'open');
+        const their = theirSendAll(t2, data, 64 * 1024);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.ok(s2.bufferedBytes <= 256 * 1024 + 1, `we buffer at most our window (${s2.bufferedBytes})`);
+        assert.ok(t2.writeBufferLength > 0, 'their writer waits for our window while we are paused');
+        s2.resume();
+        await their;
+        await t2.close();
+        assert.equal(sha256(...(await r2.data)), sha256(new Uint8Array([1]), data));
+        s2.end();
+        assert.equal(await r2.closed, undefined);
+        assert.equal(ours.isClosed, false);
       } finally {
         await finish();
       }
@@ -278,55 +252,6 @@ for (const ourRole of ['client', 'server'] as const) {
         assert.ok((await Promise.all(ourAccepted)).every((e) => e === undefined));
       } finally {
         await finish();
-      }
-    });
-
-    // destroy() without an error must still reset the peer's streams (the contract: "reset every stream");
-    // see /work/notes/mux-bugs.md #1. Marked todo until the mux sends RST frames on destroy.
-    for (const withError of [false, true]) {
-      const title = `destroy(${withError ? 'INTERNAL_ERROR' : ''}) on our side resets the reference peer's streams`;
-      it(title, {
-        todo: withError ? false : 'mux-bugs.md #1: destroy() sends GoAway(0) but no RST',
-      }, async () => {
-        const { ours, theirs, finish } = await connect(ourRole);
-        try {
-          const s = ours.open();
-          const r = receive(s);
-          s.write(enc('doomed'));
-          const t = await theirs.nextStream();
-          const tClosed = theirClose(t);
-          ours.destroy(
-            withError ? transportError('INTERNAL_ERROR', 'spec: destroy with an error') : undefined,
-          );
-          assert.notEqual((await r.closed)?.code, undefined, 'our stream closes with an error');
-          assert.ok(await tClosed, 'their stream closes with an error, not as a clean end');
-          await withTimeout(ours.closed, 5_000, 'our session to end');
-          assert.equal(ours.streamCount, 0);
-          assert.notEqual(theirs.muxer.status, 'open');
-        } finally {
-          await finish().catch(() => {});
-        }
-      });
-    }
-
-    it('ends when the reference peer closes gracefully', async () => {
-      const { ours, theirs, finish } = await connect(ourRole);
-      try {
-        const s = ours.open();
-        const r = receive(s);
-        s.write(enc('bye'));
-        s.end();
-        const t = await theirs.nextStream();
-        assert.equal(text(await collect(t)), 'bye');
-        await t.close();
-        assert.equal(await r.closed, undefined);
-        await theirs.close();
-        await withTimeout(ours.closed, 5_000, 'our session to end after their GoAway and EOF');
-        assert.equal(ours.isClosed, true);
-        assert.equal(ours.streamCount, 0);
-        assert.throws(() => ours.open());
-      } finally {
-        await finish().catch(() => {});
       }
     });
   });
