@@ -24,8 +24,9 @@ export interface ActorsConfig {
   maxMailbox: number;
   /**
    * Items a push stream (an Observable result or argument) may run ahead of what the connection took, per
-   * subscription, when the method sets no `buffer`. Default 1024. At least 1. A synchronous source
-   * (`from(array)`) emits all at once: longer ones need a larger buffer, or an AsyncIterable instead.
+   * subscription, when the method sets no `buffer`. Default 1024. At least 1. Checked once per
+   * macrotask: a synchronous burst (`from(array)`) may exceed it as long as the connection takes the
+   * excess (its window and write buffer); for larger ones use an AsyncIterable, which is paused.
    */
   streamBuffer: number;
   /** What a push stream does when that buffer is full, when the method sets no `overflow`. Default 'error'. */

@@ -4,10 +4,12 @@
  * within the stream's window and write buffer); while a send is pending the reader is slow, and:
  *
  * - an AsyncIterable source is PAUSED: its `next()` is not called until the send resolves;
- * - a push source (Observable) cannot pause, so its items wait in a buffer of `buffer` items; when that
- *   is full the overflow policy decides: `'error'` ends the stream with RESOURCE_EXHAUSTED and
- *   unsubscribes the source, `'drop-oldest'` drops the oldest buffered item, `'drop-newest'` drops the
- *   new one. Memory per stream is thus bounded by `buffer` items plus the one being sent.
+ * - a push source (Observable) cannot pause, so its items wait in a buffer. Once the current macrotask's
+ *   microtasks have run (the connection has taken all it would of a synchronous burst), more than
+ *   `buffer` items still waiting is a slow reader, and the overflow policy decides: `'error'` ends the
+ *   stream with RESOURCE_EXHAUSTED and unsubscribes the source, `'drop-oldest'` drops the oldest items
+ *   beyond the bound, `'drop-newest'` the newest. So between macrotasks a stream holds at most `buffer`
+ *   items (plus the one being sent); within one, a synchronous burst of the source may exceed it.
  *
  * A source that completes or errors ends the channel after the buffered items (close, or an ERROR record).
  * When `signal` aborts, or a send fails (the reader cancelled: CHANNEL_CANCELLED, or the connection
@@ -63,18 +65,23 @@ export function pumpObservable<T>(
 ): Promise<PumpEnd> {
   const { buffer, overflow, signal, stats } = options;
   return new Promise<PumpEnd>((resolve) => {
-    const queue: T[] = [];
+    const queue = new Queue<T>();
     let sending = false;
     let over = false;
+    let check: NodeJS.Immediate | undefined;
     let sourceEnd: { error: unknown } | 'complete' | undefined;
     // Through takeUntil, so finish() can unsubscribe even from inside a synchronous burst of the source.
     const stop = new Subject<void>();
 
+    const count = (delta: number) => {
+      if (stats) stats.buffered += delta;
+    };
     const finish = (end: PumpEnd) => {
       if (over) return;
       over = true;
-      if (stats) stats.buffered -= queue.length;
-      queue.length = 0;
+      count(-queue.length);
+      queue.clear();
+      if (check !== undefined) clearImmediate(check);
       signal.removeEventListener('abort', onAbort);
       stop.next();
       resolve(end);
@@ -92,16 +99,14 @@ export function pumpObservable<T>(
       }
     };
 
-    const sendNext = (value: T) => {
+    // One send at a time: each resolves (in a microtask) as soon as the connection has taken it.
+    const sendNext = () => {
       sending = true;
-      sink.send(value).then(
+      count(-1);
+      sink.send(queue.shift()).then(
         () => {
           if (over) return;
-          if (queue.length > 0) {
-            if (stats) stats.buffered--;
-            sendNext(queue.shift()!);
-            return;
-          }
+          if (queue.length > 0) return sendNext();
           sending = false;
           endSink();
         },
@@ -109,31 +114,33 @@ export function pumpObservable<T>(
       );
     };
 
-    const push = (value: T) => {
-      if (over) return;
-      if (!sending) {
-        sendNext(value);
-        return;
-      }
-      if (queue.length < buffer) {
-        queue.push(value);
-        if (stats) stats.buffered++;
-        return;
-      }
-      if (overflow === 'drop-newest') {
-        if (stats) stats.dropped++;
-      } else if (overflow === 'drop-oldest') {
-        queue.shift();
-        queue.push(value);
-        if (stats) stats.dropped++;
-      } else {
+    // Runs once the microtasks are done, so the connection has taken all it would of a synchronous
+    // burst: what is still queued beyond `buffer` is what a slow reader left, and the policy applies.
+    const checkpoint = () => {
+      check = undefined;
+      const excess = queue.length - buffer;
+      if (over || excess <= 0) return;
+      if (overflow === 'error') {
         const e = rpcError(
           'RESOURCE_EXHAUSTED',
           `stream buffer of ${buffer} items is full: the reader is too slow`,
         );
         sink.error(e.code, e.message);
         finish('overflow');
+        return;
       }
+      if (overflow === 'drop-oldest') queue.dropOldest(excess);
+      else queue.dropNewest(excess);
+      count(-excess);
+      if (stats) stats.dropped += excess;
+    };
+
+    const push = (value: T) => {
+      if (over) return;
+      queue.push(value);
+      count(1);
+      if (!sending) sendNext();
+      if (queue.length > buffer && check === undefined) check = setImmediate(checkpoint);
     };
 
     if (signal.aborted) return finish('cancelled');
@@ -152,6 +159,44 @@ export function pumpObservable<T>(
       },
     });
   });
+}
+
+/** A FIFO with O(1) shift (a head index, compacted as it goes). */
+class Queue<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(v: T): void {
+    this.items.push(v);
+  }
+
+  shift(): T {
+    const v = this.items[this.head]!;
+    this.items[this.head++] = undefined as T;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return v;
+  }
+
+  dropOldest(n: number): void {
+    this.items = this.items.slice(this.head + n);
+    this.head = 0;
+  }
+
+  dropNewest(n: number): void {
+    this.items.length -= n;
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+  }
 }
 
 /** Pump a pull source, one item per resolved send. Resolves (never rejects) with how it ended. */
