@@ -48,5 +48,7 @@ export function vector(name: string): Uint8Array {
 
 /** Lowercase hex with a space between bytes, for readable assertion messages. */
 export function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+  return Buffer.from(bytes)
+    .toString('hex')
+    .replace(/(..)(?!$)/g, '$1 ');
 }
