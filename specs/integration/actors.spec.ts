@@ -6,6 +6,7 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { lastValueFrom, type Observable, of } from 'rxjs';
 import { actor, type CallContext, isRpcError, method, RpcError } from '../../src/actors/index.js';
 import { eventually, type Pair, pair } from './actors-pair.js';
 
@@ -18,6 +19,12 @@ class Calculator {
     return a + b;
   }
   nothing(): void {}
+  huge(): bigint {
+    return 2n ** 70n;
+  }
+  hugeStream(): Observable<bigint> {
+    return of(1n, 2n ** 70n, 3n);
+  }
   whoami(ctx: CallContext): { id: string | undefined; name: string | undefined; local: boolean } {
     return { id: ctx.caller.id, name: ctx.caller.name, local: ctx.caller.local };
   }
@@ -112,6 +119,15 @@ describe('actors over TLS: request/reply', () => {
       (e) => isRpcError(e, 'UNKNOWN') && e.message === 'plain failure',
     );
     assert.equal(await calc.add(2, 2), 4);
+  });
+
+  it('fails INVALID_ARGUMENT for an argument or a result that cannot be sent', async () => {
+    await start();
+    const calc = p.client.ref<Calculator>('calculator', p.peer);
+    await assert.rejects(calc.add(2 ** 70, (2n ** 70n) as unknown as number), code('INVALID_ARGUMENT'));
+    await assert.rejects(calc.huge(), code('INVALID_ARGUMENT'));
+    await assert.rejects(lastValueFrom(calc.hugeStream()), code('INVALID_ARGUMENT'));
+    assert.equal(await calc.add(1, 1), 2, 'the connection goes on');
   });
 
   it('sends the handler stack when the server enables exposeStackTraces', async () => {

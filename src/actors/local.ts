@@ -33,7 +33,7 @@ export class LocalInvoker implements RefInvoker {
         LOCAL_CALLER,
         this.actor,
         method,
-        options.timeoutMs ?? cell.defaultTimeout(method, false),
+        options.timeoutMs || cell.defaultTimeout(method, false),
         reject,
       );
       const unlink = onSignal(options.signal, (reason) => scope.abort(reason));
@@ -68,7 +68,7 @@ export class LocalInvoker implements RefInvoker {
         LOCAL_CALLER,
         this.actor,
         method,
-        options.timeoutMs ?? cell.defaultTimeout(method, true),
+        options.timeoutMs || cell.defaultTimeout(method, true),
         fail,
       );
       const unlink = onSignal(options.signal, (reason) => scope.abort(reason));

@@ -11,14 +11,15 @@
  *   beyond the bound, `'drop-newest'` the newest. So between macrotasks a stream holds at most `buffer`
  *   items (plus the one being sent); within one, a synchronous burst of the source may exceed it.
  *
- * A source that completes or errors ends the channel after the buffered items (close, or an ERROR record).
- * When `signal` aborts, or a send fails (the reader cancelled: CHANNEL_CANCELLED, or the connection
- * ended), the source is unsubscribed (its teardown runs; an iterator's `return()` is called) and the
- * channel is left to the caller.
+ * A source that completes or errors ends the channel after the buffered items (close, or an ERROR record);
+ * so does an item that cannot be sent (INVALID_ARGUMENT, RESOURCE_EXHAUSTED for a message too large).
+ * When `signal` aborts, or a send fails because the reader cancelled (CHANNEL_CANCELLED) or the
+ * connection ended, the source is unsubscribed (its teardown runs; an iterator's `return()` is called)
+ * and the channel is left to the caller.
  */
 import { type Observable, Subject, takeUntil } from 'rxjs';
 import type { OverflowPolicy } from './config.js';
-import { errorToWire, rpcError } from './errors.js';
+import { errorToWire, rpcError, toRpcError } from './errors.js';
 
 /** The sending end of a channel, as a pump uses it (a channel-layer Sender has this shape). */
 export interface Sink<T = unknown> {
@@ -31,11 +32,11 @@ export interface Sink<T = unknown> {
 export type PumpEnd =
   /** The source completed; the sink was closed after the last item. */
   | 'complete'
-  /** The source failed; the sink got an ERROR record. */
+  /** The source failed, or an item could not be sent; the sink got an ERROR record. */
   | 'error'
   /** The buffer overflowed with policy 'error'; the sink got RESOURCE_EXHAUSTED. */
   | 'overflow'
-  /** `signal` aborted or a send failed; the sink was not touched. */
+  /** `signal` aborted, or the reader or the connection went away; the sink was not touched. */
   | 'cancelled';
 
 /** Counters shared by the pumps of one system (for `ActorSystem.stats()` and the memory specs). */
@@ -110,8 +111,17 @@ export function pumpObservable<T>(
           sending = false;
           endSink();
         },
-        () => finish('cancelled'),
+        (err: unknown) => failSend(err),
       );
+    };
+    // A send that failed because the reader or the connection is gone ends the pump quietly; one
+    // whose item could not be sent (encoding, size) ends the stream with that error.
+    const failSend = (err: unknown) => {
+      if (over) return;
+      const e = toRpcError(err);
+      if (e.code === 'CANCELLED' || e.code === 'UNAVAILABLE') return finish('cancelled');
+      sink.error(e.code, e.message);
+      finish('error');
     };
 
     // Runs once the microtasks are done, so the connection has taken all it would of a synchronous
@@ -232,8 +242,11 @@ export async function pumpIterable<T>(
       }
       try {
         if ((await Promise.race([sink.send(next.value), stopped])) === 'stop') return 'cancelled';
-      } catch {
-        return 'cancelled';
+      } catch (err) {
+        const e = toRpcError(err);
+        if (e.code === 'CANCELLED' || e.code === 'UNAVAILABLE') return 'cancelled';
+        sink.error(e.code, e.message);
+        return 'error';
       }
     }
   } finally {

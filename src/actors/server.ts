@@ -31,8 +31,8 @@ export function serveMailbox(link: Link, receiver: Receiver<unknown>, target?: T
       if (resolved === undefined) {
         try {
           resolved = parseOpen(message);
-        } catch (err) {
-          link.core.report(err);
+        } catch {
+          // Bad input from the peer ends only this channel.
           receiver.cancel();
         }
         return;
@@ -104,18 +104,14 @@ async function serveCall(link: Link, where: Target | string, message: unknown): 
   try {
     const result = await target.dispatch(call.method, args.values, scope.context, call.stream);
     if (scope.aborted) return;
+    answered = true;
     if (!call.stream) {
-      answered = true;
       const body: UnaryReply = isStreamLike(result) ? { s: 1 } : result === undefined ? {} : { v: result };
-      await reply.send(body);
-      reply.close();
+      await sendOne(link, reply, body);
     } else if (isStreamLike(result)) {
-      answered = true;
       await streamResult(link, target, call.method, result, reply, scope);
     } else {
-      answered = true;
-      await reply.send(result);
-      reply.close();
+      await sendOne(link, reply, result);
     }
   } catch (err) {
     if (!scope.aborted) answer(err);
@@ -152,6 +148,19 @@ async function streamResult(
   if (end === 'cancelled' && (scope.signal.reason as RpcError | undefined)?.code === 'DEADLINE_EXCEEDED') {
     const e = scope.signal.reason as RpcError;
     reply.error(e.code, e.message);
+  }
+}
+
+/**
+ * The one message of a reply, then FIN. A value that cannot be sent (ENCODE_ERROR, MESSAGE_TOO_LARGE)
+ * is answered with its error instead; a reply channel that is gone (cancelled, connection lost) is left.
+ */
+async function sendOne(link: Link, reply: Sender<unknown>, message: unknown): Promise<void> {
+  try {
+    await reply.send(message);
+    reply.close();
+  } catch (err) {
+    answerError(link, reply, err);
   }
 }
 

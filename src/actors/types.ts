@@ -25,7 +25,10 @@ export type RemoteStream<T> = Observable<T> & AsyncIterable<T>;
 
 /** Per-call options, set with `ref.withOptions(...)` or `system.ref(name, peer, options)`. */
 export interface CallOptions {
-  /** Deadline of the call, ms from now; 0: none. Wins over the method's and the actor's defaults. */
+  /**
+   * Deadline of the call, ms from now. Wins over the method's and the actor's defaults; 0 or absent:
+   * the callee's default applies (the method's, else for a unary call the actor's), or none.
+   */
   timeoutMs?: number;
   /** Aborting it cancels the call (CANCELLED): the promise rejects, the stream errors, the server is told. */
   signal?: AbortSignal;
