@@ -4,7 +4,6 @@
  */
 import { Readable, Writable } from 'node:stream';
 import { from, isObservable, type Observable } from 'rxjs';
-import { Stream } from './call.js';
 import type { CallContext } from './context.js';
 
 /** Names never callable through a ref (see `HiddenName` in types.ts). */
@@ -80,17 +79,6 @@ export function isThenable(v: unknown): v is PromiseLike<unknown> {
 export async function settle(result: unknown): Promise<unknown> {
   if (isObservable(result)) return result;
   return isThenable(result) ? await result : result;
-}
-
-/** A stream result as a {@link Stream} (an Observable that is also async iterable), for local callers. */
-export function toStream(source: Observable<unknown> | AsyncIterable<unknown>): Stream<unknown> {
-  if (source instanceof Stream) return source;
-  if (isObservable(source)) return new Stream((s) => source.subscribe(s));
-  const iterable = source as AsyncIterable<unknown>;
-  return new Stream(
-    (s) => from(iterable).subscribe(s),
-    () => iterable[Symbol.asyncIterator](),
-  );
 }
 
 /** A stream result as an Observable: an AsyncIterable is pulled one item at a time (`from`). */

@@ -6,10 +6,11 @@
  * are not checked against `allow` lists (the caller is this process; `ctx.caller.local` is true).
  */
 import { Observable, type Subscription } from 'rxjs';
+import { Stream } from './call.js';
 import type { ActorCell } from './cell.js';
 import { CallScope, LOCAL_CALLER, onSignal } from './context.js';
 import { rpcError, toRpcError } from './errors.js';
-import { isStreamLike, toObservable, toStream } from './invoke.js';
+import { isStreamLike, toObservable } from './invoke.js';
 import type { RefInvoker } from './ref.js';
 import { capabilityTarget, type Target } from './target.js';
 import type { CallOptions } from './types.js';
@@ -40,7 +41,8 @@ export class LocalInvoker implements RefInvoker {
       cell
         .dispatch(method, args, scope.context)
         .then(
-          (result) => resolve(isStreamLike(result) ? toStream(result) : result),
+          // A stream awaited: like a remote one, each subscription is a fresh stream call.
+          (result) => resolve(isStreamLike(result) ? this.streamOf(method, args, options) : result),
           (err) => reject(toRpcError(err)),
         )
         .finally(() => {
@@ -98,6 +100,10 @@ export class LocalInvoker implements RefInvoker {
         unlink();
       };
     });
+  }
+
+  private streamOf(method: string, args: unknown[], options: CallOptions): Stream<unknown> {
+    return new Stream((s) => this.stream(method, args, options).subscribe(s));
   }
 
   target(): Target {

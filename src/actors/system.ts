@@ -112,8 +112,10 @@ export class ActorSystem {
    * Host an actor class: by the name and options of its `@actor` decorator, or by `name` (options
    * merged over the decorator's). The instance is resolved from a child container and started
    * (`onStart`) at once; calls wait for the start. Resolves when started; rejects with the start's
-   * failure, which is also reported to `onError` (so not awaiting is fine). Throws INVALID_CONFIG for
-   * a bad name or options, and when the name is taken.
+   * failure, which is also reported to `onError` (so not awaiting is fine). A class with constructor
+   * parameters must be `@actor` or `@injectable()` (tsyringe needs their types).
+   * Throws TransportError INVALID_CONFIG for a bad name or options; RpcError INVALID_ARGUMENT when the
+   * class has no `@actor` name and none is given, or the name is taken; UNAVAILABLE after close().
    */
   register<T extends object>(cls: ActorClass<T>): Promise<void>;
   register<T extends object>(name: string, cls: ActorClass<T>, options?: ActorOptions): Promise<void>;
@@ -135,7 +137,10 @@ export class ActorSystem {
 
   /**
    * A typed ref to the actor `name`: in this system when `peer` is undefined, else on that peer
-   * (connected on first use). Never throws for an unknown actor: its calls fail NOT_FOUND.
+   * (connected on first use, and again on the first use after the connection was lost). Never throws
+   * for an unknown actor: its calls fail NOT_FOUND. A local ref has the same API and the same
+   * semantics (mailbox, deadlines, cancellation, RpcErrors), but passes arguments and results by
+   * reference, not copied, and is not checked against `allow` lists. `options` apply to every call.
    */
   ref<T>(name: string, peer?: Peer, options: CallOptions = {}): Ref<T> {
     if (peer === undefined) return makeRef<T>(new LocalInvoker(name, (n) => this.cells.get(n)), options);
