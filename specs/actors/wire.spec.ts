@@ -9,8 +9,10 @@ import { describe, it } from 'node:test';
 import { lastValueFrom, type Observable, of, toArray } from 'rxjs';
 import { ActorSystem, actor, isRpcError } from '../../src/actors/index.js';
 import { ArgKind, parseCall, parseOpen } from '../../src/actors/wire.js';
-import { Receiver, Sender } from '../../src/transport/channel/index.js';
+import { ChannelSession, Receiver, Sender } from '../../src/transport/channel/index.js';
 import { memoryConnectionPair } from '../../src/transport/connection/index.js';
+import { isTransportError } from '../../src/transport/errors.js';
+import { Session } from '../../src/transport/mux/index.js';
 import { hex, vector } from '../support/vectors.js';
 
 const invalid = (e: unknown) => isRpcError(e, 'INVALID_ARGUMENT');
@@ -119,6 +121,40 @@ describe('call message vectors', () => {
     );
     assertContains(wrote.server!, 'actors.reply-error');
     await client.close();
+    await server.close();
+  });
+});
+
+describe('a peer that breaks the call format', () => {
+  it('gets INVALID_ARGUMENT for that call, a cancelled channel for a bad OPEN, and the connection goes on', async () => {
+    const server = new ActorSystem();
+    await server.register(Calculator);
+    const [c, s] = memoryConnectionPair();
+    server.serve(s);
+    const channels = new ChannelSession(new Session(c.socket, 'client'));
+    const mailbox = channels.open<unknown>();
+    await mailbox.send({ n: 'calculator' });
+    const reply = new Receiver<unknown>();
+    await mailbox.send({ m: 'add', a: 'not an array', r: reply });
+    await assert.rejects(
+      lastValueFrom(reply),
+      (e) => isTransportError(e, 'CHANNEL_ERROR') && e.remoteCode === 'INVALID_ARGUMENT',
+    );
+    const good = new Receiver<unknown>();
+    await mailbox.send({ m: 'add', a: [2, 3], r: good });
+    assert.deepEqual(await lastValueFrom(good), { v: 5 });
+
+    const bad = channels.open<unknown>();
+    await bad.send({ hello: 'there' });
+    assert.ok(
+      isTransportError(await bad.closed, 'CHANNEL_CANCELLED'),
+      'a mailbox without an OPEN is cancelled',
+    );
+    const again = new Receiver<unknown>();
+    await mailbox.send({ m: 'add', a: [1, 1], r: again });
+    assert.deepEqual(await lastValueFrom(again), { v: 2 });
+    mailbox.close();
+    channels.destroy();
     await server.close();
   });
 });

@@ -37,7 +37,7 @@ export function serveMailbox(link: Link, receiver: Receiver<unknown>, target?: T
         }
         return;
       }
-      void serveCall(link, resolved, message);
+      serveCall(link, resolved, message).catch((err: unknown) => link.core.report(err));
     },
     // The mailbox ended (the peer closed it, or the connection ended): calls already read go on.
     error: () => {},
@@ -60,7 +60,7 @@ async function serveCall(link: Link, where: Target | string, message: unknown): 
   } catch (err) {
     const reply = replyOf(message);
     if (reply) answerError(link, reply, err);
-    else release(message);
+    release(message);
     return;
   }
   const { reply } = call;
