@@ -112,6 +112,18 @@ describe('actors over TLS: callbacks and refs as arguments', () => {
     assert.deepEqual(Listener.callers, [p.serverId.id, p.serverId.id]);
     assert.deepEqual(await hub.streamFromListener(3), [3, 2, 1]);
   });
+
+  it('a remote ref passed on is forwarded through the node that passed it', async () => {
+    await start();
+    await p.server.register(Listener);
+    const hub = p.client.ref<Hub>('hub', p.peer);
+    // A ref to the server's own 'listener', held by the client and given back to the server.
+    await hub.subscribe(p.client.ref<Listener>('listener', p.peer));
+    assert.equal(await hub.publish('round trip'), 'seen round trip');
+    assert.deepEqual(Listener.events, ['round trip']);
+    assert.deepEqual(Listener.callers, ['alice'], 'the server actor is called by the client that forwarded');
+    assert.deepEqual(await hub.streamFromListener(2), [2, 1]);
+  });
 });
 
 describe('actors over TLS: byte streams', () => {

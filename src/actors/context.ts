@@ -44,8 +44,9 @@ export interface CallContext {
   readonly method: string;
   /**
    * Aborts when the deadline passes (reason: RpcError DEADLINE_EXCEEDED), when the caller cancels or
-   * unsubscribes (CANCELLED), or when the connection is lost (UNAVAILABLE). Hand it to anything that
-   * takes a signal; the call has already failed for the caller when it fires.
+   * unsubscribes (CANCELLED), or when the connection is lost (UNAVAILABLE). A deadline that the caller's
+   * own timer caught first arrives as its cancellation (CANCELLED). Hand it to anything that takes a
+   * signal; the call has already failed for the caller when it fires.
    */
   readonly signal: AbortSignal;
   /** When the call's deadline passes, in `Date.now()` ms of this node's clock; undefined: no deadline. */
