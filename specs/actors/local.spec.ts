@@ -39,6 +39,7 @@ class Calculator {
   readonly log: string[] = [];
   seenSignals: AbortSignal[] = [];
   teardowns = 0;
+  ticksCalls = 0;
   constructor(
     readonly counter: Counter,
     @inject(ACTOR_NAME) readonly name: string,
@@ -69,6 +70,7 @@ class Calculator {
   }
   @method({ timeoutMs: 0 })
   ticks(n: number): Observable<number> {
+    this.ticksCalls++;
     return new Observable<number>((s) => {
       let i = 0;
       const t = setInterval(() => {
@@ -229,6 +231,26 @@ describe('local refs', () => {
     assert.equal(await one.increment(), 2);
     assert.equal(await two.increment(), 1, 'another actor, another Counter');
     assert.equal(instanceOf('calculator2').name, 'calculator2');
+  });
+});
+
+/** Injects the system, and relays another actor's stream by returning it (no await). */
+@actor('relay')
+class Relay {
+  constructor(private readonly system: ActorSystem) {}
+  relay(n: number) {
+    return this.system.ref<Calculator>('calculator').ticks(n);
+  }
+}
+
+describe('refs inside actors', () => {
+  it('an actor returning another ref stream relays it with one call per subscription', async () => {
+    const s = system();
+    await s.register(Calculator);
+    await s.register(Relay);
+    const relay = s.ref<Relay>('relay');
+    assert.deepEqual(await lastValueFrom(relay.relay(3).pipe(toArray())), [0, 1, 2]);
+    assert.equal(instanceOf().ticksCalls, 1, 'no extra unary call was made for the relayed stream');
   });
 });
 

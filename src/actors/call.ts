@@ -71,6 +71,12 @@ export class Call<T> extends Stream<T> implements PromiseLike<T> {
     });
   }
 
+  /** A handler returned this Call as its stream: it will be subscribed or iterated, so no unary call is made. */
+  claim(): this {
+    this.used = true;
+    return this;
+  }
+
   // biome-ignore lint/suspicious/noThenProperty: a Call is deliberately a thenable
   then<R1 = T, R2 = never>(
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,

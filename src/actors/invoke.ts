@@ -4,6 +4,7 @@
  */
 import { Readable, Writable } from 'node:stream';
 import { from, isObservable, type Observable } from 'rxjs';
+import { Call, Stream } from './call.js';
 import type { CallContext } from './context.js';
 
 /** Names never callable through a ref (see `HiddenName` in types.ts). */
@@ -77,6 +78,14 @@ export function isThenable(v: unknown): v is PromiseLike<unknown> {
  * Observable AND a thenable; returned from a handler it is forwarded as a stream, not awaited).
  */
 export async function settle(result: unknown): Promise<unknown> {
+  // A promise that resolves with a thenable adopts it (calls its `then`): hand on a Call as a Stream.
+  if (result instanceof Call) {
+    const call = result.claim();
+    return new Stream(
+      (s) => call.subscribe(s),
+      () => call[Symbol.asyncIterator](),
+    );
+  }
   if (isObservable(result)) return result;
   return isThenable(result) ? await result : result;
 }
