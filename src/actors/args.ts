@@ -4,7 +4,7 @@
  *
  * | the caller passes                  | on the wire (`x`) | the handler gets                          | lives until              |
  * |------------------------------------|-------------------|-------------------------------------------|--------------------------|
- * | Observable / AsyncIterable         | STREAM (1)        | a Receiver: an Observable, async iterable | the call ends            |
+ * | Observable / AsyncIterable         | STREAM (1)        | a Receiver: an Observable (one subscriber) and an async iterable | the call ends |
  * | a function                         | CALLBACK (2)      | a function whose calls go back            | the call ends            |
  * | a ref (local or remote)            | REF (3)           | a ref to the same actor, through us       | the holder drops it, or the connection ends |
  *
