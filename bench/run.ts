@@ -3,6 +3,7 @@
  * A subset is a module exporting `run(): Promise<void>` that prints its own tables; it is imported only when
  * selected, so one subset's dependencies never slow down or break another.
  */
+import { loadavg } from 'node:os';
 import { machineLine } from './lib/machine.js';
 
 interface Subset {
@@ -30,7 +31,9 @@ async function main(): Promise<void> {
     console.log(`\n## ${name}`);
     const started = Date.now();
     await (await subsets[name]!()).run();
-    console.log(`\n(${name}: ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    console.log(
+      `\n(${name}: ${((Date.now() - started) / 1000).toFixed(1)} s, load after ${loadavg()[0]!.toFixed(2)})`,
+    );
   }
 }
 
