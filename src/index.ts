@@ -1,0 +1,66 @@
+/**
+ * rxchan: the public surface. Everything a program needs is re-exported here, explicitly; any other
+ * module path is internal and may change.
+ *
+ * - Actors (`ActorSystem`, `@actor`, `@method`, `Ref`, `RpcError`): the layer most programs use.
+ * - Auth (`Identity`, `AuthorizedKeys`, `KnownHosts`, grants): who a node is and whom it trusts.
+ * - Transport (`listenTls`/`dialTls`, `ChannelSession`, `Sender`, `Receiver`, the multiplexer): for
+ *   programs that want libchan-style channels without actors.
+ *
+ * `import 'reflect-metadata'` must come before this module in a program that uses the decorators;
+ * it is imported here too, so importing `rxchan` first is enough.
+ */
+import 'reflect-metadata';
+
+export {
+  type ActorClass,
+  type ActorLifecycle,
+  type ActorOptions,
+  ActorSystem,
+  type ActorSystemOptions,
+  type ActorsConfig,
+  actor,
+  CALL_CONTEXT,
+  Call,
+  type CallContext,
+  type Caller,
+  type CallOptions,
+  defaultConfig as defaultActorsConfig,
+  isCallContext,
+  isRef,
+  isRpcError,
+  type ListenOptions,
+  type MethodOptions,
+  method,
+  type OverflowPolicy,
+  type Peer,
+  type Ref,
+  type RefControls,
+  type RemoteCallback,
+  type RemoteMethods,
+  type RemoteResult,
+  type RemoteStream,
+  RpcError,
+  RpcErrorCode,
+  type RpcErrorOptions,
+  rpcError,
+  Stream,
+  type StripContext,
+  type SystemStats,
+  toRpcError,
+  verifyConfig as verifyActorsConfig,
+} from './actors/index.js';
+export {
+  AuthError,
+  AuthErrorCode,
+  AuthorizedKeys,
+  authError,
+  checkGrant,
+  type Grant,
+  Identity,
+  isAuthError,
+  KnownHosts,
+  type PeerIdentity,
+  signGrant,
+} from './auth/index.js';
+export * from './transport/index.js';
