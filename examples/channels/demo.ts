@@ -1,18 +1,20 @@
 /**
- * The rxchan transport demo (`npm start`): two endpoints over TCP on 127.0.0.1.
+ * The channels demo: the transport layer alone (no actors), two endpoints over TCP on 127.0.0.1.
  *
  * The server serves one mailbox channel. The client sends it two requests, each carrying a nested reply
  * channel (a Receiver; the server gets the matching Sender):
  *   1. "upper": text in, upper-cased text back on the reply channel;
  *   2. "checksum": a 2 MiB byte stream (a Node Readable) in, its size and SHA-256 back.
  * Prints what happened in a few lines; exits 0 on success, 1 on any failure, 2 after a 10 s hard timeout.
+ *
+ * Run: `node dist/examples/channels/demo.js`.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { lastValueFrom } from 'rxjs';
-import { ChannelSession, Receiver, type Sender } from '../src/transport/channel/index.js';
-import { type Connection, dialTcp, listenTcp } from '../src/transport/connection/index.js';
-import { Session } from '../src/transport/mux/index.js';
+import { ChannelSession, Receiver, type Sender } from '../../src/transport/channel/index.js';
+import { type Connection, dialTcp, listenTcp } from '../../src/transport/connection/index.js';
+import { Session } from '../../src/transport/mux/index.js';
 
 interface Sum {
   bytes: number;
@@ -27,7 +29,7 @@ type Incoming =
   | { op: 'upper'; text: string; reply: Sender<string> }
   | { op: 'checksum'; body: Readable; reply: Sender<Sum> };
 
-const log = (line: string) => console.log(`demo: ${line}`);
+const log = (line: string) => console.log(`channels: ${line}`);
 
 /** Channels over an established connection (the connection layer did the prelude). */
 function channelsOver(connection: Connection): ChannelSession {
@@ -95,7 +97,7 @@ async function main(): Promise<void> {
 }
 
 const timeout = setTimeout(() => {
-  console.error('demo: FAILED: timed out after 10 s');
+  console.error('channels: FAILED: timed out after 10 s');
   process.exit(2);
 }, 10_000);
 timeout.unref();
@@ -106,7 +108,7 @@ main().then(
     process.exitCode = 0;
   },
   (err: unknown) => {
-    console.error(`demo: FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    console.error(`channels: FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exit(1);
   },
 );

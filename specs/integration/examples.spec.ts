@@ -1,0 +1,123 @@
+/**
+ * Runs every compiled example under dist/examples/<name>/main.js as a child process: each must exit 0
+ * (which also means it closed everything it opened: see examples/lib/run.ts), print its key lines, and
+ * print nothing else on stderr, so the examples cannot rot. The demos: demo.spec.ts.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+// dist/specs/integration/examples.spec.js -> dist/examples/
+const examples = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples');
+
+function run(name: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const main = join(examples, name, 'main.js');
+    execFile(process.execPath, [main], { timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * stderr without Node's MaxListenersExceededWarning, which the actor server prints with more than 10
+ * calls in flight on one connection (one 'abort' listener per call on the connection's signal):
+ * tolerated until src/actors raises that limit; anything else on stderr fails the spec.
+ */
+function unexpectedStderr(stderr: string): string {
+  return stderr
+    .replace(/^\(node:\d+\) MaxListenersExceededWarning: .*\n/m, '')
+    .replace(/^\(Use `node --trace-warnings \.\.\.` to show where the warning was created\)\n/m, '');
+}
+
+/** Runs `name`, asserts exit 0, a clean stderr, each of `lines` (regexps, in this order), and the final ok. */
+async function expectRun(name: string, lines: readonly string[]): Promise<string> {
+  const { code, stdout, stderr } = await run(name);
+  assert.equal(code, 0, `${name}: exit ${code}\n${stdout}\n${stderr}`);
+  assert.equal(unexpectedStderr(stderr), '', `${name}: stderr`);
+  let from = 0;
+  for (const line of [...lines, 'ok']) {
+    const re = new RegExp(`^${name}: ${line}$`, 'm');
+    const m = re.exec(stdout.slice(from));
+    assert.ok(m, `${name}: no line /${line}/ after offset ${from} in\n${stdout}`);
+    from += m.index + m[0].length;
+  }
+  assert.ok(stdout.endsWith(`${name}: ok\n`), `${name}: ok is not the last line`);
+  return stdout;
+}
+
+describe('examples', () => {
+  it('every example directory with a main.js is covered here', () => {
+    const covered = ['calculator', 'chat', 'rexec', 'ticker'];
+    const found = readdirSync(examples, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(join(examples, d.name, 'main.js')))
+      .map((d) => d.name)
+      .sort();
+    assert.deepEqual(found, covered);
+  });
+
+  it('calculator: results, 100 calls in flight, INVALID_ARGUMENT with details, deadlines on both sides', async () => {
+    await expectRun('calculator', [
+      'server SHA256:\\S+ listening on 127\\.0\\.0\\.1:\\d+',
+      'add\\(2, 3\\) = 5',
+      'multiply\\(6, 7\\) = 42',
+      'divide\\(1, 4\\) = 0\\.25',
+      '100 concurrent add\\(i, i\\) calls on one connection: all correct',
+      'divide\\(1, 0\\) -> INVALID_ARGUMENT "division by zero", details \\{"dividend":1\\}',
+      "slowSquare\\(3\\), 20 ms of work, the method's 200 ms deadline = 9",
+      'slowSquare\\(4\\), 2000 ms of work, 200 ms deadline -> DEADLINE_EXCEEDED after ~\\d+ ms',
+      'server stopped slowSquare\\(4\\): DEADLINE_EXCEEDED',
+      'slowSquare\\(5\\), 2000 ms of work, 50 ms caller deadline -> DEADLINE_EXCEEDED after ~\\d+ ms',
+      'server stopped slowSquare\\(5\\): (DEADLINE_EXCEEDED|CANCELLED)',
+    ]);
+  });
+
+  it('ticker: unsubscribe and for-await break both reach the server, which tears the stream down', async () => {
+    await expectRun('ticker', [
+      'server: carol subscribed \\(1 live\\)',
+      'client got ticks 0, 1, 2, 3, 4 and unsubscribed',
+      'server: torn down: carol after \\d+ ticks: CANCELLED \\(0 live\\)',
+      'server report: 0 live, ended: carol after \\d+ ticks: CANCELLED',
+      'server: carol subscribed \\(1 live\\)',
+      'client iterated ticks 0, 1, 2, 3, 4 and broke out of the loop',
+      'server: torn down: carol after \\d+ ticks: CANCELLED \\(0 live\\)',
+      'server report: 0 live, ended: carol after \\d+ ticks: CANCELLED',
+    ]);
+  });
+
+  it('rexec: stdin, stdout, stderr as byte streams, exit status, deadline kill, allow-list', async () => {
+    await expectRun('rexec', [
+      'echo hello from rexec -> stdout "hello from rexec", exit 0',
+      'cat < 1048576 random bytes -> 1048576 bytes back, sha256 [0-9a-f]{16}\\.\\.\\. matches, exit 0',
+      'wc -l < 1000 lines -> stdout "1000", exit 0',
+      'upper < "shout, please" -> stdout "SHOUT, PLEASE", stderr "upper: read 13 bytes", exit 0',
+      'upper < \\(nothing\\) -> stderr "upper: no input", exit 1',
+      'echo with unread stdin -> exit 0',
+      'cat < endless stream, 300 ms deadline -> DEADLINE_EXCEEDED after \\d+ ms, \\d+ bytes sent',
+      'server history: the endless cat was killed by SIGTERM',
+      'rm -rf / -> PERMISSION_DENIED: command rm is not allowed \\(allowed: cat, echo, wc, upper\\)',
+    ]);
+  });
+
+  it('chat: the room calls the clients back through the refs they passed, drops a client that went away', async () => {
+    const stdout = await expectRun('chat', [
+      'room listening on 127\\.0\\.0\\.1:\\d+',
+      'alice joined \\(here before: no one\\)',
+      'bob joined \\(here before: alice\\)',
+      'carol joined \\(here before: alice, bob\\)',
+      'alice said "hi all" -> delivered to 2',
+      'bob said "hello alice" -> delivered to 2',
+      'carol left',
+      'bob closed his node without leaving',
+      'alice said "anyone still here\\?" -> delivered to 0; room dropped bob: UNAVAILABLE',
+      "inboxes got alice 4, bob 3, carol 2 messages, all from the room's key",
+    ]);
+    for (const delivery of ['[bob] alice: hi all', '[carol] alice: hi all', '[alice] bob: hello alice']) {
+      assert.ok(stdout.includes(`chat: ${delivery}\n`), `missing delivery ${delivery}`);
+    }
+  });
+});
