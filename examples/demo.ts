@@ -29,9 +29,15 @@ import {
   timeout,
   toArray,
 } from 'rxjs';
-import { ActorSystem, actor, type CallContext, isRpcError, type Peer } from '../src/actors/index.js';
-import { Identity } from '../src/auth/index.js';
-import { dialTls } from '../src/transport/index.js';
+import {
+  ActorSystem,
+  actor,
+  type CallContext,
+  dialTls,
+  Identity,
+  isRpcError,
+  type Peer,
+} from '../src/index.js';
 import { check, type Log, runExample } from './lib/run.js';
 
 /** What the server's actors write down: printed as `server: ...`, and awaitable by the demo. */

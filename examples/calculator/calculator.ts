@@ -4,7 +4,7 @@
  */
 import 'reflect-metadata';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { actor, type CallContext, isRpcError, method, rpcError } from '../../src/actors/index.js';
+import { actor, type CallContext, isRpcError, method, rpcError } from '../../src/index.js';
 
 /** Every call without a deadline of its own gets 5 s. */
 @actor('calculator', { timeoutMs: 5_000 })

@@ -9,8 +9,7 @@
  * Run: `node dist/examples/calculator/main.js`. Exits 0 on success (see examples/lib/run.ts).
  */
 import 'reflect-metadata';
-import { ActorSystem, isRpcError, type Peer, type Ref } from '../../src/actors/index.js';
-import { Identity } from '../../src/auth/index.js';
+import { ActorSystem, Identity, isRpcError, type Peer, type Ref } from '../../src/index.js';
 import { check, type Log, runExample, until } from '../lib/run.js';
 import { Calculator } from './calculator.js';
 

@@ -12,9 +12,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { lastValueFrom } from 'rxjs';
-import { ChannelSession, Receiver, type Sender } from '../../src/transport/channel/index.js';
-import { type Connection, dialTcp, listenTcp } from '../../src/transport/connection/index.js';
-import { Session } from '../../src/transport/mux/index.js';
+import {
+  ChannelSession,
+  type Connection,
+  dialTcp,
+  listenTcp,
+  Receiver,
+  type Sender,
+  Session,
+} from '../../src/index.js';
 
 interface Sum {
   bytes: number;

@@ -5,10 +5,14 @@
  *
  * Run: `node dist/examples/channels/subscription.js`. Exits 0 on success, 1 on failure.
  */
-import { ChannelSession, Receiver, type Sender } from '../../src/transport/channel/index.js';
-import { memoryConnectionPair } from '../../src/transport/connection/index.js';
-import { isTransportError } from '../../src/transport/errors.js';
-import { Session } from '../../src/transport/mux/index.js';
+import {
+  ChannelSession,
+  isTransportError,
+  memoryConnectionPair,
+  Receiver,
+  type Sender,
+  Session,
+} from '../../src/index.js';
 
 interface Subscribe<R> {
   topic: string;

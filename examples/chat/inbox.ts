@@ -4,7 +4,7 @@
  */
 import 'reflect-metadata';
 import { inject } from 'tsyringe';
-import { actor, type CallContext } from '../../src/actors/index.js';
+import { actor, type CallContext } from '../../src/index.js';
 import type { Log } from '../lib/run.js';
 
 /** What an inbox received; given to it by its system's container, so its owner can read it. */

@@ -10,8 +10,7 @@
  * Run: `node dist/examples/chat/main.js`. Exits 0 on success (see examples/lib/run.ts).
  */
 import 'reflect-metadata';
-import { ActorSystem, type Peer, type Ref } from '../../src/actors/index.js';
-import { Identity } from '../../src/auth/index.js';
+import { ActorSystem, Identity, type Peer, type Ref } from '../../src/index.js';
 import { check, type Log, logger, runExample } from '../lib/run.js';
 import { CHAT_LOG, Inbox, TRANSCRIPT, type Transcript } from './inbox.js';
 import { Room } from './room.js';

@@ -4,7 +4,7 @@
  * identity its connection proved (`ctx.caller`), never by a name it claims.
  */
 import 'reflect-metadata';
-import { actor, type CallContext, isRpcError, type Ref, rpcError } from '../../src/actors/index.js';
+import { actor, type CallContext, isRpcError, type Ref, rpcError } from '../../src/index.js';
 import type { Inbox } from './inbox.js';
 
 /** How long one delivery may take before that member is dropped, ms. */

@@ -3,7 +3,7 @@
  * arguments; only names listed here run, each argument is checked by its command, and nothing goes
  * through a shell. Pure: no processes are started here.
  */
-import { rpcError } from '../../src/actors/index.js';
+import { rpcError } from '../../src/index.js';
 
 /** What to spawn: an executable and its full argument vector. */
 export interface Program {

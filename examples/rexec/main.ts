@@ -9,8 +9,7 @@
 import 'reflect-metadata';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
-import { ActorSystem, isRpcError, type Peer, type Ref } from '../../src/actors/index.js';
-import { Identity } from '../../src/auth/index.js';
+import { ActorSystem, Identity, isRpcError, type Peer, type Ref } from '../../src/index.js';
 import { check, type Log, runExample, until } from '../lib/run.js';
 import { type ExecResult, RemoteExec } from './rexec.js';
 

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { actor, type CallContext, method } from '../../src/actors/index.js';
+import { actor, type CallContext, method } from '../../src/index.js';
 import { resolveCommand } from './commands.js';
 
 /** A request: the command, its arguments, and the streams to connect (each optional). */

@@ -11,8 +11,7 @@
  * Run: `node dist/examples/ticker/main.js`. Exits 0 on success (see examples/lib/run.ts).
  */
 import 'reflect-metadata';
-import { ActorSystem, type Peer } from '../../src/actors/index.js';
-import { Identity } from '../../src/auth/index.js';
+import { ActorSystem, Identity, type Peer } from '../../src/index.js';
 import { check, type Log, logger, runExample, until } from '../lib/run.js';
 import { SERVER_LOG, type Tick, Ticker, type TickerReport } from './ticker.js';
 

@@ -5,7 +5,7 @@
 import 'reflect-metadata';
 import { defer, finalize, interval, map, type Observable, tap } from 'rxjs';
 import { inject } from 'tsyringe';
-import { actor, type CallContext, isRpcError } from '../../src/actors/index.js';
+import { actor, type CallContext, isRpcError } from '../../src/index.js';
 import type { Log } from '../lib/run.js';
 
 /** Token of the server's log in the actor system's container. */
