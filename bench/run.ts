@@ -14,6 +14,7 @@ interface Subset {
 const subsets: Record<string, () => Promise<Subset>> = {
   mux: () => import('./mux.js'),
   connect: () => import('./connect.js'),
+  actors: () => import('./actors.js'),
 };
 
 async function main(): Promise<void> {
