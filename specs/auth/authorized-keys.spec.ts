@@ -34,6 +34,9 @@ describe('AuthorizedKeys', () => {
     assert.equal(keys.lookup(bob.publicKey), undefined);
     assert.equal(keys.lookup(admin.publicKey), undefined, 'an admin line does not let the admin connect');
     assert.equal(keys.admin(admin.publicKey)?.name, 'ops');
+    assert.equal(keys.lookupId(alice.id)?.name, 'alice', 'by text, as the handshake looks keys up');
+    assert.equal(keys.lookupId(admin.id), undefined);
+    assert.equal(keys.lookupId('not a key'), undefined);
     assert.equal(keys.size, 1);
     keys.update([{ key: bob.id, name: 'bob' }]);
     assert.equal(keys.lookup(alice.publicKey), undefined);

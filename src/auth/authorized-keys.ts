@@ -85,6 +85,14 @@ export class AuthorizedKeys {
     return publicKey.length === 32 ? this.#byId.get(encodeKey(publicKey)) : undefined;
   }
 
+  /**
+   * The connect entry for a key given as its base64url text (`id`, as in a PeerIdentity), or
+   * undefined. Spares the handshake path encoding a key it already has as text.
+   */
+  lookupId(id: string): AuthorizedKey | undefined {
+    return this.#byId.get(id);
+  }
+
   /** The `@admin` entry for `publicKey`, or undefined when the key may not sign grants. */
   admin(publicKey: Uint8Array): AuthorizedKey | undefined {
     return publicKey.length === 32 ? this.#admins.get(encodeKey(publicKey)) : undefined;

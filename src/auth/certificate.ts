@@ -1,13 +1,12 @@
 /**
  * Certificates made from identities: self-signed X.509 whose subject key is the identity's own ed25519
  * key. Nobody checks them against a CA: what a certificate proves is "the holder of this key signed
- * this, and it is within its validity period". Trust in the key itself is decided by the authorized
- * keys (servers) or the pinned key / known hosts (clients).
+ * this, and it is within its validity period" (certificate-check.ts checks that). Trust in the key
+ * itself is decided by the authorized keys (servers) or the pinned key / known hosts (clients).
  */
 import 'reflect-metadata';
-import { createHash, createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
+import { createPrivateKey, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { authError } from './errors.js';
 import { type Identity, secretSeed } from './identity.js';
 import { encodeKey } from './key-text.js';
 
@@ -30,21 +29,13 @@ export const DEFAULT_CLOCK_TOLERANCE_MS = 5 * 60 * 1000;
  */
 export const GRANT_URI_PREFIX = 'rxchan:grant:';
 /** Largest grant accepted from a certificate, bytes (a grant is at most 202). */
-const MAX_GRANT_BYTES = 512;
+export const MAX_GRANT_BYTES = 512;
 
 /** A certificate and its private key, PEM, ready for `tls.createSecureContext`. */
 export interface CertificateMaterial {
   readonly certPem: string;
   /** PKCS#8 PEM of the identity's private key. Secret. */
   readonly keyPem: string;
-  readonly notBefore: Date;
-  readonly notAfter: Date;
-}
-
-/** What a verified certificate says. */
-export interface VerifiedCertificate {
-  /** The ed25519 subject key, 32 bytes: the peer's identity. */
-  readonly publicKey: Uint8Array;
   readonly notBefore: Date;
   readonly notAfter: Date;
 }
@@ -112,98 +103,6 @@ export async function makeCertificate(
     format: 'pem',
   }) as string;
   return { certPem: cert.toString('pem'), keyPem, notBefore, notAfter };
-}
-
-/**
- * Checks a peer's certificate the way rxchan trusts it: the subject key is ed25519, the certificate's
- * signature verifies with that same key (self-signed), and `now` is within its validity period give
- * or take `clockToleranceMs`. Returns the key and dates. Throws AuthError CERTIFICATE_INVALID, with the
- * failed check in the message. It does not decide whether the key is trusted.
- */
-export function verifyCertificate(
-  cert: X509Certificate | Uint8Array,
-  options: { now?: Date; clockToleranceMs?: number } = {},
-): VerifiedCertificate {
-  let parsed: X509Certificate;
-  try {
-    parsed = cert instanceof X509Certificate ? cert : new X509Certificate(cert);
-  } catch (err) {
-    throw authError('CERTIFICATE_INVALID', 'certificate is not valid DER X.509', { cause: err });
-  }
-  const signed = signedContent(parsed);
-  const now = (options.now ?? new Date()).getTime();
-  const tolerance = options.clockToleranceMs ?? DEFAULT_CLOCK_TOLERANCE_MS;
-  if (now + tolerance < signed.notBefore.getTime()) {
-    throw authError(
-      'CERTIFICATE_INVALID',
-      `certificate is not valid before ${signed.notBefore.toISOString()}`,
-    );
-  }
-  if (now - tolerance > signed.notAfter.getTime()) {
-    throw authError('CERTIFICATE_INVALID', `certificate expired at ${signed.notAfter.toISOString()}`);
-  }
-  // Copies: the cached entry must not be changed through what we hand out.
-  return {
-    publicKey: Uint8Array.from(signed.publicKey),
-    notBefore: new Date(signed.notBefore),
-    notAfter: new Date(signed.notAfter),
-  };
-}
-
-// A peer presents the same certificate on every connection for hours, and checking its signature is
-// the largest cost of judging it. The outcome depends only on the certificate's bytes, so it is
-// remembered by their SHA-256 (bounded; oldest forgotten first). Dates are checked on every use.
-const SIGNATURE_CACHE_SIZE = 1024;
-const verified = new Map<string, VerifiedCertificate>();
-
-/** Key type, self-signature and dates of a certificate, from the cache or checked now. Throws CERTIFICATE_INVALID. */
-function signedContent(parsed: X509Certificate): VerifiedCertificate {
-  const digest = createHash('sha256').update(parsed.raw).digest('base64');
-  const hit = verified.get(digest);
-  if (hit) return hit;
-  const key = parsed.publicKey;
-  if (key.asymmetricKeyType !== 'ed25519') {
-    throw authError(
-      'CERTIFICATE_INVALID',
-      `certificate key is ${key.asymmetricKeyType ?? 'unknown'}, not ed25519`,
-    );
-  }
-  if (!parsed.verify(key)) {
-    throw authError('CERTIFICATE_INVALID', 'certificate is not self-signed by its own key (signature fails)');
-  }
-  const notBefore = new Date(parsed.validFrom);
-  const notAfter = new Date(parsed.validTo);
-  if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) {
-    throw authError('CERTIFICATE_INVALID', 'certificate validity dates cannot be read');
-  }
-  const publicKey = new Uint8Array(Buffer.from(key.export({ format: 'jwk' }).x ?? '', 'base64url'));
-  if (publicKey.length !== 32)
-    throw authError('CERTIFICATE_INVALID', 'certificate ed25519 key is not 32 bytes');
-  const content = { publicKey, notBefore, notAfter };
-  verified.set(digest, content);
-  if (verified.size > SIGNATURE_CACHE_SIZE) verified.delete(verified.keys().next().value as string);
-  return content;
-}
-
-/**
- * The grant carried in `cert` (its `rxchan:grant:` subject alternative name), or undefined when it has
- * none. Throws AuthError CERTIFICATE_INVALID when there are several, or the text is not base64url.
- * The grant itself is not checked here (grant.ts does that).
- */
-export function certificateGrant(cert: X509Certificate | Uint8Array): Uint8Array | undefined {
-  const parsed = cert instanceof X509Certificate ? cert : new X509Certificate(cert);
-  const prefix = `URI:${GRANT_URI_PREFIX}`;
-  const found = (parsed.subjectAltName ?? '')
-    .split(', ')
-    .filter((name) => name.startsWith(prefix))
-    .map((name) => name.slice(prefix.length));
-  if (found.length === 0) return undefined;
-  if (found.length > 1) throw authError('CERTIFICATE_INVALID', 'certificate carries more than one grant');
-  const text = found[0]!;
-  if (!/^[A-Za-z0-9_-]+$/.test(text) || text.length > Math.ceil((MAX_GRANT_BYTES * 4) / 3)) {
-    throw authError('CERTIFICATE_INVALID', 'certificate grant is not base64url (or too long)');
-  }
-  return new Uint8Array(Buffer.from(text, 'base64url'));
 }
 
 function privateJwk(identity: Identity): { kty: 'OKP'; crv: 'Ed25519'; d: string; x: string } {

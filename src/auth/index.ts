@@ -11,15 +11,21 @@ export {
 } from './authorized-keys-format.js';
 export {
   type CertificateMaterial,
-  certificateGrant,
   DEFAULT_CERTIFICATE_VALIDITY_MS,
   DEFAULT_CLOCK_TOLERANCE_MS,
   GRANT_URI_PREFIX,
   type MakeCertificateOptions,
   makeCertificate,
+} from './certificate.js';
+// checkCertificate, peerOf and CertificateFacts are for the connection layer's handshake path only.
+export {
+  type CertificateFacts,
+  certificateGrant,
+  checkCertificate,
+  peerOf,
   type VerifiedCertificate,
   verifyCertificate,
-} from './certificate.js';
+} from './certificate-check.js';
 export { AuthError, AuthErrorCode, authError, isAuthError } from './errors.js';
 export { checkGrant, decodeGrant, type Grant, type GrantCheck, signGrant } from './grant.js';
 export { Identity, type PeerIdentity, peerIdentity } from './identity.js';

@@ -5,11 +5,11 @@
 import type { X509Certificate } from 'node:crypto';
 import {
   type AuthorizedKeys,
-  certificateGrant,
+  type CertificateFacts,
+  checkCertificate,
   checkGrant,
   isAuthError,
-  peerIdentity,
-  verifyCertificate,
+  peerOf,
 } from '../../auth/index.js';
 import type { Verdict } from './listener.js';
 
@@ -23,6 +23,8 @@ import type { Verdict } from './listener.js';
  *   signed it for this key and it has not expired; EXPIRED when it has expired or does not verify;
  *   UNKNOWN_KEY when its signer is not an admin here;
  * - UNKNOWN_KEY otherwise.
+ * Every check runs on every connection; only what depends on the certificate's bytes alone (its
+ * signature, key, dates and grant text) is remembered between connections (certificate-check.ts).
  * Never throws.
  */
 export function judgeClient(
@@ -32,19 +34,20 @@ export function judgeClient(
 ): Verdict {
   if (!cert) return { ok: false, reason: 'NO_CERTIFICATE', message: 'a client certificate is required' };
   const now = options.now ?? new Date();
-  let publicKey: Uint8Array;
-  let grant: Uint8Array | undefined;
+  let facts: CertificateFacts;
   try {
-    publicKey = verifyCertificate(cert, { now, clockToleranceMs: options.clockToleranceMs }).publicKey;
-    grant = certificateGrant(cert);
+    facts = checkCertificate(cert, now.getTime(), options.clockToleranceMs);
   } catch (err) {
     const message = isAuthError(err) ? err.message : 'certificate cannot be read';
     return { ok: false, reason: 'BAD_CERTIFICATE', message };
   }
-  const entry = keys.lookup(publicKey);
-  if (entry) return { ok: true, peer: peerIdentity(publicKey, entry.name) };
-  const anonymous = peerIdentity(publicKey);
-  if (!grant) {
+  if (facts.grantProblem !== undefined) {
+    return { ok: false, reason: 'BAD_CERTIFICATE', message: facts.grantProblem };
+  }
+  const entry = keys.lookupId(facts.id);
+  if (entry) return { ok: true, peer: peerOf(facts, entry.name) };
+  const anonymous = peerOf(facts);
+  if (!facts.grant) {
     return {
       ok: false,
       reason: 'UNKNOWN_KEY',
@@ -52,8 +55,8 @@ export function judgeClient(
       peer: anonymous,
     };
   }
-  const check = checkGrant(grant, publicKey, (k) => keys.admin(k) !== undefined, now);
-  if (check.ok) return { ok: true, peer: peerIdentity(publicKey, check.grant.name) };
+  const check = checkGrant(facts.grant, facts.publicKey, (k) => keys.admin(k) !== undefined, now);
+  if (check.ok) return { ok: true, peer: peerOf(facts, check.grant.name) };
   const reason = check.problem === 'UNTRUSTED' ? 'UNKNOWN_KEY' : 'EXPIRED';
   return { ok: false, reason, message: check.message, peer: anonymous };
 }
