@@ -21,10 +21,18 @@ export interface ServerTrust {
   /** True when `key` is trusted right now, without adding anything (used to vet stored tickets). */
   trusts(key: Uint8Array): boolean;
   /**
-   * Decides for a verified server key; with trust on first use, records an unknown host's key in the
-   * known-hosts file. Resolves undefined when trusted, else the refusal and a message.
+   * Decides for a verified server key: undefined when trusted, else the refusal and a message. The
+   * answer is synchronous (it sits on the handshake's critical path), except with trust on first use
+   * for an unknown host: then a promise that records the key in the known-hosts file first, and
+   * rejects with the file-system error if it cannot.
    */
-  check(key: Uint8Array): Promise<{ refusal: ServerRefusal; message: string } | undefined>;
+  check(key: Uint8Array): TrustProblem | undefined | Promise<TrustProblem | undefined>;
+}
+
+/** Why a server is not trusted. */
+export interface TrustProblem {
+  readonly refusal: ServerRefusal;
+  readonly message: string;
 }
 
 /**
@@ -58,7 +66,7 @@ export function serverTrust(options: {
       'dialTls needs serverKey (the pinned server key) or knownHosts: a server is never trusted by default',
     );
   }
-  const mismatch = (key: Uint8Array, expected: string) => ({
+  const mismatch = (key: Uint8Array, expected: string): TrustProblem => ({
     refusal: ServerRefusal.SERVER_KEY_MISMATCH,
     message: `server key ${fingerprint(key)} at ${host}:${port} is not ${expected}`,
   });
@@ -67,7 +75,7 @@ export function serverTrust(options: {
       if (pins) return pins.some((p) => keysEqual(p, key));
       return knownHosts!.check(host, port, key) === 'known';
     },
-    async check(key) {
+    check(key) {
       if (pins) return pins.some((p) => keysEqual(p, key)) ? undefined : mismatch(key, 'the pinned key');
       const state = knownHosts!.check(host, port, key);
       if (state === 'known') return undefined;
@@ -78,8 +86,7 @@ export function serverTrust(options: {
           message: `no known key for ${host}:${port} (server key ${fingerprint(key)}) and trust on first use is off`,
         };
       }
-      await knownHosts!.add(host, port, key);
-      return undefined;
+      return knownHosts!.add(host, port, key).then(() => undefined);
     },
   };
 }

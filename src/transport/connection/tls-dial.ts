@@ -3,12 +3,14 @@
  */
 import tls from 'node:tls';
 import {
+  type CertificateFacts,
   type CertificateMaterial,
+  checkCertificate,
   type Identity,
   isAuthError,
   KnownHosts,
   peerIdentity,
-  verifyCertificate,
+  peerOf,
 } from '../../auth/index.js';
 import { isTransportError, type TransportError, transportError } from '../errors.js';
 import { type ConnectionConfig, resolveConfig } from './config.js';
@@ -116,7 +118,7 @@ export async function dialTls(options: TlsDialOptions): Promise<Connection> {
         material.notAfter.getTime(),
         serverNotAfter,
       );
-      store.set(storeKey, { ticket, serverKey, expiresAt });
+      store.set(storeKey, { ticket, serverKey: Uint8Array.from(serverKey), expiresAt });
     };
     const fail = (error: TransportError) => {
       if (settled) return;
@@ -130,63 +132,91 @@ export async function dialTls(options: TlsDialOptions): Promise<Connection> {
       fail(transportError('CONNECTION_LOST', `${host}:${port} closed the connection during the handshake`));
     const onEarlyError = (err: NodeJS.ErrnoException) => fail(socketError(err, host, port));
 
-    socket.on('session', (ticket: Buffer) => {
-      // Tickets arrive before the server has judged us; keep them only once we are accepted.
-      if (accepted) saveTicket(ticket);
-      else pendingTicket = ticket;
-    });
+    if (store) {
+      // Only with a store: listening makes Node serialize every ticket the server sends.
+      socket.on('session', (ticket: Buffer) => {
+        // Tickets arrive before the server has judged us; keep them only once we are accepted.
+        if (accepted) saveTicket(ticket);
+        else pendingTicket = ticket;
+      });
+    }
     // Kept for the socket's whole life, so a late error is never an unhandled 'error' event.
     socket.on('error', () => undefined);
     socket.once('error', onEarlyError);
     socket.once('close', onClose);
+
+    // After the server is trusted: HELLO, then the connection once ACCEPT is read.
+    const hello = (facts: CertificateFacts | undefined) => {
+      if (settled) return;
+      const answer = clientPrelude(socket); // writes HELLO now
+      // Built while the server answers, off the critical path.
+      const peer = facts ? peerOf(facts) : peerIdentity(serverKey!);
+      const remoteAddress = remoteAddressOf(socket);
+      answer.then(
+        (negotiated) => {
+          if (settled) return;
+          accepted = true;
+          if (pendingTicket) saveTicket(pendingTicket);
+          settled = true;
+          clearTimeout(timer);
+          socket.off('close', onClose);
+          socket.off('error', onEarlyError);
+          resolve({
+            socket,
+            role: 'client',
+            peer,
+            version: negotiated.version,
+            codec: negotiated.codec,
+            resumed: socket.isSessionReused(),
+            remoteAddress,
+          });
+        },
+        (err: unknown) => fail(asTransportError(err)),
+      );
+    };
+
+    // Node runs this before TLS sends our last flight (our certificate and Finished) and sends it with
+    // the first write, HELLO. So the server is checked here, synchronously: a server we refuse never
+    // receives our certificate, and the check's cost delays everything after it (hence the cache in
+    // checkCertificate).
     socket.once('secureConnect', () => {
-      (async () => {
-        const cert = socket.getPeerX509Certificate();
-        if (cert) {
-          try {
-            const verified = verifyCertificate(cert, { clockToleranceMs: config.clockToleranceMs });
-            serverKey = verified.publicKey;
-            serverNotAfter = verified.notAfter.getTime();
-          } catch (err) {
-            throw refused(
-              ServerRefusal.SERVER_BAD_CERTIFICATE,
-              isAuthError(err) ? err.message : String(err),
-              err,
-            );
-          }
-        } else if (socket.isSessionReused() && stored) {
-          // Node does not show the certificate on a resumed session. Only the server that issued our
-          // ticket can complete a resumption with it, and we verified that server's key back then.
-          serverKey = stored.serverKey;
-          serverNotAfter = stored.expiresAt;
-        } else {
-          throw refused(ServerRefusal.SERVER_BAD_CERTIFICATE, 'server presented no certificate');
+      let facts: CertificateFacts | undefined;
+      const cert = socket.getPeerX509Certificate();
+      if (cert) {
+        try {
+          facts = checkCertificate(cert, Date.now(), config.clockToleranceMs);
+        } catch (err) {
+          fail(
+            refused(ServerRefusal.SERVER_BAD_CERTIFICATE, isAuthError(err) ? err.message : String(err), err),
+          );
+          return;
         }
-        const problem = await trust.check(serverKey);
-        if (problem) throw refused(problem.refusal, problem.message);
-        if (settled) return;
-        const negotiated = await clientPrelude(socket);
-        if (settled) return;
-        accepted = true;
-        if (pendingTicket) saveTicket(pendingTicket);
-        settled = true;
-        clearTimeout(timer);
-        socket.off('close', onClose);
-        socket.off('error', onEarlyError);
-        resolve({
-          socket,
-          role: 'client',
-          peer: peerIdentity(serverKey),
-          version: negotiated.version,
-          codec: negotiated.codec,
-          resumed: socket.isSessionReused(),
-          remoteAddress: remoteAddressOf(socket),
-        });
-      })().catch((err: unknown) => {
-        fail(isTransportError(err) ? err : transportError('INTERNAL_ERROR', String(err), { cause: err }));
-      });
+        serverKey = facts.publicKey; // shared with the cache: read only, copied where it is kept
+        serverNotAfter = facts.notAfter;
+      } else if (socket.isSessionReused() && stored) {
+        // Node does not show the certificate on a resumed session. Only the server that issued our
+        // ticket can complete a resumption with it, and we verified that server's key back then.
+        serverKey = stored.serverKey;
+        serverNotAfter = stored.expiresAt;
+      } else {
+        fail(refused(ServerRefusal.SERVER_BAD_CERTIFICATE, 'server presented no certificate'));
+        return;
+      }
+      const decided = trust.check(serverKey);
+      if (decided instanceof Promise) {
+        // Trust on first use: the key is recorded before we say anything.
+        decided.then(
+          (problem) => (problem ? fail(refused(problem.refusal, problem.message)) : hello(facts)),
+          (err: unknown) => fail(asTransportError(err)),
+        );
+      } else if (decided) fail(refused(decided.refusal, decided.message));
+      else hello(facts);
     });
   });
+}
+
+function asTransportError(err: unknown): TransportError {
+  return isTransportError(err) ? err : transportError('INTERNAL_ERROR', String(err), { cause: err });
 }
 
 function refused(refusal: ServerRefusal, message: string, cause?: unknown): TransportError {
