@@ -24,6 +24,7 @@ import {
   DEFAULT_CLOCK_TOLERANCE_MS,
   MAX_CERTIFICATE_VALIDITY_MS,
 } from '../src/auth/certificate.js';
+import { CERTIFICATE_CACHE_SIZE } from '../src/auth/certificate-check.js';
 import { MAX_GRANT_NAME_BYTES } from '../src/auth/grant.js';
 import { MAX_KEY_FILE_BYTES } from '../src/auth/key-file.js';
 import { MAX_KNOWN_HOSTS_BYTES } from '../src/auth/known-hosts.js';
@@ -229,6 +230,7 @@ describe('docs/ERRORS.md: limits', () => {
       MAX_NAME_LENGTH,
       MAX_GRANT_NAME_BYTES,
       WATCH_DEBOUNCE_MS,
+      CERTIFICATE_CACHE_SIZE,
     };
     const table = rowsByName(section(limits, '### 6.6 Fixed limits'), /^[A-Z][A-Z0-9_]+$/);
     for (const [name, value] of Object.entries(constants)) {
