@@ -19,6 +19,8 @@ describe('public surface (src/index.ts)', () => {
       'Sender',
       'Receiver',
       'Session',
+      'MuxStream',
+      'CallStream',
       'TransportError',
       'TransportErrorCode',
     ] as const;

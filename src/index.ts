@@ -44,7 +44,7 @@ export {
   RpcErrorCode,
   type RpcErrorOptions,
   rpcError,
-  Stream,
+  Stream as CallStream,
   type StripContext,
   type SystemStats,
   toRpcError,

@@ -1,7 +1,7 @@
 /**
  * The transport layer's public surface: connections (TLS, TCP, memory), the multiplexer, channels, and
- * their errors. Explicit re-exports only; wire codecs stay in each layer's own index (for specs and
- * benchmarks). Each layer's config helpers are renamed here so they can live side by side.
+ * their errors. Explicit re-exports only (the multiplexer's `Stream` is `MuxStream` here, apart from the
+ * actor layer's `Stream`); wire codecs stay in each layer's own index (for specs and benchmarks). Each layer's config helpers are renamed here so they can live side by side.
  */
 
 // --- channels
@@ -49,7 +49,7 @@ export {
   type MuxConfig,
   type Role,
   Session,
-  Stream,
+  Stream as MuxStream,
   type StreamListener,
   StreamState,
   toDuplex,
