@@ -122,6 +122,7 @@ interface Parsed {
 function parse(chunks: Uint8Array[], skipData = false): Parsed[] {
   const out: Parsed[] = [];
   let pending: Parsed | undefined;
+  let pieces: Buffer[] = [];
   const sink: FrameSink = {
     onHeader(version, type, flags, streamId, length) {
       const f = { version, type, flags, streamId, length, payload: '' };
@@ -132,8 +133,13 @@ function parse(chunks: Uint8Array[], skipData = false): Parsed[] {
       out.push(f);
       return Verdict.Next;
     },
-    onPayload(payload) {
+    onPayload(piece, last) {
       assert.ok(pending, 'payload without a header');
+      assert.ok(piece.length > 0, 'no empty pieces');
+      pieces.push(piece);
+      if (!last) return;
+      const payload = Buffer.concat(pieces);
+      pieces = [];
       assert.equal(payload.length, pending.length);
       out.push({ ...pending, payload: hex(payload) });
       pending = undefined;
@@ -216,6 +222,36 @@ describe('mux streaming frame parser', () => {
     }).push(wire);
     assert.ok(got);
     assert.equal(got.buffer, wire.buffer);
+  });
+
+  it('hands a payload that spans chunks over as views of each chunk, never a copy', () => {
+    const wire = Buffer.concat([
+      encodeHeader({ type: 0, flags: 0, streamId: 1, length: 10 }),
+      Buffer.from('0123456789'),
+      encodeHeader({ type: 1, flags: 0, streamId: 1, length: 0 }),
+    ]);
+    // Each chunk on its own ArrayBuffer (as a socket read is), so a shared buffer proves a view.
+    const chunks = [wire.subarray(0, 15), wire.subarray(15, 19), wire.subarray(19)].map((c) =>
+      Buffer.from(new Uint8Array(c).buffer),
+    );
+    const got: [Buffer, boolean][] = [];
+    const reader = new FrameReader({
+      onHeader: () => Verdict.Payload,
+      onPayload: (p, last) => void got.push([p, last]),
+    });
+    for (const c of chunks) reader.push(c);
+    assert.deepEqual(
+      got.map(([p, last]) => [p.toString(), last]),
+      [
+        ['012', false],
+        ['3456', false],
+        ['789', true],
+      ],
+    );
+    for (const [i, [p]] of got.entries()) {
+      assert.equal(p.buffer, chunks[i]!.buffer, `piece ${i} is a view of chunk ${i}`);
+    }
+    assert.ok(reader.atBoundary);
   });
 
   it('stops for good on Stop, inside onHeader or onPayload', () => {

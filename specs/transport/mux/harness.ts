@@ -201,6 +201,8 @@ export class RawPeer {
   ended = false;
   private readonly reader: FrameReader;
   private head: Omit<RawFrame, 'payload' | 'bytes'> | undefined;
+  /** Pieces of the payload being read (the reader hands a payload that spans socket reads over in pieces). */
+  private pieces: Buffer[] = [];
 
   constructor(readonly socket: Duplex) {
     this.reader = new FrameReader({
@@ -213,8 +215,12 @@ export class RawPeer {
         this.frames.push({ ...h, payload: Buffer.alloc(0), bytes: Buffer.from(encodeHeader(h)) });
         return Verdict.Next;
       },
-      onPayload: (payload) => {
+      onPayload: (piece, last) => {
+        this.pieces.push(piece);
+        if (!last) return;
         const h = this.head!;
+        const payload = Buffer.concat(this.pieces);
+        this.pieces = [];
         this.frames.push({ ...h, payload, bytes: Buffer.concat([encodeHeader(h), payload]) });
       },
     });

@@ -15,7 +15,7 @@ function parse(parts: Buffer[]): [number, number, number, number, string][] {
       return type === FrameType.Data && length > 0 ? Verdict.Payload : Verdict.Next;
     },
     onPayload(p) {
-      out.at(-1)![4] = p.toString('hex');
+      out.at(-1)![4] += p.toString('hex');
     },
   });
   reader.push(Buffer.concat(parts));

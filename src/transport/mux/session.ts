@@ -100,7 +100,7 @@ export class Session {
     ];
     const sink: FrameSink = {
       onHeader: (version, type, flags, id, length) => this.onHeader(version, type, flags, id, length),
-      onPayload: (payload) => this.onPayload(payload),
+      onPayload: (piece, last) => this.onPayload(piece, last),
     };
     this.reader = new FrameReader(sink);
 
@@ -287,11 +287,12 @@ export class Session {
     return Verdict.Payload;
   }
 
-  private onPayload(payload: Buffer): void {
+  /** A piece of the current Data frame's payload (already debited at its header); flags after the last piece. */
+  private onPayload(piece: Buffer, last: boolean): void {
     const s = this.rxStream!;
-    this.rxStream = undefined;
-    s._onData(payload);
-    if (!this.ended) this.applyFlags(s, this.rxFlags);
+    if (last) this.rxStream = undefined;
+    s._onData(piece);
+    if (last && !this.ended) this.applyFlags(s, this.rxFlags);
   }
 
   private onWindowUpdate(flags: number, id: number, delta: number): Verdict {
