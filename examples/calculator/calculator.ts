@@ -27,11 +27,11 @@ export class Calculator {
   }
 
   /**
-   * `x * x`, after `thinkMs` of "work". A call that sets no deadline gets 200 ms (the method's default
+   * `x * x`, after `thinkMs` of "work". A call that sets no deadline gets 500 ms (the method's default
    * wins over the actor's). The work stops when the call's signal aborts (deadline passed, caller
    * cancelled, connection lost); the caller has already been told, so this only records it.
    */
-  @method({ timeoutMs: 200 })
+  @method({ timeoutMs: 500 })
   async slowSquare(x: number, thinkMs: number, ctx: CallContext): Promise<number> {
     try {
       await sleep(thinkMs, undefined, { signal: ctx.signal });

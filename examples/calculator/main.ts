@@ -56,15 +56,15 @@ async function main(log: Log): Promise<void> {
       log(`divide(1, 0) -> ${err.code} "${err.message}", details ${JSON.stringify(err.details)}`);
     }
 
-    // Deadlines. The method's own default (200 ms, set on the server) is enough for 20 ms of work...
+    // Deadlines. The method's own default (500 ms, set on the server) is enough for 20 ms of work...
     const quick = await calc.slowSquare(3, 20);
     check(quick === 9, `slowSquare(3) gave ${quick}`);
-    log(`slowSquare(3), 20 ms of work, the method's 200 ms deadline = ${quick}`);
+    log(`slowSquare(3), 20 ms of work, the method's 500 ms deadline = ${quick}`);
     // ...not for 2 s: the server's timer fires, stops the handler and answers DEADLINE_EXCEEDED.
     await expectDeadline(
       log,
       () => calc.slowSquare(4, 2_000),
-      'slowSquare(4), 2000 ms of work, 200 ms deadline',
+      'slowSquare(4), 2000 ms of work, 500 ms deadline',
     );
     check((await stoppedCall(calc, 4)) === 'DEADLINE_EXCEEDED', 'the server did not record its deadline');
     log('server stopped slowSquare(4): DEADLINE_EXCEEDED');
@@ -91,7 +91,7 @@ async function expectDeadline(log: Log, call: () => Promise<unknown>, what: stri
   } catch (err) {
     if (!isRpcError(err, 'DEADLINE_EXCEEDED')) throw err;
     const took = Date.now() - started;
-    check(took < 1_000, `${what}: the deadline took ${took} ms`);
+    check(took < 1_500, `${what}: the deadline took ${took} ms`);
     log(`${what} -> ${err.code} after ~${Math.round(took / 10) * 10} ms`);
     return;
   }
