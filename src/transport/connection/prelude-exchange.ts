@@ -27,38 +27,53 @@ export interface Negotiated {
 }
 
 /** Reads one whole prelude frame. Rejects HANDSHAKE_FAILED (malformed) or CONNECTION_LOST. */
-export async function readPreludeFrame(socket: Duplex): Promise<PreludeFrame> {
-  const header = await readExactly(socket, PRELUDE_HEADER_LENGTH);
-  const length = preludeFrameLength(header);
-  if (length === PRELUDE_HEADER_LENGTH) return decodePrelude(header);
-  const body = await readExactly(socket, length - PRELUDE_HEADER_LENGTH);
-  return decodePrelude(Buffer.concat([header, body]));
+export function readPreludeFrame(socket: Duplex): Promise<PreludeFrame> {
+  // Promise chains rather than async functions: this sits on the handshake's critical path, and each
+  // async layer costs extra turns of the microtask queue.
+  return readExactly(socket, PRELUDE_HEADER_LENGTH).then((header) => {
+    const length = preludeFrameLength(header);
+    if (length === PRELUDE_HEADER_LENGTH) return decodePrelude(header);
+    return readExactly(socket, length - PRELUDE_HEADER_LENGTH).then((body) =>
+      decodePrelude(Buffer.concat([header, body])),
+    );
+  });
 }
 
 /**
- * The client's half: writes HELLO, reads the server's answer. Resolves on ACCEPT with the negotiated
- * version and codec. Rejects with the error a REJECT maps to ({@link rejectionError}), HANDSHAKE_FAILED
- * (malformed answer, a HELLO instead of an answer, nothing in common) or CONNECTION_LOST.
+ * The client's half: writes HELLO (now, before returning), reads the server's answer. Resolves on
+ * ACCEPT with the negotiated version and codec. Rejects with the error a REJECT maps to
+ * ({@link rejectionError}), HANDSHAKE_FAILED (malformed answer, a HELLO instead of an answer, nothing
+ * in common) or CONNECTION_LOST. Never throws.
  */
-export async function clientPrelude(socket: Duplex): Promise<Negotiated> {
+export function clientPrelude(socket: Duplex): Promise<Negotiated> {
   socket.write(encodeHello());
-  const frame = await readPreludeFrame(socket);
-  if (frame.kind === 'REJECT') throw rejectionError(frame.reason, frame.message);
-  if (frame.kind !== 'ACCEPT')
-    throw transportError('HANDSHAKE_FAILED', `server sent ${frame.kind}, expected ACCEPT or REJECT`);
-  return agree(frame);
+  return readPreludeFrame(socket).then((frame) => {
+    if (frame.kind === 'REJECT') throw rejectionError(frame.reason, frame.message);
+    if (frame.kind !== 'ACCEPT')
+      throw transportError('HANDSHAKE_FAILED', `server sent ${frame.kind}, expected ACCEPT or REJECT`);
+    return agree(frame);
+  });
 }
 
 /**
- * The server's half once it has accepted: writes ACCEPT, then reads the client's HELLO. Rejects
- * HANDSHAKE_FAILED (malformed, not a HELLO, nothing in common) or CONNECTION_LOST.
+ * The server's half once it has accepted: writes ACCEPT (now, before returning), then reads the
+ * client's HELLO. Rejects HANDSHAKE_FAILED (malformed, not a HELLO, nothing in common) or
+ * CONNECTION_LOST. Never throws.
  */
-export async function serverAccept(socket: Duplex): Promise<Negotiated> {
+export function serverAccept(socket: Duplex): Promise<Negotiated> {
   socket.write(encodeAccept());
-  const frame = await readPreludeFrame(socket);
-  if (frame.kind !== 'HELLO')
-    throw transportError('HANDSHAKE_FAILED', `client sent ${frame.kind}, expected HELLO`);
-  return agree(frame);
+  // The HELLO is read only on the next turn of the event loop. On TLS, the ACCEPT is written while
+  // Node still processes the read that completed the handshake (which mostly carries the HELLO too),
+  // and Node sends it only when that processing ends, after all the JavaScript it triggers. Reading
+  // the HELLO at once would put handling it and handing the connection over (onConnection) before
+  // the ACCEPT on the wire, while the client waits for the ACCEPT and nothing waits for the HELLO.
+  return new Promise<void>((resolve) => setImmediate(resolve))
+    .then(() => readPreludeFrame(socket))
+    .then((frame) => {
+      if (frame.kind !== 'HELLO')
+        throw transportError('HANDSHAKE_FAILED', `client sent ${frame.kind}, expected HELLO`);
+      return agree(frame);
+    });
 }
 
 /**
