@@ -14,6 +14,15 @@ describe('key text', () => {
     );
   });
 
+  it('hands every caller its own bytes, also for a text decoded before', () => {
+    const bytes = new Uint8Array(32).fill(9);
+    const text = encodeKey(bytes);
+    const first = decodeKey(text);
+    first.fill(0);
+    assert.deepEqual(decodeKey(text), bytes);
+    assert.notEqual(decodeKey(text), decodeKey(text));
+  });
+
   it('refuses anything that is not the canonical text of 32 bytes, with INVALID_KEY', () => {
     const good = encodeKey(new Uint8Array(32).fill(7));
     const last = good.at(-1)!;

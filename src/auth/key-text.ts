@@ -23,12 +23,19 @@ export function encodeKey(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
 }
 
+// Dialers decode their pinned key text on every dial. Decoding is pure, so canonical texts already
+// decoded are remembered (bounded, oldest first); callers always get their own copy.
+const DECODED_CACHE_SIZE = 256;
+const decoded = new Map<string, Uint8Array>();
+
 /**
  * Parses the base64url text of a 32-byte key. Accepts only the canonical form (43 characters, unused
  * low bits zero), so every key has exactly one text and text comparison is key comparison.
  * Throws AuthError INVALID_KEY.
  */
 export function decodeKey(text: string, what = 'key'): Uint8Array {
+  const known = decoded.get(text);
+  if (known) return Uint8Array.from(known);
   if (!KEY_TEXT.test(text)) {
     throw authError(
       'INVALID_KEY',
@@ -42,7 +49,10 @@ export function decodeKey(text: string, what = 'key'): Uint8Array {
       `${what} is not the canonical base64url text of 32 bytes: ${describe(text)}`,
     );
   }
-  return new Uint8Array(bytes);
+  const key = new Uint8Array(bytes);
+  decoded.set(text, key);
+  if (decoded.size > DECODED_CACHE_SIZE) decoded.delete(decoded.keys().next().value as string);
+  return Uint8Array.from(key);
 }
 
 /** A key given as bytes or text, as 32 bytes. Throws AuthError INVALID_KEY. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { resolveConfig } from '../../../src/transport/connection/config.js';
 import {
   type ConnectionConfig,
   defaultConfig,
@@ -39,5 +40,20 @@ describe('connection config', () => {
         `${field}=${value}`,
       );
     }
+  });
+
+  it('resolves options over the defaults, verifying what was given', () => {
+    assert.deepEqual(resolveConfig({}), defaultConfig());
+    assert.deepEqual(resolveConfig(undefined), defaultConfig());
+    assert.equal(resolveConfig({ handshakeTimeoutMs: 100 }).handshakeTimeoutMs, 100);
+    const withOthers = { handshakeTimeoutMs: 200, host: 'x' } as Partial<ConnectionConfig>;
+    assert.equal(resolveConfig(withOthers).handshakeTimeoutMs, 200);
+    assert.throws(
+      () => resolveConfig({ rejectLingerMs: -1 }),
+      (err: unknown) => isTransportError(err, 'INVALID_CONFIG') && err.message.includes('rejectLingerMs'),
+    );
+    const a = resolveConfig({});
+    a.maxHandshakes = 1;
+    assert.equal(resolveConfig({}).maxHandshakes, 64, 'each caller gets its own object');
   });
 });
