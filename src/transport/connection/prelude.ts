@@ -178,7 +178,13 @@ function encodeHelloLike(kind: PreludeKind, hello: Hello): Uint8Array {
   ) {
     throw new RangeError(`bad hello ${JSON.stringify(hello)}`);
   }
-  return Uint8Array.of(...PRELUDE_MAGIC, kind, minVersion, maxVersion, codecs);
+  const out = new Uint8Array(PRELUDE_HEADER_LENGTH); // not Uint8Array.of(...magic): spreading is slow
+  out.set(PRELUDE_MAGIC, 0);
+  out[4] = kind;
+  out[5] = minVersion;
+  out[6] = maxVersion;
+  out[7] = codecs;
+  return out;
 }
 
 function truncateUtf8(text: string, max: number): Uint8Array {
