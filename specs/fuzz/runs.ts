@@ -46,6 +46,8 @@ export async function runFuzz<Ts>(
   await fc.assert(property as fc.IAsyncProperty<Ts>, {
     numRuns,
     ...(seed === undefined ? {} : { seed }),
+    // Put the failing assertion's message in the report, next to the counterexample.
+    includeErrorInReport: true,
   });
   const ms = performance.now() - start;
   const rate = Math.round((numRuns * 1000) / Math.max(ms, 1));
