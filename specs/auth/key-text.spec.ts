@@ -64,4 +64,18 @@ describe('key text', () => {
     assert.ok(keysEqual(a, Uint8Array.from(a)));
     assert.ok(!keysEqual(a, b));
   });
+
+  it('keys are equal exactly when all their bytes are', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ maxLength: 40 }), (a, b) => {
+        assert.equal(keysEqual(a, b), Buffer.from(a).equals(Buffer.from(b)));
+        assert.ok(keysEqual(a, Uint8Array.from(a)));
+      }),
+    );
+    const key = new Uint8Array(32).fill(5);
+    const other = Uint8Array.from(key);
+    other[31] = 6;
+    assert.ok(!keysEqual(key, other), 'the last byte counts');
+    assert.ok(!keysEqual(key, key.subarray(0, 31)));
+  });
 });
