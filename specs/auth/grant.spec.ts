@@ -52,6 +52,29 @@ describe('grants', () => {
     }
   });
 
+  it('are checked in full on every call, also after the same grant verified', () => {
+    const notAfter = new Date(Date.now() + HOUR);
+    const bytes = signGrant(admin, { subject: subject.publicKey, notAfter, name: 'bob' });
+    assert.ok(checkGrant(bytes, subject.publicKey, isAdmin).ok); // its signature is remembered now
+    const problem = (b: Uint8Array, trust = isAdmin, now = new Date()) => {
+      const c = checkGrant(b, subject.publicKey, trust, now);
+      return c.ok ? 'OK' : c.problem;
+    };
+    assert.equal(
+      problem(bytes, () => false),
+      'UNTRUSTED',
+      'its admin is asked again',
+    );
+    assert.equal(problem(bytes, isAdmin, new Date(notAfter.getTime() + 1)), 'EXPIRED');
+    assert.equal(checkGrant(bytes, Identity.generate().publicKey, isAdmin).ok, false, 'subject again');
+    for (let i = 74 + 3; i < bytes.length; i++) {
+      const changed = Uint8Array.from(bytes);
+      changed[i]! ^= 0x01; // name or signature: only the signature check can catch it
+      assert.notEqual(problem(changed), 'OK', `byte ${i}`);
+    }
+    assert.equal(problem(bytes), 'OK');
+  });
+
   it('match the documented vector byte for byte', () => {
     const vAdmin = Identity.fromSeed(new Uint8Array(32).fill(1));
     const vSubject = Identity.fromSeed(new Uint8Array(32).fill(2));

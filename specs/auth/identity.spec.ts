@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { inspect } from 'node:util';
+import fc from 'fast-check';
+import nacl from 'tweetnacl';
 import { Identity, isAuthError, parseKeyFile } from '../../src/auth/index.js';
 
 describe('Identity', () => {
@@ -32,6 +34,50 @@ describe('Identity', () => {
       () => Identity.fromSeed(new Uint8Array(31)),
       (err: unknown) => isAuthError(err, 'INVALID_KEY'),
     );
+  });
+
+  it('verifies signatures as tweetnacl does, genuine or changed, and never throws', () => {
+    const me = Identity.generate();
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 200 }),
+        fc.nat(63),
+        fc.integer({ min: 1, max: 255 }),
+        (data, at, flip) => {
+          const sig = me.sign(data);
+          assert.equal(Identity.verify(me.publicKey, data, sig), true);
+          assert.equal(nacl.sign.detached.verify(data, sig, me.publicKey), true);
+          const bad = Uint8Array.from(sig);
+          bad[at]! ^= flip;
+          assert.equal(
+            Identity.verify(me.publicKey, data, bad),
+            nacl.sign.detached.verify(data, bad, me.publicKey),
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
+    const data = new TextEncoder().encode('x');
+    assert.equal(Identity.verify(new Uint8Array(32).fill(0xff), data, me.sign(data)), false, 'not a point');
+    assert.equal(Identity.verify(me.publicKey, data, new Uint8Array(63)), false);
+  });
+
+  it('refuses a malleated signature (S + L), which tweetnacl accepts', () => {
+    const me = Identity.generate();
+    const data = new TextEncoder().encode('grant');
+    const sig = me.sign(data);
+    // S is the second half, little-endian; L is the order of the ed25519 base point.
+    const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+    let s = 0n;
+    for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(sig[i]!);
+    let t = s + L;
+    const malleated = Uint8Array.from(sig);
+    for (let i = 32; i < 64; i++) {
+      malleated[i] = Number(t & 0xffn);
+      t >>= 8n;
+    }
+    assert.equal(nacl.sign.detached.verify(data, malleated, me.publicKey), true, 'tweetnacl accepts it');
+    assert.equal(Identity.verify(me.publicKey, data, malleated), false);
   });
 
   it('never shows its secret in logs or JSON', () => {

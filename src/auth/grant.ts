@@ -127,13 +127,31 @@ export function checkGrant(
       message: `grant signed by ${encodeKey(grant.admin)}, not an admin here`,
     };
   }
-  if (!Identity.verify(grant.admin, concat(GRANT_SIGNING_DOMAIN, grant.signed), grant.signature)) {
+  if (!signatureHolds(bytes, grant)) {
     return { ok: false, problem: 'INVALID', message: 'grant signature does not verify' };
   }
   if (now.getTime() > grant.notAfter.getTime()) {
     return { ok: false, problem: 'EXPIRED', message: `grant expired at ${grant.notAfter.toISOString()}` };
   }
   return { ok: true, grant };
+}
+
+// A client presents its grant on every connection. Whether its signature holds depends only on the
+// grant's bytes (they carry the admin key, the signed fields and the signature), so grants that verified
+// are remembered by their exact bytes (bounded, oldest first). Subject, admin trust and expiry are
+// checked on every call.
+const VERIFIED_GRANTS = 1024;
+const verifiedGrants = new Set<string>();
+
+function signatureHolds(bytes: Uint8Array, grant: Grant): boolean {
+  const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  if (verifiedGrants.has(key)) return true;
+  if (!Identity.verify(grant.admin, concat(GRANT_SIGNING_DOMAIN, grant.signed), grant.signature))
+    return false;
+  verifiedGrants.add(key);
+  if (verifiedGrants.size > VERIFIED_GRANTS)
+    verifiedGrants.delete(verifiedGrants.values().next().value as string);
+  return true;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

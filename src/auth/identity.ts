@@ -2,7 +2,7 @@
  * An ed25519 identity: the key pair a node proves itself with. Its public key is the node's name on the
  * network; the same key signs the node's TLS certificates (see certificate.ts).
  */
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, verify as cryptoVerify, type KeyObject, randomBytes } from 'node:crypto';
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import nacl from 'tweetnacl';
@@ -132,10 +132,19 @@ export class Identity {
     return nacl.sign.detached(data, this.#secretKey);
   }
 
-  /** True when `signature` is `publicKey`'s ed25519 signature of `data`. Never throws. */
+  /**
+   * True when `signature` is `publicKey`'s ed25519 signature of `data` (RFC 8032). Checked by Node's
+   * OpenSSL, about a hundred times faster than tweetnacl (servers check grants on every handshake), and
+   * stricter: a signature whose scalar is not reduced (S >= L, a malleated copy) is refused.
+   * Never throws.
+   */
   static verify(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean {
     if (publicKey.length !== 32 || signature.length !== SIGNATURE_LENGTH) return false;
-    return nacl.sign.detached.verify(data, signature, publicKey);
+    try {
+      return cryptoVerify(null, data, verifyingKey(publicKey), signature);
+    } catch {
+      return false; // not a key OpenSSL can use (e.g. not a curve point)
+    }
   }
 
   /** This identity as a peer sees it (no name). */
@@ -151,6 +160,23 @@ export class Identity {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return `Identity(${this.fingerprint})`;
   }
+}
+
+// OpenSSL key objects for verifying, by key text: a handful of admin keys sign every grant a server
+// sees, and making a key object costs as much as a check. Bounded, oldest first.
+const VERIFYING_KEYS = 256;
+const verifyingKeys = new Map<string, KeyObject>();
+
+function verifyingKey(publicKey: Uint8Array): KeyObject {
+  const x = encodeKey(publicKey);
+  let key = verifyingKeys.get(x);
+  if (!key) {
+    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
+    verifyingKeys.set(x, key);
+    if (verifyingKeys.size > VERIFYING_KEYS)
+      verifyingKeys.delete(verifyingKeys.keys().next().value as string);
+  }
+  return key;
 }
 
 /** A {@link PeerIdentity} for a verified public key. */
