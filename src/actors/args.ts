@@ -6,9 +6,14 @@
  * |------------------------------------|-------------------|-------------------------------------------|--------------------------|
  * | Observable / AsyncIterable         | STREAM (1)        | a Receiver: an Observable (one subscriber) and an async iterable | the call ends |
  * | a function                         | CALLBACK (2)      | a function whose calls go back            | the call ends            |
- * | a ref (local or remote)            | REF (3)           | a ref to the same actor, through us       | the holder drops it, or the connection ends |
+ * | a ref (local or remote)            | REF (3)           | a ref to the same actor, through us       | the holder releases (`ref[Symbol.dispose]()`) or drops it, or either side closes the connection |
+ * | a Node Readable / Writable         | VALUE (0)         | a Readable / Writable over its own stream | the handler ends it; reset if the call fails |
  *
  * A passed ref is a capability: the peer's calls through it are not checked against `allow` lists.
+ * Byte streams are the handler's to finish when it succeeds (it may keep writing after it returns); when
+ * the call is refused before the handler (UNIMPLEMENTED, PERMISSION_DENIED, NOT_FOUND, INVALID_ARGUMENT,
+ * RESOURCE_EXHAUSTED, a deadline while queued) or fails, every channel and byte stream it carried, at any
+ * depth, is released by the framework (see ends.ts): the caller's streams see a reset, nothing stays open.
  */
 
 import { isObservable } from 'rxjs';
@@ -29,33 +34,48 @@ export interface EncodedArgs {
   kinds: ArgKind[] | undefined;
 }
 
+/** The call that carries the arguments: its end stops their streams and callbacks. */
+export interface CallEnd {
+  /** Aborts when the call ends. Asked for only when an argument needs it. */
+  endSignal(): AbortSignal;
+}
+
 /**
  * Replace streams, functions and refs among `args` with channels, and start serving them on `link`:
  * streams are pumped (with the system's buffer and overflow policy), callbacks and refs served as
- * mailboxes. Streams and callbacks stop when `callEnded` aborts.
+ * mailboxes. Streams and callbacks stop when the call ends (`call.endSignal()`, asked for only when there
+ * is such an argument: plain data costs no AbortController). With only plain data, `values` is `args`.
  */
-export function encodeArgs(link: Link, args: readonly unknown[], callEnded: AbortSignal): EncodedArgs {
-  let kinds: ArgKind[] | undefined;
-  const values = args.map((arg, i) => {
+export function encodeArgs(link: Link, args: unknown[], call: CallEnd): EncodedArgs {
+  let i = 0;
+  while (i < args.length && kindOf(args[i]) === ArgKind.VALUE) i++;
+  if (i === args.length) return { values: args, kinds: undefined };
+  const kinds = new Array<ArgKind>(args.length).fill(ArgKind.VALUE);
+  const values = args.slice();
+  for (; i < args.length; i++) {
+    const arg = args[i];
     const kind = kindOf(arg);
-    if (kind === ArgKind.VALUE) return arg;
-    kinds ??= new Array<ArgKind>(args.length).fill(ArgKind.VALUE);
+    if (kind === ArgKind.VALUE) continue;
     kinds[i] = kind;
-    if (kind === ArgKind.STREAM) return streamArg(link, arg as AsyncIterable<unknown>, callEnded);
+    if (kind === ArgKind.STREAM) {
+      values[i] = streamArg(link, arg as AsyncIterable<unknown>, call.endSignal());
+      continue;
+    }
     const receiver = new Receiver<unknown>();
     if (kind === ArgKind.CALLBACK) {
       serveMailbox(link, receiver, functionTarget(arg as Function));
-      callEnded.addEventListener('abort', () => receiver.cancel(), { once: true });
+      call.endSignal().addEventListener('abort', () => receiver.cancel(), { once: true });
     } else {
       const state = refState(arg as object)!;
       serveMailbox(link, receiver, state.invoker.target(state.options));
     }
-    return receiver;
-  });
+    values[i] = receiver;
+  }
   return { values, kinds };
 }
 
 function kindOf(arg: unknown): ArgKind {
+  if (arg === null || (typeof arg !== 'object' && typeof arg !== 'function')) return ArgKind.VALUE;
   if (isByteStream(arg)) return ArgKind.VALUE;
   if (isRef(arg)) return ArgKind.REF;
   if (typeof arg === 'function') return ArgKind.CALLBACK;
@@ -88,11 +108,11 @@ export interface DecodedArgs {
   release(): void;
 }
 
-const refFinalizer = new FinalizationRegistry<Sender<unknown>>((sender) => sender.close());
+const NO_RELEASE = (): void => {};
 
 /** Turn the channels of a received call into what its handler gets (see the table above). */
 export function decodeArgs(link: Link, args: unknown[], kinds: readonly ArgKind[] | undefined): DecodedArgs {
-  if (!kinds) return { values: args, release: () => {} };
+  if (!kinds) return { values: args, release: NO_RELEASE };
   const releases: (() => void)[] = [];
   const values = args.map((arg, i) => {
     switch (kinds[i]) {
@@ -107,13 +127,9 @@ export function decodeArgs(link: Link, args: unknown[], kinds: readonly ArgKind[
         const invoker = new ChannelInvoker(link, sender, 'callback');
         return (...callArgs: unknown[]) => new Call(invoker, '', callArgs, {});
       }
-      case ArgKind.REF: {
-        const sender = arg as Sender<unknown>;
-        const ref = makeRef(new ChannelInvoker(link, sender, 'ref'));
-        // The ref lives as long as the handler keeps it: when it is collected, its mailbox is closed.
-        refFinalizer.register(ref, sender);
-        return ref;
-      }
+      case ArgKind.REF:
+        // Lives until the handler releases it (ref[Symbol.dispose]()), drops it (GC), or the link closes.
+        return makeRef(new ChannelInvoker(link, arg as Sender<unknown>, 'ref', true));
       default:
         return arg;
     }

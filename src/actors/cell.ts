@@ -8,7 +8,7 @@ import 'reflect-metadata';
 import type { DependencyContainer, InjectionToken } from 'tsyringe';
 import { authorize } from './authorize.js';
 import type { ActorsConfig } from './config.js';
-import type { CallContext, Caller } from './context.js';
+import { abortReasonOf, type CallContext, type Caller } from './context.js';
 import { type ActorOptions, type MethodOptions, methodOptions } from './decorators.js';
 import { rpcError } from './errors.js';
 import { callableMethods, callHandler, settle } from './invoke.js';
@@ -32,6 +32,8 @@ export type CellState = 'starting' | 'running' | 'failed' | 'stopping' | 'stoppe
 
 export class ActorCell {
   readonly methods: Set<string>;
+  /** The `@method` options of each callable method (looked up once: every call reads them). */
+  private readonly perMethod = new Map<string, MethodOptions>();
   readonly container: DependencyContainer;
   /** Settles when `onStart` has run: rejects with its error (already handled: awaiting is optional). */
   readonly ready: Promise<void>;
@@ -49,6 +51,10 @@ export class ActorCell {
     private readonly report: (err: unknown) => void,
   ) {
     this.methods = callableMethods(cls);
+    for (const m of this.methods) {
+      const o = methodOptions(cls, m);
+      if (o) this.perMethod.set(m, o);
+    }
     this.container = parent.createChildContainer();
     this.container.register(ACTOR_NAME, { useValue: name });
     this.mailbox = new Mailbox(name, options.concurrency ?? 1, config.maxMailbox);
@@ -64,7 +70,7 @@ export class ActorCell {
 
   /** The `@method` options of `method`, if any. */
   methodOptions(method: string): MethodOptions | undefined {
-    return methodOptions(this.cls, method);
+    return this.perMethod.get(method);
   }
 
   /**
@@ -77,7 +83,10 @@ export class ActorCell {
     }
     if (!this.methods.has(method))
       throw rpcError('UNIMPLEMENTED', `actor ${this.name} has no method ${method}`);
-    authorize(`${this.name}.${method}`, this.options.allow, this.methodOptions(method)?.allow, caller);
+    const methodAllow = this.perMethod.get(method)?.allow;
+    if (this.options.allow !== undefined || methodAllow !== undefined) {
+      authorize(`${this.name}.${method}`, this.options.allow, methodAllow, caller);
+    }
   }
 
   /**
@@ -97,12 +106,13 @@ export class ActorCell {
    * RESOURCE_EXHAUSTED / UNAVAILABLE from the mailbox. Does not check authorization (see {@link admit}).
    */
   dispatch(method: string, args: readonly unknown[], ctx: CallContext): Promise<unknown> {
-    return this.mailbox.post(async () => {
+    return this.mailbox.post(() => {
       if (!this.started || this.status === 'failed') {
         throw rpcError('UNAVAILABLE', `actor ${this.name} is ${this.status}`);
       }
       // A call whose deadline passed or that was cancelled while it waited does not run.
-      if (ctx.signal.aborted) throw ctx.signal.reason;
+      const aborted = abortReasonOf(ctx);
+      if (aborted !== undefined) throw aborted;
       const instance = this.instance as Record<string, unknown>;
       const fn = instance[method];
       if (typeof fn !== 'function')

@@ -12,14 +12,43 @@ import { iterateCall, type Route, streamCall, unaryCall } from './remote-call.js
 import { forwardTarget, type Target } from './target.js';
 import type { CallOptions } from './types.js';
 
+/** Closes the channel of a received ref that was collected without being released. */
+const finalizer = new FinalizationRegistry<{ link: Link; mailbox: Sender<unknown> }>(({ link, mailbox }) =>
+  link.drop(mailbox),
+);
+
 export class ChannelInvoker implements RefInvoker {
   private readonly route: () => Route;
+  private released = false;
 
-  constructor(link: Link, mailbox: Sender<unknown>, what: string) {
+  /**
+   * `held`: a ref the peer passed us, which lives until {@link release} or until every ref made from
+   * this invoker is collected (the link also closes it when it closes). A callback's channel is not
+   * held: the call that carried it releases it when it ends.
+   */
+  constructor(
+    private readonly link: Link,
+    private readonly mailbox: Sender<unknown>,
+    what: string,
+    held = false,
+  ) {
     this.route = () => {
+      if (this.released) throw rpcError('UNAVAILABLE', `${what}: released`);
       if (link.isClosed) throw rpcError('UNAVAILABLE', `${what}: the connection is closed`);
       return { link, mailbox };
     };
+    if (held) {
+      link.hold(mailbox);
+      finalizer.register(this, { link, mailbox }, this);
+    }
+  }
+
+  /** Close the channel: the passer stops serving it; later calls fail UNAVAILABLE. Idempotent. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    finalizer.unregister(this);
+    this.link.drop(this.mailbox);
   }
 
   unary(method: string, args: unknown[], options: CallOptions): Promise<unknown> {

@@ -44,9 +44,10 @@ export interface CallContext {
   readonly method: string;
   /**
    * Aborts when the deadline passes (reason: RpcError DEADLINE_EXCEEDED), when the caller cancels or
-   * unsubscribes (CANCELLED), or when the connection is lost (UNAVAILABLE). A deadline that the caller's
-   * own timer caught first arrives as its cancellation (CANCELLED). Hand it to anything that takes a
-   * signal; the call has already failed for the caller when it fires.
+   * unsubscribes (CANCELLED), or when the connection is lost (UNAVAILABLE). A caller's cancel that
+   * arrives within {@link DEADLINE_SKEW_MS} of the deadline is the caller's own timer: DEADLINE_EXCEEDED
+   * too. Hand it to anything that takes a signal; the call has already failed for the caller when it
+   * fires. Made on first read: a handler that never reads it costs no AbortController.
    */
   readonly signal: AbortSignal;
   /** When the call's deadline passes, in `Date.now()` ms of this node's clock; undefined: no deadline. */
@@ -70,49 +71,61 @@ export function callerOf(
 }
 
 /**
- * Owns one call's AbortController and deadline timer. The first of {@link abort}, the deadline, or
- * {@link dispose} wins; later ones do nothing. `onAbort` runs once, with the reason, when it aborts.
+ * A cancel that reaches the callee this close to the call's deadline (or after it) is the caller's
+ * deadline, not a user's cancel, ms: the caller's timer fires first (the callee armed its own when the
+ * call arrived, a little later), and its cancel races the callee's timer. Capped at half the call's
+ * timeout, so a short call cancelled early is still CANCELLED. The caller always sees DEADLINE_EXCEEDED;
+ * this only decides what the handler's `ctx.signal.reason` says.
+ */
+export const DEADLINE_SKEW_MS = 50;
+
+/**
+ * Owns one call's deadline timer and cancellation. The first of {@link abort}, {@link cancel}, the
+ * deadline, or {@link dispose} wins; later ones do nothing. `onAbort` runs once, with the reason, when
+ * it aborts.
+ *
+ * Cheap on the hot path: the AbortController behind `ctx.signal` is created only when something reads
+ * the signal (a handler, a stream pump); a call that ends without anyone asking for it never makes one.
+ * A signal first read after the abort is already aborted, with the same reason.
  */
 export class CallScope {
   readonly context: CallContext;
-  private readonly controller = new AbortController();
+  /** Aborted by its own deadline timer (not by a cancel or a lost connection). */
+  expired = false;
+  private controller: AbortController | undefined;
+  private why: RpcError | undefined;
   private timer: NodeJS.Timeout | undefined;
   private done = false;
 
   /** `timeoutMs` of 0 or undefined: no deadline. */
   constructor(
     caller: Caller,
-    actor: string,
-    method: string,
-    timeoutMs: number | undefined,
+    private readonly actor: string,
+    private readonly method: string,
+    private readonly timeoutMs: number | undefined,
     private readonly onAbort?: (reason: RpcError) => void,
   ) {
     const deadline = timeoutMs ? Date.now() + timeoutMs : undefined;
-    this.context = {
-      [CALL_CONTEXT]: true,
-      caller,
-      actor,
-      method,
-      signal: this.controller.signal,
-      deadline,
-    };
-    if (timeoutMs) {
-      this.timer = setTimeout(
-        () =>
-          this.abort(
-            rpcError('DEADLINE_EXCEEDED', `${label(actor, method)}: deadline of ${timeoutMs} ms exceeded`),
-          ),
-        timeoutMs,
-      );
-    }
+    this.context = new ScopeContext(this, caller, actor, method, deadline);
+    if (timeoutMs) this.timer = setTimeout(expire, timeoutMs, this);
   }
 
+  /** The handler's signal (made on first use). */
   get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.why !== undefined) this.controller.abort(this.why);
+    }
     return this.controller.signal;
   }
 
   get aborted(): boolean {
-    return this.controller.signal.aborted;
+    return this.why !== undefined;
+  }
+
+  /** Why the call was aborted; undefined while it was not. */
+  get reason(): RpcError | undefined {
+    return this.why;
   }
 
   /** Abort the call with `reason` (once) and stop its timer. */
@@ -120,8 +133,21 @@ export class CallScope {
     if (this.done) return;
     this.done = true;
     this.clear();
-    this.controller.abort(reason);
+    this.why = reason;
+    this.controller?.abort(reason);
     this.onAbort?.(reason);
+  }
+
+  /**
+   * The caller cancelled. Within {@link DEADLINE_SKEW_MS} of the deadline (or past it) that is the
+   * caller's deadline: DEADLINE_EXCEEDED; else CANCELLED.
+   */
+  cancel(): void {
+    if (this.done) return;
+    const deadline = this.context.deadline;
+    const skew = Math.min(DEADLINE_SKEW_MS, (this.timeoutMs ?? 0) / 2);
+    if (deadline !== undefined && deadline - Date.now() <= skew) this.abort(this.deadlineError());
+    else this.abort(rpcError('CANCELLED', `${label(this.actor, this.method)}: the caller cancelled`));
   }
 
   /** The call ended normally: stop the timer; the signal never fires after this. */
@@ -130,10 +156,61 @@ export class CallScope {
     this.clear();
   }
 
+  /** The deadline timer fired. */
+  expire(): void {
+    if (this.done) return;
+    this.expired = true;
+    this.abort(this.deadlineError());
+  }
+
+  private deadlineError(): RpcError {
+    const what = label(this.actor, this.method);
+    return rpcError('DEADLINE_EXCEEDED', `${what}: deadline of ${this.timeoutMs} ms exceeded`);
+  }
+
   private clear(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
   }
+}
+
+/** A timer callback shared by every scope (no closure per call). */
+function expire(scope: CallScope): void {
+  scope.expire();
+}
+
+/** The context a {@link CallScope} hands its handler; `signal` is made on first read. */
+class ScopeContext implements CallContext {
+  readonly [CALL_CONTEXT] = true as const;
+  readonly #scope: CallScope;
+
+  constructor(
+    scope: CallScope,
+    readonly caller: Caller,
+    readonly actor: string,
+    readonly method: string,
+    readonly deadline: number | undefined,
+  ) {
+    this.#scope = scope;
+  }
+
+  get signal(): AbortSignal {
+    return this.#scope.signal;
+  }
+
+  /** Why the call was aborted, without making a signal. */
+  get abortReason(): RpcError | undefined {
+    return this.#scope.reason;
+  }
+}
+
+/**
+ * Why the call of `ctx` was aborted, or undefined: read without making the signal of a context built by
+ * a {@link CallScope}.
+ */
+export function abortReasonOf(ctx: CallContext): unknown {
+  if (ctx instanceof ScopeContext) return ctx.abortReason;
+  return ctx.signal.aborted ? ctx.signal.reason : undefined;
 }
 
 /** `calculator.add`, or `callback` for an anonymous target; for messages. */
@@ -147,18 +224,47 @@ export function isCallContext(v: unknown): v is CallContext {
   return typeof v === 'object' && v !== null && (v as { [CALL_CONTEXT]?: unknown })[CALL_CONTEXT] === true;
 }
 
+/** What {@link onSignal} returns when there is nothing to stop. */
+const NOTHING = (): void => {};
+
+/** The calls listening to each caller's signal: one 'abort' listener per signal, however many calls share it. */
+const watchers = new WeakMap<AbortSignal, Set<(reason: RpcError) => void>>();
+
 /**
  * Run `onAbort(reason)` when `signal` aborts (at once if it already has). Returns the function that
  * stops listening. The reason becomes CANCELLED unless it already is an RpcError.
+ *
+ * Many calls may share one signal (a user's AbortSignal for a batch): the signal gets ONE listener that
+ * fans out to a set, so no MaxListenersExceededWarning however many calls are in flight.
  */
 export function onSignal(signal: AbortSignal | undefined, onAbort: (reason: RpcError) => void): () => void {
-  if (!signal) return () => {};
-  const fire = () =>
-    onAbort(isRpcError(signal.reason) ? signal.reason : rpcError('CANCELLED', 'the call was cancelled'));
+  if (!signal) return NOTHING;
   if (signal.aborted) {
-    fire();
-    return () => {};
+    onAbort(reasonOf(signal));
+    return NOTHING;
   }
-  signal.addEventListener('abort', fire, { once: true });
-  return () => signal.removeEventListener('abort', fire);
+  let set = watchers.get(signal);
+  if (set === undefined) {
+    const calls = new Set<(reason: RpcError) => void>();
+    set = calls;
+    watchers.set(signal, calls);
+    signal.addEventListener(
+      'abort',
+      () => {
+        watchers.delete(signal);
+        const reason = reasonOf(signal);
+        for (const call of [...calls]) call(reason);
+      },
+      { once: true },
+    );
+  }
+  const calls = set;
+  calls.add(onAbort);
+  return () => {
+    calls.delete(onAbort);
+  };
+}
+
+function reasonOf(signal: AbortSignal): RpcError {
+  return isRpcError(signal.reason) ? signal.reason : rpcError('CANCELLED', 'the call was cancelled');
 }

@@ -7,18 +7,39 @@ import { from, isObservable, type Observable } from 'rxjs';
 import { Call, Stream } from './call.js';
 import type { CallContext } from './context.js';
 
-/** Names never callable through a ref (see `HiddenName` in types.ts). */
-const HIDDEN = new Set(['constructor', 'onStart', 'onStop', 'withOptions']);
+/**
+ * Names never callable through a ref (see `HiddenName` in types.ts): the constructor, the lifecycle
+ * hooks, the ref's own `withOptions`, `then` (a ref is not a thenable), and every member name of
+ * Object.prototype even when a class redefines it (`toString`, `valueOf`, `hasOwnProperty`, ...; the
+ * `__proto__` family starts with `_` anyway).
+ */
+const HIDDEN = new Set([
+  'constructor',
+  'onStart',
+  'onStop',
+  'withOptions',
+  'then',
+  ...Object.getOwnPropertyNames(Object.prototype),
+]);
 
 /**
- * The methods of `cls` a ref may call: every function-valued property on its prototype chain (up to,
- * not including, Object.prototype), except getters, `constructor`, the lifecycle hooks `onStart` and
- * `onStop`, `withOptions`, and names starting with `_`.
+ * The methods of `cls` a ref may call: every function-valued data property with a string name on its
+ * prototype chain (up to, not including, Object.prototype), except `constructor`, the lifecycle hooks
+ * `onStart` and `onStop`, `withOptions`, `then`, Object.prototype's member names, and names starting
+ * with `_`. Getters, setters and symbol-named methods are never callable; neither is a name whose
+ * nearest definition on the chain is not a method (a getter in a subclass hides a base-class method).
+ *
+ * TypeScript's `private` does not exist at run time: a `private` method is callable by any peer that
+ * names it (the `Ref<T>` type hides it, but a peer is not bound by our types). Start its name with `_`,
+ * or use a `#private` method or a module function, to keep it off the wire.
  */
 export function callableMethods(cls: Function): Set<string> {
   const names = new Set<string>();
+  const seen = new Set<string>();
   for (let p: unknown = cls.prototype; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
     for (const name of Object.getOwnPropertyNames(p)) {
+      if (seen.has(name)) continue; // defined nearer the instance: that definition decides
+      seen.add(name);
       const d = Object.getOwnPropertyDescriptor(p, name);
       if (d && typeof d.value === 'function' && !HIDDEN.has(name) && !name.startsWith('_')) names.add(name);
     }
@@ -74,10 +95,12 @@ export function isThenable(v: unknown): v is PromiseLike<unknown> {
 }
 
 /**
- * Settle a handler's raw result: await a promise, but keep an Observable as it is (a ref's Call is an
- * Observable AND a thenable; returned from a handler it is forwarded as a stream, not awaited).
+ * A handler's raw result, ready to be adopted by a promise: a ref's Call (an Observable AND a thenable)
+ * becomes a plain Stream, so returned from a handler it is forwarded as a stream, not awaited; anything
+ * else is returned as it is (a promise or thenable is then awaited by whoever adopts it). Synchronous, so
+ * a handler that returns a plain value costs no promise here.
  */
-export async function settle(result: unknown): Promise<unknown> {
+export function settle(result: unknown): unknown {
   // A promise that resolves with a thenable adopts it (calls its `then`): hand on a Call as a Stream.
   if (result instanceof Call) {
     const call = result.claim();
@@ -86,8 +109,7 @@ export async function settle(result: unknown): Promise<unknown> {
       () => call[Symbol.asyncIterator](),
     );
   }
-  if (isObservable(result)) return result;
-  return isThenable(result) ? await result : result;
+  return result;
 }
 
 /** A stream result as an Observable: an AsyncIterable is pulled one item at a time (`from`). */

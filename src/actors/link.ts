@@ -1,9 +1,10 @@
 /**
  * One connection as the actor layer sees it: its channel session, the peer as a caller, the calls this
- * node made on it (the pending-call table) and the calls it serves for the peer. When the connection
- * ends, every pending call fails with UNAVAILABLE, and every served call's signal aborts.
+ * node made on it (the pending-call table), the calls it serves for the peer, and the mailbox channels
+ * open on it both ways. When the connection ends, every pending call fails with UNAVAILABLE, and every
+ * served call's signal aborts (UNAVAILABLE).
  */
-import type { ChannelSession, Sender } from '../transport/channel/index.js';
+import type { ChannelSession, Receiver, Sender } from '../transport/channel/index.js';
 import type { Connection } from '../transport/connection/index.js';
 import type { ActorCell } from './cell.js';
 import type { ActorsConfig } from './config.js';
@@ -27,13 +28,28 @@ export interface PendingCall {
   fail(err: RpcError): void;
 }
 
+/** A call this node serves for the peer, as the link needs to abort it (see context.ts CallScope). */
+export interface ServedScope {
+  abort(reason: RpcError): void;
+}
+
 export class Link {
   /** The peer, as the caller of this node's actors. */
   readonly caller: Caller;
   private readonly pending = new Set<PendingCall>();
   private readonly mailboxes = new Map<string, Sender<unknown>>();
-  private readonly controller = new AbortController();
+  /** Calls served for the peer: one set, not one 'abort' listener per call on a shared signal. */
+  private readonly scopes = new Set<ServedScope>();
+  /** Mailbox channels we read calls from: top-level ones the peer opened, refs and callbacks we passed. */
+  private readonly served = new Set<Receiver<unknown>>();
+  /** Mailbox channels of refs the peer passed us, which we keep until released, collected or closed. */
+  private readonly held = new Set<Sender<unknown>>();
   private servedCalls = 0;
+  private endReason: RpcError | undefined;
+  /** close() has begun: no new mailboxes are served once it has cancelled the others. */
+  private closing: Promise<void> | undefined;
+  private servingClosed = false;
+  private onIdle: (() => void) | undefined;
 
   constructor(
     readonly core: Core,
@@ -44,13 +60,8 @@ export class Link {
     void channels.closed.then((err) => this.ended(err));
   }
 
-  /** Aborts when the connection ends; its reason is an RpcError UNAVAILABLE. */
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
   get isClosed(): boolean {
-    return this.controller.signal.aborted;
+    return this.endReason !== undefined;
   }
 
   /** Calls this node made on the link that have not ended. */
@@ -65,7 +76,7 @@ export class Link {
 
   /** Register a call about to be sent. Throws UNAVAILABLE (link closed) or RESOURCE_EXHAUSTED (limit). */
   begin(call: PendingCall): void {
-    if (this.isClosed) throw this.controller.signal.reason as RpcError;
+    if (this.endReason !== undefined) throw this.endReason;
     const max = this.core.config.maxPendingCalls;
     if (max > 0 && this.pending.size >= max) {
       throw rpcError(
@@ -78,6 +89,7 @@ export class Link {
 
   end(call: PendingCall): void {
     this.pending.delete(call);
+    if (this.onIdle !== undefined) this.checkIdle();
   }
 
   /** Count a call the peer made; false (and nothing counted) when the peer is at maxCallsPerConnection. */
@@ -90,6 +102,44 @@ export class Link {
 
   endServe(): void {
     this.servedCalls--;
+    if (this.onIdle !== undefined) this.checkIdle();
+  }
+
+  /**
+   * A served call's scope, aborted with UNAVAILABLE if the connection ends before {@link unwatch}.
+   * When it has already ended, aborted at once.
+   */
+  watch(scope: ServedScope): void {
+    if (this.endReason !== undefined) scope.abort(this.endReason);
+    else this.scopes.add(scope);
+  }
+
+  unwatch(scope: ServedScope): void {
+    this.scopes.delete(scope);
+  }
+
+  /** A mailbox channel we serve; false when the link is closing and it should be cancelled at once. */
+  serve(receiver: Receiver<unknown>): boolean {
+    if (this.servingClosed || this.endReason !== undefined) return false;
+    this.served.add(receiver);
+    return true;
+  }
+
+  /** A served mailbox channel ended. */
+  unserve(receiver: Receiver<unknown>): void {
+    this.served.delete(receiver);
+  }
+
+  /** Keep the mailbox channel of a ref the peer passed us, so close() can end it. */
+  hold(mailbox: Sender<unknown>): void {
+    if (this.servingClosed || this.endReason !== undefined) mailbox.close();
+    else this.held.add(mailbox);
+  }
+
+  /** Close the mailbox channel of a ref we held (released or collected). */
+  drop(mailbox: Sender<unknown>): void {
+    this.held.delete(mailbox);
+    mailbox.close();
   }
 
   /**
@@ -112,13 +162,16 @@ export class Link {
   }
 
   /**
-   * Graceful: end our mailbox channels, refuse new streams, let open ones finish (up to the
-   * multiplexer's closeTimeoutMs).
+   * Graceful, in three steps: end our top-level mailbox channels; wait for the calls in progress both
+   * ways (ours pending on the peer, the peer's served here) to end; then end at once every mailbox
+   * channel still open — those we serve (the peer's refs to our actors see UNAVAILABLE on their next
+   * call, and a ref by name reconnects) and the refs the peer passed us — and close the multiplexer,
+   * which waits (up to its closeTimeoutMs) only for streams still carrying data, such as byte streams.
+   * Idle mailboxes never hold a close up. The caller bounds the whole (see closeLink in client.ts).
    */
   close(): Promise<void> {
-    for (const sender of this.mailboxes.values()) sender.close();
-    this.mailboxes.clear();
-    return this.channels.close();
+    this.closing ??= this.shutdown();
+    return this.closing;
   }
 
   /** Cut the connection now. */
@@ -126,16 +179,41 @@ export class Link {
     this.channels.destroy();
   }
 
+  private async shutdown(): Promise<void> {
+    for (const sender of this.mailboxes.values()) sender.close();
+    this.mailboxes.clear();
+    await new Promise<void>((resolve) => {
+      this.onIdle = resolve;
+      this.checkIdle();
+    });
+    this.onIdle = undefined;
+    this.servingClosed = true;
+    for (const receiver of [...this.served]) receiver.cancel();
+    this.served.clear();
+    for (const sender of this.held) sender.close();
+    this.held.clear();
+    await this.channels.close();
+  }
+
+  private checkIdle(): void {
+    if (this.endReason !== undefined || (this.pending.size === 0 && this.servedCalls === 0)) this.onIdle?.();
+  }
+
   private ended(err: unknown): void {
-    if (this.isClosed) return;
+    if (this.endReason !== undefined) return;
     const reason = rpcError(
       'UNAVAILABLE',
       err ? `connection lost: ${toRpcError(err).message}` : 'connection closed',
       err ? { cause: err } : undefined,
     );
-    this.controller.abort(reason);
+    this.endReason = reason;
     for (const call of [...this.pending]) call.fail(reason);
     this.pending.clear();
+    for (const scope of [...this.scopes]) scope.abort(reason);
+    this.scopes.clear();
     this.mailboxes.clear();
+    this.served.clear();
+    this.held.clear();
+    this.onIdle?.();
   }
 }

@@ -1,23 +1,33 @@
 /**
- * An actor's mailbox: an RxJS Subject of jobs, drained by `mergeMap` with the actor's concurrency.
- * With concurrency 1 (the default) the actor handles one message at a time, in the order they were
- * posted; with N, up to N run at once and they still START in posting order.
+ * An actor's mailbox: an RxJS Subject of jobs, drained with the actor's concurrency. With concurrency 1
+ * (the default) the actor handles one message at a time, in the order they were posted; with N, up to N
+ * run at once and they still START in posting order.
  *
- * A job is one turn of the actor: it lasts until the promise it returns settles. A job that throws
+ * A job is one turn of the actor: it lasts until the promise it returns settles (a job that returns a
+ * plain value, or throws, ends at once and the next one may start in the same tick). A job that throws
  * fails only its own `post()` promise; the mailbox goes on with the next one.
+ *
+ * The drain is a plain FIFO and a running count rather than `mergeMap`: it is on the path of every call,
+ * and `mergeMap(job => from(promise))` costs an Observable, a subscription and a promise per message.
  */
-import { from, mergeMap, Subject, type Subscription } from 'rxjs';
+import { Subject, type Subscription } from 'rxjs';
 import { rpcError } from './errors.js';
+import { isThenable } from './invoke.js';
 
 interface Job {
-  readonly run: () => Promise<void>;
+  readonly run: () => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: unknown) => void;
 }
 
 export class Mailbox {
   private readonly subject = new Subject<Job>();
   private readonly subscription: Subscription;
-  private queued = 0;
+  /** Posted jobs that have not started, oldest first (from `head`). */
+  private waiting: Job[] = [];
+  private head = 0;
   private running = 0;
+  private draining = false;
   private closing = false;
   private idle: (() => void) | undefined;
 
@@ -28,26 +38,18 @@ export class Mailbox {
    */
   constructor(
     private readonly name: string,
-    concurrency: number,
+    private readonly concurrency: number,
     private readonly capacity: number,
   ) {
-    this.subscription = this.subject
-      .pipe(
-        mergeMap((job) => {
-          this.queued--;
-          this.running++;
-          return from(job.run());
-        }, concurrency),
-      )
-      .subscribe(() => {
-        this.running--;
-        if (this.closing && this.queued === 0 && this.running === 0) this.idle?.();
-      });
+    this.subscription = this.subject.subscribe((job) => {
+      this.waiting.push(job);
+      this.drain();
+    });
   }
 
   /** Jobs waiting for their turn. */
   get size(): number {
-    return this.queued;
+    return this.waiting.length - this.head;
   }
 
   /** Jobs running now. */
@@ -61,22 +63,13 @@ export class Mailbox {
    */
   post<T>(job: () => T | Promise<T>): Promise<T> {
     if (this.closing) return Promise.reject(rpcError('UNAVAILABLE', `actor ${this.name} is stopping`));
-    if (this.capacity > 0 && this.queued >= this.capacity) {
+    if (this.capacity > 0 && this.size >= this.capacity) {
       return Promise.reject(
         rpcError('RESOURCE_EXHAUSTED', `actor ${this.name}: mailbox full (${this.capacity})`),
       );
     }
     return new Promise<T>((resolve, reject) => {
-      this.queued++;
-      this.subject.next({
-        run: async () => {
-          try {
-            resolve(await job());
-          } catch (err) {
-            reject(err);
-          }
-        },
-      });
+      this.subject.next({ run: job, resolve: resolve as (value: unknown) => void, reject });
     });
   }
 
@@ -84,7 +77,7 @@ export class Mailbox {
   close(): Promise<void> {
     this.closing = true;
     const done = new Promise<void>((resolve) => {
-      if (this.queued === 0 && this.running === 0) resolve();
+      if (this.size === 0 && this.running === 0) resolve();
       else {
         const prev = this.idle;
         this.idle = () => {
@@ -97,5 +90,59 @@ export class Mailbox {
       this.subject.complete();
       this.subscription.unsubscribe();
     });
+  }
+
+  /** Start waiting jobs while there is room. A loop, not recursion: jobs that end at once chain here. */
+  private drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    while (this.running < this.concurrency && this.head < this.waiting.length) {
+      const job = this.waiting[this.head]!;
+      this.waiting[this.head++] = undefined as unknown as Job;
+      if (this.head === this.waiting.length) {
+        this.waiting = [];
+        this.head = 0;
+      } else if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+        this.waiting = this.waiting.slice(this.head);
+        this.head = 0;
+      }
+      this.running++;
+      this.start(job);
+    }
+    this.draining = false;
+  }
+
+  private start(job: Job): void {
+    let result: unknown;
+    try {
+      result = job.run();
+    } catch (err) {
+      this.finished();
+      job.reject(err);
+      return;
+    }
+    if (!isThenable(result)) {
+      this.finished();
+      job.resolve(result);
+      return;
+    }
+    (result as PromiseLike<unknown>).then(
+      (value) => {
+        this.finished();
+        job.resolve(value);
+        this.drain();
+      },
+      (err: unknown) => {
+        this.finished();
+        job.reject(err);
+        this.drain();
+      },
+    );
+  }
+
+  /** A job ended; the caller drains next (the loop in {@link drain}, or the job's own callback). */
+  private finished(): void {
+    this.running--;
+    if (this.closing && this.size === 0 && this.running === 0) this.idle?.();
   }
 }

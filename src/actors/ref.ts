@@ -11,6 +11,8 @@ import { type CallOptions, REF, type Ref } from './types.js';
 export interface RefInvoker extends Invoker {
   /** What a peer holding this ref calls into. */
   target(options: CallOptions): Target;
+  /** Let go of what the ref holds (a channel a peer gave us); absent: it holds nothing. Idempotent. */
+  release?(): void;
 }
 
 interface RefState {
@@ -24,9 +26,11 @@ const states = new WeakMap<object, RefState>();
 export function makeRef<T>(invoker: RefInvoker, options: CallOptions = {}): Ref<T> {
   const state: RefState = { invoker, options };
   const methods = new Map<string, (...args: unknown[]) => Call<unknown>>();
+  const release = () => invoker.release?.();
   const proxy = new Proxy(Object.create(null) as object, {
     get(_target, prop) {
       if (prop === REF) return true;
+      if (prop === Symbol.dispose) return release;
       if (typeof prop !== 'string' || prop === 'then') return undefined;
       if (prop === 'withOptions') return (more: CallOptions) => makeRef<T>(invoker, { ...options, ...more });
       let fn = methods.get(prop);
@@ -36,7 +40,7 @@ export function makeRef<T>(invoker: RefInvoker, options: CallOptions = {}): Ref<
       }
       return fn;
     },
-    has: (_target, prop) => prop === REF,
+    has: (_target, prop) => prop === REF || prop === Symbol.dispose,
     set: () => false,
     defineProperty: () => false,
   });

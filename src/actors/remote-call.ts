@@ -7,7 +7,7 @@
  * Ending a call early (deadline, signal, unsubscribe, iterator `return()`) cancels its reply channel;
  * the server sees CHANNEL_CANCELLED and aborts the handler's signal.
  */
-import { Observable } from 'rxjs';
+import { Observable, type Observer } from 'rxjs';
 import { Receiver, type Sender } from '../transport/channel/index.js';
 import { isTransportError } from '../transport/errors.js';
 import { encodeArgs } from './args.js';
@@ -28,12 +28,34 @@ export interface Route {
 /** Gives the route now, or once connected (it may dial). Throws or rejects: the call fails with it. */
 export type RouteSource = () => Route | Promise<Route>;
 
-/** One call in flight; see the file comment. */
+/** What `onSignal` and a synchronous route return: nothing to undo. */
+const NOTHING = (): void => {};
+
+/**
+ * The reason a call's `ended` signal aborts with. A constant: `abort()` without a reason builds a
+ * DOMException with a stack, which was the largest single cost of a call.
+ */
+const CALL_ENDED = rpcError('CANCELLED', 'the call ended');
+
+/** Waits for a route: a reader of one call. */
+interface RouteWaiter {
+  /** The route is there: make the call. */
+  go(route: Route): void;
+  /** No route (dial failed, deadline or signal while waiting for one). */
+  fail(err: RpcError): void;
+}
+
+/**
+ * One call in flight; see the file comment. Per call it holds what it must (a reply channel, a slot in
+ * the link's pending table) and makes the rest only when needed: the AbortController that stops stream
+ * and callback arguments only when there is one, the deadline timer only with a deadline, the signal
+ * listener only with a signal.
+ */
 class OutboundCall implements PendingCall {
   readonly reply = new Receiver<unknown>();
-  private readonly ended = new AbortController();
+  private ended: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private unlink: () => void = () => {};
+  private unlink: () => void = NOTHING;
   private over = false;
 
   constructor(
@@ -48,25 +70,28 @@ class OutboundCall implements PendingCall {
 
   /** Send the call. False when it failed at once (onFail has run). */
   start(): boolean {
+    const link = this.route.link;
     try {
-      this.route.link.begin(this);
+      link.begin(this);
     } catch (err) {
       this.over = true;
       this.onFail(toRpcError(err));
       return false;
     }
-    const message: CallMessage = { m: this.method, a: [], r: this.reply };
+    const message: CallMessage = { m: this.method, a: this.args, r: this.reply };
     if (this.deadline !== undefined) {
       const remaining = Math.ceil(this.deadline - Date.now());
       if (remaining <= 0) return this.failNow(deadlineError(this.method));
-      this.timer = setTimeout(() => this.fail(deadlineError(this.method)), remaining);
+      this.timer = setTimeout(expire, remaining, this);
       message.t = remaining;
     }
     if (this.stream) message.s = 1;
-    this.unlink = onSignal(this.signal, (reason) => this.fail(reason));
-    if (this.over) return false;
+    if (this.signal !== undefined) {
+      this.unlink = onSignal(this.signal, (reason) => this.fail(reason));
+      if (this.over) return false;
+    }
     try {
-      const encoded = encodeArgs(this.route.link, this.args, this.ended.signal);
+      const encoded = encodeArgs(link, this.args, this);
       message.a = encoded.values;
       if (encoded.kinds) message.x = encoded.kinds;
     } catch (err) {
@@ -74,6 +99,13 @@ class OutboundCall implements PendingCall {
     }
     this.route.mailbox.send(message).catch((err) => this.fail(sendError(err)));
     return true;
+  }
+
+  /** Aborts when the call ends: stops its stream and callback arguments. Made on first use. */
+  endSignal(): AbortSignal {
+    this.ended ??= new AbortController();
+    if (this.over) this.ended.abort(CALL_ENDED);
+    return this.ended.signal;
   }
 
   /** End the call with `err` (once): cancel the reply channel, stop the arguments, tell the reader. */
@@ -84,6 +116,11 @@ class OutboundCall implements PendingCall {
     // Tell the reader first: cancelling completes the reply's subscriber, which must not look like an end.
     this.onFail(err);
     this.reply.cancel();
+  }
+
+  /** The deadline passed. */
+  expire(): void {
+    this.fail(deadlineError(this.method));
   }
 
   /** The reader got the end it wanted. */
@@ -101,8 +138,78 @@ class OutboundCall implements PendingCall {
   private cleanup(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.unlink();
-    this.ended.abort();
+    this.ended?.abort(CALL_ENDED);
     this.route.link.end(this);
+  }
+}
+
+/** A deadline timer's callback, shared by every call (no closure per call). */
+function expire(call: OutboundCall): void {
+  call.expire();
+}
+
+/**
+ * The reader of a unary call: waits for the route, makes the call, reads its one reply. One object per
+ * call that is at once the route waiter and the reply's observer (no closure per step).
+ */
+class UnaryReader implements RouteWaiter, Observer<unknown> {
+  private call: OutboundCall | undefined;
+  private answered = false;
+
+  constructor(
+    private readonly source: RouteSource,
+    private readonly method: string,
+    private readonly args: unknown[],
+    private readonly options: CallOptions,
+    private readonly deadline: number | undefined,
+    private readonly resolve: (value: unknown) => void,
+    readonly fail: (err: RpcError) => void,
+  ) {}
+
+  go(route: Route): void {
+    const call = new OutboundCall(
+      route,
+      this.method,
+      this.args,
+      false,
+      this.deadline,
+      this.options.signal,
+      this.fail,
+    );
+    if (!call.start()) return;
+    this.call = call;
+    call.reply.subscribe(this);
+  }
+
+  next(message: unknown): void {
+    if (this.answered) return;
+    this.answered = true;
+    const call = this.call!;
+    const reply = message as { v?: unknown; s?: unknown } | null;
+    if (reply === null || typeof reply !== 'object' || Array.isArray(reply)) {
+      call.fail(rpcError('INTERNAL', `${this.method}: malformed reply`));
+    } else if (reply.s === 1) {
+      call.finish();
+      const { source, method, args, options } = this;
+      this.resolve(
+        new Stream(
+          (s) => streamCall(source, method, args, options).subscribe(s),
+          () => iterateCall(source, method, args, options),
+        ),
+      );
+    } else {
+      call.finish();
+      this.resolve(reply.v);
+    }
+  }
+
+  error(err: unknown): void {
+    this.call!.fail(toRpcError(err));
+  }
+
+  complete(): void {
+    if (!this.answered)
+      this.call!.fail(rpcError('INTERNAL', `${this.method}: the reply channel ended without a reply`));
   }
 }
 
@@ -115,37 +222,13 @@ export function unaryCall(
 ): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const deadline = deadlineOf(options);
-    withRoute(source, method, deadline, options.signal, reject, (route) => {
-      const call = new OutboundCall(route, method, args, false, deadline, options.signal, reject);
-      if (!call.start()) return;
-      let answered = false;
-      call.reply.subscribe({
-        next(message) {
-          if (answered) return;
-          answered = true;
-          const reply = message as { v?: unknown; s?: unknown } | null;
-          if (reply === null || typeof reply !== 'object' || Array.isArray(reply)) {
-            call.fail(rpcError('INTERNAL', `${method}: malformed reply`));
-          } else if (reply.s === 1) {
-            call.finish();
-            resolve(
-              new Stream(
-                (s) => streamCall(source, method, args, options).subscribe(s),
-                () => iterateCall(source, method, args, options),
-              ),
-            );
-          } else {
-            call.finish();
-            resolve(reply.v);
-          }
-        },
-        error: (err: unknown) => call.fail(toRpcError(err)),
-        complete() {
-          if (!answered)
-            call.fail(rpcError('INTERNAL', `${method}: the reply channel ended without a reply`));
-        },
-      });
-    });
+    withRoute(
+      source,
+      method,
+      deadline,
+      options.signal,
+      new UnaryReader(source, method, args, options, deadline, resolve, reject),
+    );
   });
 }
 
@@ -160,18 +243,21 @@ export function streamCall(
     const deadline = deadlineOf(options);
     let call: OutboundCall | undefined;
     const fail = (err: RpcError) => subscriber.error(err);
-    const stop = withRoute(source, method, deadline, options.signal, fail, (route) => {
-      const c = new OutboundCall(route, method, args, true, deadline, options.signal, fail);
-      call = c;
-      if (!c.start()) return;
-      c.reply.subscribe({
-        next: (v) => subscriber.next(v),
-        error: (err: unknown) => c.fail(toRpcError(err)),
-        complete: () => {
-          c.finish();
-          subscriber.complete();
-        },
-      });
+    const stop = withRoute(source, method, deadline, options.signal, {
+      fail,
+      go(route) {
+        const c = new OutboundCall(route, method, args, true, deadline, options.signal, fail);
+        call = c;
+        if (!c.start()) return;
+        c.reply.subscribe({
+          next: (v) => subscriber.next(v),
+          error: (err: unknown) => c.fail(toRpcError(err)),
+          complete: () => {
+            c.finish();
+            subscriber.complete();
+          },
+        });
+      },
     });
     return () => {
       stop();
@@ -203,21 +289,17 @@ export function iterateCall(
   const start = () =>
     new Promise<void>((resolve) => {
       const deadline = deadlineOf(options);
-      withRoute(
-        source,
-        method,
-        deadline,
-        options.signal,
-        (err) => {
+      withRoute(source, method, deadline, options.signal, {
+        fail(err) {
           onFail(err);
           resolve();
         },
-        (route) => {
+        go(route) {
           call = new OutboundCall(route, method, args, true, deadline, options.signal, onFail);
           if (call.start()) inner = call.reply[Symbol.asyncIterator]();
           resolve();
         },
-      );
+      });
     });
   return {
     async next() {
@@ -251,19 +333,18 @@ function withRoute(
   method: string,
   deadline: number | undefined,
   signal: AbortSignal | undefined,
-  fail: (err: RpcError) => void,
-  go: (route: Route) => void,
+  waiter: RouteWaiter,
 ): () => void {
   let route: Route | Promise<Route>;
   try {
     route = source();
   } catch (err) {
-    fail(toRpcError(err, 'UNAVAILABLE'));
-    return () => {};
+    waiter.fail(toRpcError(err, 'UNAVAILABLE'));
+    return NOTHING;
   }
   if (!isThenable(route)) {
-    go(route);
-    return () => {};
+    waiter.go(route);
+    return NOTHING;
   }
   let done = false;
   const settle = () => {
@@ -277,25 +358,25 @@ function withRoute(
       : setTimeout(
           () => {
             settle();
-            fail(deadlineError(method));
+            waiter.fail(deadlineError(method));
           },
           Math.max(0, deadline - Date.now()),
         );
   const unlink = onSignal(signal, (reason) => {
     if (done) return;
     settle();
-    fail(reason);
+    waiter.fail(reason);
   });
   route.then(
     (r) => {
       if (done) return;
       settle();
-      go(r);
+      waiter.go(r);
     },
     (err) => {
       if (done) return;
       settle();
-      fail(toRpcError(err, 'UNAVAILABLE'));
+      waiter.fail(toRpcError(err, 'UNAVAILABLE'));
     },
   );
   return settle;

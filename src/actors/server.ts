@@ -6,14 +6,17 @@
  * ERROR record. Every call ends: with a reply, an error, its deadline, or the connection.
  *
  * Bad input from the peer fails only that call (INVALID_ARGUMENT on its reply channel); a message
- * with no reply channel to answer on is dropped and its channels released.
+ * with no reply channel to answer on is dropped. A call that is refused or fails releases every channel
+ * and byte stream it carried (ends.ts).
  */
 
 import { isObservable } from 'rxjs';
-import { Receiver, Sender } from '../transport/channel/index.js';
+import type { Receiver, Sender } from '../transport/channel/index.js';
+import { isTransportError } from '../transport/errors.js';
 import { decodeArgs } from './args.js';
-import { CallScope, label } from './context.js';
-import { errorToWire, type RpcError, rpcError } from './errors.js';
+import { CallScope } from './context.js';
+import { releaseEnds } from './ends.js';
+import { errorToWire, type RpcError, rpcError, toRpcError } from './errors.js';
 import { isStreamLike } from './invoke.js';
 import type { Link } from './link.js';
 import { pumpIterable, pumpObservable } from './pump.js';
@@ -23,8 +26,13 @@ import { type ParsedCall, parseCall, parseOpen, replyOf, type UnaryReply } from 
 /**
  * Serve `receiver`'s calls on `link` until it ends. With a `target`, calls go to it (a nested mailbox:
  * a callback or a ref we passed); without, the first message must name an actor (a top-level mailbox).
+ * The link keeps the receiver so its close can end it (see Link.close).
  */
 export function serveMailbox(link: Link, receiver: Receiver<unknown>, target?: Target): void {
+  if (!link.serve(receiver)) {
+    receiver.cancel();
+    return;
+  }
   let resolved: Target | string | undefined = target;
   receiver.subscribe({
     next(message) {
@@ -40,8 +48,8 @@ export function serveMailbox(link: Link, receiver: Receiver<unknown>, target?: T
       serveCall(link, resolved, message).catch((err: unknown) => link.core.report(err));
     },
     // The mailbox ended (the peer closed it, or the connection ended): calls already read go on.
-    error: () => {},
-    complete: () => {},
+    error: () => link.unserve(receiver),
+    complete: () => link.unserve(receiver),
   });
 }
 
@@ -60,12 +68,12 @@ async function serveCall(link: Link, where: Target | string, message: unknown): 
   } catch (err) {
     const reply = replyOf(message);
     if (reply) answerError(link, reply, err);
-    release(message);
+    releaseEnds(message);
     return;
   }
   const { reply } = call;
   if (!link.beginServe()) {
-    release(call.args);
+    releaseEnds(call.args);
     const max = link.core.config.maxCallsPerConnection;
     return answerError(
       link,
@@ -79,31 +87,29 @@ async function serveCall(link: Link, where: Target | string, message: unknown): 
     target.admit(call.method, link.caller);
   } catch (err) {
     link.endServe();
-    release(call.args);
+    releaseEnds(call.args);
     return answerError(link, reply, err);
   }
 
   let answered = false;
-  const answer = (err: unknown) => {
-    if (answered) return;
-    answered = true;
-    answerError(link, reply, err);
-  };
   const timeout = call.timeoutMs ?? target.defaultTimeout(call.method, call.stream);
   const scope = new CallScope(link.caller, target.actor, call.method, timeout, (reason: RpcError) => {
-    // The deadline is answered; a cancelled or lost reply channel has nobody to answer.
-    if (reason.code === 'DEADLINE_EXCEEDED') answer(reason);
-    else answered = true;
+    // Our own deadline is answered; a cancelled or lost reply channel has nobody to answer.
+    if (!answered && scope.expired) answerError(link, reply, reason);
+    answered = true;
   });
-  const onLinkLost = () => scope.abort(link.signal.reason as RpcError);
-  link.signal.addEventListener('abort', onLinkLost, { once: true });
+  link.watch(scope);
   void reply.closed.then((err) => {
-    if (err) scope.abort(rpcError('CANCELLED', `${label(target.actor, call.method)}: the caller cancelled`));
+    if (err === undefined) return;
+    if (isTransportError(err, 'CHANNEL_CANCELLED')) scope.cancel();
+    else scope.abort(toRpcError(err));
   });
   const args = decodeArgs(link, call.args, call.kinds);
+  let failed = true;
   try {
     const result = await target.dispatch(call.method, args.values, scope.context, call.stream);
     if (scope.aborted) return;
+    failed = false;
     answered = true;
     if (!call.stream) {
       const body: UnaryReply = isStreamLike(result) ? { s: 1 } : result === undefined ? {} : { v: result };
@@ -114,13 +120,17 @@ async function serveCall(link: Link, where: Target | string, message: unknown): 
       await sendOne(link, reply, result);
     }
   } catch (err) {
-    if (!scope.aborted) answer(err);
-    else if (!answered) answer(scope.signal.reason);
+    if (!answered) {
+      answered = true;
+      answerError(link, reply, scope.reason ?? err);
+    }
   } finally {
     scope.dispose();
-    link.signal.removeEventListener('abort', onLinkLost);
+    link.unwatch(scope);
     args.release();
     link.endServe();
+    // A call that failed (refused while queued, deadline, handler error) leaves nothing open.
+    if (failed) releaseEnds(args.values);
   }
 }
 
@@ -145,9 +155,9 @@ async function streamResult(
     ? await pumpObservable(source, reply, options)
     : await pumpIterable(source as AsyncIterable<unknown>, reply, options);
   // A deadline during the stream: the scope's abort handler cannot answer (the stream had begun).
-  if (end === 'cancelled' && (scope.signal.reason as RpcError | undefined)?.code === 'DEADLINE_EXCEEDED') {
-    const e = scope.signal.reason as RpcError;
-    reply.error(e.code, e.message);
+  const reason = scope.reason;
+  if (end === 'cancelled' && reason?.code === 'DEADLINE_EXCEEDED' && scope.expired) {
+    reply.error(reason.code, reason.message);
   }
 }
 
@@ -167,20 +177,4 @@ async function sendOne(link: Link, reply: Sender<unknown>, message: unknown): Pr
 function answerError(link: Link, reply: Sender<unknown>, err: unknown): void {
   const e = errorToWire(err, link.core.config.exposeStackTraces);
   reply.error(e.code, e.message, e.details);
-}
-
-/** Release the channels of a call we will not serve (shallow: the places a call puts them). */
-function release(value: unknown): void {
-  const items = Array.isArray(value)
-    ? value
-    : typeof value === 'object' && value !== null
-      ? [
-          ...Object.values(value),
-          ...(Array.isArray((value as { a?: unknown }).a) ? (value as { a: unknown[] }).a : []),
-        ]
-      : [];
-  for (const item of items) {
-    if (item instanceof Receiver) item.cancel();
-    else if (item instanceof Sender) item.close();
-  }
 }

@@ -34,15 +34,22 @@ export interface Target {
   dispatch(method: string, args: readonly unknown[], ctx: CallContext, stream: boolean): Promise<unknown>;
 }
 
-/** An actor by name, for its callers: authorization applies. */
+const cellTargets = new WeakMap<ActorCell, Target>();
+
+/** An actor by name, for its callers: authorization applies. One per cell (every call asks for it). */
 export function cellTarget(cell: ActorCell): Target {
-  return {
-    actor: cell.name,
-    admit: (method, caller) => cell.admit(method, caller),
-    defaultTimeout: (method, stream) => cell.defaultTimeout(method, stream),
-    streamOptions: (method) => streamOptionsOf(cell, method),
-    dispatch: (method, args, ctx) => cell.dispatch(method, args, ctx),
-  };
+  let target = cellTargets.get(cell);
+  if (target === undefined) {
+    target = {
+      actor: cell.name,
+      admit: (method, caller) => cell.admit(method, caller),
+      defaultTimeout: (method, stream) => cell.defaultTimeout(method, stream),
+      streamOptions: (method) => streamOptionsOf(cell, method),
+      dispatch: (method, args, ctx) => cell.dispatch(method, args, ctx),
+    };
+    cellTargets.set(cell, target);
+  }
+  return target;
 }
 
 /**

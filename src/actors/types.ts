@@ -7,8 +7,11 @@
  * | `Observable<T>` / `AsyncIterable<T>` | `RemoteStream<T>` (a cold Observable, iterable) |
  *
  * A trailing `CallContext` parameter is removed from the ref's signature (the system supplies it);
- * lifecycle hooks (`onStart`, `onStop`), `constructor`, names starting with `_`, and `withOptions`
- * (reserved for the ref itself) are not callable through a ref.
+ * lifecycle hooks (`onStart`, `onStop`), `constructor`, Object.prototype's member names (`toString`,
+ * `valueOf`, ...), `then`, names starting with `_`, and `withOptions` (reserved for the ref itself) are
+ * not callable through a ref; neither are getters, setters and symbol-named methods. TypeScript's
+ * `private` is NOT enforced on the wire: a peer may call a `private` method by name (the type hides it,
+ * the server does not). Name it `_like_this`, or use `#private` methods, to keep it unreachable.
  */
 import type { Readable } from 'node:stream';
 import type { Observable } from 'rxjs';
@@ -70,7 +73,19 @@ export type RemoteResult<R> = [R] extends [never]
           : Promise<Awaited<R>>;
 
 /** Names of `T` that are not callable through a ref. */
-export type HiddenName = 'constructor' | 'onStart' | 'onStop' | 'withOptions' | `_${string}`;
+export type HiddenName =
+  | 'constructor'
+  | 'onStart'
+  | 'onStop'
+  | 'withOptions'
+  | 'then'
+  | 'toString'
+  | 'toLocaleString'
+  | 'valueOf'
+  | 'hasOwnProperty'
+  | 'isPrototypeOf'
+  | 'propertyIsEnumerable'
+  | `_${string}`;
 
 // biome-ignore lint/suspicious/noExplicitAny: a function of any signature
 type AnyFunction = (...args: any[]) => any;
@@ -92,6 +107,14 @@ export type RemoteMethods<T> = {
 export interface RefControls<T> {
   /** The same ref, with these options for every call made through it (merged over the current ones). */
   withOptions(options: CallOptions): Ref<T>;
+  /**
+   * Release the ref now instead of when it is garbage-collected (also `using ref = ...`). For a ref a
+   * peer passed us, this closes its channel: the owner stops serving it, and every later call through
+   * it (or through a ref derived from it with `withOptions`, which shares the channel) fails with
+   * UNAVAILABLE. A ref from `system.ref()` (local, or to a peer's actor by name) holds nothing of its
+   * own: releasing it does nothing, and it stays usable. Idempotent; never throws.
+   */
+  [Symbol.dispose](): void;
   readonly [REF]: true;
 }
 
