@@ -28,6 +28,16 @@ export interface PendingCall {
   fail(err: RpcError): void;
 }
 
+/**
+ * How long the reply channel of a call whose deadline passed here is left to the callee, ms: its own
+ * timer (armed when the call arrived, so a little after ours) normally ends the call well within this,
+ * and its handler then sees its own DEADLINE_EXCEEDED. After it, the channel is cancelled.
+ */
+export const DEADLINE_GRACE_MS = 1_000;
+
+/** Reply channels left to the callee's deadline per connection; beyond it they are cancelled at once. */
+export const MAX_LINGERING = 1_024;
+
 /** A call this node serves for the peer, as the link needs to abort it (see context.ts CallScope). */
 export interface ServedScope {
   abort(reason: RpcError): void;
@@ -44,6 +54,8 @@ export class Link {
   private readonly served = new Set<Receiver<unknown>>();
   /** Mailbox channels of refs the peer passed us, which we keep until released, collected or closed. */
   private readonly held = new Set<Sender<unknown>>();
+  /** Reply channels of calls expired here, waiting for the callee's deadline (see {@link linger}). */
+  private readonly lingering = new Map<Receiver<unknown>, NodeJS.Timeout>();
   private servedCalls = 0;
   private endReason: RpcError | undefined;
   /** close() has begun: no new mailboxes are served once it has cancelled the others. */
@@ -143,6 +155,21 @@ export class Link {
   }
 
   /**
+   * The reply channel of a call whose deadline passed here: left open for {@link DEADLINE_GRACE_MS} so
+   * the callee's own deadline can end it, then cancelled. Cancelled at once when the link is closing,
+   * or when {@link MAX_LINGERING} already wait.
+   */
+  linger(reply: Receiver<unknown>): void {
+    if (this.closing !== undefined || this.endReason !== undefined || this.lingering.size >= MAX_LINGERING) {
+      reply.cancel();
+      return;
+    }
+    const timer = setTimeout(stopLingering, DEADLINE_GRACE_MS, this.lingering, reply);
+    timer.unref();
+    this.lingering.set(reply, timer);
+  }
+
+  /**
    * The mailbox channel to `actor` on this link, opened on first use (its first message names the actor).
    * A mailbox that ends (the peer cancelled it) is forgotten, so the next call opens a new one.
    */
@@ -182,6 +209,11 @@ export class Link {
   private async shutdown(): Promise<void> {
     for (const sender of this.mailboxes.values()) sender.close();
     this.mailboxes.clear();
+    for (const [reply, timer] of this.lingering) {
+      clearTimeout(timer);
+      reply.cancel();
+    }
+    this.lingering.clear();
     await new Promise<void>((resolve) => {
       this.onIdle = resolve;
       this.checkIdle();
@@ -214,6 +246,14 @@ export class Link {
     this.mailboxes.clear();
     this.served.clear();
     this.held.clear();
+    for (const timer of this.lingering.values()) clearTimeout(timer);
+    this.lingering.clear();
     this.onIdle?.();
   }
+}
+
+/** A lingering reply channel's grace is over (a shared callback: no closure per call). */
+function stopLingering(lingering: Map<Receiver<unknown>, NodeJS.Timeout>, reply: Receiver<unknown>): void {
+  lingering.delete(reply);
+  reply.cancel();
 }

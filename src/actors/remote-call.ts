@@ -4,8 +4,9 @@
  * reply. Three readers share {@link OutboundCall}: a promise (unary), a cold Observable (stream) and
  * an async iterator (stream, pulling — the reply channel's own backpressure reaches the server).
  *
- * Ending a call early (deadline, signal, unsubscribe, iterator `return()`) cancels its reply channel;
- * the server sees CHANNEL_CANCELLED and aborts the handler's signal.
+ * Ending a call early (signal, unsubscribe, iterator `return()`) cancels its reply channel; the server
+ * sees CHANNEL_CANCELLED and aborts the handler's signal. A deadline fails the call at once but leaves
+ * the reply channel to the callee's own deadline for a moment (see `OutboundCall.expire`).
  */
 import { Observable, type Observer } from 'rxjs';
 import { Receiver, type Sender } from '../transport/channel/index.js';
@@ -118,9 +119,19 @@ class OutboundCall implements PendingCall {
     this.reply.cancel();
   }
 
-  /** The deadline passed. */
+  /**
+   * The deadline passed: the call fails now, but its reply channel is not cancelled at once. The callee
+   * armed the same deadline when the call arrived (a little later than ours), so its own timer is about
+   * to end the handler with DEADLINE_EXCEEDED and answer; cancelling first would make the handler see
+   * our cancel instead (CANCELLED, or DEADLINE_EXCEEDED only by its skew rule). The link cancels the
+   * channel after a grace if the callee does not end it (see Link.linger).
+   */
   expire(): void {
-    this.fail(deadlineError(this.method));
+    if (this.over) return;
+    this.over = true;
+    this.cleanup();
+    this.onFail(deadlineError(this.method));
+    this.route.link.linger(this.reply);
   }
 
   /** The reader got the end it wanted. */
