@@ -15,6 +15,7 @@ const subsets: Record<string, () => Promise<Subset>> = {
   mux: () => import('./mux.js'),
   connect: () => import('./connect.js'),
   actors: () => import('./actors.js'),
+  suite: () => import('./suite.js'),
 };
 
 async function main(): Promise<void> {

@@ -1,0 +1,68 @@
+/**
+ * Child-process entry of the suite benchmark: the serving side of ONE system, so that the CPU time and
+ * memory a child measures (../lib/suite-child.ts) are that system's alone.
+ *
+ *   rxchan  an ActorSystem listening over mutual TLS 1.3 (both keys checked), hosting `bench` (./actor.ts);
+ *           ports: rxchan;
+ *   grpc    @grpc/grpc-js over mutual TLS 1.3 (../lib/grpc-service.ts); ports: grpc;
+ *   raw     node:tls, mutual TLS 1.3, nothing checked: a length-prefixed echo and a one-way sink
+ *           (../lib/suite-raw.ts); ports: echo, sink.
+ *
+ * Arguments: the system, then a JSON {@link PeerSpec}. Only run as a child: importing it serves.
+ */
+import 'reflect-metadata';
+import { ActorSystem, Identity } from '../../src/index.js';
+import { startGrpcServer } from '../lib/grpc-service.js';
+import { type Served, serveSuitePeer } from '../lib/suite-child.js';
+import { rawEchoServer, rawSinkServer } from '../lib/suite-raw.js';
+import { Bench } from './actor.js';
+import { type PeerSpec, streamLimits } from './spec.js';
+
+async function serveRxchan(spec: PeerSpec): Promise<Served> {
+  const identity = Identity.fromSeed(Buffer.from(spec.serverSeed, 'hex'));
+  const system = new ActorSystem({
+    identity,
+    authorizedKeys: [{ key: spec.clientId, name: 'bench' }],
+    ...(spec.streams > 0 ? streamLimits(spec.streams) : {}),
+  });
+  await system.register(Bench);
+  const { port } = await system.listen();
+  return {
+    ports: { rxchan: port },
+    close: () => system.close(),
+    stats: () => ({ ...system.stats() }),
+  };
+}
+
+async function serveGrpc(spec: PeerSpec): Promise<Served> {
+  const server = await startGrpcServer(
+    { certPem: spec.serverCertPem, keyPem: spec.serverKeyPem },
+    spec.clientCertPem,
+  );
+  return { ports: { grpc: server.port }, close: () => server.close() };
+}
+
+async function serveRaw(spec: PeerSpec): Promise<Served> {
+  const cert = { certPem: spec.serverCertPem, keyPem: spec.serverKeyPem };
+  const echo = await rawEchoServer(cert);
+  const sink = await rawSinkServer(cert);
+  return {
+    ports: { echo: echo.port, sink: sink.port },
+    close: async () => {
+      await Promise.all([echo.close(), sink.close()]);
+    },
+  };
+}
+
+const [system, json] = process.argv.slice(2);
+
+if (system !== undefined) {
+  serveSuitePeer(async () => {
+    if (!json) throw new Error('usage: peer <rxchan|grpc|raw> <json spec>');
+    const spec = JSON.parse(json) as PeerSpec;
+    if (system === 'rxchan') return serveRxchan(spec);
+    if (system === 'grpc') return serveGrpc(spec);
+    if (system === 'raw') return serveRaw(spec);
+    throw new Error(`unknown system ${system}`);
+  });
+}

@@ -1,0 +1,43 @@
+/**
+ * What the suite benchmark's parent hands each child peer (./peer.ts), and the limits both ends of
+ * scenario 6 need. Its own module, so the parent can import it without running the child entry.
+ */
+
+/** The systems a peer can serve. */
+export type System = 'rxchan' | 'grpc' | 'raw';
+
+/** Throwaway keys and certificates of one benchmark run, and the peer's limits. */
+export interface PeerSpec {
+  /** The rxchan server identity's seed, hex. */
+  serverSeed: string;
+  /** The client's key id, authorized on the rxchan server. */
+  clientId: string;
+  /** The server certificate for grpc and raw (made from the same identity), PEM. */
+  serverCertPem: string;
+  serverKeyPem: string;
+  /** The client's certificate, PEM: the one certificate the gRPC server trusts. */
+  clientCertPem: string;
+  /**
+   * Calls the rxchan server must hold open on one connection (scenario 6); 0: library defaults.
+   * See {@link streamLimits}.
+   */
+  streams: number;
+}
+
+/** Room above the stream count for the mailbox channel and calls still closing. */
+const SLACK = 64;
+
+/**
+ * Limits (ActorSystemOptions `mux` and `config`) that let one connection hold `streams` calls open at
+ * once, on either end: every open call holds one reply stream, and the defaults (4096 streams, 1024
+ * calls) are below the 10,000 of scenario 6. Only limits change; nothing is preallocated by them.
+ */
+export function streamLimits(streams: number): {
+  mux: { maxConcurrentStreams: number };
+  config: { maxCallsPerConnection: number; maxPendingCalls: number };
+} {
+  return {
+    mux: { maxConcurrentStreams: 2 * streams + SLACK },
+    config: { maxCallsPerConnection: streams + SLACK, maxPendingCalls: streams + SLACK },
+  };
+}
