@@ -4,8 +4,9 @@
  *
  * Covers: streams opened from each side (with and without a SYN preface, empty ones), >= 8 MiB echoed
  * byte-exact on concurrent streams in both directions (also with a larger stream window), half-close in both
- * orders, flow control while a receiver is paused, 200 exchanges at once. Every scenario ends with our
- * `streamCount === 0` and closes both sessions and sockets so the file exits.
+ * orders, flow control while a receiver is paused (also after our window grew by auto-tuning), 200 exchanges
+ * at once. Every scenario ends with our `streamCount === 0` and closes both sessions and sockets so the file
+ * exits.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -212,7 +213,11 @@ for (const ourRole of ['client', 'server'] as const) {
         const r2 = receive(s2);
         const their = theirSendAll(t2, data, 64 * 1024);
         await new Promise((resolve) => setTimeout(resolve, 100));
-        assert.ok(s2.bufferedBytes <= 256 * 1024 + 1, `we buffer at most our window (${s2.bufferedBytes})`);
+        assert.ok(
+          s2.bufferedBytes <= s2.receiveWindow,
+          `we buffer at most our window (${s2.bufferedBytes} of ${s2.receiveWindow})`,
+        );
+        assert.ok(s2.bufferedBytes > 0, 'their data arrived');
         assert.ok(t2.writeBufferLength > 0, 'their writer waits for our window while we are paused');
         s2.resume();
         await their;
@@ -221,6 +226,56 @@ for (const ourRole of ['client', 'server'] as const) {
         s2.end();
         assert.equal(await r2.closed, undefined);
         assert.equal(ours.isClosed, false);
+      } finally {
+        await finish();
+      }
+    });
+
+    it('flow control holds against a window grown by auto-tuning', async () => {
+      const { ours, theirs, finish } = await connect(ourRole);
+      try {
+        // We read fast until our window has grown (they answer the tuner's pings), then stop reading:
+        // they must stop at the grown window (no WINDOW_EXCEEDED), and finish after we resume.
+        const data = randomBytes(32 * MiB);
+        const t = await theirs.muxer.createStream();
+        const their = theirSendAll(t, data, 64 * 1024);
+        const s = await withTimeout(ours.accept(), 5_000, 'our accept');
+        const chunks: Uint8Array[] = [];
+        let grown = false;
+        const ended = new Promise<void>((resolve, reject) =>
+          s.listen({
+            onData(c) {
+              chunks.push(c);
+              if (!grown && s.receiveWindow >= 2 * MiB) {
+                grown = true;
+                s.pause();
+              }
+            },
+            onEnd: resolve,
+            onClose: (err) => (err ? reject(err) : resolve()),
+          }),
+        );
+        await withTimeout(
+          (async () => {
+            while (!grown) await new Promise((resolve) => setTimeout(resolve, 5));
+          })(),
+          10_000,
+          'our window to grow to 2 MiB',
+        );
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.ok(s.bufferedBytes > 0, 'their data arrived while we were paused');
+        assert.ok(
+          s.bufferedBytes <= s.receiveWindow,
+          `we buffer at most our grown window (${s.bufferedBytes} of ${s.receiveWindow})`,
+        );
+        assert.ok(t.writeBufferLength > 0, 'their writer waits for our window');
+        assert.equal(ours.isClosed, false);
+        s.resume();
+        await their;
+        await t.close();
+        await withTimeout(ended, 30_000, 'end of our stream');
+        assert.equal(sha256(...chunks), sha256(data));
+        s.end();
       } finally {
         await finish();
       }

@@ -15,6 +15,8 @@ describe('mux config', () => {
   it('has the documented defaults, and they verify', () => {
     assert.deepEqual(defaultConfig(), {
       streamWindow: 256 * 1024,
+      maxStreamWindow: 16 * 1024 * 1024,
+      windowGrowthBudget: 32 * 1024 * 1024,
       maxConcurrentStreams: 4096,
       maxAcceptBacklog: 256,
       maxFrameLength: 16 * 1024 * 1024,
@@ -30,7 +32,10 @@ describe('mux config', () => {
 
   const bad: [string, Partial<MuxConfig>][] = [
     ['a window below 256 KiB', { streamWindow: 1000 }],
-    ['a window above 2^32-1', { streamWindow: 2 ** 32 }],
+    ['a window above 2^32-1', { streamWindow: 2 ** 32, maxStreamWindow: 2 ** 32 }],
+    ['a max window below the window', { streamWindow: 1024 * 1024, maxStreamWindow: 512 * 1024 }],
+    ['a max window above 2^32-1', { maxStreamWindow: 2 ** 32 }],
+    ['a negative growth budget', { windowGrowthBudget: -1 }],
     ['zero concurrent streams', { maxConcurrentStreams: 0 }],
     ['a negative backlog', { maxAcceptBacklog: -1 }],
     ['a fractional frame size', { maxSendFrame: 1.5 }],

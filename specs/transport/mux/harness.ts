@@ -10,7 +10,7 @@ import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TransportError } from '../../../src/transport/errors.js';
 import type { MuxConfig } from '../../../src/transport/mux/config.js';
-import { encodeHeader, FrameType } from '../../../src/transport/mux/frame.js';
+import { encodeHeader, Flag, FrameType } from '../../../src/transport/mux/frame.js';
 import { Session, type Stream } from '../../../src/transport/mux/index.js';
 import { FrameReader, Verdict } from '../../../src/transport/mux/reader.js';
 import { type MemoryDuplexOptions, memoryDuplexPair } from '../../support/memory-duplex.js';
@@ -195,10 +195,19 @@ export interface RawFrame {
   bytes: Buffer;
 }
 
-/** A hand-driven yamux peer: writes raw bytes, parses (without judging) every frame the session sends. */
+/**
+ * A hand-driven yamux peer: writes raw bytes, parses (without judging) every frame the session sends.
+ * It answers nothing unless asked: set `pingDelayMs` to answer Ping requests after that delay (a link of
+ * that round-trip time, as the session's window tuning sees it), `onFrame` to react to frames as they come.
+ */
 export class RawPeer {
   readonly frames: RawFrame[] = [];
   ended = false;
+  /** Answer each Ping SYN with its ACK after this many ms; undefined: never answer. */
+  pingDelayMs: number | undefined = undefined;
+  /** Called with every frame as it is parsed. */
+  onFrame: ((f: RawFrame) => void) | undefined = undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly reader: FrameReader;
   private head: Omit<RawFrame, 'payload' | 'bytes'> | undefined;
   /** Pieces of the payload being read (the reader hands a payload that spans socket reads over in pieces). */
@@ -212,7 +221,7 @@ export class RawPeer {
           this.head = h;
           return Verdict.Payload;
         }
-        this.frames.push({ ...h, payload: Buffer.alloc(0), bytes: Buffer.from(encodeHeader(h)) });
+        this.got({ ...h, payload: Buffer.alloc(0), bytes: Buffer.from(encodeHeader(h)) });
         return Verdict.Next;
       },
       onPayload: (piece, last) => {
@@ -221,7 +230,7 @@ export class RawPeer {
         const h = this.head!;
         const payload = Buffer.concat(this.pieces);
         this.pieces = [];
-        this.frames.push({ ...h, payload, bytes: Buffer.concat([encodeHeader(h), payload]) });
+        this.got({ ...h, payload, bytes: Buffer.concat([encodeHeader(h), payload]) });
       },
     });
     socket.on('data', (c: Buffer) => this.reader.push(c));
@@ -229,6 +238,23 @@ export class RawPeer {
       this.ended = true;
     });
     socket.on('error', () => {});
+    socket.on('close', () => {
+      for (const t of this.timers) clearTimeout(t);
+      this.timers.clear();
+    });
+  }
+
+  private got(f: RawFrame): void {
+    this.frames.push(f);
+    const delay = this.pingDelayMs;
+    if (f.type === FrameType.Ping && (f.flags & Flag.SYN) !== 0 && delay !== undefined) {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        if (!this.socket.destroyed) this.send(FrameType.Ping, Flag.ACK, 0, f.length);
+      }, delay);
+      this.timers.add(t);
+    }
+    this.onFrame?.(f);
   }
 
   /** Writes one frame (Data payload optional). */

@@ -14,10 +14,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { isTransportError, type TransportError } from '../../../src/transport/errors.js';
+import { defaultConfig } from '../../../src/transport/mux/config.js';
 import { INITIAL_STREAM_WINDOW } from '../../../src/transport/mux/frame.js';
 import { Session, type Stream } from '../../../src/transport/mux/index.js';
 import { memoryDuplexPair } from '../../support/memory-duplex.js';
 import { pattern, tick, until } from './harness.js';
+
+const MAX_STREAM_WINDOW = defaultConfig().maxStreamWindow;
 
 interface End {
   stream: Stream;
@@ -147,7 +150,10 @@ async function run(ops: Op[], chunk: number): Promise<void> {
     }
     for (const e of entries) {
       for (const end of e.ends) {
-        if (end) assert.ok(end.stream.bufferedBytes <= INITIAL_STREAM_WINDOW, 'buffered within the window');
+        if (end === undefined) continue;
+        assert.ok(end.stream.bufferedBytes <= end.stream.receiveWindow, 'buffered within the window');
+        assert.ok(end.stream.receiveWindow >= INITIAL_STREAM_WINDOW, 'the window never shrinks');
+        assert.ok(end.stream.receiveWindow <= MAX_STREAM_WINDOW, 'the window stays within maxStreamWindow');
       }
     }
   }

@@ -13,11 +13,26 @@ export type Role = 'client' | 'server';
 
 export interface MuxConfig {
   /**
-   * Receive window per stream, bytes: how much the peer may send before we return credit. yamux fixes
-   * the initial value at 256 KiB on the wire; a larger value is announced with a WindowUpdate right
-   * after SYN/ACK. Default 256 KiB. Min 256 KiB, max 2^32-1.
+   * Receive window per stream to start with, bytes: how much the peer may send before we return credit.
+   * yamux fixes the initial value at 256 KiB on the wire; a larger value is announced with a WindowUpdate
+   * right after SYN/ACK. Auto-tuning may grow it up to `maxStreamWindow`. Default 256 KiB. Min 256 KiB,
+   * max 2^32-1.
    */
   streamWindow: number;
+  /**
+   * Largest receive window a stream may grow to, bytes. A stream whose consumer drains its window faster
+   * than a round trip allows doubles its window (announced as extra credit), up to this and never beyond
+   * `maxFrameLength` (see window.ts). Default 16 MiB. Min `streamWindow` (equal: windows never grow),
+   * max 2^32-1.
+   */
+  maxStreamWindow: number;
+  /**
+   * Session-wide receive budget, bytes: how much the receive windows of all streams of one session
+   * together may grow beyond `streamWindow`. A stream that closes gives its growth back. Bounds what a
+   * peer can make this side buffer to `maxConcurrentStreams * streamWindow + windowGrowthBudget`.
+   * Default 32 MiB. 0: windows never grow.
+   */
+  windowGrowthBudget: number;
   /**
    * Max streams open at once, both directions together (including those waiting to be accepted).
    * Default 4096. Opening beyond throws STREAM_LIMIT; an inbound SYN beyond is answered with RST. Min 1.
@@ -30,8 +45,8 @@ export interface MuxConfig {
   maxAcceptBacklog: number;
   /**
    * Max payload length of an inbound Data frame, bytes. Default 16 MiB. A header announcing more closes
-   * the session with GoAway(1), FRAME_TOO_LARGE. Must be >= streamWindow (a peer may send a whole window
-   * in one frame).
+   * the session with GoAway(1), FRAME_TOO_LARGE. Must be >= streamWindow, and windows never grow beyond
+   * it (a peer may send a whole window in one frame).
    */
   maxFrameLength: number;
   /** Largest Data frame payload we send, bytes. Default 64 KiB. Min 1, max 2^32-1. */
@@ -59,6 +74,8 @@ export interface MuxConfig {
 export function defaultConfig(): MuxConfig {
   return {
     streamWindow: INITIAL_STREAM_WINDOW,
+    maxStreamWindow: 16 * 1024 * 1024,
+    windowGrowthBudget: 32 * 1024 * 1024,
     maxConcurrentStreams: 4096,
     maxAcceptBacklog: 256,
     maxFrameLength: 16 * 1024 * 1024,
@@ -73,6 +90,8 @@ export function defaultConfig(): MuxConfig {
 /** Throws TransportError INVALID_CONFIG naming the first field that is out of range. */
 export function verifyConfig(c: MuxConfig): void {
   int(c, 'streamWindow', INITIAL_STREAM_WINDOW, MAX_UINT32);
+  int(c, 'maxStreamWindow', c.streamWindow, MAX_UINT32);
+  int(c, 'windowGrowthBudget', 0, Number.MAX_SAFE_INTEGER);
   int(c, 'maxConcurrentStreams', 1, MAX_UINT32);
   int(c, 'maxAcceptBacklog', 0, MAX_UINT32);
   int(c, 'maxFrameLength', 1, MAX_UINT32);

@@ -5,6 +5,7 @@
 import type { TransportError } from '../errors.js';
 import type { MuxConfig } from './config.js';
 import type { Stream } from './stream.js';
+import type { WindowTuner } from './window.js';
 
 /** The consumer of a stream's inbound side. Exceptions thrown by its callbacks never reach the session. */
 export interface StreamListener {
@@ -21,6 +22,8 @@ export interface StreamListener {
 /** @internal What a stream needs from its session's writer and table. */
 export interface StreamHost {
   readonly config: MuxConfig;
+  /** The session's receive-window auto-tuning (growth budget and round-trip estimate). */
+  readonly tuner: WindowTuner;
   /** Queue a frame without payload. */
   frame(type: number, flags: number, streamId: number, length: number): void;
   /** Queue a Data frame (payload referenced or copied by the writer). */

@@ -1,6 +1,7 @@
 /**
- * Pings of one session: RTT measurement (`ping()`) and keepalive. Each ping carries a fresh opaque value
- * that the peer echoes in its Ping ACK; answers nobody asked for are ignored.
+ * Pings of one session: RTT measurement (`ping()`), keepalive, and probes for the window tuner. Each ping
+ * carries a fresh opaque value that the peer echoes in its Ping ACK; answers nobody asked for are ignored.
+ * Every answer is also reported as a round-trip sample.
  */
 import { type TransportError, transportError } from '../errors.js';
 import { MAX_UINT32 } from './frame.js';
@@ -11,19 +12,27 @@ interface PendingPing {
   reject: (err: TransportError) => void;
 }
 
+const ignore = (): void => {};
+
 export class Pinger {
   private readonly pending = new Map<number, PendingPing>();
   private nextId = 1;
   private interval: NodeJS.Timeout | undefined;
   private deadline: NodeJS.Timeout | undefined;
+  private probing = false;
+  private readonly probeDone = (): void => {
+    this.probing = false;
+  };
 
   /**
    * @param send queues a Ping SYN with the opaque value.
    * @param onTimeout called once when a keepalive ping goes unanswered.
+   * @param onSample called with every answered ping's round-trip time, ms, and the time it was taken.
    */
   constructor(
     private readonly send: (opaque: number) => void,
     private readonly onTimeout: (err: TransportError) => void,
+    private readonly onSample: (rttMs: number, now: number) => void = ignore,
   ) {}
 
   /** Ping every `intervalMs`; no answer within `timeoutMs` calls onTimeout(KEEPALIVE_TIMEOUT). */
@@ -50,12 +59,25 @@ export class Pinger {
     return new Promise((resolve, reject) => this.ping({ start: performance.now(), resolve, reject }));
   }
 
+  /**
+   * Send one ping only to get a round-trip sample (no promise), unless a probe is already out. A peer that
+   * never answers leaves one probe pending until the session ends.
+   */
+  probe(): void {
+    if (this.probing) return;
+    this.probing = true;
+    this.ping({ start: performance.now(), resolve: this.probeDone, reject: ignore });
+  }
+
   /** A Ping ACK arrived with `opaque`. */
   answered(opaque: number): void {
     const p = this.pending.get(opaque);
     if (p === undefined) return;
     this.pending.delete(opaque);
-    p.resolve(performance.now() - p.start);
+    const now = performance.now();
+    const rtt = now - p.start;
+    this.onSample(rtt, now);
+    p.resolve(rtt);
   }
 
   /** The session ended: stop the timers, reject every pending ping. */

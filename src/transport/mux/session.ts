@@ -29,6 +29,7 @@ import { Pinger } from './pinger.js';
 import { FrameReader, type FrameSink, Verdict } from './reader.js';
 import { reportUnhandled } from './report.js';
 import { Stream } from './stream.js';
+import { WindowTuner } from './window.js';
 
 /** An inbound stream is acknowledged with its first outbound frame, or after this delay at the latest, ms. */
 export const ACK_DELAY_MS = 20;
@@ -86,8 +87,16 @@ export class Session {
     });
     const outbox = new Outbox(socket, this.config.maxSendFrame);
     this.outbox = outbox;
+    const c = this.config;
+    const tuner = new WindowTuner(
+      c.streamWindow,
+      Math.min(c.maxStreamWindow, c.maxFrameLength),
+      c.windowGrowthBudget,
+      () => this.pinger.probe(),
+    );
     this.host = {
       config: this.config,
+      tuner,
       frame: (type, flags, id, length) => outbox.frame(type, flags, id, length),
       data: (flags, id, payload) => outbox.data(flags, id, payload),
       remove: (s) => this.remove(s),
@@ -114,6 +123,7 @@ export class Session {
     this.pinger = new Pinger(
       (opaque) => outbox.ping(opaque),
       (err) => this.destroy(err),
+      (rtt, now) => tuner.onRtt(rtt, now),
     );
     if (this.config.keepAliveIntervalMs > 0) {
       this.pinger.startKeepAlive(this.config.keepAliveIntervalMs, this.config.keepAliveTimeoutMs);

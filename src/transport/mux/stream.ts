@@ -8,7 +8,8 @@
  * Receive side: the peer may send at most `recvWindow` more bytes. Data goes straight to the listener
  * when it is attached and not paused, else it is buffered (never more than the window, since the peer is
  * stopped there). Credit is returned in one WindowUpdate once the consumer has taken at least half the
- * window, never while paused.
+ * window, never while paused. The window starts at `streamWindow` and may grow when the consumer keeps
+ * up ({@link WindowTuner}): the growth rides on a credit as extra delta.
  *
  * Every way a stream ends (both FINs, RST either way, session end) goes through one place, which removes
  * it from the session's table and calls `onClose` exactly once.
@@ -63,6 +64,12 @@ export class Stream {
   // --- receive side ---
   /** Bytes the peer may still send before our next credit. */
   private recvWindow = INITIAL_STREAM_WINDOW;
+  /** The receive window: recvWindow + buffered + unacked (+ announce not yet sent). Grows by tuning. */
+  private recvSize: number;
+  /** Growth granted by the session's tuner, given back when the stream ends. */
+  private grown = 0;
+  /** performance.now() at the previous credit (or the first inbound Data); 0 before any data. */
+  private epochStart = 0;
   /** Bytes the consumer took that are not yet credited back. */
   private unacked = 0;
   private readonly buffered = new ChunkQueue();
@@ -87,7 +94,8 @@ export class Stream {
   ) {
     this._state = outbound ? StreamState.SynSent : StreamState.SynReceived;
     this.openFlags = outbound ? Flag.SYN : Flag.ACK;
-    this.announce = host.config.streamWindow - INITIAL_STREAM_WINDOW;
+    this.recvSize = host.config.streamWindow;
+    this.announce = this.recvSize - INITIAL_STREAM_WINDOW;
   }
 
   /** Where the stream is in its lifecycle. */
@@ -98,6 +106,14 @@ export class Stream {
   /** Bytes received and not yet delivered to the listener (at most the receive window). */
   get bufferedBytes(): number {
     return this.buffered.bytes;
+  }
+
+  /**
+   * The receive window, bytes: `streamWindow`, grown by auto-tuning up to `maxStreamWindow` while the
+   * consumer keeps up. The peer can never make this stream buffer more than this.
+   */
+  get receiveWindow(): number {
+    return this.recvSize;
   }
 
   /** Bytes written and not yet framed (waiting for send window). */
@@ -198,6 +214,7 @@ export class Stream {
   _debit(n: number): boolean {
     if (n > this.recvWindow) return false;
     this.recvWindow -= n;
+    if (this.epochStart === 0) this.epochStart = performance.now();
     return true;
   }
 
@@ -339,11 +356,22 @@ export class Stream {
     this.maybeClose();
   }
 
-  /** Return credit once the consumer has taken at least half the window (never while paused or after FIN). */
+  /**
+   * Return credit once the consumer has taken at least half the window (never while paused or after FIN),
+   * plus any growth the tuner grants for how fast that half was consumed.
+   */
   private credit(): void {
     if (this.paused || this.remoteFin || this.finished) return;
-    if (this.unacked < this.host.config.streamWindow / 2) return;
-    const delta = this.unacked;
+    const size = this.recvSize;
+    if (this.unacked < size / 2) return;
+    const now = performance.now();
+    const more = this.host.tuner.grow(size, this.unacked, now - this.epochStart, now);
+    this.epochStart = now;
+    if (more > 0) {
+      this.recvSize = size + more;
+      this.grown += more;
+    }
+    const delta = this.unacked + more;
     this.unacked = 0;
     this.windowUpdate(0, delta);
   }
@@ -418,6 +446,10 @@ export class Stream {
     this._state = err === undefined ? StreamState.Closed : StreamState.Reset;
     this.unsent.clear();
     this.buffered.clear();
+    if (this.grown > 0) {
+      this.host.tuner.release(this.grown);
+      this.grown = 0;
+    }
     this.host.remove(this);
     const w = this.drainWaiter;
     this.drainWaiter = undefined;
