@@ -19,9 +19,10 @@ const encoder = new Encoder({ useBigInt64: true, ignoreUndefined: false });
 
 /** A reference ext value: to one of `nested` (mostly with its own preface), or to something bogus. */
 function reference(nested: readonly NestedStream[]): fc.Arbitrary<ExtData> {
-  const good = fc
-    .constantFrom(...nested)
-    .map((n) => new ExtData(n.preface <= 3 ? 1 : 2, payload(n.id, n.preface)));
+  const good =
+    nested.length === 0
+      ? fc.constant(new ExtData(1, payload(0, 0)))
+      : fc.constantFrom(...nested).map((n) => new ExtData(n.preface <= 3 ? 1 : 2, payload(n.id, n.preface)));
   const bad = fc
     .tuple(
       fc.constantFrom(1, 2),
