@@ -29,9 +29,54 @@ class Sample extends Base {
   }
 }
 
+class BaseWithMethod {
+  shadowed(): string {
+    return 'base';
+  }
+  kept(): string {
+    return 'base';
+  }
+}
+
+const secret = Symbol('secret');
+
+class Tricky extends BaseWithMethod {
+  set writeOnly(_v: number) {}
+  override toString(): string {
+    return 'tricky';
+  }
+  override valueOf(): number {
+    return 1;
+  }
+  override hasOwnProperty(): boolean {
+    return true;
+  }
+  then(): void {}
+  [secret](): string {
+    return 'symbol';
+  }
+  #hidden(): string {
+    return 'hidden';
+  }
+  usesHidden(): string {
+    return this.#hidden();
+  }
+  static create(): Tricky {
+    return new Tricky();
+  }
+}
+
+// A getter hides the base class's method of the same name: neither is callable. (Defined by hand:
+// TypeScript forbids an accessor that overrides a method.)
+Object.defineProperty(Tricky.prototype, 'shadowed', { get: () => () => 'getter', configurable: true });
+
 describe('callableMethods', () => {
   it('lists prototype methods, not hooks, getters, constructor, withOptions or _names', () => {
     assert.deepEqual([...callableMethods(Sample)].sort(), ['inherited', 'visible']);
+  });
+
+  it('never lists Object.prototype names, then, symbols, accessors, #private or static members', () => {
+    assert.deepEqual([...callableMethods(Tricky)].sort(), ['kept', 'usesHidden']);
   });
 });
 

@@ -43,6 +43,9 @@ class Sample {
   }
   onStart(): void {}
   _internal(): void {}
+  toString(): string {
+    return 'sample';
+  }
   readonly label = 'not a method';
 }
 
@@ -64,8 +67,11 @@ expectType<ReturnType<typeof ref.pages>, RemoteStream<string>>(true);
 expectType<ReturnType<typeof ref.later>, RemoteStream<boolean>>(true);
 expectType<ReturnType<typeof ref.download>, Promise<Readable>>(true);
 
-// withOptions keeps the type.
+// withOptions keeps the type; a ref can be released (`using`).
 expectType<typeof ref, ReturnType<typeof ref.withOptions>>(true);
+expectType<ReturnType<(typeof ref)[typeof Symbol.dispose]>, void>(true);
+// A class's own toString is not a remote method: the ref's toString is Object's.
+expectType<ReturnType<typeof ref.toString>, string>(true);
 
 // StripContext on its own: only a trailing CallContext goes, never an any or unknown parameter.
 expectType<StripContext<[a: unknown]>, [a: unknown]>(true);
