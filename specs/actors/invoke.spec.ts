@@ -51,6 +51,7 @@ class Tricky extends BaseWithMethod {
   override hasOwnProperty(): boolean {
     return true;
   }
+  // biome-ignore lint/suspicious/noThenProperty: a thenable actor is what the spec is about
   then(): void {}
   [secret](): string {
     return 'symbol';

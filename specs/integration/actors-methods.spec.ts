@@ -63,6 +63,7 @@ class Target extends Base {
     return 'hidden';
   }
   /** Documented: TypeScript's `private` is a compile-time notion; a peer can call this by name. */
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: called by name over the wire
   private helper(): string {
     return this.#hidden();
   }
