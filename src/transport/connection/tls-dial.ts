@@ -62,11 +62,13 @@ export async function dialTls(options: TlsDialOptions): Promise<Connection> {
     ...(knownHosts ? { knownHosts } : {}),
     trustOnFirstUse: options.trustOnFirstUse === true,
   });
-  const material = await sharedCredentials(identity, {
+  const creds = sharedCredentials(identity, {
     validityMs: config.certificateValidityMs,
     renewBeforeMs: config.certificateRenewBeforeMs,
     ...(options.grant ? { grant: options.grant } : {}),
-  }).current();
+  });
+  // Without an await when the certificate is fresh: everything before tls.connect delays the handshake.
+  const material = creds.isStale() ? await creds.current() : creds.latest!;
   const store =
     options.session === false || config.sessionTicketLifetimeMs === 0
       ? undefined
