@@ -14,6 +14,7 @@ import {
   HEADER_LENGTH,
   INITIAL_STREAM_WINDOW,
   PROTOCOL_VERSION,
+  putHeader,
   writeHeader,
 } from '../../../src/transport/mux/frame.js';
 import { FrameReader, type FrameSink, Verdict } from '../../../src/transport/mux/reader.js';
@@ -94,6 +95,18 @@ describe('mux header codec', () => {
         assert.deepEqual(decodeHeader(out, offset), { ...h });
         assert.ok(out.subarray(0, offset).every((x) => x === 0xee));
         assert.ok(out.subarray(offset + 12).every((x) => x === 0xee));
+      }),
+    );
+  });
+
+  it('putHeader (the unchecked write path) writes what writeHeader writes, version 0', () => {
+    fc.assert(
+      fc.property(header, fc.integer({ min: 0, max: 20 }), (h, offset) => {
+        const a = new Uint8Array(offset + 12 + 5).fill(0xee);
+        const b = a.slice();
+        writeHeader(a, offset, h.type, h.flags, h.streamId, h.length);
+        putHeader(b, offset, h.type, h.flags, h.streamId, h.length);
+        assert.deepEqual(b, a);
       }),
     );
   });

@@ -95,7 +95,24 @@ export function writeHeader(
   checkUint('flags', flags, 0xffff);
   checkUint('stream id', streamId, MAX_UINT32);
   checkUint('length', length, MAX_UINT32);
+  putHeader(out, offset, type, flags, streamId, length);
   out[offset] = version;
+}
+
+/**
+ * {@link writeHeader} without its checks, version 0: for the session's write path, whose fields are in
+ * range by construction (types and flags are constants, stream ids and lengths are bounded by 2^32-1
+ * where they are made). Out-of-range input writes truncated bytes instead of throwing.
+ */
+export function putHeader(
+  out: Uint8Array,
+  offset: number,
+  type: number,
+  flags: number,
+  streamId: number,
+  length: number,
+): void {
+  out[offset] = PROTOCOL_VERSION;
   out[offset + 1] = type;
   out[offset + 2] = flags >>> 8;
   out[offset + 3] = flags & 0xff;

@@ -10,7 +10,7 @@
  * Memory: the batch holds what the session queued since the last flush. Stream data enters only as the
  * stream's send window allows, so it is bounded by the windows; control frames are 12 bytes each.
  */
-import { Flag, FrameType, HEADER_LENGTH, writeHeader } from './frame.js';
+import { Flag, FrameType, HEADER_LENGTH, putHeader, writeHeader } from './frame.js';
 
 /** Payloads up to this many bytes are copied into the arena; larger ones are referenced. */
 export const COPY_LIMIT = 2048;
@@ -50,7 +50,7 @@ export class FrameWriter {
   /** Queues a frame without payload (WindowUpdate, GoAway, or a Data frame carrying flags only). */
   frame(type: number, flags: number, streamId: number, length: number): void {
     const at = this.reserve(HEADER_LENGTH);
-    writeHeader(this.arena, at, type, flags, streamId, length);
+    putHeader(this.arena, at, type, flags, streamId, length);
     this.queued += HEADER_LENGTH;
   }
 
@@ -84,10 +84,13 @@ export class FrameWriter {
       this.lastEnd = this.queued;
       return;
     }
-    const at = this.reserve(HEADER_LENGTH);
-    writeHeader(this.arena, at, FrameType.Data, flags, streamId, n);
+    // Header and a small payload in one reservation: the common case of small messages.
+    const small = n <= COPY_LIMIT;
+    const at = this.reserve(small ? HEADER_LENGTH + n : HEADER_LENGTH);
     const arena = this.arena;
-    this.payload(payload);
+    putHeader(arena, at, FrameType.Data, flags, streamId, n);
+    if (small) arena.set(payload, at + HEADER_LENGTH);
+    else this.payload(payload);
     this.queued += HEADER_LENGTH + n;
     if ((flags & (Flag.FIN | Flag.RST)) === 0) {
       this.lastArena = arena;
