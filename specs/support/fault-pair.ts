@@ -15,6 +15,9 @@ export interface FaultPair {
   readonly server: ActorSystem;
   readonly client: ActorSystem;
   readonly peer: Peer;
+  readonly serverId: Identity;
+  /** The client's identity; the server authorizes it (under the name 'client'). */
+  readonly clientId: Identity;
   /** The server's end of each connection it accepted, in order. */
   readonly serverConnections: Connection[];
   /** The client's end of each connection it dialled, in order. */
@@ -64,6 +67,8 @@ export async function faultPair(options: FaultPairOptions = {}): Promise<FaultPa
     server,
     client,
     peer: { host: '127.0.0.1', port: proxy?.port ?? listener.port, key: serverId.id },
+    serverId,
+    clientId,
     serverConnections,
     clientConnections,
     proxy,
