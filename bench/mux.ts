@@ -8,10 +8,13 @@
  *
  * The receiving side runs in a child process (./lib/mux-peer.ts) for both transports. Runs alternate raw/mux
  * so drift on a shared machine hits both; each result is the median of BENCH_RUNS (5) runs with min–max,
- * after one shorter warm-up run of each. Mux config overrides: BENCH_MUX (JSON, both sides).
+ * after one shorter warm-up run of each. Beside each, the median CPU time of both processes (./lib/mux-cpu.ts):
+ * steadier than wall time on a shared machine, and it shows which side computes and which waits.
+ * Mux config overrides: BENCH_MUX (JSON, both sides).
  */
 import { spawnPeer } from './lib/child.js';
 import { benchMuxConfig } from './lib/mux-config.js';
+import { type Measured, measureCpu } from './lib/mux-cpu.js';
 import { roundTripsMux, roundTripsRaw, throughputMux, throughputRaw } from './lib/mux-load.js';
 import { formatSummary, percent, summarize } from './lib/stats.js';
 import { printTable } from './lib/table.js';
@@ -25,6 +28,19 @@ function envInt(name: string, fallback: number, min: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got ${v}`);
   return n;
+}
+
+/** Median CPU of each side over `runs`, scaled by `per` (e.g. 1000 / round trips): `a / b`, `-` when unknown. */
+function cpuCell(
+  runs: readonly Measured<number>[],
+  per: (m: Measured<number>) => number,
+  digits: number,
+): string {
+  const self = summarize(runs.map((m) => m.selfMs * per(m))).median.toFixed(digits);
+  const child = runs.every((m) => m.childMs !== undefined)
+    ? summarize(runs.map((m) => m.childMs! * per(m))).median.toFixed(digits)
+    : '-';
+  return `${self} / ${child}`;
 }
 
 export async function run(): Promise<void> {
@@ -43,20 +59,21 @@ export async function run(): Promise<void> {
     // Warm-up (JIT, socket buffers), not counted.
     await throughputRaw(p.rawSink, Math.min(total, 64 * MiB), chunk, limitMs);
     await throughputMux(p.muxSink, Math.min(total, 64 * MiB), chunk, limitMs);
-    const raw: number[] = [];
-    const mux: number[] = [];
+    const raw: Measured<number>[] = [];
+    const mux: Measured<number>[] = [];
     for (let i = 0; i < runs; i++) {
-      raw.push(await throughputRaw(p.rawSink, total, chunk, limitMs));
-      mux.push(await throughputMux(p.muxSink, total, chunk, limitMs));
+      raw.push(await measureCpu(peer.pid, () => throughputRaw(p.rawSink, total, chunk, limitMs)));
+      mux.push(await measureCpu(peer.pid, () => throughputMux(p.muxSink, total, chunk, limitMs)));
     }
-    const tRaw = summarize(raw);
-    const tMux = summarize(mux);
+    const tRaw = summarize(raw.map((m) => m.value));
+    const tMux = summarize(mux.map((m) => m.value));
+    const perRun = () => 1;
     printTable(
       `(a) throughput, ${total / MiB} MiB on one stream, 64 KiB writes, MiB/s: median (min–max)`,
-      ['transport', 'MiB/s', 'vs raw'],
+      ['transport', 'MiB/s', 'vs raw', 'CPU ms per run, sender / receiver'],
       [
-        ['raw TCP', formatSummary(tRaw, 0), '100%'],
-        ['mux, 1 stream', formatSummary(tMux, 0), percent(tMux.median, tRaw.median)],
+        ['raw TCP', formatSummary(tRaw, 0), '100%', cpuCell(raw, perRun, 0)],
+        ['mux, 1 stream', formatSummary(tMux, 0), percent(tMux.median, tRaw.median), cpuCell(mux, perRun, 0)],
       ],
     );
     const met = tMux.median / tRaw.median >= THROUGHPUT_TARGET;
@@ -64,20 +81,27 @@ export async function run(): Promise<void> {
 
     await roundTripsRaw(p.rawEcho, concurrency, msgSize, Math.min(rpsMs, 500));
     await roundTripsMux(p.muxEcho, concurrency, msgSize, Math.min(rpsMs, 500));
-    const rRaw: number[] = [];
-    const rMux: number[] = [];
+    const rRaw: Measured<number>[] = [];
+    const rMux: Measured<number>[] = [];
     for (let i = 0; i < runs; i++) {
-      rRaw.push(await roundTripsRaw(p.rawEcho, concurrency, msgSize, rpsMs));
-      rMux.push(await roundTripsMux(p.muxEcho, concurrency, msgSize, rpsMs));
+      rRaw.push(await measureCpu(peer.pid, () => roundTripsRaw(p.rawEcho, concurrency, msgSize, rpsMs)));
+      rMux.push(await measureCpu(peer.pid, () => roundTripsMux(p.muxEcho, concurrency, msgSize, rpsMs)));
     }
-    const sRaw = summarize(rRaw);
-    const sMux = summarize(rMux);
+    const sRaw = summarize(rRaw.map((m) => m.value));
+    const sMux = summarize(rMux.map((m) => m.value));
+    // µs per round trip: ms * 1000 / (rate * seconds); the run's short tail after the window is ignored.
+    const perTrip = (m: Measured<number>) => 1000 / (m.value * (rpsMs / 1000));
     printTable(
       `(b) round trips/s, ${msgSize}-byte echo, ${concurrency} in flight, ${rpsMs} ms per run: median (min–max)`,
-      ['transport', 'round trips/s', 'vs raw'],
+      ['transport', 'round trips/s', 'vs raw', 'CPU µs per round trip, client / server'],
       [
-        [`raw TCP, ${concurrency} pipelined`, formatSummary(sRaw, 0), '100%'],
-        [`mux, ${concurrency} streams`, formatSummary(sMux, 0), percent(sMux.median, sRaw.median)],
+        [`raw TCP, ${concurrency} pipelined`, formatSummary(sRaw, 0), '100%', cpuCell(rRaw, perTrip, 2)],
+        [
+          `mux, ${concurrency} streams`,
+          formatSummary(sMux, 0),
+          percent(sMux.median, sRaw.median),
+          cpuCell(rMux, perTrip, 2),
+        ],
       ],
     );
   } finally {
