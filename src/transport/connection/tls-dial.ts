@@ -9,6 +9,7 @@ import {
   type Identity,
   isAuthError,
   KnownHosts,
+  type PeerIdentity,
   peerIdentity,
   peerOf,
 } from '../../auth/index.js';
@@ -99,6 +100,18 @@ export async function dialTls(options: TlsDialOptions): Promise<Connection> {
       ...(stored ? { session: stored.ticket } : {}),
     });
     socket.setNoDelay(true);
+    // Prepared while the server works on our ClientHello (Node sends it before this listener runs):
+    // the socket's address, and for a resumption the server identity the ticket stands for.
+    let remoteAddress: string | undefined;
+    let resumedPeer: PeerIdentity | undefined;
+    socket.once('connect', () => {
+      try {
+        remoteAddress = remoteAddressOf(socket);
+        if (stored) resumedPeer = peerIdentity(stored.serverKey);
+      } catch {
+        // Computed again when needed; nothing may escape a socket event handler.
+      }
+    });
     const timer =
       config.handshakeTimeoutMs > 0
         ? setTimeout(
@@ -151,11 +164,10 @@ export async function dialTls(options: TlsDialOptions): Promise<Connection> {
     const hello = (facts: CertificateFacts | undefined) => {
       if (settled) return;
       const answer = clientPrelude(socket); // writes HELLO now
-      // Built while the server answers, off the critical path.
-      const peer = facts ? peerOf(facts) : peerIdentity(serverKey!);
-      const remoteAddress = remoteAddressOf(socket);
-      answer.then(
-        (negotiated) => {
+      // While the server answers.
+      const peer = facts ? peerOf(facts) : (resumedPeer ?? peerIdentity(serverKey!));
+      answer
+        .then((negotiated) => {
           if (settled) return;
           accepted = true;
           if (pendingTicket) saveTicket(pendingTicket);
@@ -170,18 +182,17 @@ export async function dialTls(options: TlsDialOptions): Promise<Connection> {
             version: negotiated.version,
             codec: negotiated.codec,
             resumed: socket.isSessionReused(),
-            remoteAddress,
+            remoteAddress: remoteAddress ?? remoteAddressOf(socket),
           });
-        },
-        (err: unknown) => fail(asTransportError(err)),
-      );
+        })
+        .catch((err: unknown) => fail(asTransportError(err)));
     };
 
     // Node runs this before TLS sends our last flight (our certificate and Finished) and sends it with
     // the first write, HELLO. So the server is checked here, synchronously: a server we refuse never
     // receives our certificate, and the check's cost delays everything after it (hence the cache in
     // checkCertificate).
-    socket.once('secureConnect', () => {
+    const onSecureConnect = () => {
       let facts: CertificateFacts | undefined;
       const cert = socket.getPeerX509Certificate();
       if (cert) {
@@ -207,12 +218,18 @@ export async function dialTls(options: TlsDialOptions): Promise<Connection> {
       const decided = trust.check(serverKey);
       if (decided instanceof Promise) {
         // Trust on first use: the key is recorded before we say anything.
-        decided.then(
-          (problem) => (problem ? fail(refused(problem.refusal, problem.message)) : hello(facts)),
-          (err: unknown) => fail(asTransportError(err)),
-        );
+        decided
+          .then((problem) => (problem ? fail(refused(problem.refusal, problem.message)) : hello(facts)))
+          .catch((err: unknown) => fail(asTransportError(err)));
       } else if (decided) fail(refused(decided.refusal, decided.message));
       else hello(facts);
+    };
+    socket.once('secureConnect', () => {
+      try {
+        onSecureConnect();
+      } catch (err) {
+        fail(asTransportError(err)); // nothing may escape a socket event handler
+      }
     });
   });
 }
