@@ -6,6 +6,7 @@
  * resets once a dial succeeds.
  */
 import type { Observable } from 'rxjs';
+import { isTransportError } from '../transport/errors.js';
 import type { ActorsConfig } from './config.js';
 import { type RpcError, rpcError, toRpcError } from './errors.js';
 import type { Link } from './link.js';
@@ -102,6 +103,14 @@ export class PeerClient {
     return this.connecting;
   }
 
+  /**
+   * Stop using `link` for new calls: the next call dials. Calls already on it go on until it ends (the
+   * system closes it with the others).
+   */
+  retire(link: Link): void {
+    if (this.link === link) this.link = undefined;
+  }
+
   /** Close the connection (graceful, bounded by `timeoutMs`, then cut); no new dials. */
   async close(timeoutMs: number): Promise<void> {
     this.closed = true;
@@ -122,7 +131,16 @@ export class RemoteInvoker implements RefInvoker {
   ) {
     this.route = () => {
       const link = client.current();
-      if (link) return { link, mailbox: link.mailbox(actor) };
+      if (link) {
+        try {
+          return { link, mailbox: link.mailbox(actor) };
+        } catch (err) {
+          // The connection can take no new streams (it ended and the link has not heard yet, or the
+          // peer sent GoAway): a new connection, as after a loss.
+          if (!isTransportError(err, 'SESSION_CLOSED') && !isTransportError(err, 'GO_AWAY')) throw err;
+          client.retire(link);
+        }
+      }
       return client.connect().then((l) => ({ link: l, mailbox: l.mailbox(actor) }));
     };
   }
