@@ -72,6 +72,31 @@ describe('mux frame writer', () => {
     assert.equal(parts[1], big);
   });
 
+  it('starts a batch on a fresh slab when the last one is nearly full, so small frames stay one part', () => {
+    const w = new FrameWriter();
+    // 7.6 KB batches: without a fresh slab, the 9th would straddle the first 64 KiB slab.
+    for (let b = 0; b < 20; b++) {
+      for (let i = 0; i < 100; i++) w.data(0, 2 * i + 1, Buffer.alloc(64, b), 1 << 20);
+      assert.equal(w.take().length, 1, `batch ${b} is one part`);
+    }
+  });
+
+  it('never writes again into bytes an earlier batch handed out', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.nat(3000), { maxLength: 40 }), { maxLength: 12 }), (batches) => {
+        const w = new FrameWriter();
+        const taken: [Buffer[], string][] = [];
+        for (const [b, sizes] of batches.entries()) {
+          for (const [i, n] of sizes.entries()) w.data(0, 2 * i + 1, Buffer.alloc(n, b + 1), 1 << 20);
+          const parts = w.take();
+          taken.push([parts, Buffer.concat(parts).toString('hex')]);
+        }
+        for (const [parts, hexAtTake] of taken) assert.equal(Buffer.concat(parts).toString('hex'), hexAtTake);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('any sequence of frames parses back exactly, across arena boundaries', () => {
     const op = fc.oneof(
       fc.record({ k: fc.constant('data' as const), id: fc.integer({ min: 1, max: 3 }), n: fc.nat(9000) }),

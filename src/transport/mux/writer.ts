@@ -106,6 +106,13 @@ export class FrameWriter {
   /** Everything queued, urgent frames first, as Buffers for one write; the batch starts empty again. */
   take(): Buffer[] {
     this.closeSegment();
+    if (this.arena.length - this.pos < ARENA_SIZE / 4) {
+      // Start the next batch on a fresh slab: a batch of small frames that straddled two slabs would be two
+      // parts, so a corked writev instead of a plain write (measured: 1 flush in 9 on the round-trip bench).
+      this.arena = Buffer.allocUnsafeSlow(ARENA_SIZE);
+      this.segStart = 0;
+      this.pos = 0;
+    }
     const out = this.urgentParts.length === 0 ? this.parts : this.urgentParts.concat(this.parts);
     this.parts = [];
     this.urgentParts = [];
