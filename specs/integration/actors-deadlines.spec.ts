@@ -93,7 +93,11 @@ describe("actors over TLS: the caller's deadline, as the handler sees it", () =>
     await eventually(() => p!.server.stats().servedCalls === 0, 'the server to end every call');
     // A call can expire before its handler starts (a loaded machine): only started handlers have a reason.
     assert.ok(started.size > 0, 'some handlers started');
-    assert.deepEqual([...started].filter((id) => !reasons.has(id)), [], 'every started handler stopped');
+    assert.deepEqual(
+      [...started].filter((id) => !reasons.has(id)),
+      [],
+      'every started handler stopped',
+    );
     assert.deepEqual(new Set([...reasons.values()].map(codeOf)), new Set(['DEADLINE_EXCEEDED']));
   });
 

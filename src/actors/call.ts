@@ -42,6 +42,14 @@ export class Stream<T> extends Observable<T> implements AsyncIterable<T> {
   }
 }
 
+/** Marks a call nobody awaits as handled (its failure is dropped; see the file comment). */
+const IGNORE = (): void => {};
+
+/** The subscribe function of every Call (one function for all: no closure per call). */
+function subscribeCall(this: Observable<unknown>, subscriber: Subscriber<unknown>): TeardownLogic {
+  return (this as unknown as { stream(): Observable<unknown> }).stream().subscribe(subscriber);
+}
+
 /** The result of a ref's method; see the file comment. */
 export class Call<T> extends Stream<T> implements PromiseLike<T> {
   private used = false;
@@ -53,22 +61,15 @@ export class Call<T> extends Stream<T> implements PromiseLike<T> {
     private readonly args: unknown[],
     private readonly options: CallOptions,
   ) {
-    super(
-      function (this: Observable<T>, subscriber: Subscriber<T>) {
-        const self = this as Call<T>;
-        self.used = true;
-        return (self.invoker.stream(self.method, self.args, self.options) as Observable<T>).subscribe(
-          subscriber,
-        );
-      },
-      () => {
-        this.used = true;
-        return this.iterateCall();
-      },
-    );
-    queueMicrotask(() => {
-      if (!this.used) this.start();
-    });
+    super(subscribeCall as (this: Observable<T>, subscriber: Subscriber<T>) => TeardownLogic);
+    queueMicrotask(() => this.startIfUnused());
+  }
+
+  override [Symbol.asyncIterator](): AsyncIterator<T> {
+    this.used = true;
+    const { invoker, method, args, options } = this;
+    if (invoker.iterate) return invoker.iterate(method, args, options) as AsyncIterator<T>;
+    return observableIterator(invoker.stream(method, args, options) as Observable<T>);
   }
 
   /** A handler returned this Call as its stream: it will be subscribed or iterated, so no unary call is made. */
@@ -95,19 +96,21 @@ export class Call<T> extends Stream<T> implements PromiseLike<T> {
     return this.start().finally(onFinally);
   }
 
-  private start(): Promise<T> {
-    if (!this.promise) {
-      this.promise = this.invoker.unary(this.method, this.args, this.options) as Promise<T>;
-      // A call nobody awaits must not become an unhandled rejection; awaiting callers still see it.
-      this.promise.catch(() => {});
-    }
-    return this.promise;
+  /** The stream call of one subscription (called by {@link subscribeCall}). */
+  private stream(): Observable<T> {
+    this.used = true;
+    return this.invoker.stream(this.method, this.args, this.options) as Observable<T>;
   }
 
-  private iterateCall(): AsyncIterator<T> {
-    const { invoker, method, args, options } = this;
-    if (invoker.iterate) return invoker.iterate(method, args, options) as AsyncIterator<T>;
-    return observableIterator(invoker.stream(method, args, options) as Observable<T>);
+  /** End of the microtask the Call was made in: make the unary call if nothing else did. */
+  private startIfUnused(): void {
+    // A call nobody awaits must not become an unhandled rejection; awaiting callers still see it.
+    if (!this.used) this.start().catch(IGNORE);
+  }
+
+  private start(): Promise<T> {
+    this.promise ??= this.invoker.unary(this.method, this.args, this.options) as Promise<T>;
+    return this.promise;
   }
 }
 
