@@ -34,6 +34,7 @@ export function serveMailbox(link: Link, receiver: Receiver<unknown>, target?: T
     return;
   }
   let resolved: Target | string | undefined = target;
+  const report = (err: unknown) => link.core.report(err); // once per mailbox, not per call
   receiver.subscribe({
     next(message) {
       if (resolved === undefined) {
@@ -45,7 +46,7 @@ export function serveMailbox(link: Link, receiver: Receiver<unknown>, target?: T
         }
         return;
       }
-      serveCall(link, resolved, message).catch((err: unknown) => link.core.report(err));
+      serveCall(link, resolved, message).catch(report);
     },
     // The mailbox ended (the peer closed it, or the connection ended): calls already read go on.
     error: () => link.unserve(receiver),
