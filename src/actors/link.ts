@@ -189,12 +189,13 @@ export class Link {
   }
 
   /**
-   * Graceful, in three steps: end our top-level mailbox channels; wait for the calls in progress both
-   * ways (ours pending on the peer, the peer's served here) to end; then end at once every mailbox
-   * channel still open — those we serve (the peer's refs to our actors see UNAVAILABLE on their next
-   * call, and a ref by name reconnects) and the refs the peer passed us — and close the multiplexer,
-   * which waits (up to its closeTimeoutMs) only for streams still carrying data, such as byte streams.
-   * Idle mailboxes never hold a close up. The caller bounds the whole (see closeLink in client.ts).
+   * Graceful, in three steps: end our top-level mailbox channels and start the multiplexer's close
+   * (GoAway: the peer opens no new streams; it waits, up to its closeTimeoutMs, for open ones); wait for
+   * the calls in progress both ways (ours pending on the peer, the peer's served here) to end; then end
+   * at once every mailbox channel still open — those we serve (the peer's refs to our actors see
+   * UNAVAILABLE on their next call; a ref by name dials again) and the refs the peer passed us — so the
+   * multiplexer waits only for streams still carrying data, such as byte streams. Idle mailboxes never
+   * hold a close up. The caller bounds the whole (see closeLink in client.ts).
    */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -214,6 +215,8 @@ export class Link {
       reply.cancel();
     }
     this.lingering.clear();
+    // GoAway now: the peer opens no new streams (no new calls, no new mailboxes); open ones go on.
+    const closed = this.channels.close();
     await new Promise<void>((resolve) => {
       this.onIdle = resolve;
       this.checkIdle();
@@ -224,7 +227,7 @@ export class Link {
     this.served.clear();
     for (const sender of this.held) sender.close();
     this.held.clear();
-    await this.channels.close();
+    await closed;
   }
 
   private checkIdle(): void {
