@@ -217,16 +217,25 @@ export async function pumpIterable<T>(
 ): Promise<PumpEnd> {
   const { signal } = options;
   const iterator = source[Symbol.asyncIterator]();
-  const stopped = new Promise<'stop'>((resolve) => {
-    if (signal.aborted) resolve('stop');
-    else signal.addEventListener('abort', () => resolve('stop'), { once: true });
-  });
+  // Each await is raced against the abort through its own promise, woken by one listener. Racing every
+  // item against one long-lived "stopped" promise (Promise.race) would leave a reaction on it per item:
+  // memory growing with the length of the stream until it ends.
+  let wake: ((stop: 'stop') => void) | undefined;
+  const onAbort = () => wake?.('stop');
+  const untilStopped = <V>(p: Promise<V>): Promise<V | 'stop'> =>
+    signal.aborted
+      ? Promise.resolve('stop')
+      : new Promise<V | 'stop'>((resolve, reject) => {
+          wake = resolve;
+          p.then(resolve, reject);
+        });
+  signal.addEventListener('abort', onAbort, { once: true });
   let done = false;
   try {
     for (;;) {
       let next: IteratorResult<T> | 'stop';
       try {
-        next = await Promise.race([iterator.next(), stopped]);
+        next = await untilStopped(iterator.next());
       } catch (err) {
         done = true; // a throwing iterator is finished; return() is not called
         if (signal.aborted) return 'cancelled';
@@ -241,7 +250,7 @@ export async function pumpIterable<T>(
         return 'complete';
       }
       try {
-        if ((await Promise.race([sink.send(next.value), stopped])) === 'stop') return 'cancelled';
+        if ((await untilStopped(sink.send(next.value))) === 'stop') return 'cancelled';
       } catch (err) {
         const e = toRpcError(err);
         if (e.code === 'CANCELLED' || e.code === 'UNAVAILABLE') return 'cancelled';
@@ -250,6 +259,8 @@ export async function pumpIterable<T>(
       }
     }
   } finally {
+    signal.removeEventListener('abort', onAbort);
+    wake = undefined;
     // Not awaited: a generator suspended in an await only returns when it reaches its next yield.
     if (!done) iterator.return?.()?.catch(() => {});
   }
