@@ -181,7 +181,7 @@ describe('faults: a peer that ignores the window (TLS)', () => {
       encodeHeader({ type: FrameType.Data, flags: 0, streamId: 1, length: flood.length }),
     );
     attacker.socket.write(flood);
-    await Promise.race([closed, sleep(5_000)]);
+    await Promise.race([closed, sleep(5_000, undefined, { ref: false })]);
     assert.ok(attacker.socket.destroyed || attacker.socket.readableEnded, 'the attacker was disconnected');
     assert.ok(
       frames.some((f) => f.type === FrameType.GoAway && f.length === GoAwayCode.ProtocolError),

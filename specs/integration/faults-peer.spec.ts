@@ -113,7 +113,7 @@ function kill(pair: FaultPair, side: Side): Session[] {
 
 /** Both sessions ended with nothing left in their tables; every counter back to 0. */
 async function assertAllClear(pair: FaultPair, sessions: Session[]): Promise<void> {
-  await Promise.race([Promise.all(sessions.map((s) => s.closed)), sleep(5_000)]);
+  await Promise.race([Promise.all(sessions.map((s) => s.closed)), sleep(5_000, undefined, { ref: false })]);
   for (const s of sessions) {
     assert.ok(s.isClosed, 'session ended');
     assert.equal(s.streamCount, 0, 'stream table empty');
