@@ -287,15 +287,13 @@ export function iterateCall(
   let call: OutboundCall | undefined;
   let inner: AsyncIterator<unknown> | undefined;
   let failure: RpcError | undefined;
-  let wake: ((err: RpcError) => void) | undefined;
-  const failed = new Promise<never>((_, reject) => {
-    wake = (err) => {
-      failure ??= err;
-      reject(failure);
-    };
-  });
-  failed.catch(() => {});
-  const onFail = (err: RpcError) => wake?.(err);
+  // Interrupts the read in progress. Each read gets its own promise: racing every read against one
+  // long-lived "failed" promise would leave a reaction on it per item, for as long as the stream lasts.
+  let interrupt: ((err: RpcError) => void) | undefined;
+  const onFail = (err: RpcError) => {
+    failure ??= err;
+    interrupt?.(failure);
+  };
   let started: Promise<void> | undefined;
   const start = () =>
     new Promise<void>((resolve) => {
@@ -318,10 +316,15 @@ export function iterateCall(
       await started;
       if (failure) throw failure;
       try {
-        const r = await Promise.race([inner!.next(), failed]);
+        const r = await new Promise<IteratorResult<unknown>>((resolve, reject) => {
+          interrupt = reject;
+          inner!.next().then(resolve, reject);
+        });
+        interrupt = undefined;
         if (r.done) call!.finish();
         return r;
       } catch (err) {
+        interrupt = undefined;
         const e = failure ?? toRpcError(err);
         call?.fail(e);
         throw e;
