@@ -111,8 +111,8 @@ export interface DecodedArgs {
 const NO_RELEASE = (): void => {};
 
 /**
- * Turn the channels of a received call into what its handler gets (see the table above). `callSignal`
- * gives the signal of that call (asked for only when a callback is called): calls through a callback
+ * Turn the channels of a received call into what its handler gets (see the table above). `call.signal`
+ * is the signal of that call (asked for only when a callback is called): calls through a callback
  * belong to the call that passed it, so when it ends early (the caller cancelled, a deadline, the
  * connection) they fail with its reason and their reply channels are reset — a handler awaiting a
  * callback that never answers is not held once its own call is over.
@@ -121,7 +121,7 @@ export function decodeArgs(
   link: Link,
   args: unknown[],
   kinds: readonly ArgKind[] | undefined,
-  callSignal: () => AbortSignal,
+  call: { readonly signal: AbortSignal },
 ): DecodedArgs {
   if (!kinds) return { values: args, release: NO_RELEASE };
   const releases: (() => void)[] = [];
@@ -136,7 +136,7 @@ export function decodeArgs(
         const sender = arg as Sender<unknown>;
         releases.push(() => sender.close());
         const invoker = new ChannelInvoker(link, sender, 'callback');
-        return (...callArgs: unknown[]) => new Call(invoker, '', callArgs, { signal: callSignal() });
+        return (...callArgs: unknown[]) => new Call(invoker, '', callArgs, { signal: call.signal });
       }
       case ArgKind.REF:
         // Lives until the handler releases it (ref[Symbol.dispose]()), drops it (GC), or the link closes.

@@ -105,7 +105,7 @@ async function serveCall(link: Link, where: Target | string, message: unknown): 
     if (isTransportError(err, 'CHANNEL_CANCELLED')) scope.cancel();
     else scope.abort(toRpcError(err));
   });
-  const args = decodeArgs(link, call.args, call.kinds, () => scope.signal);
+  const args = decodeArgs(link, call.args, call.kinds, scope);
   let failed = true;
   try {
     const result = await target.dispatch(call.method, args.values, scope.context, call.stream);
