@@ -60,6 +60,37 @@ describe('AuthorizedKeys', () => {
     );
   });
 
+  it('refuses a malformed list entry (as from JSON) with AUTHORIZED_KEYS_INVALID naming the entry', () => {
+    const bad: unknown[][] = [
+      [{ key: bob.id, name: 'bob' }, { key: alice.id }],
+      [
+        { key: bob.id, name: 'bob' },
+        { key: alice.id, name: 42 },
+      ],
+      [{ key: bob.id, name: 'bob' }, null],
+      [{ key: bob.id, name: 'bob' }, 'x'],
+      [{ key: bob.id, name: 'bob' }, { name: 'alice' }],
+    ];
+    for (const list of bad) {
+      assert.throws(
+        () => AuthorizedKeys.fromList(list as never),
+        (e: unknown) =>
+          isAuthError(e, 'AUTHORIZED_KEYS_INVALID') && /authorized key #1/.test((e as Error).message),
+        JSON.stringify(list),
+      );
+    }
+    assert.throws(
+      () => AuthorizedKeys.fromList({} as never),
+      (e: unknown) => isAuthError(e, 'AUTHORIZED_KEYS_INVALID'),
+    );
+    const keys = AuthorizedKeys.fromList([{ key: bob.id, name: 'bob' }]);
+    assert.throws(
+      () => keys.update([null as never]),
+      (e: unknown) => isAuthError(e, 'AUTHORIZED_KEYS_INVALID'),
+    );
+    assert.equal(keys.lookup(bob.publicKey)?.name, 'bob', 'a failed update changes nothing');
+  });
+
   it('reloads its file on request; a broken file keeps the previous keys', async () => {
     const file = join(dir, 'reload');
     await writeFile(file, `${alice.id} alice\n`);

@@ -65,7 +65,10 @@ export class AuthorizedKeys {
     return new AuthorizedKeys(parseAuthorizedKeys(text));
   }
 
-  /** From a list in code. Throws AuthError INVALID_KEY for a malformed key, AUTHORIZED_KEYS_INVALID for a duplicate. */
+  /**
+   * From a list in code (or JSON). Throws AuthError INVALID_KEY for a malformed key, AUTHORIZED_KEYS_INVALID
+   * for a duplicate, a bad name, or an entry that is not `{ key, name }` (the message names the entry).
+   */
   static fromList(list: readonly AuthorizedKeyInput[]): AuthorizedKeys {
     return new AuthorizedKeys(toEntries(list));
   }
@@ -174,19 +177,35 @@ export class AuthorizedKeys {
 }
 
 function toEntries(list: readonly AuthorizedKeyInput[]): AuthorizedKey[] {
+  // Lists often come from JSON config, so their shape is checked here rather than trusted to the types.
+  if (!Array.isArray(list)) throw authError('AUTHORIZED_KEYS_INVALID', 'authorized keys must be a list');
   const seen = new Set<string>();
-  return list.map((item, i) => {
-    const publicKey = toKeyBytes(item.key, `authorized key #${i}`);
+  return list.map((item: unknown, i) => {
+    const shape = entryShapeProblem(item);
+    if (shape) throw authError('AUTHORIZED_KEYS_INVALID', `authorized key #${i}: ${shape}`);
+    const entry = item as AuthorizedKeyInput;
+    const publicKey = toKeyBytes(entry.key, `authorized key #${i}`);
     const id = encodeKey(publicKey);
-    const problem = nameProblem(item.name);
+    const problem = nameProblem(entry.name);
     if (problem) throw authError('AUTHORIZED_KEYS_INVALID', `authorized key #${i}: ${problem}`);
-    const admin = item.admin === true;
+    const admin = entry.admin === true;
     const seenKey = `${admin} ${id}`;
     if (seen.has(seenKey))
       throw authError('AUTHORIZED_KEYS_INVALID', `authorized key #${i}: duplicate key ${id}`);
     seen.add(seenKey);
-    return { publicKey, id, name: item.name, admin };
+    return { publicKey, id, name: entry.name, admin };
   });
+}
+
+/** What is wrong with the shape of one list entry (not its values), or undefined. */
+function entryShapeProblem(item: unknown): string | undefined {
+  if (typeof item !== 'object' || item === null) return 'an entry must be an object { key, name }';
+  const { key, name } = item as Record<string, unknown>;
+  if (typeof key !== 'string' && !(key instanceof Uint8Array)) {
+    return 'key must be base64url text or 32 bytes';
+  }
+  if (typeof name !== 'string') return 'name must be a string';
+  return undefined;
 }
 
 async function readKeysFile(file: string): Promise<AuthorizedKey[]> {
