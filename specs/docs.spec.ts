@@ -15,6 +15,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { DEADLINE_SKEW_MS } from '../src/actors/context.js';
+import { DEADLINE_GRACE_MS, MAX_LINGERING } from '../src/actors/link.js';
 import { MAX_TIMEOUT_MS } from '../src/actors/wire.js';
 import { MAX_AUTHORIZED_KEYS_BYTES, WATCH_DEBOUNCE_MS } from '../src/auth/authorized-keys.js';
 import { MAX_NAME_LENGTH } from '../src/auth/authorized-keys-format.js';
@@ -231,6 +233,9 @@ describe('docs/ERRORS.md: limits', () => {
       MAX_GRANT_NAME_BYTES,
       WATCH_DEBOUNCE_MS,
       CERTIFICATE_CACHE_SIZE,
+      DEADLINE_GRACE_MS,
+      MAX_LINGERING,
+      DEADLINE_SKEW_MS,
     };
     const table = rowsByName(section(limits, '### 6.6 Fixed limits'), /^[A-Z][A-Z0-9_]+$/);
     for (const [name, value] of Object.entries(constants)) {

@@ -39,9 +39,7 @@ async function main(log: Log): Promise<void> {
 
   /** A client system with its own inbox actor, and a ref to the room. */
   const connect = async (name: Name): Promise<Client> => {
-    // The room holds a ref to our inbox: its channel stays open until the room's side lets go of it
-    // (garbage collection), and a graceful close waits for open channels. Cut after 500 ms, not 5 s.
-    const system = new ActorSystem({ identity: ids[name], config: { closeTimeoutMs: 500 } });
+    const system = new ActorSystem({ identity: ids[name] });
     const transcript: Transcript = { owner: name, lines: [], callers: new Set() };
     system.container.register(TRANSCRIPT, { useValue: transcript });
     system.container.register(CHAT_LOG, { useValue: logger('chat') });
