@@ -6,7 +6,12 @@
 import 'reflect-metadata';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ActorSystem, type ActorSystemOptions, type Peer } from '../../src/actors/index.js';
+import {
+  ActorSystem,
+  type ActorSystemOptions,
+  type ListenOptions,
+  type Peer,
+} from '../../src/actors/index.js';
 import { Identity } from '../../src/auth/index.js';
 
 export interface Pair {
@@ -27,6 +32,8 @@ export interface Pair {
 export interface PairOptions {
   server?: Partial<ActorSystemOptions>;
   client?: Partial<ActorSystemOptions>;
+  /** Passed to the server's `listen()`. */
+  listen?: ListenOptions;
   proxy?: boolean;
 }
 
@@ -49,7 +56,7 @@ export async function pair(options: PairOptions = {}): Promise<Pair> {
     ...options.server,
     config: { ...quiet, ...options.server?.config },
   });
-  const { port } = await server.listen();
+  const { port } = await server.listen(options.listen);
   const proxy = options.proxy ? await startProxy(port) : undefined;
   const peer: Peer = { host: '127.0.0.1', port: proxy?.port ?? port, key: serverId.id };
   const client = new ActorSystem({

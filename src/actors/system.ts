@@ -6,7 +6,14 @@ import 'reflect-metadata';
 import { type DependencyContainer, container as rootContainer } from 'tsyringe';
 import type { AuthorizedKeyInput, AuthorizedKeys, Identity } from '../auth/index.js';
 import { type ChannelConfig, ChannelSession } from '../transport/channel/index.js';
-import { type Connection, dialTls, type Listener, listenTls } from '../transport/connection/index.js';
+import {
+  type Connection,
+  type ConnectionConfig,
+  dialTls,
+  type Listener,
+  type ListenHooks,
+  listenTls,
+} from '../transport/connection/index.js';
 import { type MuxConfig, Session } from '../transport/mux/index.js';
 import { ActorCell, type ActorClass } from './cell.js';
 import { closeLink, type Peer, PeerClient, peerKey, RemoteInvoker } from './client.js';
@@ -40,8 +47,12 @@ export interface ActorSystemOptions {
   dial?: (peer: Peer) => Promise<Connection>;
 }
 
-/** Where to listen. */
-export interface ListenOptions {
+/**
+ * Where to listen, and the listener's connection settings (`handshakeTimeoutMs`, `maxHandshakes`,
+ * `maxConnections`, certificate lifetime, tickets: see {@link ConnectionConfig}; defaults as there).
+ * An invalid value makes `listen()` reject with INVALID_CONFIG.
+ */
+export interface ListenOptions extends Partial<ConnectionConfig>, ListenHooks {
   /** Default '127.0.0.1'. */
   host?: string;
   /** Default 0: any free port (read it from the result). */
@@ -153,14 +164,17 @@ export class ActorSystem {
     return makeRef<T>(new RemoteInvoker(client, name), options);
   }
 
-  /** Listen for peers over TLS 1.3 with this node's identity; only `authorizedKeys` may connect. */
+  /**
+   * Listen for peers over TLS 1.3 with this node's identity; only `authorizedKeys` may connect. `options`
+   * also takes the listener's connection settings and `onRefused` (see {@link ListenOptions}).
+   */
   async listen(options: ListenOptions = {}): Promise<{ host: string; port: number }> {
     const { identity, authorizedKeys } = this.options;
     if (!identity) throw rpcError('INVALID_ARGUMENT', 'listen needs an identity');
     if (!authorizedKeys) throw rpcError('INVALID_ARGUMENT', 'listen needs authorizedKeys');
     if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
     const listener = await listenTls(
-      { identity, authorizedKeys, host: options.host ?? '127.0.0.1', port: options.port ?? 0 },
+      { ...options, identity, authorizedKeys, host: options.host ?? '127.0.0.1', port: options.port ?? 0 },
       (connection) => this.serve(connection),
     );
     this.listeners.push(listener);
