@@ -53,9 +53,9 @@ export class PeerClient {
     private readonly config: ActorsConfig,
   ) {}
 
-  /** The connection, when it is up. */
+  /** The connection, when it is up and not closing (a link closing for being idle takes no new calls). */
   current(): Link | undefined {
-    return this.link && !this.link.isClosed ? this.link : undefined;
+    return this.link && !this.link.isClosing ? this.link : undefined;
   }
 
   /** The connection, dialling if there is none. Rejects UNAVAILABLE / UNAUTHENTICATED. */

@@ -8,6 +8,9 @@ import { transportError } from '../transport/errors.js';
 /** Stream overflow policy of a push source whose subscriber is slow (see `@method({ overflow })`). */
 export type OverflowPolicy = 'error' | 'drop-oldest' | 'drop-newest';
 
+/** The longest delay a Node timer takes, ms (2^31-1). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Every field has a unit and says what 0 means. */
 export interface ActorsConfig {
   /**
@@ -39,6 +42,14 @@ export interface ActorsConfig {
   exposeStackTraces: boolean;
   /** `close()` waits this long for calls in progress before cutting them, ms. Default 5_000. 0: cut at once. */
   closeTimeoutMs: number;
+  /**
+   * A connection unused for this long is closed gracefully (GoAway 0), by whichever side notices first,
+   * ms. Unused: no call in progress either way (unary or stream), no ref or callback passed across it
+   * still held, no reply channel lingering; an open mailbox channel alone does not count. Checked every
+   * quarter of it, so the close comes between 1 and 1.25 times this. A ref dials again on its next call.
+   * Default 300_000 (5 min). 0: never.
+   */
+  idleTimeoutMs: number;
 }
 
 /** The defaults, documented field by field on {@link ActorsConfig}. */
@@ -53,11 +64,12 @@ export function defaultConfig(): ActorsConfig {
     reconnectMaxMs: 10_000,
     exposeStackTraces: false,
     closeTimeoutMs: 5_000,
+    idleTimeoutMs: 300_000,
   };
 }
 
 const COUNTS = ['maxPendingCalls', 'maxCallsPerConnection', 'maxMailbox', 'streamBuffer'] as const;
-const DURATIONS = ['reconnectBaseMs', 'reconnectMaxMs', 'closeTimeoutMs'] as const;
+const DURATIONS = ['reconnectBaseMs', 'reconnectMaxMs', 'closeTimeoutMs', 'idleTimeoutMs'] as const;
 
 /** Throws TransportError INVALID_CONFIG naming the first bad field. */
 export function verifyConfig(c: ActorsConfig): void {
@@ -66,6 +78,7 @@ export function verifyConfig(c: ActorsConfig): void {
     if (!Number.isSafeInteger(v) || v < 0) bad(k, `must be a non-negative integer, got ${String(v)}`);
   }
   if (c.streamBuffer < 1) bad('streamBuffer', 'must be at least 1');
+  if (c.idleTimeoutMs > MAX_TIMER_MS) bad('idleTimeoutMs', `must be at most ${MAX_TIMER_MS}`);
   if (c.reconnectMaxMs < c.reconnectBaseMs) bad('reconnectMaxMs', 'must be at least reconnectBaseMs');
   if (!isOverflowPolicy(c.overflow)) bad('overflow', `must be 'error', 'drop-oldest' or 'drop-newest'`);
   if (typeof c.exposeStackTraces !== 'boolean') bad('exposeStackTraces', 'must be a boolean');

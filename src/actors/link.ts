@@ -62,6 +62,11 @@ export class Link {
   private closing: Promise<void> | undefined;
   private servingClosed = false;
   private onIdle: (() => void) | undefined;
+  /** Mailbox channels in {@link served} that serve a ref or callback we passed (not top-level ones). */
+  private readonly passed = new Set<Receiver<unknown>>();
+  /** Calls begun either way, ever: the idle check sees calls that began and ended between two ticks. */
+  private activity = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly core: Core,
@@ -70,6 +75,12 @@ export class Link {
   ) {
     this.caller = callerOf(connection.peer);
     void channels.closed.then((err) => this.ended(err));
+    if (core.config.idleTimeoutMs > 0) this.watchIdle(core.config.idleTimeoutMs);
+  }
+
+  /** Closed, or closing (gracefully or for being idle): no new calls should start on it. */
+  get isClosing(): boolean {
+    return this.closing !== undefined || this.endReason !== undefined;
   }
 
   get isClosed(): boolean {
@@ -97,6 +108,7 @@ export class Link {
       );
     }
     this.pending.add(call);
+    this.activity++;
   }
 
   end(call: PendingCall): void {
@@ -109,6 +121,7 @@ export class Link {
     const max = this.core.config.maxCallsPerConnection;
     if (max > 0 && this.servedCalls >= max) return false;
     this.servedCalls++;
+    this.activity++;
     return true;
   }
 
@@ -130,16 +143,21 @@ export class Link {
     this.scopes.delete(scope);
   }
 
-  /** A mailbox channel we serve; false when the link is closing and it should be cancelled at once. */
-  serve(receiver: Receiver<unknown>): boolean {
+  /**
+   * A mailbox channel we serve (`passed`: of a ref or callback we passed, which keeps the link from
+   * idling out); false when the link is closing and it should be cancelled at once.
+   */
+  serve(receiver: Receiver<unknown>, passed = false): boolean {
     if (this.servingClosed || this.endReason !== undefined) return false;
     this.served.add(receiver);
+    if (passed) this.passed.add(receiver);
     return true;
   }
 
   /** A served mailbox channel ended. */
   unserve(receiver: Receiver<unknown>): void {
     this.served.delete(receiver);
+    this.passed.delete(receiver);
   }
 
   /** Keep the mailbox channel of a ref the peer passed us, so close() can end it. */
@@ -225,9 +243,43 @@ export class Link {
     this.servingClosed = true;
     for (const receiver of [...this.served]) receiver.cancel();
     this.served.clear();
+    this.passed.clear();
     for (const sender of this.held) sender.close();
     this.held.clear();
     await closed;
+  }
+
+  /**
+   * Close the link gracefully once it has been unused (see ActorsConfig.idleTimeoutMs) for four ticks
+   * of a quarter of `timeoutMs` each: one unref'd timer per link, and nothing on the call path but a
+   * counter.
+   */
+  private watchIdle(timeoutMs: number): void {
+    let seen = this.activity;
+    let quiet = 0;
+    this.idleTimer = setInterval(
+      () => {
+        if (this.isClosing) {
+          clearInterval(this.idleTimer);
+          return;
+        }
+        const used =
+          this.activity !== seen ||
+          this.pending.size > 0 ||
+          this.servedCalls > 0 ||
+          this.held.size > 0 ||
+          this.passed.size > 0 ||
+          this.lingering.size > 0;
+        seen = this.activity;
+        quiet = used ? 0 : quiet + 1;
+        if (quiet >= 4) {
+          clearInterval(this.idleTimer);
+          this.close().catch(this.core.report);
+        }
+      },
+      Math.max(1, Math.floor(timeoutMs / 4)),
+    );
+    this.idleTimer.unref();
   }
 
   private checkIdle(): void {
@@ -242,12 +294,14 @@ export class Link {
       err ? { cause: err } : undefined,
     );
     this.endReason = reason;
+    clearInterval(this.idleTimer);
     for (const call of [...this.pending]) call.fail(reason);
     this.pending.clear();
     for (const scope of [...this.scopes]) scope.abort(reason);
     this.scopes.clear();
     this.mailboxes.clear();
     this.served.clear();
+    this.passed.clear();
     this.held.clear();
     for (const timer of this.lingering.values()) clearTimeout(timer);
     this.lingering.clear();

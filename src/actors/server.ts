@@ -29,7 +29,7 @@ import { type ParsedCall, parseCall, parseOpen, replyOf, type UnaryReply } from 
  * The link keeps the receiver so its close can end it (see Link.close).
  */
 export function serveMailbox(link: Link, receiver: Receiver<unknown>, target?: Target): void {
-  if (!link.serve(receiver)) {
+  if (!link.serve(receiver, target !== undefined)) {
     receiver.cancel();
     return;
   }
