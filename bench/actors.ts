@@ -18,19 +18,12 @@ import { Identity, makeCertificate } from '../src/auth/index.js';
 import { type CallFn, inFlight, type LatencyRun, RawEchoClient, sequential } from './lib/actors-load.js';
 import type { Calc } from './lib/actors-peer.js';
 import { spawnPeer } from './lib/child.js';
+import { envInt } from './lib/env.js';
 import { formatSummary, percent, type Summary, summarize } from './lib/stats.js';
 import { printTable } from './lib/table.js';
 
 const IN_FLIGHT = 100;
 const RAW_PAYLOAD = 32;
-
-function envInt(name: string, fallback: number, min: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got ${v}`);
-  return n;
-}
 
 interface Samples {
   p50: number[];

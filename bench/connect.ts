@@ -27,18 +27,11 @@ import { dialTls, listenTls, SessionStore } from '../src/transport/connection/in
 // Internal constants, so the raw server is configured exactly like the listener's secure context.
 import { SESSION_ID_CONTEXT, TLS_VERSION } from '../src/transport/connection/tls-listen.js';
 import { servePeer, spawnPeer } from './lib/child.js';
+import { envInt } from './lib/env.js';
 import { formatSummary, nowMs, summarize } from './lib/stats.js';
 import { printTable } from './lib/table.js';
 
 const PEER_FLAG = '--connect-peer';
-
-function envInt(name: string, fallback: number, min: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got ${v}`);
-  return n;
-}
 
 /** The listener's default ticket lifetime, s (ConnectionConfig.sessionTicketLifetimeMs). */
 const TICKET_LIFETIME_S = 3600;

@@ -13,6 +13,7 @@
  * Mux config overrides: BENCH_MUX (JSON, both sides).
  */
 import { spawnPeer } from './lib/child.js';
+import { envInt } from './lib/env.js';
 import { benchMuxConfig } from './lib/mux-config.js';
 import { type Measured, measureCpu } from './lib/mux-cpu.js';
 import { roundTripsMux, roundTripsRaw, throughputMux, throughputRaw } from './lib/mux-load.js';
@@ -21,14 +22,6 @@ import { printTable } from './lib/table.js';
 
 const MiB = 1024 * 1024;
 const THROUGHPUT_TARGET = 0.85;
-
-function envInt(name: string, fallback: number, min: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got ${v}`);
-  return n;
-}
 
 /** Median CPU of each side over `runs`, scaled by `per` (e.g. 1000 / round trips): `a / b`, `-` when unknown. */
 function cpuCell(

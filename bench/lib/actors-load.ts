@@ -13,27 +13,11 @@ import { once } from 'node:events';
 import tls from 'node:tls';
 import type { CertificateMaterial } from '../../src/auth/index.js';
 import { FrameReader, frame } from './actors-wire.js';
+import { deadline, GRACE_MS, inFlightWindow } from './load.js';
 import { nowMs } from './stats.js';
 
 /** One call: resolves when its answer arrived. */
 export type CallFn = () => Promise<unknown>;
-
-/** Grace after a measuring window before a driver gives up, ms. */
-const GRACE_MS = 10_000;
-
-async function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** The value at quantile `q` (0..1) of an ascending array (nearest rank). */
 export function quantile(sorted: Float64Array, q: number): number {
@@ -80,28 +64,12 @@ export async function sequential(call: CallFn, ms: number, what: string): Promis
  * are awaited but not counted.
  */
 export async function inFlight(call: CallFn, n: number, ms: number, what: string): Promise<number> {
-  let open = true;
-  let completed = 0;
-  let counted = 0;
   const start = nowMs();
-  let stoppedAt = 0;
-  const timer = setTimeout(() => {
-    open = false;
-    counted = completed;
-    stoppedAt = nowMs();
-  }, ms);
-  const worker = async (): Promise<void> => {
-    while (open) {
-      await call();
-      completed++;
-    }
-  };
-  try {
-    await deadline(Promise.all(Array.from({ length: n }, worker)), ms + GRACE_MS, `${what} in flight`);
-  } finally {
-    clearTimeout(timer);
-  }
-  return counted / ((stoppedAt - start) / 1000);
+  let rate = 0;
+  await inFlightWindow(call, n, ms, what, (completed) => {
+    rate = completed / ((nowMs() - start) / 1000);
+  });
+  return rate;
 }
 
 /**

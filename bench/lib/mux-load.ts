@@ -8,27 +8,13 @@
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { Session, type Stream } from '../../src/transport/mux/index.js';
+import { deadline, GRACE_MS } from './load.js';
 import { benchMuxConfig } from './mux-config.js';
 import { decodeCount } from './mux-wire.js';
 import { nowMs } from './stats.js';
 import { connect } from './tcp.js';
 
 const MiB = 1024 * 1024;
-
-/** Reject with a message naming `what` if `p` takes longer than `ms`. */
-async function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function checkCount(got: number, want: number): void {
   if (got !== want) throw new Error(`receiver counted ${got} bytes, sender sent ${want}`);
@@ -177,7 +163,7 @@ export async function roundTripsRaw(
       });
       issue(concurrency);
     });
-    return await deadline(run, durationMs + 10_000, 'raw TCP round trips');
+    return await deadline(run, durationMs + GRACE_MS, 'raw TCP round trips');
   } finally {
     trips.dispose();
     socket.destroy();
@@ -220,7 +206,7 @@ export async function roundTripsMux(
         stream.write(msg);
       }
     });
-    return await deadline(run, durationMs + 10_000, 'mux round trips');
+    return await deadline(run, durationMs + GRACE_MS, 'mux round trips');
   } finally {
     trips.dispose();
     await session.close();

@@ -2,25 +2,8 @@
  * Drivers of the suite benchmark that measure CPU time as well as rate. Every driver is bounded in time:
  * it rejects after its window plus a grace period, or after its limit, instead of hanging.
  */
+import { deadline, GRACE_MS, inFlightWindow } from './load.js';
 import { nowMs } from './stats.js';
-
-/** Grace after a measuring window before a driver gives up, ms. */
-const GRACE_MS = 10_000;
-
-/** `p`, or a rejection naming `what` once `ms` have passed. */
-export async function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** The server's side of a measured window (a child peer measuring itself). */
 export interface ServerWindow<T> {
@@ -54,28 +37,14 @@ export async function inFlightMeasured<T>(
   what: string,
 ): Promise<InFlightRun<T>> {
   await server.begin();
-  let open = true;
-  let completed = 0;
   let stop: { calls: number; at: number; cpu: NodeJS.CpuUsage; server: Promise<T> } | undefined;
   const cpu = process.cpuUsage();
   const start = nowMs();
-  const timer = setTimeout(() => {
-    open = false;
+  await inFlightWindow(call, n, ms, what, (completed) => {
     const ended = server.end();
     ended.catch(() => undefined); // awaited below; must not count as unhandled meanwhile
     stop = { calls: completed, at: nowMs(), cpu: process.cpuUsage(cpu), server: ended };
-  }, ms);
-  const worker = async (): Promise<void> => {
-    while (open) {
-      await call();
-      completed++;
-    }
-  };
-  try {
-    await deadline(Promise.all(Array.from({ length: n }, worker)), ms + GRACE_MS, `${what} in flight`);
-  } finally {
-    clearTimeout(timer);
-  }
+  });
   if (!stop) throw new Error(`${what}: window never closed`);
   return {
     rate: stop.calls / ((stop.at - start) / 1000),

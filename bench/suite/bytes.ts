@@ -6,9 +6,9 @@
  */
 import { Readable } from 'node:stream';
 import type { Ref } from '../../src/index.js';
+import { deadline } from '../lib/load.js';
+import { rawOneWay } from '../lib/raw-tls.js';
 import { nowMs } from '../lib/stats.js';
-import { deadline } from '../lib/suite-load.js';
-import { rawOneWay } from '../lib/suite-raw.js';
 import { printTable } from '../lib/table.js';
 import type { Bench } from './actor.js';
 import type { SuiteConfig } from './config.js';

@@ -3,6 +3,7 @@
  * the defaults run the whole suite in about 4 minutes on a 2-vCPU machine (scenario 5 runs
  * bench/connect.ts, which reads its own BENCH_RUNS and BENCH_CONNECT_MS).
  */
+import { envInt } from '../lib/env.js';
 
 /** Every field with its unit; see {@link suiteConfig} for the variable and default of each. */
 export interface SuiteConfig {
@@ -29,14 +30,6 @@ export interface SuiteConfig {
   streams: number;
   /** Longest any single measure may take before the suite fails, ms. */
   limitMs: number;
-}
-
-function envInt(name: string, fallback: number, min: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got ${v}`);
-  return n;
 }
 
 function envScenarios(): number[] {

@@ -13,8 +13,8 @@
 import 'reflect-metadata';
 import { ActorSystem, Identity } from '../../src/index.js';
 import { startGrpcServer } from '../lib/grpc-service.js';
+import { rawEchoServer, rawSinkServer } from '../lib/raw-tls.js';
 import { type Served, serveSuitePeer } from '../lib/suite-child.js';
-import { rawEchoServer, rawSinkServer } from '../lib/suite-raw.js';
 import { Bench } from './actor.js';
 import { type PeerSpec, streamLimits } from './spec.js';
 

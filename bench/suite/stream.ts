@@ -11,8 +11,8 @@
 
 import type { Ref } from '../../src/index.js';
 import { GrpcBenchClient } from '../lib/grpc-service.js';
+import { deadline } from '../lib/load.js';
 import { nowMs } from '../lib/stats.js';
-import { deadline } from '../lib/suite-load.js';
 import { printTable } from '../lib/table.js';
 import { type Bench, PUSH_BATCH } from './actor.js';
 import type { SuiteConfig } from './config.js';

@@ -1,9 +1,10 @@
 /**
- * The raw baselines of the suite benchmark: what node:tls does alone, over mutual TLS 1.3 with the same
- * ed25519 certificates as rxchan, nothing checked about the peer's key (a baseline does the least).
+ * The raw baselines of the actors and suite benchmarks: what node:tls does alone, over mutual TLS 1.3
+ * with the same ed25519 certificates as rxchan, nothing checked about the peer's key (a baseline does
+ * the least).
  *
  *  - echo: length-prefixed frames (./actors-wire.ts) written back whole; the client is actors-load's
- *    RawEchoClient, the same one bench/actors.ts uses;
+ *    RawEchoClient (bench/actors.ts and the suite's calls scenarios);
  *  - sink: one-way bytes. The client sends an 8-byte count (./mux-wire.ts) and then that many bytes;
  *    the server answers with the count it received once it has them all.
  *
