@@ -6,6 +6,7 @@ import net from 'node:net';
 import { isTransportError, type TransportError, transportError } from '../errors.js';
 import { type ConnectionConfig, resolveConfig } from './config.js';
 import { type Connection, type Listener, type ListenHooks, remoteAddressOf } from './connection.js';
+import { guardDial } from './dial-guard.js';
 import { startListener } from './listener.js';
 import { clientPrelude } from './prelude-exchange.js';
 
@@ -54,44 +55,17 @@ export function dialTcp(options: TcpDialOptions): Promise<Connection> {
     const fail = (error: TransportError) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      guard.disarm();
       socket.destroy();
       reject(error);
     };
-    const timer =
-      config.handshakeTimeoutMs > 0
-        ? setTimeout(
-            () =>
-              fail(
-                transportError(
-                  'HANDSHAKE_TIMEOUT',
-                  `handshake with ${host}:${port} not finished within ${config.handshakeTimeoutMs} ms`,
-                ),
-              ),
-            config.handshakeTimeoutMs,
-          )
-        : undefined;
-    const onClose = () =>
-      fail(transportError('CONNECTION_LOST', `${host}:${port} closed the connection during the handshake`));
-    const onEarlyError = (err: NodeJS.ErrnoException) =>
-      fail(
-        transportError(
-          'CONNECTION_LOST',
-          `connection to ${host}:${port} failed: ${err.code ?? err.message}`,
-          { cause: err },
-        ),
-      );
-    socket.on('error', () => undefined); // kept: a late error must never be unhandled
-    socket.once('error', onEarlyError);
-    socket.once('close', onClose);
+    const guard = guardDial(socket, host, port, config.handshakeTimeoutMs, fail);
     socket.once('connect', () => {
       clientPrelude(socket).then(
         (negotiated) => {
           if (settled) return;
           settled = true;
-          clearTimeout(timer);
-          socket.off('close', onClose);
-          socket.off('error', onEarlyError);
+          guard.disarm();
           resolve({
             socket,
             role: 'client',

@@ -17,6 +17,7 @@ import { isTransportError, type TransportError, transportError } from '../errors
 import { type ConnectionConfig, resolveConfig } from './config.js';
 import { type Connection, remoteAddressOf } from './connection.js';
 import { sharedCredentials } from './credentials.js';
+import { guardDial } from './dial-guard.js';
 import { clientPrelude } from './prelude-exchange.js';
 import { ServerRefusal, serverTrust } from './server-trust.js';
 import { defaultSessionStore, SessionStore } from './session-store.js';
@@ -112,19 +113,6 @@ export async function dialTls(options: TlsDialOptions): Promise<Connection> {
         // Computed again when needed; nothing may escape a socket event handler.
       }
     });
-    const timer =
-      config.handshakeTimeoutMs > 0
-        ? setTimeout(
-            () =>
-              fail(
-                transportError(
-                  'HANDSHAKE_TIMEOUT',
-                  `handshake with ${host}:${port} not finished within ${config.handshakeTimeoutMs} ms`,
-                ),
-              ),
-            config.handshakeTimeoutMs,
-          )
-        : undefined;
 
     const saveTicket = (ticket: Buffer) => {
       if (!store || !serverKey) return;
@@ -138,14 +126,12 @@ export async function dialTls(options: TlsDialOptions): Promise<Connection> {
     const fail = (error: TransportError) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      guard.disarm();
       store?.delete(storeKey);
       socket.destroy();
       reject(error);
     };
-    const onClose = () =>
-      fail(transportError('CONNECTION_LOST', `${host}:${port} closed the connection during the handshake`));
-    const onEarlyError = (err: NodeJS.ErrnoException) => fail(socketError(err, host, port));
+    const guard = guardDial(socket, host, port, config.handshakeTimeoutMs, fail);
 
     if (store) {
       // Only with a store: listening makes Node serialize every ticket the server sends.
@@ -155,10 +141,6 @@ export async function dialTls(options: TlsDialOptions): Promise<Connection> {
         else pendingTicket = ticket;
       });
     }
-    // Kept for the socket's whole life, so a late error is never an unhandled 'error' event.
-    socket.on('error', () => undefined);
-    socket.once('error', onEarlyError);
-    socket.once('close', onClose);
 
     // After the server is trusted: HELLO, then the connection once ACCEPT is read.
     const hello = (facts: CertificateFacts | undefined) => {
@@ -172,9 +154,7 @@ export async function dialTls(options: TlsDialOptions): Promise<Connection> {
           accepted = true;
           if (pendingTicket) saveTicket(pendingTicket);
           settled = true;
-          clearTimeout(timer);
-          socket.off('close', onClose);
-          socket.off('error', onEarlyError);
+          guard.disarm();
           resolve({
             socket,
             role: 'client',
@@ -242,22 +222,6 @@ function refused(refusal: ServerRefusal, message: string, cause?: unknown): Tran
   return transportError('UNAUTHENTICATED', `refusing the server (${refusal}): ${message}`, {
     remoteCode: refusal,
     ...(cause === undefined ? {} : { cause }),
-  });
-}
-
-function socketError(err: NodeJS.ErrnoException, host: string, port: number): TransportError {
-  const code = err.code ?? '';
-  if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS')) {
-    return transportError(
-      'HANDSHAKE_FAILED',
-      `TLS handshake with ${host}:${port} failed: ${err.message.split('\n')[0]}`,
-      {
-        cause: err,
-      },
-    );
-  }
-  return transportError('CONNECTION_LOST', `connection to ${host}:${port} failed: ${code || err.message}`, {
-    cause: err,
   });
 }
 
