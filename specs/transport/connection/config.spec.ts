@@ -14,7 +14,7 @@ describe('connection config', () => {
     verifyConfig(c);
     assert.equal(c.handshakeTimeoutMs, 5000);
     assert.equal(c.maxHandshakes, 64);
-    assert.equal(c.maxConnections, 0);
+    assert.equal(c.maxConnections, 10_000);
     assert.equal(c.certificateValidityMs, 24 * 3600 * 1000);
   });
 

@@ -17,7 +17,8 @@ export interface ConnectionConfig {
   maxHandshakes: number;
   /**
    * Listener: established connections at once. A client beyond it gets REJECT OVERLOADED after TLS.
-   * 0 means no limit. Default 0.
+   * 0 means no limit. Default 10_000: far above what one Node process serves well, low enough that a
+   * flood of authorized clients cannot exhaust file descriptors and memory unnoticed.
    */
   maxConnections: number;
   /** Lifetime of the certificates we make from our identity, ms. Default 24 h. */
@@ -46,7 +47,7 @@ export function defaultConfig(): ConnectionConfig {
   return {
     handshakeTimeoutMs: 5000,
     maxHandshakes: 64,
-    maxConnections: 0,
+    maxConnections: 10_000,
     certificateValidityMs: 24 * 60 * 60 * 1000,
     certificateRenewBeforeMs: 6 * 60 * 60 * 1000,
     clockToleranceMs: 5 * 60 * 1000,
