@@ -8,14 +8,17 @@
  * `peer.stop()`. Every peer ever spawned is also SIGKILLed when the parent exits, whatever the reason.
  * Child: `serveSuitePeer(async () => ({ ports, close, stats }))`. Children run with `--expose-gc`.
  *
- * Unlike ./child.ts (a 'stop' message only), requests carry an id and get one answer each.
+ * Forking, readiness, stopping and the request protocol (an id per request, one answer each) are
+ * ./child.ts's; this file adds the requests and what the child measures.
  */
-import { type ChildProcess, fork } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
-
-/** Named TCP ports the child listens on (127.0.0.1). */
-export type Ports = Record<string, number>;
+import {
+  forkPeer,
+  type Served as PeerServed,
+  type Ports,
+  servePeer,
+  type ToChild,
+  type ToParent,
+} from './child.js';
 
 /** What a child measured about itself over a window. */
 export interface WindowUsage {
@@ -43,11 +46,6 @@ type Answers = {
   memory: MemoryUsage;
   stats: Record<string, number>;
 };
-type ToChild = { readonly id: number; readonly op: Op } | 'stop';
-type ToParent =
-  | { readonly ready: Ports }
-  | { readonly error: string }
-  | { readonly id: number; readonly answer?: unknown; readonly failed?: string };
 
 /** A running child peer. */
 export interface SuitePeer {
@@ -59,24 +57,6 @@ export interface SuitePeer {
   stop(): Promise<void>;
 }
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-/** Kill every child still alive when this process exits (normally, on an error, or on SIGINT/SIGTERM). */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const c of live) c.kill('SIGKILL');
-  });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      for (const c of live) c.kill('SIGKILL');
-      process.exit(130);
-    });
-  }
-}
-
 /**
  * Fork `entry` with `--expose-gc` and wait (at most `timeoutMs`) for its ports. Rejects if the child
  * reports an error, exits early, or does not answer in time; in every failure case it is killed.
@@ -86,94 +66,55 @@ export async function spawnSuitePeer(
   args: readonly string[],
   timeoutMs = 15_000,
 ): Promise<SuitePeer> {
-  installExitHook();
-  const prof = process.env.BENCH_CHILD_PROF;
-  const child = fork(fileURLToPath(entry), [...args], {
-    execArgv: ['--expose-gc', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  const peer = await forkPeer(entry, args, {
+    timeoutMs,
+    execArgv: ['--expose-gc'],
+    label: `suite peer ${args[0]}`,
   });
-  live.add(child);
-  let exited = false;
-  const exit = once(child, 'exit').then(() => {
-    exited = true;
-    live.delete(child);
-  });
+  const { child } = peer;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   child.on('exit', (code) => {
     for (const p of pending.values()) p.reject(new Error(`suite peer exited (${code}) before answering`));
     pending.clear();
   });
-  try {
-    const ports = await new Promise<Ports>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`suite peer ${args[0]} did not start in ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      child.once('message', (m: ToParent) => {
-        clearTimeout(timer);
-        if ('ready' in m) resolve(m.ready);
-        else if ('error' in m) reject(new Error(`suite peer ${args[0]} failed: ${m.error}`));
-        else reject(new Error('suite peer answered before it was ready'));
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`suite peer ${args[0]} exited with ${code} before it was ready`));
-      });
-    });
-    child.on('message', (m: ToParent) => {
-      if (typeof m !== 'object' || !('id' in m)) return;
-      const p = pending.get(m.id);
-      pending.delete(m.id);
-      if (m.failed !== undefined) p?.reject(new Error(`suite peer: ${m.failed}`));
-      else p?.resolve(m.answer);
-    });
-    let nextId = 1;
-    let stopping: Promise<void> | undefined;
-    return {
-      ports,
-      pid: child.pid ?? -1,
-      ask<O extends Op>(op: O, ms = 10_000): Promise<Answers[O]> {
-        if (exited) return Promise.reject(new Error('suite peer has exited'));
-        const id = nextId++;
-        return new Promise<Answers[O]>((resolve, reject) => {
-          const timer = setTimeout(() => {
-            pending.delete(id);
-            reject(new Error(`suite peer did not answer ${op} in ${ms} ms`));
-          }, ms);
-          pending.set(id, {
-            resolve: (v) => {
-              clearTimeout(timer);
-              resolve(v as Answers[O]);
-            },
-            reject: (e) => {
-              clearTimeout(timer);
-              reject(e);
-            },
-          });
-          child.send({ id, op } satisfies ToChild);
+  child.on('message', (m: ToParent) => {
+    if (typeof m !== 'object' || !('id' in m)) return;
+    const p = pending.get(m.id);
+    pending.delete(m.id);
+    if (m.failed !== undefined) p?.reject(new Error(`suite peer: ${m.failed}`));
+    else p?.resolve(m.answer);
+  });
+  let nextId = 1;
+  return {
+    ports: peer.ports,
+    pid: peer.pid,
+    ask<O extends Op>(op: O, ms = 10_000): Promise<Answers[O]> {
+      if (peer.exited()) return Promise.reject(new Error('suite peer has exited'));
+      const id = nextId++;
+      return new Promise<Answers[O]>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new Error(`suite peer did not answer ${op} in ${ms} ms`));
+        }, ms);
+        pending.set(id, {
+          resolve: (v) => {
+            clearTimeout(timer);
+            resolve(v as Answers[O]);
+          },
+          reject: (e) => {
+            clearTimeout(timer);
+            reject(e);
+          },
         });
-      },
-      stop() {
-        stopping ??= (async () => {
-          if (exited) return;
-          child.send('stop' satisfies ToChild);
-          const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-          await exit;
-          clearTimeout(timer);
-        })();
-        return stopping;
-      },
-    };
-  } catch (err) {
-    if (!exited) child.kill('SIGKILL');
-    throw err;
-  }
+        child.send({ id, op } satisfies ToChild);
+      });
+    },
+    stop: () => peer.stop(),
+  };
 }
 
 /** What a child's setup returns. */
-export interface Served {
-  ports: Ports;
-  close(): Promise<void>;
+export interface Served extends PeerServed {
   /** Counters for 'stats' (e.g. calls in progress); default none. */
   stats?(): Record<string, number>;
 }
@@ -220,51 +161,22 @@ async function settledMemory(): Promise<MemoryUsage> {
 }
 
 /**
- * Child side: run `setup`, report its ports, answer requests, and on 'stop' (or when the parent goes
- * away) call `close` and exit. A setup failure is reported to the parent and exits with code 1; a
- * failing request is answered with its message, never thrown out of the message handler.
+ * Child side: ./child.ts's servePeer, answering the measuring requests (window, memory, stats).
  */
 export function serveSuitePeer(setup: () => Promise<Served>): void {
-  const send = process.send?.bind(process);
-  if (!send) throw new Error('serveSuitePeer must run in a forked child (no IPC channel)');
-  setup().then(
-    (served) => {
-      const window = new Window();
-      let finishing = false;
-      const finish = (): void => {
-        if (finishing) return;
-        finishing = true;
-        window.end();
-        const hardExit = setTimeout(() => process.exit(0), 4_000);
-        hardExit.unref();
-        served.close().finally(() => process.exit(0));
-      };
-      const answer = async (op: Op): Promise<unknown> => {
-        switch (op) {
-          case 'window-begin':
-            window.begin();
-            return null;
-          case 'window-end':
-            return window.end();
-          case 'memory':
-            return settledMemory();
-          case 'stats':
-            return served.stats?.() ?? {};
-        }
-      };
-      process.on('message', (m: ToChild) => {
-        if (m === 'stop') return finish();
-        if (typeof m !== 'object' || m === null) return;
-        answer(m.op).then(
-          (a) => send({ id: m.id, answer: a } satisfies ToParent),
-          (err: unknown) => send({ id: m.id, failed: String(err) } satisfies ToParent),
-        );
-      });
-      process.once('disconnect', finish);
-      send({ ready: served.ports } satisfies ToParent);
-    },
-    (err: unknown) => {
-      send({ error: String(err) } satisfies ToParent, () => process.exit(1));
-    },
-  );
+  const window = new Window();
+  servePeer(setup, async (served, op) => {
+    switch (op as Op) {
+      case 'window-begin':
+        window.begin();
+        return null;
+      case 'window-end':
+        return window.end();
+      case 'memory':
+        return settledMemory();
+      case 'stats':
+        return served.stats?.() ?? {};
+    }
+    throw new Error(`unknown request ${op}`);
+  });
 }
