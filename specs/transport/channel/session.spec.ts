@@ -4,41 +4,16 @@
  * records and prefaces are split everywhere.
  */
 import { describe, it } from 'node:test';
-import { lifecycleScenarios } from './lifecycle.js';
-import { limitScenarios } from './limits.js';
-import { type Direction, makePair } from './pair.js';
-import { scenarios as core } from './scenarios.js';
+import { allScenarios, directions, runScenario } from './all-scenarios.js';
 
-const scenarios = [...core, ...limitScenarios, ...lifecycleScenarios];
-
-for (const direction of ['client-opens', 'server-opens'] as Direction[]) {
+for (const direction of directions) {
   describe(`channels over memory, ${direction}`, () => {
-    for (const s of scenarios) {
-      it(s.name, async () => {
-        const pair = await makePair('memory', direction, s.options);
-        try {
-          await s.run(pair);
-        } catch (err) {
-          await pair.teardown();
-          throw err;
-        }
-        await pair.finish();
-      });
-    }
+    for (const s of allScenarios) it(s.name, () => runScenario('memory', direction, s));
   });
 }
 
 describe('channels over memory, 7-byte chunks', () => {
-  for (const s of scenarios.filter((x) => !/MiB|Writable|backpressure/.test(x.name))) {
-    it(s.name, async () => {
-      const pair = await makePair('memory', 'client-opens', { ...s.options, maxChunk: 7 });
-      try {
-        await s.run(pair);
-      } catch (err) {
-        await pair.teardown();
-        throw err;
-      }
-      await pair.finish();
-    });
+  for (const s of allScenarios.filter((x) => !/MiB|Writable|backpressure/.test(x.name))) {
+    it(s.name, () => runScenario('memory', 'client-opens', s, { maxChunk: 7 }));
   }
 });
