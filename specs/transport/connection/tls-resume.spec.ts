@@ -21,23 +21,18 @@ import { closeAll, drain, rawTls, refusals, until } from './helpers.js';
 
 const server = Identity.generate();
 const alice = Identity.generate();
+const aliceOnly = [{ key: alice.id, name: 'alice' }];
+
+/** Dial `port` as alice, pinning `serverKey` (the server's by default), with `session` for tickets. */
+const dialAlice = (port: number, session: SessionStore | false, serverKey: string | string[] = server.id) =>
+  dialTls({ identity: alice, host: '127.0.0.1', port, serverKey, session });
 
 describe('TLS session resumption', () => {
   it('resumes on reconnect, and both sides still know who the peer is', async () => {
     const got: Connection[] = [];
-    const listener = await listenTls(
-      { identity: server, authorizedKeys: [{ key: alice.id, name: 'alice' }] },
-      (c) => got.push(c),
-    );
+    const listener = await listenTls({ identity: server, authorizedKeys: aliceOnly }, (c) => got.push(c));
     const store = new SessionStore();
-    const dial = () =>
-      dialTls({
-        identity: alice,
-        host: '127.0.0.1',
-        port: listener.port,
-        serverKey: server.id,
-        session: store,
-      });
+    const dial = () => dialAlice(listener.port, store);
     try {
       const first = await dial();
       assert.equal(first.resumed, false);
@@ -55,13 +50,7 @@ describe('TLS session resumption', () => {
         again.socket.destroy();
       }
       // Without a store (or with session: false), every dial is a full handshake.
-      const fresh = await dialTls({
-        identity: alice,
-        host: '127.0.0.1',
-        port: listener.port,
-        serverKey: server.id,
-        session: false,
-      });
+      const fresh = await dialAlice(listener.port, false);
       assert.equal(fresh.resumed, false);
       fresh.socket.destroy();
     } finally {
@@ -70,7 +59,7 @@ describe('TLS session resumption', () => {
   });
 
   it('a resumed session is still judged: a revoked key is rejected even with a valid ticket', async () => {
-    const keys = AuthorizedKeys.fromList([{ key: alice.id, name: 'alice' }]);
+    const keys = AuthorizedKeys.fromList(aliceOnly);
     const r = refusals();
     const listener = await listenTls(
       { identity: server, authorizedKeys: keys, onRefused: r.onRefused },
@@ -79,13 +68,7 @@ describe('TLS session resumption', () => {
     const store = new SessionStore();
     const storeKey = SessionStore.keyFor(alice, '127.0.0.1', listener.port);
     try {
-      const first = await dialTls({
-        identity: alice,
-        host: '127.0.0.1',
-        port: listener.port,
-        serverKey: server.id,
-        session: store,
-      });
+      const first = await dialAlice(listener.port, store);
       await until(() => store.size === 1);
       first.socket.destroy();
       const ticket = store.get(storeKey)!.ticket;
@@ -102,13 +85,7 @@ describe('TLS session resumption', () => {
       assert.equal(frame.kind === 'REJECT' && frame.reason, RejectReason.UNKNOWN_KEY);
 
       await assert.rejects(
-        dialTls({
-          identity: alice,
-          host: '127.0.0.1',
-          port: listener.port,
-          serverKey: server.id,
-          session: store,
-        }),
+        dialAlice(listener.port, store),
         (err: unknown) => isTransportError(err, 'UNAUTHENTICATED') && err.remoteCode === 'UNKNOWN_KEY',
       );
       assert.equal(store.size, 0, 'a failed dial forgets its ticket');
@@ -119,15 +96,11 @@ describe('TLS session resumption', () => {
   });
 
   it('a ticket vouching for a server key no longer pinned is not used', async () => {
-    const listener = await listenTls(
-      { identity: server, authorizedKeys: [{ key: alice.id, name: 'alice' }] },
-      () => undefined,
-    );
+    const listener = await listenTls({ identity: server, authorizedKeys: aliceOnly }, () => undefined);
     const store = new SessionStore();
     const other = Identity.generate();
     try {
-      const dial = (serverKey: string | string[]) =>
-        dialTls({ identity: alice, host: '127.0.0.1', port: listener.port, serverKey, session: store });
+      const dial = (serverKey: string | string[]) => dialAlice(listener.port, store, serverKey);
       (await dial(server.id)).socket.destroy();
       await until(() => store.size === 1);
       const both = await dial([other.id, server.id]);
@@ -147,27 +120,15 @@ describe('TLS session resumption', () => {
 
   it('a listener with resumption off issues no usable tickets', async () => {
     const listener = await listenTls(
-      { identity: server, authorizedKeys: [{ key: alice.id, name: 'alice' }], sessionTicketLifetimeMs: 0 },
+      { identity: server, authorizedKeys: aliceOnly, sessionTicketLifetimeMs: 0 },
       () => undefined,
     );
     const store = new SessionStore();
     try {
-      const first = await dialTls({
-        identity: alice,
-        host: '127.0.0.1',
-        port: listener.port,
-        serverKey: server.id,
-        session: store,
-      });
+      const first = await dialAlice(listener.port, store);
       await new Promise((r) => setTimeout(r, 100));
       first.socket.destroy();
-      const second = await dialTls({
-        identity: alice,
-        host: '127.0.0.1',
-        port: listener.port,
-        serverKey: server.id,
-        session: store,
-      });
+      const second = await dialAlice(listener.port, store);
       assert.equal(second.resumed, false);
       second.socket.destroy();
     } finally {
@@ -180,7 +141,7 @@ describe('TLS session resumption', () => {
     const listener = await listenTls(
       {
         identity: server,
-        authorizedKeys: [{ key: alice.id, name: 'alice' }],
+        authorizedKeys: aliceOnly,
         certificateValidityMs: 60_000,
         certificateRenewBeforeMs: 59_000, // renew about a second after each certificate is made
         onCertificateRenewed: (m) => renewed.push(m),
@@ -200,13 +161,7 @@ describe('TLS session resumption', () => {
       assert.notEqual(after.serialNumber, before.serialNumber);
       assert.equal(after.publicKey.export({ format: 'jwk' }).x, server.id, 'same key, new certificate');
       assert.ok(new Date(after.validTo) > new Date(before.validTo));
-      const c = await dialTls({
-        identity: alice,
-        host: '127.0.0.1',
-        port: listener.port,
-        serverKey: server.id,
-        session: false,
-      });
+      const c = await dialAlice(listener.port, false);
       c.socket.destroy();
     } finally {
       await closeAll(listener);
