@@ -6,7 +6,7 @@
  *           ports: rxchan;
  *   grpc    @grpc/grpc-js over mutual TLS 1.3 (../lib/grpc-service.ts); ports: grpc;
  *   raw     node:tls, mutual TLS 1.3, nothing checked: a length-prefixed echo and a one-way sink
- *           (../lib/suite-raw.ts); ports: echo, sink.
+ *           (../lib/raw-tls.ts); ports: echo, sink.
  *
  * Arguments: the system, then a JSON {@link PeerSpec}. Only run as a child: importing it serves.
  */
