@@ -22,7 +22,7 @@
  * Helpers fail loudly: every wait is bounded by a timeout and rejects with a message naming what it waited for.
  */
 import { once } from 'node:events';
-import { createServer, type Socket, connect as tcpConnect } from 'node:net';
+import type { Socket } from 'node:net';
 import type { YamuxMuxerInit } from '@chainsafe/libp2p-yamux';
 import type { YamuxStream } from '@chainsafe/libp2p-yamux/stream';
 import type { AbortOptions, StreamMessageEvent } from '@libp2p/interface';
@@ -194,24 +194,7 @@ export function echo(stream: YamuxStream): void {
   });
 }
 
-/** A connected TCP pair on 127.0.0.1 (listen on port 0). `done()` destroys both sockets and the listener. */
-export async function tcpPair(): Promise<[client: Socket, server: Socket, done: () => Promise<void>]> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const addr = server.address();
-  if (addr === null || typeof addr === 'string') throw new Error('listener has no TCP address');
-  const accepted = once(server, 'connection') as Promise<[Socket]>;
-  const client = tcpConnect(addr.port, '127.0.0.1');
-  await once(client, 'connect');
-  const [serverSide] = await accepted;
-  const done = async (): Promise<void> => {
-    client.destroy();
-    serverSide.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  };
-  return [client, serverSide, done];
-}
+export { tcpPair } from './tcp-pair.js';
 
 /** `p`, or a rejection naming `what` after `ms`. The timer never keeps the process alive. */
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

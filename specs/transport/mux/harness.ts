@@ -5,8 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TransportError } from '../../../src/transport/errors.js';
 import type { MuxConfig } from '../../../src/transport/mux/config.js';
@@ -14,6 +12,7 @@ import { encodeHeader, Flag, FrameType } from '../../../src/transport/mux/frame.
 import { Session, type Stream } from '../../../src/transport/mux/index.js';
 import { FrameReader, Verdict } from '../../../src/transport/mux/reader.js';
 import { type MemoryDuplexOptions, memoryDuplexPair } from '../../support/memory-duplex.js';
+import { tcpPair } from '../../support/tcp-pair.js';
 
 export type Transport = 'memory' | 'tcp';
 export const TRANSPORTS: Transport[] = ['memory', 'tcp'];
@@ -33,24 +32,7 @@ export async function bytePair(
     };
     return [a, b, done];
   }
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const addr = server.address();
-  if (addr === null || typeof addr === 'string') throw new Error('no TCP address');
-  const accepted = once(server, 'connection') as Promise<[Socket]>;
-  const client = tcpConnect(addr.port, '127.0.0.1');
-  await once(client, 'connect');
-  const [serverSide] = await accepted;
-  return [
-    client,
-    serverSide,
-    async () => {
-      client.destroy();
-      serverSide.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  ];
+  return tcpPair();
 }
 
 export interface SessionPair {
