@@ -8,7 +8,8 @@
  * SIGKILLed when the parent exits, whatever the reason.
  * Child (the entry file): `servePeer(async () => ({ ports, close }))` starts listeners and answers the parent.
  *
- * Set `BENCH_CHILD_PROF=<dir>` to run the child with `--cpu-prof` writing into `<dir>`.
+ * Set `BENCH_CHILD_PROF=<dir>` to run the child with `--cpu-prof` writing into `<dir>`, and
+ * `BENCH_CHILD_FLAGS` to pass it more Node flags (space-separated, e.g. `--trace-gc`).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -75,8 +76,13 @@ export async function forkPeer(entry: URL, args: readonly string[], options: For
   const { timeoutMs, label } = options;
   installExitHook();
   const prof = process.env.BENCH_CHILD_PROF;
+  const flags = process.env.BENCH_CHILD_FLAGS?.split(' ').filter((f) => f !== '') ?? [];
   const child: ChildProcess = fork(fileURLToPath(entry), [...args], {
-    execArgv: [...(options.execArgv ?? []), ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])],
+    execArgv: [
+      ...(options.execArgv ?? []),
+      ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
+      ...flags,
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   live.add(child);
