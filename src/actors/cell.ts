@@ -12,7 +12,8 @@ import { abortReasonOf, type CallContext, type Caller } from './context.js';
 import { type ActorOptions, type MethodOptions, methodOptions } from './decorators.js';
 import { rpcError } from './errors.js';
 import { callableMethods, callHandler, settle } from './invoke.js';
-import { Mailbox } from './mailbox.js';
+import { Mailbox, type MailboxJob } from './mailbox.js';
+import type { Outcome } from './target.js';
 
 /** Token under which an actor's child container holds the actor's name. */
 export const ACTOR_NAME: InjectionToken<string> = 'rxchan.actorName';
@@ -106,19 +107,30 @@ export class ActorCell {
    * RESOURCE_EXHAUSTED / UNAVAILABLE from the mailbox. Does not check authorization (see {@link admit}).
    */
   dispatch(method: string, args: readonly unknown[], ctx: CallContext): Promise<unknown> {
-    return this.mailbox.post(() => {
-      if (!this.started || this.status === 'failed') {
-        throw rpcError('UNAVAILABLE', `actor ${this.name} is ${this.status}`);
-      }
-      // A call whose deadline passed or that was cancelled while it waited does not run.
-      const aborted = abortReasonOf(ctx);
-      if (aborted !== undefined) throw aborted;
-      const instance = this.instance as Record<string, unknown>;
-      const fn = instance[method];
-      if (typeof fn !== 'function')
-        throw rpcError('UNIMPLEMENTED', `actor ${this.name} has no method ${method}`);
-      return settle(callHandler(fn, instance, args, ctx));
-    });
+    return new Promise((resolve, reject) => this.enqueue(method, args, ctx, { resolve, reject }));
+  }
+
+  /**
+   * {@link dispatch} without a promise: `outcome` gets the result or the error (at once, before this
+   * returns, when the mailbox refuses the call or the handler ends synchronously).
+   */
+  enqueue(method: string, args: readonly unknown[], ctx: CallContext, outcome: Outcome): void {
+    this.mailbox.enqueue(new CellJob(this, method, args, ctx, outcome));
+  }
+
+  /** The turn of one call: runs the handler, or throws why it cannot run. */
+  run(method: string, args: readonly unknown[], ctx: CallContext): unknown {
+    if (!this.started || this.status === 'failed') {
+      throw rpcError('UNAVAILABLE', `actor ${this.name} is ${this.status}`);
+    }
+    // A call whose deadline passed or that was cancelled while it waited does not run.
+    const aborted = abortReasonOf(ctx);
+    if (aborted !== undefined) throw aborted;
+    const instance = this.instance as Record<string, unknown>;
+    const fn = instance[method];
+    if (typeof fn !== 'function')
+      throw rpcError('UNIMPLEMENTED', `actor ${this.name} has no method ${method}`);
+    return settle(callHandler(fn, instance, args, ctx));
   }
 
   /** Messages waiting in the mailbox. */
@@ -161,6 +173,29 @@ export class ActorCell {
       this.status = 'failed';
       throw err;
     }
+  }
+}
+
+/** A call as a turn of a cell's mailbox (one object per call: no closures). */
+class CellJob implements MailboxJob {
+  constructor(
+    private readonly cell: ActorCell,
+    private readonly method: string,
+    private readonly args: readonly unknown[],
+    private readonly ctx: CallContext,
+    private readonly outcome: Outcome,
+  ) {}
+
+  run(): unknown {
+    return this.cell.run(this.method, this.args, this.ctx);
+  }
+
+  resolve(value: unknown): void {
+    this.outcome.resolve(value);
+  }
+
+  reject(err: unknown): void {
+    this.outcome.reject(err);
   }
 }
 

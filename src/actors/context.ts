@@ -136,7 +136,11 @@ export class CallScope {
     this.why = reason;
     this.controller?.abort(reason);
     this.onAbort?.(reason);
+    this.whenAborted(reason);
   }
+
+  /** Runs once when the scope aborts, after `onAbort`: a subclass's way to react without a closure. */
+  protected whenAborted(_reason: RpcError): void {}
 
   /**
    * The caller cancelled. Within {@link DEADLINE_SKEW_MS} of the deadline (or past it) that is the

@@ -9,15 +9,33 @@
  *
  * The drain is a plain FIFO and a running count rather than `mergeMap`: it is on the path of every call,
  * and `mergeMap(job => from(promise))` costs an Observable, a subscription and a promise per message.
+ * For the same reason a job is an object with methods ({@link MailboxJob}, given to {@link Mailbox.enqueue}):
+ * a served call is its own job, so a call whose handler returns a plain value costs no promise and no
+ * closure here. {@link Mailbox.post} wraps a function in a job for callers that want a promise.
  */
 import { Subject, type Subscription } from 'rxjs';
 import { rpcError } from './errors.js';
 import { isThenable } from './invoke.js';
 
-interface Job {
-  readonly run: () => unknown;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (err: unknown) => void;
+/** One turn of the actor: `run` starts it; then exactly one of `resolve` / `reject` gets its outcome. */
+export interface MailboxJob {
+  /** Runs the turn; a thenable result keeps the turn going until it settles. May throw. */
+  run(): unknown;
+  /** The turn's value (a thenable result's value, once settled). */
+  resolve(value: unknown): void;
+  /** What the turn threw or rejected with, or why it never ran (RESOURCE_EXHAUSTED, UNAVAILABLE). */
+  reject(err: unknown): void;
+}
+
+type Job = MailboxJob;
+
+/** A function posted with {@link Mailbox.post}, settling the promise `post` returned. */
+class FunctionJob implements MailboxJob {
+  constructor(
+    readonly run: () => unknown,
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (err: unknown) => void,
+  ) {}
 }
 
 export class Mailbox {
@@ -62,15 +80,26 @@ export class Mailbox {
    * RESOURCE_EXHAUSTED when `capacity` jobs already wait, and UNAVAILABLE after {@link close}.
    */
   post<T>(job: () => T | Promise<T>): Promise<T> {
-    if (this.closing) return Promise.reject(rpcError('UNAVAILABLE', `actor ${this.name} is stopping`));
-    if (this.capacity > 0 && this.size >= this.capacity) {
-      return Promise.reject(
-        rpcError('RESOURCE_EXHAUSTED', `actor ${this.name}: mailbox full (${this.capacity})`),
-      );
-    }
     return new Promise<T>((resolve, reject) => {
-      this.subject.next({ run: job, resolve: resolve as (value: unknown) => void, reject });
+      this.enqueue(new FunctionJob(job, resolve as (value: unknown) => void, reject));
     });
+  }
+
+  /**
+   * Queue `job` (see {@link post}). When it cannot be queued, `job.reject` runs at once, before this
+   * returns: RESOURCE_EXHAUSTED when `capacity` jobs already wait, UNAVAILABLE after {@link close}. A job
+   * that can start at once runs before this returns too.
+   */
+  enqueue(job: MailboxJob): void {
+    if (this.closing) {
+      job.reject(rpcError('UNAVAILABLE', `actor ${this.name} is stopping`));
+      return;
+    }
+    if (this.capacity > 0 && this.size >= this.capacity) {
+      job.reject(rpcError('RESOURCE_EXHAUSTED', `actor ${this.name}: mailbox full (${this.capacity})`));
+      return;
+    }
+    this.subject.next(job);
   }
 
   /** Accept no more jobs; resolves when every queued and running job has finished. Idempotent. */

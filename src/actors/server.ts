@@ -13,14 +13,14 @@
 import { isObservable } from 'rxjs';
 import type { Receiver, Sender } from '../transport/channel/index.js';
 import { isTransportError } from '../transport/errors.js';
-import { decodeArgs } from './args.js';
+import { type DecodedArgs, decodeArgs } from './args.js';
 import { CallScope } from './context.js';
 import { releaseEnds } from './ends.js';
 import { errorToWire, type RpcError, rpcError, toRpcError } from './errors.js';
 import { isStreamLike } from './invoke.js';
 import type { Link } from './link.js';
 import { pumpIterable, pumpObservable } from './pump.js';
-import { cellTarget, type Target } from './target.js';
+import { cellTarget, type Outcome, type Target } from './target.js';
 import { type ParsedCall, parseCall, parseOpen, replyOf, type UnaryReply } from './wire.js';
 
 /**
@@ -46,7 +46,11 @@ export function serveMailbox(link: Link, receiver: Receiver<unknown>, target?: T
         }
         return;
       }
-      serveCall(link, resolved, message).catch(report);
+      try {
+        serveCall(link, resolved, message);
+      } catch (err) {
+        report(err);
+      }
     },
     // The mailbox ended (the peer closed it, or the connection ended): calls already read go on.
     error: () => link.unserve(receiver),
@@ -62,7 +66,7 @@ function targetOf(link: Link, target: Target | string): Target {
   return cellTarget(cell);
 }
 
-async function serveCall(link: Link, where: Target | string, message: unknown): Promise<void> {
+function serveCall(link: Link, where: Target | string, message: unknown): void {
   let call: ParsedCall;
   try {
     call = parseCall(message);
@@ -91,47 +95,120 @@ async function serveCall(link: Link, where: Target | string, message: unknown): 
     releaseEnds(call.args);
     return answerError(link, reply, err);
   }
+  new ServedCall(link, target, call).start();
+}
 
-  let answered = false;
-  const timeout = call.timeoutMs ?? target.defaultTimeout(call.method, call.stream);
-  const scope = new CallScope(link.caller, target.actor, call.method, timeout, (reason: RpcError) => {
-    // Our own deadline is answered; a cancelled or lost reply channel has nobody to answer.
-    if (!answered && scope.expired) answerError(link, reply, reason);
-    answered = true;
-  });
-  link.watch(scope);
-  void reply.closed.then((err) => {
-    if (err === undefined) return;
-    if (isTransportError(err, 'CHANNEL_CANCELLED')) scope.cancel();
-    else scope.abort(toRpcError(err));
-  });
-  const args = decodeArgs(link, call.args, call.kinds, scope);
-  let failed = true;
-  try {
-    const result = await target.dispatch(call.method, args.values, scope.context, call.stream);
-    if (scope.aborted) return;
-    failed = false;
-    answered = true;
+/**
+ * One call being served, from its admission to its end: the scope of its deadline and cancellation (it
+ * IS the CallScope), and where the target's outcome goes. One object per call, with methods rather
+ * than closures, since every call makes one.
+ */
+class ServedCall extends CallScope implements Outcome {
+  /** Set once something was (or will be) written on the reply channel, or nothing may be. */
+  private answered = false;
+  /** Cleared when the handler's result was taken: the call's arguments are the handler's from then on. */
+  private failed = true;
+  private args: DecodedArgs | undefined;
+  /** Set by {@link end}, which runs once. */
+  private over = false;
+
+  constructor(
+    private readonly link: Link,
+    private readonly target: Target,
+    private readonly call: ParsedCall,
+  ) {
+    super(
+      link.caller,
+      target.actor,
+      call.method,
+      call.timeoutMs ?? target.defaultTimeout(call.method, call.stream),
+    );
+  }
+
+  start(): void {
+    const { link, call } = this;
+    link.watch(this);
+    void call.reply.closed.then((err) => {
+      if (err === undefined) return;
+      if (isTransportError(err, 'CHANNEL_CANCELLED')) this.cancel();
+      else this.abort(toRpcError(err));
+    });
+    if (call.kinds !== undefined) this.args = decodeArgs(link, call.args, call.kinds, this);
+    const values = this.args?.values ?? call.args;
+    try {
+      this.target.dispatch(call.method, values, this.context, call.stream, this);
+    } catch (err) {
+      this.reject(err);
+    }
+  }
+
+  /** Our own deadline is answered; a cancelled or lost reply channel has nobody to answer. */
+  protected override whenAborted(reason: RpcError): void {
+    if (!this.answered && this.expired) answerError(this.link, this.call.reply, reason);
+    this.answered = true;
+  }
+
+  /**
+   * The handler's result: answer with it, then end. Never throws (the mailbox calls it and must go on);
+   * a bug here is reported and the call still ends.
+   */
+  resolve(result: unknown): void {
+    try {
+      this.answer(result);
+    } catch (err) {
+      this.link.core.report(err);
+      this.end();
+    }
+  }
+
+  private answer(result: unknown): void {
+    if (this.aborted) return this.end();
+    this.failed = false;
+    this.answered = true;
+    const { link, call } = this;
+    let sent: Promise<void>;
     if (!call.stream) {
       const body: UnaryReply = isStreamLike(result) ? { s: 1 } : result === undefined ? {} : { v: result };
-      await sendOne(link, reply, body);
+      sent = sendOne(link, call.reply, body);
     } else if (isStreamLike(result)) {
-      await streamResult(link, target, call.method, result, reply, scope);
+      sent = streamResult(link, this.target, call.method, result, call.reply, this);
     } else {
-      await sendOne(link, reply, result);
+      sent = sendOne(link, call.reply, result);
     }
-  } catch (err) {
-    if (!answered) {
-      answered = true;
-      answerError(link, reply, scope.reason ?? err);
+    sent.then(
+      () => this.end(),
+      (err: unknown) => this.reject(err),
+    );
+  }
+
+  /** The handler failed, or the call could not run: answer with the reason, then end. Never throws. */
+  reject(err: unknown): void {
+    try {
+      if (!this.answered) {
+        this.answered = true;
+        answerError(this.link, this.call.reply, this.reason ?? err);
+      }
+    } catch (bug) {
+      this.link.core.report(bug);
     }
-  } finally {
-    scope.dispose();
-    link.unwatch(scope);
-    args.release();
-    link.endServe();
-    // A call that failed (refused while queued, deadline, handler error) leaves nothing open.
-    if (failed) releaseEnds(args.values);
+    this.end();
+  }
+
+  /** Once: stop the deadline, release what the call holds, and count it out of the connection. */
+  private end(): void {
+    if (this.over) return;
+    this.over = true;
+    try {
+      this.dispose();
+      this.link.unwatch(this);
+      this.args?.release();
+      // A call that failed (refused while queued, deadline, handler error) leaves nothing open.
+      if (this.failed) releaseEnds(this.args?.values ?? this.call.args);
+    } catch (bug) {
+      this.link.core.report(bug);
+    } finally {
+      this.link.endServe();
+    }
   }
 }
 

@@ -9,7 +9,7 @@ import type { ActorCell } from './cell.js';
 import type { OverflowPolicy } from './config.js';
 import type { CallContext, Caller } from './context.js';
 import { rpcError } from './errors.js';
-import { settle } from './invoke.js';
+import { isThenable, settle } from './invoke.js';
 import type { CallOptions } from './types.js';
 
 /** Per-method options a target gives the code that streams its results. */
@@ -28,10 +28,34 @@ export interface Target {
   /** Buffer and overflow policy for a push stream result of `method`. */
   streamOptions(method: string): StreamOptions;
   /**
-   * Run the call. Resolves with the handler's result: a value, or an Observable / AsyncIterable for a
-   * stream. `stream` says how the caller asked (a target that forwards needs it); rejects with the error.
+   * Run the call. `outcome.resolve` gets the handler's result (a value, or an Observable / AsyncIterable
+   * for a stream; a promise is awaited first), `outcome.reject` the error; exactly one of them runs, maybe
+   * before this returns. `stream` says how the caller asked (a target that forwards needs it). Throws
+   * only what `admit` would have (a target that cannot serve at all).
    */
-  dispatch(method: string, args: readonly unknown[], ctx: CallContext, stream: boolean): Promise<unknown>;
+  dispatch(
+    method: string,
+    args: readonly unknown[],
+    ctx: CallContext,
+    stream: boolean,
+    outcome: Outcome,
+  ): void;
+}
+
+/** Where a dispatched call's result goes (an object with methods, so a call needs no closures). */
+export interface Outcome {
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+/** Hand `result` to `outcome`: at once for a plain value, when it settles for a thenable. */
+export function settleInto(result: unknown, outcome: Outcome): void {
+  if (isThenable(result)) {
+    result.then(
+      (value) => outcome.resolve(value),
+      (err: unknown) => outcome.reject(err),
+    );
+  } else outcome.resolve(result);
 }
 
 const cellTargets = new WeakMap<ActorCell, Target>();
@@ -45,7 +69,7 @@ export function cellTarget(cell: ActorCell): Target {
       admit: (method, caller) => cell.admit(method, caller),
       defaultTimeout: (method, stream) => cell.defaultTimeout(method, stream),
       streamOptions: (method) => streamOptionsOf(cell, method),
-      dispatch: (method, args, ctx) => cell.dispatch(method, args, ctx),
+      dispatch: (method, args, ctx, _stream, outcome) => cell.enqueue(method, args, ctx, outcome),
     };
     cellTargets.set(cell, target);
   }
@@ -78,7 +102,16 @@ export function functionTarget(fn: Function): Target {
     },
     defaultTimeout: () => undefined,
     streamOptions: () => ({}),
-    dispatch: async (_method, args) => settle(fn(...args)),
+    dispatch(_method, args, _ctx, _stream, outcome) {
+      let result: unknown;
+      try {
+        result = settle(fn(...args));
+      } catch (err) {
+        outcome.reject(err);
+        return;
+      }
+      settleInto(result, outcome);
+    },
   };
 }
 
@@ -89,12 +122,13 @@ export function forwardTarget(actor: string, invoker: Invoker, base: CallOptions
     admit: () => {},
     defaultTimeout: () => undefined,
     streamOptions: () => ({}),
-    async dispatch(method, args, ctx, stream) {
+    dispatch(method, args, ctx, stream, outcome) {
       const remaining = ctx.deadline === undefined ? base.timeoutMs : Math.max(1, ctx.deadline - Date.now());
       const signal = base.signal ? AbortSignal.any([base.signal, ctx.signal]) : ctx.signal;
       const options: CallOptions = { ...base, signal };
       if (remaining !== undefined) options.timeoutMs = remaining;
-      return stream ? invoker.stream(method, [...args], options) : invoker.unary(method, [...args], options);
+      if (stream) outcome.resolve(invoker.stream(method, [...args], options));
+      else settleInto(invoker.unary(method, [...args], options), outcome);
     },
   };
 }
