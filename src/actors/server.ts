@@ -80,11 +80,12 @@ function serveCall(link: Link, where: Target | string, message: unknown): void {
   if (!link.beginServe()) {
     releaseEnds(call.args);
     const max = link.core.config.maxCallsPerConnection;
-    return answerError(
+    answerError(
       link,
       reply,
       rpcError('RESOURCE_EXHAUSTED', `${max} calls in progress (maxCallsPerConnection)`),
     );
+    return;
   }
   let target: Target;
   try {
@@ -93,7 +94,8 @@ function serveCall(link: Link, where: Target | string, message: unknown): void {
   } catch (err) {
     link.endServe();
     releaseEnds(call.args);
-    return answerError(link, reply, err);
+    answerError(link, reply, err);
+    return;
   }
   new ServedCall(link, target, call).start();
 }
@@ -162,7 +164,10 @@ class ServedCall extends CallScope implements Outcome {
   }
 
   private answer(result: unknown): void {
-    if (this.aborted) return this.end();
+    if (this.aborted) {
+      this.end();
+      return;
+    }
     this.failed = false;
     this.answered = true;
     const { link, call } = this;
