@@ -109,7 +109,7 @@ export class RawEchoClient {
   /** Connect with mutual TLS 1.3 (our certificate, the server's not checked: a baseline). */
   static async connect(
     port: number,
-    cert: CertificateMaterial,
+    cert: Pick<CertificateMaterial, 'certPem' | 'keyPem'>,
     payloadBytes: number,
   ): Promise<RawEchoClient> {
     const socket = tls.connect({

@@ -24,8 +24,9 @@ export async function deadline<T>(p: Promise<T>, ms: number, what: string): Prom
 /**
  * `n` workers issuing `call` back to back until a timer closes the window after `ms`; `onClose` gets the
  * calls completed by then (read once, when the window closes: reading the clock per call would cost
- * more than some calls). Calls still in flight at that point are awaited but not counted. Rejects with
- * the first failing call, or after `ms` + {@link GRACE_MS} naming `what`.
+ * more than some calls). Calls still in flight at that point are awaited but not counted there; the
+ * result is every call completed, those included. Rejects with the first failing call, or after `ms` +
+ * {@link GRACE_MS} naming `what`.
  */
 export async function inFlightWindow(
   call: () => Promise<unknown>,
@@ -33,7 +34,7 @@ export async function inFlightWindow(
   ms: number,
   what: string,
   onClose: (completed: number) => void,
-): Promise<void> {
+): Promise<number> {
   let open = true;
   let completed = 0;
   const timer = setTimeout(() => {
@@ -48,6 +49,7 @@ export async function inFlightWindow(
   };
   try {
     await deadline(Promise.all(Array.from({ length: n }, worker)), ms + GRACE_MS, `${what} in flight`);
+    return completed;
   } finally {
     clearTimeout(timer);
   }

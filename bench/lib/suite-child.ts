@@ -12,6 +12,7 @@
  * ./child.ts's; this file adds the requests and what the child measures.
  */
 import {
+  type Forked,
   forkPeer,
   type Served as PeerServed,
   type Ports,
@@ -71,45 +72,75 @@ export async function spawnSuitePeer(
     execArgv: ['--expose-gc'],
     label: `suite peer ${args[0]}`,
   });
+  const ask = requester(peer, 'suite peer');
+  return {
+    ports: peer.ports,
+    pid: peer.pid,
+    ask: <O extends Op>(op: O, ms = 10_000) => ask(op, ms) as Promise<Answers[O]>,
+    stop: () => peer.stop(),
+  };
+}
+
+/**
+ * A running client child (see {@link spawnSuiteCaller}): it drives one system's client in a process of
+ * its own and answers requests with what it measured.
+ */
+export interface SuiteCaller {
+  readonly pid: number;
+  /** Ask the child to run `op`; rejects with its failure, or if it does not answer within `timeoutMs`. */
+  ask(op: string, timeoutMs: number): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Fork a client child (`entry` calls {@link serveSuiteCaller}): the client of one system runs alone in
+ * its process, so no other system's heap, timers or JIT state weighs on its CPU time.
+ */
+export async function spawnSuiteCaller(
+  entry: URL,
+  args: readonly string[],
+  timeoutMs = 15_000,
+): Promise<SuiteCaller> {
+  const peer = await forkPeer(entry, args, { timeoutMs, label: `suite caller ${args[0]}` });
+  return { pid: peer.pid, ask: requester(peer, 'suite caller'), stop: () => peer.stop() };
+}
+
+/** Requests to a forked child: an id per request, one answer each, a timeout per request. */
+function requester(peer: Forked, label: string): (op: string, ms: number) => Promise<unknown> {
   const { child } = peer;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   child.on('exit', (code) => {
-    for (const p of pending.values()) p.reject(new Error(`suite peer exited (${code}) before answering`));
+    for (const p of pending.values()) p.reject(new Error(`${label} exited (${code}) before answering`));
     pending.clear();
   });
   child.on('message', (m: ToParent) => {
     if (typeof m !== 'object' || !('id' in m)) return;
     const p = pending.get(m.id);
     pending.delete(m.id);
-    if (m.failed !== undefined) p?.reject(new Error(`suite peer: ${m.failed}`));
+    if (m.failed !== undefined) p?.reject(new Error(`${label}: ${m.failed}`));
     else p?.resolve(m.answer);
   });
   let nextId = 1;
-  return {
-    ports: peer.ports,
-    pid: peer.pid,
-    ask<O extends Op>(op: O, ms = 10_000): Promise<Answers[O]> {
-      if (peer.exited()) return Promise.reject(new Error('suite peer has exited'));
-      const id = nextId++;
-      return new Promise<Answers[O]>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          pending.delete(id);
-          reject(new Error(`suite peer did not answer ${op} in ${ms} ms`));
-        }, ms);
-        pending.set(id, {
-          resolve: (v) => {
-            clearTimeout(timer);
-            resolve(v as Answers[O]);
-          },
-          reject: (e) => {
-            clearTimeout(timer);
-            reject(e);
-          },
-        });
-        child.send({ id, op } satisfies ToChild);
+  return (op, ms) => {
+    if (peer.exited()) return Promise.reject(new Error(`${label} has exited`));
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new Error(`${label} did not answer ${op} in ${ms} ms`));
+      }, ms);
+      pending.set(id, {
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       });
-    },
-    stop: () => peer.stop(),
+      child.send({ id, op } satisfies ToChild);
+    });
   };
 }
 
@@ -179,4 +210,21 @@ export function serveSuitePeer(setup: () => Promise<Served>): void {
     }
     throw new Error(`unknown request ${op}`);
   });
+}
+
+/**
+ * Child side of {@link spawnSuiteCaller}: run `setup` (connect the client), then answer each request
+ * with `answer`; on 'stop', `close` and exit. A caller listens on nothing (its ports are empty).
+ */
+export function serveSuiteCaller<S>(
+  setup: () => Promise<S & { close(): Promise<void> }>,
+  answer: (client: S, op: string) => Promise<unknown>,
+): void {
+  servePeer(
+    async () => {
+      const client = await setup();
+      return { ports: {}, close: () => client.close(), client };
+    },
+    (served, op) => answer(served.client, op),
+  );
 }

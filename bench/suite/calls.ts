@@ -1,25 +1,24 @@
 /**
  * Scenarios 1 and 2 of the suite: request/reply on one connection, rxchan `add(1, 2)` through a typed
  * ref vs @grpc/grpc-js unary `Add([1, 2])` vs a raw TLS 1.3 length-prefixed echo of 32 bytes. Each
- * server runs alone in its own child.
+ * server runs alone in its own child, and so does each client (./caller.ts): this process only
+ * coordinates, so no system's client pays for another's heap or JIT state.
  *
  *  1. sequential: one call at a time for a window; p50 and p99 latency, µs;
  *  2. `inFlight` (100) calls always in flight on one connection: calls per second, CPU µs per call in
- *     the client (this process) and in the server (the child, over the same window), and the server's
- *     peak RSS over the window (for scenario 6's RSS target).
+ *     the client child (over the window) and in the server child (from before the first call to after
+ *     the last, divided by every call completed, the ones in flight at the window's end included), and
+ *     the server's peak RSS over the window (for scenario 6's RSS target).
  */
-import type { CallFn } from '../lib/actors-load.js';
-import { RawEchoClient, sequential } from '../lib/actors-load.js';
-import { GrpcBenchClient } from '../lib/grpc-service.js';
-import type { WindowUsage } from '../lib/suite-child.js';
-import { inFlightMeasured } from '../lib/suite-load.js';
+import type { LatencyRun } from '../lib/actors-load.js';
+import { GRACE_MS } from '../lib/load.js';
+import { type SuiteCaller, spawnSuiteCaller } from '../lib/suite-child.js';
 import { printTable } from '../lib/table.js';
 import type { SuiteConfig } from './config.js';
-import { type Keys, portOf, rxchanClient, withPeers } from './context.js';
+import { type Keys, portOf, withPeers } from './context.js';
 import { type Finding, fmt, formatRatio, median, pairedRatio } from './report.js';
-import type { System } from './spec.js';
+import { type CallerSpec, type InFlightResult, RAW_PAYLOAD, type System } from './spec.js';
 
-const RAW_PAYLOAD = 32;
 const MiB = 1024 * 1024;
 const SYSTEMS = ['rxchan', 'grpc', 'raw'] as const satisfies readonly System[];
 const LABEL: Record<System, string> = {
@@ -27,6 +26,8 @@ const LABEL: Record<System, string> = {
   grpc: 'grpc-js unary Add',
   raw: `raw TLS echo, ${RAW_PAYLOAD} B`,
 };
+/** The port each system's server reports (bench/suite/peer.ts). */
+const PORT_NAME: Record<System, string> = { rxchan: 'rxchan', grpc: 'grpc', raw: 'echo' };
 
 interface Samples {
   p50: number[];
@@ -44,45 +45,35 @@ export async function runCalls(config: SuiteConfig, keys: Keys): Promise<Finding
   const load = config.scenarios.includes(2);
   const { windowMs: ms, inFlight, runs } = config;
   return withPeers(keys, SYSTEMS, async (peers) => {
-    const rx = rxchanClient(keys, portOf(peers.rxchan, 'rxchan'));
-    let grpc: GrpcBenchClient | undefined;
-    let raw: RawEchoClient | undefined;
+    const callers: Partial<Record<System, SuiteCaller>> = {};
     try {
-      grpc = await GrpcBenchClient.connect(
-        portOf(peers.grpc, 'grpc'),
-        keys.clientCert,
-        keys.serverCert.certPem,
-      );
-      raw = await RawEchoClient.connect(portOf(peers.raw, 'echo'), keys.clientCert, RAW_PAYLOAD);
-      const g = grpc;
-      const calls: Record<System, CallFn> = {
-        rxchan: async () => {
-          if ((await rx.bench.add(1, 2)) !== 3) throw new Error('rxchan add(1, 2) !== 3');
-        },
-        grpc: async () => {
-          if ((await g.add(1, 2)) !== 3) throw new Error('grpc Add(1, 2) !== 3');
-        },
-        raw: raw.call,
-      };
-      const measureInFlight = async (s: System, window: number, into: Samples) => {
-        const peer = peers[s]!;
-        const r = await inFlightMeasured(
-          calls[s],
+      for (const s of SYSTEMS) {
+        const spec: CallerSpec = {
+          port: portOf(peers[s], PORT_NAME[s]),
+          clientSeed: keys.clientSeed.toString('hex'),
+          serverId: keys.server.id,
+          clientCertPem: keys.clientCert.certPem,
+          clientKeyPem: keys.clientCert.keyPem,
+          serverCertPem: keys.serverCert.certPem,
           inFlight,
-          window,
-          {
-            begin: () => peer.ask('window-begin'),
-            end: () => peer.ask('window-end') as Promise<WindowUsage>,
-          },
+        };
+        callers[s] = await spawnSuiteCaller(new URL('./caller.js', import.meta.url), [
           s,
-        );
+          JSON.stringify(spec),
+        ]);
+      }
+      const measureInFlight = async (s: System, window: number, into: Samples) => {
+        const server = peers[s]!;
+        await server.ask('window-begin');
+        const r = (await callers[s]!.ask(`in-flight:${window}`, window + GRACE_MS)) as InFlightResult;
+        const usage = await server.ask('window-end');
         into.rate.push(r.rate);
-        into.clientCpu.push(r.clientCpuUs / r.calls);
-        into.serverCpu.push(r.server.cpuUs / r.calls);
-        into.peakRss.push(r.server.peakRss / MiB);
+        into.clientCpu.push(r.cpuUs / r.calls);
+        into.serverCpu.push(usage.cpuUs / r.total);
+        into.peakRss.push(usage.peakRss / MiB);
       };
       const measureSequential = async (s: System, window: number, into: Samples) => {
-        const r = await sequential(calls[s], window, s);
+        const r = (await callers[s]!.ask(`sequential:${window}`, window + GRACE_MS)) as LatencyRun;
         into.p50.push(r.p50);
         into.p99.push(r.p99);
       };
@@ -103,9 +94,7 @@ export async function runCalls(config: SuiteConfig, keys: Keys): Promise<Finding
       if (load) findings.push(...reportLoad(samples, ms, runs, inFlight));
       return findings;
     } finally {
-      raw?.close();
-      grpc?.close();
-      await rx.system.close();
+      await Promise.all(Object.values(callers).map((c) => c.stop()));
     }
   });
 }

@@ -13,6 +13,8 @@ import { type PeerSpec, type System, streamLimits } from './spec.js';
 /** The keys of one suite run: the server's identity (as a seed, for the child) and the client's. */
 export interface Keys {
   readonly serverSeed: Buffer;
+  /** The client identity's seed (client children rebuild the identity from it). */
+  readonly clientSeed: Buffer;
   readonly server: Identity;
   readonly client: Identity;
   /** ed25519 self-signed certificates made from those identities, as rxchan makes its own. */
@@ -23,9 +25,11 @@ export interface Keys {
 export async function makeKeys(): Promise<Keys> {
   const serverSeed = randomBytes(32);
   const server = Identity.fromSeed(serverSeed);
-  const client = Identity.generate();
+  const clientSeed = randomBytes(32);
+  const client = Identity.fromSeed(clientSeed);
   return {
     serverSeed,
+    clientSeed,
     server,
     client,
     serverCert: await makeCertificate(server),

@@ -1,5 +1,5 @@
 /**
- * What the suite benchmark's parent hands each child peer (./peer.ts), and the limits both ends of
+ * What the suite benchmark's parent hands each child peer (./peer.ts) and client child (./caller.ts), and the limits both ends of
  * scenario 6 need. Its own module, so the parent can import it without running the child entry.
  */
 
@@ -22,6 +22,38 @@ export interface PeerSpec {
    * See {@link streamLimits}.
    */
   streams: number;
+}
+
+/** Bytes of the raw echo's payload: about what rxchan's add(1, 2) puts on the wire. */
+export const RAW_PAYLOAD = 32;
+
+/** What the parent hands a client child (./caller.ts). */
+export interface CallerSpec {
+  /** The server's port for this system. */
+  port: number;
+  /** The client identity's seed, hex (rxchan). */
+  clientSeed: string;
+  /** The rxchan server's key id (pinned). */
+  serverId: string;
+  /** The client's certificate and key (grpc, raw), PEM. */
+  clientCertPem: string;
+  clientKeyPem: string;
+  /** The server's certificate, PEM (grpc trusts it). */
+  serverCertPem: string;
+  /** Calls kept in flight by `in-flight`. */
+  inFlight: number;
+}
+
+/** What `in-flight:<ms>` measured in the client. */
+export interface InFlightResult {
+  /** Calls completed within the window, per second. */
+  rate: number;
+  /** Calls completed within the window. */
+  calls: number;
+  /** Calls completed in all, the ones in flight when the window closed included (the server saw them). */
+  total: number;
+  /** CPU time (user + system) of this process over the window, µs. */
+  cpuUs: number;
 }
 
 /** Room above the stream count for the mailbox channel and calls still closing. */
