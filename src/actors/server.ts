@@ -171,18 +171,35 @@ class ServedCall extends CallScope implements Outcome {
     this.failed = false;
     this.answered = true;
     const { link, call } = this;
-    let sent: Promise<void>;
     if (!call.stream) {
       const body: UnaryReply = isStreamLike(result) ? { s: 1 } : result === undefined ? {} : { v: result };
-      sent = sendOne(link, call.reply, body);
+      this.sendOne(body);
     } else if (isStreamLike(result)) {
-      sent = streamResult(link, this.target, call.method, result, call.reply, this);
+      streamResult(link, this.target, call.method, result, call.reply, this).then(
+        () => this.end(),
+        (err: unknown) => this.reject(err),
+      );
     } else {
-      sent = sendOne(link, call.reply, result);
+      this.sendOne(result);
     }
-    sent.then(
-      () => this.end(),
-      (err: unknown) => this.reject(err),
+  }
+
+  /**
+   * The one message of a reply, then FIN, then the end of the call. A value that cannot be sent
+   * (ENCODE_ERROR, MESSAGE_TOO_LARGE) is answered with its error instead; a reply channel that is gone
+   * (cancelled, connection lost) is left.
+   */
+  private sendOne(message: unknown): void {
+    const reply = this.call.reply;
+    reply.send(message).then(
+      () => {
+        reply.close();
+        this.end();
+      },
+      (err: unknown) => {
+        answerError(this.link, reply, err);
+        this.end();
+      },
     );
   }
 
@@ -241,19 +258,6 @@ async function streamResult(
   const reason = scope.reason;
   if (end === 'cancelled' && reason?.code === 'DEADLINE_EXCEEDED' && scope.expired) {
     reply.error(reason.code, reason.message);
-  }
-}
-
-/**
- * The one message of a reply, then FIN. A value that cannot be sent (ENCODE_ERROR, MESSAGE_TOO_LARGE)
- * is answered with its error instead; a reply channel that is gone (cancelled, connection lost) is left.
- */
-async function sendOne(link: Link, reply: Sender<unknown>, message: unknown): Promise<void> {
-  try {
-    await reply.send(message);
-    reply.close();
-  } catch (err) {
-    answerError(link, reply, err);
   }
 }
 
