@@ -45,6 +45,25 @@ export class Stream<T> extends Observable<T> implements AsyncIterable<T> {
 /** Marks a call nobody awaits as handled (its failure is dropped; see the file comment). */
 const IGNORE = (): void => {};
 
+/**
+ * Calls made in the current microtask checkpoint that may still need their unary call started: one
+ * queued microtask checks them all (a closure and a microtask per call cost more than the check).
+ * Each is checked in a microtask that runs after the one it was made in, as the file comment promises.
+ */
+let unchecked: Call<unknown>[] = [];
+
+function checkUnused(): void {
+  const calls = unchecked;
+  unchecked = [];
+  for (let i = 0; i < calls.length; i++) {
+    try {
+      calls[i]!.startIfUnused();
+    } catch {
+      // Starting a call nobody awaits has nobody to tell; the other calls must still start.
+    }
+  }
+}
+
 /** The subscribe function of every Call (one function for all: no closure per call). */
 function subscribeCall(this: Observable<unknown>, subscriber: Subscriber<unknown>): TeardownLogic {
   return (this as unknown as { stream(): Observable<unknown> }).stream().subscribe(subscriber);
@@ -62,7 +81,7 @@ export class Call<T> extends Stream<T> implements PromiseLike<T> {
     private readonly options: CallOptions,
   ) {
     super(subscribeCall as (this: Observable<T>, subscriber: Subscriber<T>) => TeardownLogic);
-    queueMicrotask(() => this.startIfUnused());
+    if (unchecked.push(this as Call<unknown>) === 1) queueMicrotask(checkUnused);
   }
 
   override [Symbol.asyncIterator](): AsyncIterator<T> {
@@ -102,8 +121,8 @@ export class Call<T> extends Stream<T> implements PromiseLike<T> {
     return this.invoker.stream(this.method, this.args, this.options) as Observable<T>;
   }
 
-  /** End of the microtask the Call was made in: make the unary call if nothing else did. */
-  private startIfUnused(): void {
+  /** After the microtask the Call was made in: make the unary call if nothing else did. @internal */
+  startIfUnused(): void {
     // A call nobody awaits must not become an unhandled rejection; awaiting callers still see it.
     if (!this.used) this.start().catch(IGNORE);
   }

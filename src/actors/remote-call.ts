@@ -360,6 +360,20 @@ function withRoute(
     waiter.go(route);
     return NOTHING;
   }
+  return awaitRoute(route, method, deadline, signal, waiter);
+}
+
+/**
+ * {@link withRoute} when the route is not there yet (it dials). Its own function so that the closures
+ * below, and the context they share, are made only on this path, not on every call.
+ */
+function awaitRoute(
+  route: Promise<Route>,
+  method: string,
+  deadline: number | undefined,
+  signal: AbortSignal | undefined,
+  waiter: RouteWaiter,
+): () => void {
   let done = false;
   const settle = () => {
     done = true;
