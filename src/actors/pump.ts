@@ -100,19 +100,22 @@ export function pumpObservable<T>(
       }
     };
 
-    // One send at a time: each resolves (in a microtask) as soon as the connection has taken it.
-    const sendNext = () => {
+    // One send at a time: each resolves (in a microtask) as soon as the connection has taken it. One loop
+    // per burst, awaiting each send in place: no closure or derived promise per item.
+    const drain = async () => {
       sending = true;
-      count(-1);
-      sink.send(queue.shift()).then(
-        () => {
-          if (over) return;
-          if (queue.length > 0) return sendNext();
-          sending = false;
-          endSink();
-        },
-        (err: unknown) => failSend(err),
-      );
+      while (queue.length > 0) {
+        count(-1);
+        try {
+          await sink.send(queue.shift());
+        } catch (err) {
+          failSend(err);
+          return;
+        }
+        if (over) return;
+      }
+      sending = false;
+      endSink();
     };
     // A send that failed because the reader or the connection is gone ends the pump quietly; one
     // whose item could not be sent (encoding, size) ends the stream with that error.
@@ -149,7 +152,7 @@ export function pumpObservable<T>(
       if (over) return;
       queue.push(value);
       count(1);
-      if (!sending) sendNext();
+      if (!sending) void drain();
       if (queue.length > buffer && check === undefined) check = setImmediate(checkpoint);
     };
 
@@ -209,59 +212,89 @@ class Queue<T> {
   }
 }
 
-/** Pump a pull source, one item per resolved send. Resolves (never rejects) with how it ended. */
-export async function pumpIterable<T>(
+/**
+ * Pump a pull source, one item per resolved send. Resolves (never rejects) with how it ended.
+ *
+ * The loop awaits `next()` and `send()` in place; an abort does not wake it but ends the pump at once
+ * (resolves 'cancelled', calls the iterator's `return()`), and the loop, when its await settles, sees
+ * that and stops. Racing each await against the abort instead cost two promises and a closure per item
+ * (a third of the sending side's CPU per item in the suite's subscription scenario).
+ */
+export function pumpIterable<T>(
   source: AsyncIterable<T>,
   sink: Sink<T>,
   options: PumpOptions,
 ): Promise<PumpEnd> {
   const { signal } = options;
-  const iterator = source[Symbol.asyncIterator]();
-  // Each await is raced against the abort through its own promise, woken by one listener. Racing every
-  // item against one long-lived "stopped" promise (Promise.race) would leave a reaction on it per item:
-  // memory growing with the length of the stream until it ends.
-  let wake: ((stop: 'stop') => void) | undefined;
-  const onAbort = () => wake?.('stop');
-  const untilStopped = <V>(p: Promise<V>): Promise<V | 'stop'> =>
-    signal.aborted
-      ? Promise.resolve('stop')
-      : new Promise<V | 'stop'>((resolve, reject) => {
-          wake = resolve;
-          p.then(resolve, reject);
-        });
-  signal.addEventListener('abort', onAbort, { once: true });
-  let done = false;
-  try {
-    for (;;) {
-      let next: IteratorResult<T> | 'stop';
-      try {
-        next = await untilStopped(iterator.next());
-      } catch (err) {
-        done = true; // a throwing iterator is finished; return() is not called
-        if (signal.aborted) return 'cancelled';
-        const e = errorToWire(err, options.exposeStack);
-        sink.error(e.code, e.message, e.details);
-        return 'error';
+  return new Promise<PumpEnd>((resolve) => {
+    let over = false;
+    /** The iterator is finished (it completed or threw): its return() is not called. */
+    let done = false;
+    let iterator: AsyncIterator<T> | undefined;
+    const finish = (end: PumpEnd) => {
+      if (over) return;
+      over = true;
+      signal.removeEventListener('abort', onAbort);
+      if (!done && iterator !== undefined) closeIterator(iterator);
+      resolve(end);
+    };
+    const onAbort = () => finish('cancelled');
+    /** The source failed (its iterator could not be made, or next() threw or rejected). */
+    const sourceFailed = (err: unknown) => {
+      done = true; // a throwing iterator is finished; return() is not called
+      if (over) return;
+      const e = errorToWire(err, options.exposeStack);
+      sink.error(e.code, e.message, e.details);
+      finish('error');
+    };
+
+    const run = async (it: AsyncIterator<T>) => {
+      for (;;) {
+        let next: IteratorResult<T>;
+        try {
+          next = await it.next();
+        } catch (err) {
+          sourceFailed(err);
+          return;
+        }
+        if (over) return;
+        if (next.done) {
+          done = true;
+          sink.close();
+          finish('complete');
+          return;
+        }
+        try {
+          await sink.send(next.value);
+        } catch (err) {
+          if (over) return;
+          const e = toRpcError(err);
+          if (e.code === 'CANCELLED' || e.code === 'UNAVAILABLE') return finish('cancelled');
+          sink.error(e.code, e.message);
+          return finish('error');
+        }
+        if (over) return;
       }
-      if (next === 'stop') return 'cancelled';
-      if (next.done) {
-        done = true;
-        sink.close();
-        return 'complete';
-      }
-      try {
-        if ((await untilStopped(sink.send(next.value))) === 'stop') return 'cancelled';
-      } catch (err) {
-        const e = toRpcError(err);
-        if (e.code === 'CANCELLED' || e.code === 'UNAVAILABLE') return 'cancelled';
-        sink.error(e.code, e.message);
-        return 'error';
-      }
+    };
+
+    if (signal.aborted) return resolve('cancelled');
+    try {
+      iterator = source[Symbol.asyncIterator]();
+    } catch (err) {
+      return sourceFailed(err);
     }
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-    wake = undefined;
-    // Not awaited: a generator suspended in an await only returns when it reaches its next yield.
-    if (!done) iterator.return?.()?.catch(() => {});
+    signal.addEventListener('abort', onAbort, { once: true });
+    void run(iterator);
+  });
+}
+
+/** Ask a stopped iterator to clean up. Not awaited: a generator suspended in an await only returns when
+ *  it reaches its next yield. Whatever return() throws or rejects with is of no use to anyone. */
+function closeIterator(iterator: AsyncIterator<unknown>): void {
+  try {
+    const r = iterator.return?.();
+    if (r !== undefined) Promise.resolve(r).catch(() => {});
+  } catch {
+    // ignored, as above
   }
 }
