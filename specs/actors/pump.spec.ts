@@ -5,7 +5,13 @@ import vm from 'node:vm';
 import fc from 'fast-check';
 import { from, Observable, range, Subject, throwError } from 'rxjs';
 import type { OverflowPolicy } from '../../src/actors/config.js';
-import { type PumpStats, pumpIterable, pumpObservable, type Sink } from '../../src/actors/pump.js';
+import {
+  PULL_TURN_ITEMS,
+  type PumpStats,
+  pumpIterable,
+  pumpObservable,
+  type Sink,
+} from '../../src/actors/pump.js';
 import { transportError } from '../../src/transport/errors.js';
 
 /**
@@ -220,6 +226,65 @@ describe('pumpIterable', () => {
     const broken = new FakeSink();
     assert.equal(await pumpIterable(failing(), broken, options(1, 'error')), 'error');
     assert.deepEqual(broken.ended, { code: 'UNKNOWN', message: 'iterator broke' });
+  });
+});
+
+describe('pumpIterable turns', () => {
+  it('gives the event loop a turn every PULL_TURN_ITEMS items of a source that never waits', async () => {
+    const items = 20 * PULL_TURN_ITEMS;
+    let pulled = 0;
+    const source: AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () =>
+          Promise.resolve(pulled < items ? { value: pulled++, done: false } : { value: 0, done: true }),
+      }),
+    };
+    const sink = new FakeSink();
+    const seen: number[] = []; // items pulled when each check phase ran
+    let turns = 0;
+    const watch = () => {
+      seen.push(pulled);
+      if (++turns < 100 && pulled < items) setImmediate(watch);
+    };
+    setImmediate(watch);
+    assert.equal(await pumpIterable(source, sink, options(1, 'error')), 'complete');
+    assert.equal(sink.sent.length, items);
+    // On microtasks alone the whole source would be pulled before the first check phase.
+    const first = seen[0] ?? items; // no turn at all before the end: all of them
+    assert.ok(first <= PULL_TURN_ITEMS, `${first} items pulled before the first turn`);
+    assert.ok(seen.length >= 10, `only ${seen.length} turns during ${items} items`);
+  });
+
+  it('ends at once when aborted while next() is pending, and returns the iterator', async () => {
+    let returned = false;
+    const source: AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => new Promise<IteratorResult<number>>(() => {}), // never settles
+        return: () => {
+          returned = true;
+          return Promise.resolve({ value: undefined, done: true });
+        },
+      }),
+    };
+    const ac = new AbortController();
+    const sink = new FakeSink();
+    const pumped = pumpIterable(source, sink, { ...options(1, 'error'), signal: ac.signal });
+    await flush();
+    ac.abort();
+    assert.equal(await pumped, 'cancelled');
+    assert.ok(returned, 'return() was called');
+    assert.equal(sink.ended, undefined, 'the sink is left to the caller');
+  });
+
+  it('never rejects: an iterable whose iterator cannot be made ends the stream with its error', async () => {
+    const source = {
+      [Symbol.asyncIterator]: () => {
+        throw new Error('no iterator');
+      },
+    } as unknown as AsyncIterable<number>;
+    const sink = new FakeSink();
+    assert.equal(await pumpIterable(source, sink, options(1, 'error')), 'error');
+    assert.deepEqual(sink.ended, { code: 'UNKNOWN', message: 'no iterator' });
   });
 });
 
