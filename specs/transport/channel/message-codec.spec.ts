@@ -168,7 +168,9 @@ describe('MessageCodec', () => {
         throw new Error('not typed');
       },
     };
-    assert.throws(() => codec.encodeRecord(RecordType.MESSAGE, [{}], boom), rejects('ENCODE_ERROR'));
+    // The context is asked about values that could be ends (not plain objects or arrays): a class instance.
+    class Thing {}
+    assert.throws(() => codec.encodeRecord(RecordType.MESSAGE, [new Thing()], boom), rejects('ENCODE_ERROR'));
   });
 
   it('rejects malformed error bodies with DECODE_ERROR, references in them with BAD_REFERENCE', () => {

@@ -57,26 +57,26 @@ describe('UnclaimedTable', () => {
 
   it('counts live entries toward the limit and refuses beyond it', () => {
     const t = new UnclaimedTable(2);
-    assert.ok(t.add(port(2), Preface.NESTED_SEND));
-    assert.ok(t.add(port(4), Preface.NESTED_SEND));
-    assert.equal(t.add(port(6), Preface.NESTED_SEND), false);
+    assert.ok(t.add(port(2)));
+    assert.ok(t.add(port(4)));
+    assert.equal(t.add(port(6)), false);
     assert.equal(t.size, 2);
   });
 
   it('keeps a reset entry claimable without counting it, and forgets the oldest dead beyond the limit', () => {
     const t = new UnclaimedTable(2);
     const ports = [2, 4, 6, 8].map(port);
-    for (const p of ports.slice(0, 2)) t.add(p, Preface.NESTED_SEND);
+    for (const p of ports.slice(0, 2)) t.add(p);
     ports[0]!.onOrphanClose!(ports[0]!);
     assert.equal(t.size, 1);
-    assert.equal(t.get(2)?.port, ports[0]);
-    t.add(ports[2]!, Preface.NESTED_SEND);
+    assert.equal(t.get(2), ports[0]);
+    t.add(ports[2]!);
     ports[1]!.onOrphanClose!(ports[1]!);
     ports[2]!.onOrphanClose!(ports[2]!);
     assert.equal(t.size, 0);
     assert.equal(t.get(2), undefined, 'the oldest dead entry is forgotten');
-    assert.equal(t.get(4)?.port, ports[1]);
-    assert.equal(t.get(6)?.port, ports[2]);
+    assert.equal(t.get(4), ports[1]);
+    assert.equal(t.get(6), ports[2]);
     t.delete(4);
     assert.equal(t.get(4), undefined);
   });

@@ -7,8 +7,9 @@ import { transportError } from '../errors.js';
 import type { Session } from '../mux/index.js';
 import { isBoundStream, pumpIntoWritable, pumpReadable, remoteReadable, remoteWritable } from './bytes.js';
 import type { ChannelConfig } from './config.js';
-import { type ChannelHost, kBind, kBound, type OutboundRecord } from './internal.js';
-import { type ErrorBody, fillReferenceId, MessageCodec } from './message-codec.js';
+import { ReferenceGate } from './gate.js';
+import { type ChannelHost, kBind, kBound, type PreparedRecord } from './internal.js';
+import { type ErrorBody, MessageCodec } from './message-codec.js';
 import { StreamPort } from './port.js';
 import { openerWrites, PREFACE_BYTES, Preface, prefaceName } from './preface.js';
 import { Receiver } from './receiver.js';
@@ -19,7 +20,9 @@ import {
   type EncodeContext,
   type ExtType,
   type Reference,
+  writeReferenceId,
 } from './references.js';
+import { reportUnhandled } from './report.js';
 import { scanMessage } from './scan.js';
 import { Sender } from './sender.js';
 import { UnclaimedTable } from './unclaimed.js';
@@ -39,15 +42,25 @@ function isBound(value: object): boolean {
   return isBoundStream(value);
 }
 
-/** Collects the ends of one outbound message, refusing ends that are bound or appear twice. */
+/**
+ * Collects the ends of one outbound message, refusing ends that are bound, waiting in a held message, or
+ * appear twice. One per session, emptied before each encode (encoding is synchronous and never nests).
+ */
 class OutboundContext implements EncodeContext {
   readonly ends: object[] = [];
   readonly prefaces: Preface[] = [];
 
+  constructor(private readonly reserved: WeakSet<object>) {}
+
+  reset(): void {
+    this.ends.length = 0;
+    this.prefaces.length = 0;
+  }
+
   reference(value: object): Preface | undefined {
     const preface = prefaceOfEnd(value);
     if (preface === undefined) return undefined;
-    if (isBound(value) || this.ends.includes(value)) {
+    if (isBound(value) || this.reserved.has(value) || this.ends.includes(value)) {
       throw transportError(
         'ENCODE_ERROR',
         `a ${endName(preface)} can be sent once: this one is already bound to a channel`,
@@ -73,22 +86,23 @@ const noReferences: EncodeContext = {
   },
 };
 
-interface Claim {
-  readonly id: number;
-  readonly port: StreamPort;
-  readonly bind: () => void;
-}
-
-/** Claims the streams one inbound message names; commit or abort once decoding is over. */
+/**
+ * Claims the streams one inbound message names; commit or abort once decoding is over. One per session,
+ * reused (a decode never starts inside another: binding an end delivers nothing synchronously). The claims
+ * are parallel arrays rather than an object and a closure per claim.
+ */
 class InboundContext implements DecodeContext {
-  private readonly claims: Claim[] = [];
+  private readonly ports: StreamPort[] = [];
+  private readonly values: unknown[] = [];
+  /** Only byte-stream ends need a bind function (from bytes.ts); undefined for channel ends. */
+  private readonly binds: ((() => void) | undefined)[] = [];
 
   constructor(private readonly host: SessionHost) {}
 
   claim(ref: Reference): unknown {
     const { unclaimed } = this.host;
-    const entry = unclaimed.get(ref.id);
-    if (entry === undefined) {
+    const port = unclaimed.get(ref.id);
+    if (port === undefined) {
       const ours = (ref.id & 1) === (this.host.mux.role === 'client' ? 1 : 0);
       throw transportError(
         'BAD_REFERENCE',
@@ -97,60 +111,68 @@ class InboundContext implements DecodeContext {
           : `a message names stream ${ref.id}, which the peer did not open or which is already claimed`,
       );
     }
-    if (entry.preface !== ref.preface) {
+    if (port.preface !== ref.preface) {
       throw transportError(
         'BAD_REFERENCE',
-        `a message names stream ${ref.id} as ${prefaceName(ref.preface)}, but it was opened as ${prefaceName(entry.preface)}`,
+        `a message names stream ${ref.id} as ${prefaceName(ref.preface)}, but it was opened as ${prefaceName(port.preface)}`,
       );
     }
-    if (this.claims.some((c) => c.id === ref.id)) {
+    if (this.ports.includes(port)) {
       throw transportError('BAD_REFERENCE', `a message names stream ${ref.id} twice`);
     }
-    const { value, bind } = remoteEnd(ref.preface, this.host, entry.port);
-    this.claims.push({ id: ref.id, port: entry.port, bind });
+    let value: unknown;
+    let bind: (() => void) | undefined;
+    switch (ref.preface) {
+      case Preface.NESTED_SEND:
+        value = new Receiver();
+        break;
+      case Preface.NESTED_RECV:
+        value = new Sender();
+        break;
+      case Preface.BYTES_SEND: {
+        const r = remoteReadable(port);
+        value = r.readable;
+        bind = r.bind;
+        break;
+      }
+      default: {
+        const w = remoteWritable(port);
+        value = w.writable;
+        bind = w.bind;
+      }
+    }
+    this.ports.push(port);
+    this.values.push(value);
+    this.binds.push(bind);
     return value;
   }
 
   /** The message decoded: the streams are theirs now. */
   commit(): void {
-    for (const c of this.claims) {
-      this.host.unclaimed.delete(c.id);
-      c.bind();
+    const { ports, values, binds, host } = this;
+    for (let i = 0; i < ports.length; i++) {
+      const port = ports[i]!;
+      host.unclaimed.delete(port.id);
+      const bind = binds[i];
+      if (bind !== undefined) bind();
+      else (values[i] as Sender | Receiver)[kBind](host, port);
     }
+    this.clear();
   }
 
   /** The message is rejected: the streams it named are of no use to anyone. */
   abort(): void {
-    for (const c of this.claims) {
-      this.host.unclaimed.delete(c.id);
-      c.port.reset();
+    for (const port of this.ports) {
+      this.host.unclaimed.delete(port.id);
+      port.reset();
     }
+    this.clear();
   }
-}
 
-/** The end this side gets for a stream the peer opened with `preface`. */
-function remoteEnd(
-  preface: Preface,
-  host: ChannelHost,
-  port: StreamPort,
-): { value: unknown; bind: () => void } {
-  switch (preface) {
-    case Preface.NESTED_SEND: {
-      const receiver = new Receiver();
-      return { value: receiver, bind: () => receiver[kBind](host, port) };
-    }
-    case Preface.NESTED_RECV: {
-      const sender = new Sender();
-      return { value: sender, bind: () => sender[kBind](host, port) };
-    }
-    case Preface.BYTES_SEND: {
-      const { readable, bind } = remoteReadable(port);
-      return { value: readable, bind };
-    }
-    default: {
-      const { writable, bind } = remoteWritable(port);
-      return { value: writable, bind };
-    }
+  private clear(): void {
+    this.ports.length = 0;
+    this.values.length = 0;
+    this.binds.length = 0;
   }
 }
 
@@ -174,7 +196,15 @@ function bindLocalEnd(end: object, preface: Preface, host: ChannelHost, port: St
 /** One per ChannelSession: the codec, the multiplexer and the unclaimed table, for every end it binds. */
 export class SessionHost implements ChannelHost {
   readonly unclaimed: UnclaimedTable;
+  readonly gate: ReferenceGate;
   private readonly codec: MessageCodec;
+  /** Ends in messages held by the gate: encoded, not yet written, so not bound, but already taken. */
+  private readonly reserved = new WeakSet<object>();
+  private readonly outbound: OutboundContext;
+  /** The last encoded message: its record and where its stream ids go (reused by every encode). */
+  private readonly scratch: PreparedRecord;
+  private readonly inbound: InboundContext;
+  private decoding = false;
 
   constructor(
     readonly mux: Session,
@@ -182,33 +212,74 @@ export class SessionHost implements ChannelHost {
   ) {
     this.codec = new MessageCodec(config);
     this.unclaimed = new UnclaimedTable(config.maxUnclaimedStreams);
+    this.gate = new ReferenceGate(config.maxUnclaimedStreams);
+    this.outbound = new OutboundContext(this.reserved);
+    this.scratch = {
+      bytes: EMPTY,
+      idOffsets: [],
+      ends: this.outbound.ends,
+      prefaces: this.outbound.prefaces,
+    };
+    this.inbound = new InboundContext(this);
   }
 
-  encode(message: unknown): OutboundRecord {
-    const ctx = new OutboundContext();
-    const record = this.codec.encodeRecord(RecordType.MESSAGE, message, ctx);
-    const ports: StreamPort[] = [];
-    try {
-      for (let i = 0; i < ctx.prefaces.length; i++) {
-        const preface = ctx.prefaces[i]!;
-        const port = new StreamPort(this.mux.open(PREFACE_BYTES[preface]));
-        ports.push(port);
-        if (!openerWrites(preface)) port.end(); // we only read on it: FIN right after the preface
-        fillReferenceId(record, i, port.id);
-      }
-    } catch (err) {
-      for (const port of ports) port.reset();
-      throw err;
-    }
+  encode(message: unknown): PreparedRecord {
+    const ctx = this.outbound;
+    ctx.reset();
+    const scratch = this.scratch;
+    scratch.bytes = EMPTY;
+    scratch.bytes = this.codec.encodeInto(RecordType.MESSAGE, message, ctx, scratch.idOffsets);
+    return scratch;
+  }
+
+  hold(record: PreparedRecord): PreparedRecord {
+    for (const end of record.ends) this.reserved.add(end);
     return {
       bytes: record.bytes,
-      commit: () => {
-        for (let i = 0; i < ports.length; i++) bindLocalEnd(ctx.ends[i]!, ctx.prefaces[i]!, this, ports[i]!);
-      },
-      abort: () => {
-        for (const port of ports) port.reset();
-      },
+      idOffsets: record.idOffsets.slice(),
+      ends: record.ends.slice(),
+      prefaces: record.prefaces.slice(),
+      held: true,
     };
+  }
+
+  release(record: PreparedRecord): void {
+    for (const end of record.ends) this.reserved.delete(end);
+  }
+
+  write(port: StreamPort, record: PreparedRecord): boolean {
+    const { prefaces, ends } = record;
+    const n = prefaces.length;
+    if (n === 0) return port.write(record.bytes);
+    const opened: StreamPort[] = [];
+    let ok: boolean;
+    try {
+      for (let i = 0; i < n; i++) {
+        const preface = prefaces[i]!;
+        const ref = new StreamPort(this.mux.open(PREFACE_BYTES[preface]));
+        opened.push(ref);
+        if (!openerWrites(preface)) ref.end(); // we only read on it: FIN right after the preface
+        writeReferenceId(record.bytes, record.idOffsets[i]!, ref.id);
+      }
+      ok = port.write(record.bytes);
+    } catch (err) {
+      for (const ref of opened) ref.reset();
+      if (record.held) this.release(record);
+      throw err;
+    }
+    if (record.held) this.release(record);
+    // Binding a Sender flushes its pending sends, which encode into the scratch record: with more than one
+    // end, bind from a copy.
+    const toBind = n > 1 ? ends.slice() : ends;
+    const kinds = n > 1 ? prefaces.slice() : prefaces;
+    try {
+      for (let i = 0; i < n; i++) bindLocalEnd(toBind[i]!, kinds[i]!, this, opened[i]!);
+    } catch (err) {
+      // A bug binding the ends: the message is out, so report it rather than fail the send.
+      reportUnhandled(err);
+    }
+    this.gate.written(port, n);
+    return ok;
   }
 
   encodeError(code: string, message: string, details: unknown): Uint8Array {
@@ -222,7 +293,10 @@ export class SessionHost implements ChannelHost {
   }
 
   decode(body: Uint8Array): unknown {
-    const ctx = new InboundContext(this);
+    // A decode inside a decode would share the context; it cannot happen today, but a fresh one keeps it safe.
+    const ctx = this.decoding ? new InboundContext(this) : this.inbound;
+    const outer = this.decoding;
+    this.decoding = true;
     let value: unknown;
     try {
       value = this.codec.decodeBody(body, ctx);
@@ -230,6 +304,8 @@ export class SessionHost implements ChannelHost {
       ctx.abort();
       this.resetNamed(body);
       throw err;
+    } finally {
+      this.decoding = outer;
     }
     ctx.commit();
     return value;
@@ -248,10 +324,10 @@ export class SessionHost implements ChannelHost {
         } catch {
           return; // a malformed reference names nothing
         }
-        const entry = this.unclaimed.get(ref.id);
-        if (entry !== undefined && entry.preface === ref.preface) {
+        const port = this.unclaimed.get(ref.id);
+        if (port !== undefined && port.preface === ref.preface) {
           this.unclaimed.delete(ref.id);
-          entry.port.reset();
+          port.reset();
         }
       });
     } catch {
@@ -263,6 +339,8 @@ export class SessionHost implements ChannelHost {
     return this.codec.decodeErrorBody(body);
   }
 }
+
+const EMPTY = new Uint8Array(0);
 
 function endName(preface: Preface): string {
   switch (preface) {

@@ -3,28 +3,51 @@
  * that keep binding out of the public API. Internal: not exported from index.ts.
  */
 import type { ChannelConfig } from './config.js';
+import type { ReferenceGate } from './gate.js';
 import type { ErrorBody } from './message-codec.js';
+import type { StreamPort } from './port.js';
+import type { Preface } from './preface.js';
 
 /** Binds an unbound end to a session's stream. Symbol-keyed so it is not part of the public surface. */
 export const kBind: unique symbol = Symbol('rxchan.channel.bind');
 /** True once an end is bound (or being bound) to a stream. */
 export const kBound: unique symbol = Symbol('rxchan.channel.bound');
 
-/** An encoded MESSAGE record whose references' streams are open (SYN queued) but whose ends are not bound. */
-export interface OutboundRecord {
-  readonly bytes: Uint8Array;
-  /** After the record is written: bind every end the message carried to its stream. */
-  commit(): void;
-  /** The record will not be written: reset the streams opened for it (the ends stay unbound). */
-  abort(): void;
+/**
+ * An encoded MESSAGE record and the ends it carries, whose streams are not open yet: the placeholders at
+ * `idOffsets` get the stream ids when {@link ChannelHost.write} opens them, right before the record.
+ */
+export interface PreparedRecord {
+  bytes: Uint8Array;
+  /** Offset in `bytes` of each reference's stream id, in the order of `ends`. */
+  readonly idOffsets: number[];
+  readonly ends: object[];
+  readonly prefaces: Preface[];
+  /** True for a copy made by {@link ChannelHost.hold} (its ends are reserved until written or released). */
+  readonly held?: boolean;
 }
 
 /** The session side of every bound end. */
 export interface ChannelHost {
   readonly config: ChannelConfig;
-  /** Encode a message and open its references' streams. Throws TransportError (ENCODE_ERROR,
-   *  REFERENCE_LIMIT, MESSAGE_TOO_LARGE, or the multiplexer's STREAM_LIMIT / SESSION_CLOSED / GO_AWAY). */
-  encode(message: unknown): OutboundRecord;
+  /** Keeps reference SYNs from running ahead of their records (see gate.ts). */
+  readonly gate: ReferenceGate;
+  /**
+   * Encode a message. The result is the host's scratch, valid until the next encode: write it at once or
+   * {@link hold} it. Throws TransportError (ENCODE_ERROR, REFERENCE_LIMIT, MESSAGE_TOO_LARGE).
+   */
+  encode(message: unknown): PreparedRecord;
+  /** A copy of `record` that can wait; its ends count as taken (a second message cannot carry them). */
+  hold(record: PreparedRecord): PreparedRecord;
+  /** A held record that will never be written: its ends are free again (they stay unbound). */
+  release(record: PreparedRecord): void;
+  /**
+   * Open the streams of the record's ends (SYN queued), write the record on `port`, then bind the ends.
+   * Returns port.write's answer (false: above the write high-water mark). Throws the multiplexer's
+   * STREAM_LIMIT / SESSION_CLOSED / GO_AWAY from opening, or the write's error; the streams opened for
+   * it are reset then, and the ends stay unbound.
+   */
+  write(port: StreamPort, record: PreparedRecord): boolean;
   /** An ERROR record; details that cannot be encoded are dropped. */
   encodeError(code: string, message: string, details: unknown): Uint8Array;
   /** Decode a MESSAGE body, claiming the streams it names (all or none). Throws TransportError

@@ -14,11 +14,14 @@ import { frameRecord, RECORD_HEADER_SIZE, RecordType } from './record.js';
 import {
   type DecodeContext,
   type EncodeContext,
+  EXT8_HEAD_SIZE,
+  ExtType,
+  REFERENCE_PAYLOAD_SIZE,
   ReferenceCodec,
   type ReferenceSlot,
   writeReferenceId,
 } from './references.js';
-import { scanMessage } from './scan.js';
+import { countReferences } from './scan.js';
 
 /** A record ready to write, header and body in one buffer. */
 export interface EncodedRecord {
@@ -39,8 +42,40 @@ const ENCODER_KEEP_BYTES = 256 * 1024;
 
 const codec = new ReferenceCodec();
 
+/** Where the slot's offsets point between encodes (never written: an encode always sets its own). */
+const NO_OFFSETS: number[] = [];
+
+/**
+ * True when `offsets` (payload offsets in the body, from the encoder's position) are `count` references
+ * in `record`: each preceded by an ext 8 head of length 5 and type CHANNEL or BYTES. They are shifted to
+ * offsets in the record in place.
+ */
+function offsetsHold(record: Uint8Array, offsets: number[], count: number): boolean {
+  if (offsets.length !== count) return false;
+  for (let i = 0; i < count; i++) {
+    const at = offsets[i]! + RECORD_HEADER_SIZE;
+    const type = record[at - 1];
+    if (
+      at + REFERENCE_PAYLOAD_SIZE > record.length ||
+      record[at - EXT8_HEAD_SIZE] !== 0xc7 ||
+      record[at - 2] !== REFERENCE_PAYLOAD_SIZE ||
+      (type !== ExtType.CHANNEL && type !== ExtType.BYTES)
+    ) {
+      return false;
+    }
+  }
+  for (let i = 0; i < count; i++) offsets[i] = offsets[i]! + RECORD_HEADER_SIZE;
+  return true;
+}
+
 export class MessageCodec {
-  private readonly slot: ReferenceSlot = { encode: undefined, decode: undefined, count: 0 };
+  private readonly slot: ReferenceSlot = {
+    encode: undefined,
+    decode: undefined,
+    count: 0,
+    encoder: undefined,
+    offsets: [],
+  };
   private encoder: Encoder<ReferenceSlot>;
   private readonly decoder: Decoder<ReferenceSlot>;
 
@@ -59,16 +94,36 @@ export class MessageCodec {
    * REFERENCE_LIMIT (too deep, too many references), MESSAGE_TOO_LARGE (body above maxMessageSize).
    */
   encodeRecord(type: RecordType, value: unknown, ctx: EncodeContext): EncodedRecord {
+    const idOffsets: number[] = [];
+    const bytes = this.encodeInto(type, value, ctx, idOffsets);
+    return { bytes, idOffsets };
+  }
+
+  /**
+   * {@link encodeRecord} without the result object: returns the record's bytes and appends the offset of
+   * each reference's stream id to `idOffsets` (which it empties first). Throws like encodeRecord.
+   *
+   * The offsets come from the encoder's write position when the codec met each end, checked against the
+   * bytes (an ext 8 head of the right type must precede each); if the encoder does not expose its position
+   * or a check fails, a scan of the body finds them instead. Either way the count must match.
+   */
+  encodeInto(type: RecordType, value: unknown, ctx: EncodeContext, idOffsets: number[]): Uint8Array {
     let body: Uint8Array;
     const slot = this.slot;
+    const encoder = this.encoder;
     slot.encode = ctx;
     slot.count = 0;
+    slot.encoder = encoder as unknown as ReferenceSlot['encoder'];
+    idOffsets.length = 0;
+    slot.offsets = idOffsets;
     try {
-      body = this.encoder.encodeSharedRef(value);
+      body = encoder.encodeSharedRef(value);
     } catch (err) {
       throw encodeFailure(err, this.config.maxNestingDepth);
     } finally {
       slot.encode = undefined;
+      slot.encoder = undefined;
+      slot.offsets = NO_OFFSETS;
     }
     const count = slot.count;
     if (body.length > this.config.maxMessageSize) {
@@ -80,16 +135,20 @@ export class MessageCodec {
     }
     const bytes = frameRecord(type, body); // the one copy: the encoder's buffer is reused
     this.shrink(body.length);
-    const idOffsets: number[] = [];
-    if (count > 0) {
-      const found = scanMessage(bytes.subarray(RECORD_HEADER_SIZE), Infinity, Infinity, (offset) => {
+    if (count === 0) {
+      idOffsets.length = 0;
+      return bytes;
+    }
+    if (!offsetsHold(bytes, idOffsets, count)) {
+      idOffsets.length = 0;
+      const found = countReferences(bytes.subarray(RECORD_HEADER_SIZE), Infinity, Infinity, (offset) => {
         idOffsets.push(RECORD_HEADER_SIZE + offset);
       });
-      if (found.references !== count) {
-        throw transportError('ENCODE_ERROR', `found ${found.references} references, encoded ${count}`);
+      if (found !== count) {
+        throw transportError('ENCODE_ERROR', `found ${found} references, encoded ${count}`);
       }
     }
-    return { bytes, idOffsets };
+    return bytes;
   }
 
   /** An ERROR record. `ctx` must reject ends (an error carries no references). Throws like encodeRecord. */
@@ -105,7 +164,7 @@ export class MessageCodec {
    * throws (BAD_REFERENCE).
    */
   decodeBody(body: Uint8Array, ctx: DecodeContext | undefined): unknown {
-    scanMessage(body, this.config.maxNestingDepth, this.config.maxReferencesPerMessage);
+    countReferences(body, this.config.maxNestingDepth, this.config.maxReferencesPerMessage);
     this.slot.decode = ctx;
     try {
       return this.decoder.decode(body);

@@ -1,11 +1,11 @@
 /**
  * Receiver: the reading end of a channel, an RxJS Observable of its messages and an async iterable.
  */
-import { Observable, type Subscriber } from 'rxjs';
+import { Observable, type Subscriber, type TeardownLogic } from 'rxjs';
 import { isTransportError, type TransportError, transportError } from '../errors.js';
 import { type ChannelHost, kBind, kBound } from './internal.js';
 import type { PortHandler, StreamPort } from './port.js';
-import { RecordParser, RecordType } from './record.js';
+import { RecordParser, type RecordSink, RecordType } from './record.js';
 
 /** The async iterator pauses the stream when this many messages wait in its buffer... */
 export const ITERATOR_HIGH_WATER = 64;
@@ -33,12 +33,14 @@ export const ITERATOR_LOW_WATER = 8;
  * ```
  */
 export class Receiver<T = unknown> extends Observable<T> implements AsyncIterable<T> {
-  readonly #core: ReceiverCore<T>;
+  readonly #core = new ReceiverCore<T>();
 
-  constructor() {
-    const core = new ReceiverCore<T>();
-    super((subscriber) => core.subscribe(subscriber));
-    this.#core = core;
+  /**
+   * @internal RxJS calls this for each subscribe (Observable's own hook, overridden instead of passing a
+   * subscribe function to the constructor: no closure per Receiver).
+   */
+  protected _subscribe(subscriber: Subscriber<T>): TeardownLogic {
+    return this.#core.subscribe(subscriber);
   }
 
   /** Cancel the channel (RST; the sender sees CHANNEL_CANCELLED). A subscriber completes. Idempotent;
@@ -63,18 +65,21 @@ export class Receiver<T = unknown> extends Observable<T> implements AsyncIterabl
   }
 }
 
-/** The state behind a Receiver (kept apart so the Observable constructor can reach it). */
-class ReceiverCore<T> {
-  private host: ChannelHost | undefined;
-  private port: StreamPort | undefined;
-  private parser: RecordParser | undefined;
-  private subscriber: Subscriber<T> | undefined;
+/**
+ * The state behind a Receiver; also its port's handler and its record parser's sink (one object, no
+ * closures).
+ */
+class ReceiverCore<T> implements PortHandler, RecordSink {
+  private host: ChannelHost | undefined = undefined;
+  private port: StreamPort | undefined = undefined;
+  private parser: RecordParser | undefined = undefined;
+  private subscriber: Subscriber<T> | undefined = undefined;
   private subscribed = false;
   /** The iterator's buffer is full. */
   private flowPaused = false;
   /** The consumer has seen (or will see) the end: complete, error or cancel. */
   private done = false;
-  private terminal: TransportError | undefined;
+  private terminal: TransportError | undefined = undefined;
   /** An ERROR record ended the channel; read on until the sender's FIN, so the stream closes cleanly. */
   private draining = false;
 
@@ -86,29 +91,32 @@ class ReceiverCore<T> {
     this.host = host;
     this.port = port;
     this.parser = new RecordParser(host.config.maxMessageSize);
-    port.attach(this.handler(), false);
+    port.attach(this, false);
     if (this.done)
       port.reset(); // cancelled before it was bound
     else this.updateFlow();
   }
 
-  subscribe(subscriber: Subscriber<T>): () => void {
+  subscribe(subscriber: Subscriber<T>): TeardownLogic {
     if (this.subscribed) {
       subscriber.error(transportError('ALREADY_SUBSCRIBED', 'a Receiver has exactly one subscriber'));
-      return () => {};
+      return undefined;
     }
     this.subscribed = true;
     if (this.done) {
       if (this.terminal !== undefined) subscriber.error(this.terminal);
       else subscriber.complete();
-      return () => {};
+      return undefined;
     }
     this.subscriber = subscriber;
     this.updateFlow();
-    return () => {
-      this.subscriber = undefined;
-      if (!this.done) this.finish(undefined, true);
-    };
+    return this; // its unsubscribe() is the teardown
+  }
+
+  /** The subscriber unsubscribed (or completed / errored): cancel unless the channel is already over. */
+  unsubscribe(): void {
+    this.subscriber = undefined;
+    if (!this.done) this.finish(undefined, true);
   }
 
   cancel(): void {
@@ -145,70 +153,75 @@ class ReceiverCore<T> {
     s?.error(err);
   }
 
-  private handler(): PortHandler {
-    return {
-      onData: (chunk) => this.onData(chunk),
-      onEnd: () => {
-        if (this.done) return;
-        if (!this.parser!.idle) {
-          this.fail(transportError('DECODE_ERROR', 'the channel ended in the middle of a record'));
-          return;
-        }
-        const s = this.subscriber;
-        this.finish(undefined, false);
-        s?.complete();
-      },
-      onClose: (err) => {
-        if (this.done) return;
-        const s = this.subscriber;
-        this.finish(err, false);
-        if (err === undefined) s?.complete();
-        else s?.error(err);
-      },
-    };
+  // ------------------------------------------------------------------ PortHandler
+
+  onEnd(): void {
+    if (this.done) return;
+    if (!this.parser!.idle) {
+      this.fail(transportError('DECODE_ERROR', 'the channel ended in the middle of a record'));
+      return;
+    }
+    const s = this.subscriber;
+    this.finish(undefined, false);
+    s?.complete();
   }
 
-  private onData(chunk: Uint8Array): void {
+  onClose(err: TransportError | undefined): void {
+    if (this.done) return;
+    const s = this.subscriber;
+    this.finish(err, false);
+    if (err === undefined) s?.complete();
+    else s?.error(err);
+  }
+
+  onData(chunk: Uint8Array): void {
     if (this.done) {
       // Nothing may follow an ERROR record.
       if (this.draining) this.port!.reset();
       return;
     }
-    const { records, error } = this.parser!.push(chunk);
-    const host = this.host!;
-    for (const record of records) {
-      if (this.done) {
-        if (this.draining) this.port!.reset();
-        return;
-      }
-      if (record.type === RecordType.MESSAGE) {
-        let value: unknown;
-        try {
-          value = host.decode(record.body);
-        } catch (err) {
-          this.fail(typed(err));
-          return;
-        }
-        this.subscriber?.next(value as T);
-      } else {
-        let body: ReturnType<ChannelHost['decodeError']>;
-        try {
-          body = host.decodeError(record.body);
-        } catch (err) {
-          this.fail(typed(err));
-          return;
-        }
-        const s = this.subscriber;
-        this.finish(
-          transportError('CHANNEL_ERROR', body.message, { remoteCode: body.code, details: body.details }),
-          false,
-        );
-        this.draining = true;
-        this.updateFlow();
-        s?.error(this.terminal);
-      }
-    }
+    const error = this.parser!.feed(chunk, this);
     if (error !== undefined && !this.done) this.fail(error);
+  }
+
+  // ------------------------------------------------------------------ RecordSink
+
+  record(type: RecordType, body: Uint8Array): boolean {
+    if (this.done) {
+      if (this.draining) this.port!.reset();
+      return false;
+    }
+    const host = this.host!;
+    if (type === RecordType.MESSAGE) {
+      let value: unknown;
+      try {
+        value = host.decode(body);
+      } catch (err) {
+        this.fail(typed(err));
+        return false;
+      }
+      this.subscriber?.next(value as T);
+      return true;
+    }
+    let errorBody: ReturnType<ChannelHost['decodeError']>;
+    try {
+      errorBody = host.decodeError(body);
+    } catch (err) {
+      this.fail(typed(err));
+      return false;
+    }
+    const s = this.subscriber;
+    this.finish(
+      transportError('CHANNEL_ERROR', errorBody.message, {
+        remoteCode: errorBody.code,
+        details: errorBody.details,
+      }),
+      false,
+    );
+    this.draining = true;
+    this.updateFlow();
+    s?.error(this.terminal);
+    return true;
   }
 }
 

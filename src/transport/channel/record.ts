@@ -68,6 +68,12 @@ export const ParserState = {
 
 export type ParserState = (typeof ParserState)[keyof typeof ParserState];
 
+/** Where {@link RecordParser.feed} hands each record. */
+export interface RecordSink {
+  /** One whole record; `body` may be a view into the chunk. Return false to stop reading this chunk. */
+  record(type: RecordType, body: Uint8Array): boolean;
+}
+
 /** What one {@link RecordParser.push} produced: the records completed, and the error that stopped it, if any. */
 export interface ParseResult {
   readonly records: ChannelRecord[];
@@ -85,7 +91,8 @@ export interface ParseResult {
  */
 export class RecordParser {
   private stateValue: ParserState = ParserState.HEADER;
-  private readonly header = new Uint8Array(RECORD_HEADER_SIZE);
+  /** A header split across chunks; made when first needed (most headers lie inside one chunk). */
+  private header: Uint8Array | undefined;
   private headerFill = 0;
   private bodyType: RecordType = RecordType.MESSAGE;
   private bodyLength = 0;
@@ -113,6 +120,21 @@ export class RecordParser {
 
   push(chunk: Uint8Array): ParseResult {
     const records: ChannelRecord[] = [];
+    const error = this.feed(chunk, {
+      record(type, body) {
+        records.push({ type, body });
+        return true;
+      },
+    });
+    return { records, error };
+  }
+
+  /**
+   * Like {@link push}, but hands each record to `sink` as it completes (no arrays, no record objects), and
+   * stops when the sink returns false (the rest of the chunk is dropped: the caller is done with the
+   * stream). Returns the parser's error, if it is FAILED.
+   */
+  feed(chunk: Uint8Array, sink: RecordSink): TransportError | undefined {
     let pos = 0;
     while (pos < chunk.length && this.stateValue !== ParserState.FAILED) {
       if (this.stateValue === ParserState.HEADER) {
@@ -120,38 +142,42 @@ export class RecordParser {
           this.readHeader(chunk, pos); // fast path: the whole header is in this chunk
           pos += RECORD_HEADER_SIZE;
         } else {
+          if (this.header === undefined) this.header = new Uint8Array(RECORD_HEADER_SIZE);
+          const header = this.header;
           const n = Math.min(RECORD_HEADER_SIZE - this.headerFill, chunk.length - pos);
-          this.header.set(chunk.subarray(pos, pos + n), this.headerFill);
+          header.set(chunk.subarray(pos, pos + n), this.headerFill);
           this.headerFill += n;
           pos += n;
           if (this.headerFill < RECORD_HEADER_SIZE) break;
           this.headerFill = 0;
-          this.readHeader(this.header, 0);
+          this.readHeader(header, 0);
         }
         // A valid MessagePack body is never empty, but the framing allows it; the decoder rejects it.
-        if (this.state === ParserState.BODY && this.bodyLength === 0) this.emit(records, EMPTY);
+        if (this.state === ParserState.BODY && this.bodyLength === 0 && !this.emit(sink, EMPTY)) break;
       } else if (this.bodyFill === 0 && chunk.length - pos >= this.bodyLength) {
         // Fast path: the whole body is in this chunk; hand out a view. A plain Uint8Array view even when
         // the chunk is a Buffer, so decoded binary values have one type however the bytes were chunked.
-        this.emit(records, new Uint8Array(chunk.buffer, chunk.byteOffset + pos, this.bodyLength));
+        const body = new Uint8Array(chunk.buffer, chunk.byteOffset + pos, this.bodyLength);
         pos += this.bodyLength;
+        if (!this.emit(sink, body)) break;
       } else {
         this.body ??= new Uint8Array(this.bodyLength);
         const n = Math.min(this.bodyLength - this.bodyFill, chunk.length - pos);
         this.body.set(chunk.subarray(pos, pos + n), this.bodyFill);
         this.bodyFill += n;
         pos += n;
-        if (this.bodyFill === this.bodyLength) this.emit(records, this.body);
+        if (this.bodyFill === this.bodyLength && !this.emit(sink, this.body)) break;
       }
     }
-    return { records, error: this.failure };
+    return this.failure;
   }
 
-  private emit(records: ChannelRecord[], body: Uint8Array): void {
-    records.push({ type: this.bodyType, body });
+  /** The record is whole: back to HEADER, then hand it out. */
+  private emit(sink: RecordSink, body: Uint8Array): boolean {
     this.body = undefined;
     this.bodyFill = 0;
     this.stateValue = ParserState.HEADER;
+    return sink.record(this.bodyType, body);
   }
 
   /** Parse a complete header at `bytes[at]`: go to BODY, or to FAILED with the error. */

@@ -93,7 +93,8 @@ export function decodeReference(ext: ExtType, payload: Uint8Array): Reference {
 /** Per-message encode context. */
 export interface EncodeContext {
   /**
-   * Called once for every non-primitive value in the message, in encoding order. For a channel or byte-stream
+   * Called once for every non-primitive value in the message that is not a plain object, a plain array or
+   * a null-prototype object (those are never ends), in encoding order. For a channel or byte-stream
    * end: collect it and return the preface its stream will be opened with; for anything else: undefined.
    * Throws TransportError (ENCODE_ERROR for an end that cannot be sent, REFERENCE_LIMIT).
    */
@@ -112,9 +113,33 @@ export interface ReferenceSlot {
   decode: DecodeContext | undefined;
   /** References encoded since the owner last set it to 0. */
   count: number;
+  /**
+   * The encoder writing the message, when its write position can be read: then the payload offset of each
+   * reference in the encoded body goes to `offsets` (the owner checks them: see message-codec.ts).
+   */
+  encoder?: { readonly pos?: unknown } | undefined;
+  /** Payload offsets in the body, in encoding order; the owner empties it before each encode. */
+  offsets?: number[];
 }
 
 const builtIn = ExtensionCodec.defaultCodec;
+
+/** Bytes an ext 8 value writes before its payload: 0xc7, the length, the type. A 5-byte payload has no
+ *  fixext form, so a reference is always ext 8. */
+export const EXT8_HEAD_SIZE = 3;
+
+/**
+ * The placeholder reference per preface (stream id 0), shared: the encoder copies the payload, and nobody
+ * writes into these.
+ */
+const PLACEHOLDERS: Record<number, ExtData> = {};
+for (const p of [Preface.NESTED_SEND, Preface.NESTED_RECV, Preface.BYTES_SEND, Preface.BYTES_RECV]) {
+  PLACEHOLDERS[p] = new ExtData(extTypeFor(p), encodeReferencePayload(0, p));
+}
+
+/** Plain objects and arrays are never ends, dates or ExtData: the codec answers for them at once. */
+const OBJECT_PROTO = Object.prototype;
+const ARRAY_PROTO = Array.prototype;
 
 /**
  * The MessagePack extension codec of channels. Ends become ext CHANNEL/BYTES with a placeholder id of 0
@@ -124,6 +149,9 @@ const builtIn = ExtensionCodec.defaultCodec;
  */
 export class ReferenceCodec implements ExtensionCodecType<ReferenceSlot> {
   tryToEncode(object: unknown, slot: ReferenceSlot): ExtData | null {
+    // Asked about every object and array of every message: most are plain, and none of those is an end.
+    const proto = Object.getPrototypeOf(object);
+    if (proto === OBJECT_PROTO || proto === ARRAY_PROTO || proto === null) return null;
     if (object instanceof ExtData) {
       if (object.type === ExtType.CHANNEL || object.type === ExtType.BYTES) {
         throw transportError('ENCODE_ERROR', `ExtData of type ${object.type} is reserved for references`);
@@ -134,7 +162,9 @@ export class ReferenceCodec implements ExtensionCodecType<ReferenceSlot> {
     const preface = slot.encode.reference(object as object);
     if (preface !== undefined) {
       slot.count++;
-      return new ExtData(extTypeFor(preface), encodeReferencePayload(0, preface));
+      const pos = slot.encoder?.pos;
+      if (typeof pos === 'number') slot.offsets?.push(pos + EXT8_HEAD_SIZE);
+      return PLACEHOLDERS[preface]!;
     }
     return builtIn.tryToEncode(object, undefined);
   }

@@ -4,8 +4,9 @@
  *
  * The receiving side runs it before decoding so the limits hold before any object is built or any stream
  * is claimed (the MessagePack decoder has no depth limit of its own). The sending side runs it to find where
- * the reference payloads landed, to write the stream ids in. Pure; O(bytes); allocates only the container
- * stack, which the depth limit bounds.
+ * the reference payloads landed, to write the stream ids in, when the encoder could not tell. Pure; O(bytes);
+ * the container stack is one module-level array reused by every walk (walks are synchronous and never
+ * nest: a visitor must not start another walk), so a walk allocates nothing.
  */
 import { transportError } from '../errors.js';
 import { ExtType } from './references.js';
@@ -32,13 +33,45 @@ export function scanMessage(
   maxReferences: number,
   onReference?: ReferenceVisitor,
 ): ScanResult {
+  const references = countReferences(bytes, maxDepth, maxReferences, onReference);
+  return { depth: lastDepth, references };
+}
+
+/**
+ * Items still expected by each open container, innermost at `remaining[top - 1]`: shared by every walk (see
+ * the file comment), and never shrunk (a length change would free and regrow it on every walk).
+ */
+const remaining: number[] = [];
+let top = 0;
+/** The depth the last walk measured. */
+let lastDepth = 0;
+
+/**
+ * {@link scanMessage} without the result object: returns the number of references (the depth is not
+ * needed on the hot path). Throws the same errors.
+ */
+export function countReferences(
+  bytes: Uint8Array,
+  maxDepth: number,
+  maxReferences: number,
+  onReference?: ReferenceVisitor,
+): number {
+  top = 0;
+  return walk(bytes, maxDepth, maxReferences, onReference);
+}
+
+function walk(
+  bytes: Uint8Array,
+  maxDepth: number,
+  maxReferences: number,
+  onReference: ReferenceVisitor | undefined,
+): number {
   const end = bytes.length;
-  const remaining: number[] = []; // items still expected by each open container, innermost last
   let pos = 0;
   let depth = 0;
   let references = 0;
   do {
-    const d = remaining.length + 1;
+    const d = top + 1;
     if (d > maxDepth) {
       throw transportError('REFERENCE_LIMIT', `message nested deeper than maxNestingDepth (${maxDepth})`);
     }
@@ -148,23 +181,24 @@ export function scanMessage(
     }
     pos += head + payload;
     if (children > 0) {
-      remaining.push(children);
+      remaining[top++] = children;
       continue;
     }
     // This value is complete: close every container it completes.
-    while (remaining.length > 0) {
-      const left = remaining[remaining.length - 1]! - 1;
+    while (top > 0) {
+      const left = remaining[top - 1]! - 1;
       if (left > 0) {
-        remaining[remaining.length - 1] = left;
+        remaining[top - 1] = left;
         break;
       }
-      remaining.pop();
+      top--;
     }
-  } while (remaining.length > 0);
+  } while (top > 0);
   if (pos !== end) {
     throw transportError('DECODE_ERROR', `${end - pos} bytes after the end of the MessagePack value`);
   }
-  return { depth, references };
+  lastDepth = depth;
+  return references;
 }
 
 function isExtHead(b: number): boolean {

@@ -2,17 +2,43 @@
  * Sender: the writing end of a channel.
  */
 import { isTransportError, type TransportError, transportError } from '../errors.js';
-import { type ChannelHost, kBind, kBound } from './internal.js';
+import type { GateWaiter } from './gate.js';
+import { type ChannelHost, kBind, kBound, type PreparedRecord } from './internal.js';
 import type { PortHandler, StreamPort } from './port.js';
-import { reportUnhandled } from './report.js';
 
+/** A message sent while unbound: not encoded yet (the session is not known). No resolvers: from write(). */
 interface PendingSend {
   readonly message: unknown;
-  readonly resolve: () => void;
-  readonly reject: (err: TransportError) => void;
+  readonly resolve: (() => void) | undefined;
+  readonly reject: ((err: TransportError) => void) | undefined;
+}
+
+/** A message the reference gate held back: encoded, its ends reserved. No resolvers: from write(). */
+interface HeldSend {
+  readonly record: PreparedRecord;
+  resolve: (() => void) | undefined;
+  reject: ((err: TransportError) => void) | undefined;
 }
 
 type Ending = { kind: 'close' } | { kind: 'error'; code: string; message: string; details: unknown };
+
+/** What became of a message handed to the stream. */
+enum Outcome {
+  /** Written, and the stream is below its write high-water mark. */
+  Written,
+  /** Written, and the stream is above its write high-water mark: wait for it to drain. */
+  Full,
+  /** Held back by the reference gate (see gate.ts); written later, in order. */
+  Held,
+}
+
+/** Returned by every send() that completes at once: one settled promise, shared (no allocation). */
+const DONE: Promise<void> = Promise.resolve();
+
+/** Internal hooks the port events object calls (symbols: not part of the public surface). */
+const kClosed: unique symbol = Symbol('sender.closed');
+const kData: unique symbol = Symbol('sender.data');
+const kRetry: unique symbol = Symbol('sender.retry');
 
 /**
  * The sending end of a channel: `send()` messages, then `close()` or `error()`.
@@ -30,24 +56,34 @@ type Ending = { kind: 'close' } | { kind: 'error'; code: string; message: string
  * ```
  */
 export class Sender<T = unknown> {
-  /** Resolves when the channel is over: undefined after close()/error() went out and the stream closed,
-   *  or the TransportError that ended it (CHANNEL_CANCELLED when the receiver cancelled). Never rejects. */
-  readonly closed: Promise<TransportError | undefined>;
-
   #host: ChannelHost | undefined;
   #port: StreamPort | undefined;
-  #pending: PendingSend[] = [];
+  #pending: PendingSend[] | undefined;
+  #held: HeldSend[] | undefined;
   #ending: Ending | undefined;
   /** Why the channel is over, once it is over with an error. */
   #endError: TransportError | undefined;
   /** Set when we reset the stream ourselves, so its STREAM_RESET is not read as the receiver's cancel. */
   #localError: TransportError | undefined;
-  #resolveClosed!: (err: TransportError | undefined) => void;
+  /** The stream has closed (`closed` settles with #endError). */
+  #over = false;
+  /** `closed`, made on first use: most senders are never asked. */
+  #closed: Promise<TransportError | undefined> | undefined;
+  #resolveClosed: ((err: TransportError | undefined) => void) | undefined;
+  /** The port handler and gate waiter (one object, made at bind). */
+  #events: SenderEvents | undefined;
 
-  constructor() {
-    this.closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
+  /** Resolves when the channel is over: undefined after close()/error() went out and the stream closed,
+   *  or the TransportError that ended it (CHANNEL_CANCELLED when the receiver cancelled). Never rejects. */
+  get closed(): Promise<TransportError | undefined> {
+    if (this.#closed === undefined) {
+      this.#closed = this.#over
+        ? Promise.resolve(this.#endError)
+        : new Promise((resolve) => {
+            this.#resolveClosed = resolve;
+          });
+    }
+    return this.#closed;
   }
 
   /**
@@ -57,21 +93,74 @@ export class Sender<T = unknown> {
    * close()/error(), the session's error (SESSION_CLOSED, CONNECTION_LOST, ...).
    */
   send(message: T): Promise<void> {
-    if (this.#ending !== undefined) {
-      return Promise.reject(transportError('STREAM_CLOSED', 'send() after close() or error()'));
-    }
-    if (this.#endError !== undefined) return Promise.reject(this.#endError);
+    const refused = this.#refusal();
+    if (refused !== undefined) return Promise.reject(refused);
     if (this.#port === undefined) {
-      return new Promise((resolve, reject) => this.#pending.push({ message, resolve, reject }));
+      return new Promise((resolve, reject) => {
+        this.#pending = append(this.#pending, { message, resolve, reject });
+      });
     }
-    return this.#write(message);
+    let outcome: Outcome;
+    try {
+      outcome = this.#submit(this.#encode(message), undefined, undefined);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (outcome === Outcome.Written) return DONE;
+    if (outcome === Outcome.Full) return this.#drained();
+    const held = this.#held![this.#held!.length - 1]!;
+    return new Promise((resolve, reject) => {
+      held.resolve = resolve;
+      held.reject = reject;
+    });
   }
+
+  /**
+   * Encode `message` once and queue it, without a promise: for callers that send many messages and learn
+   * the channel's end from `closed`. Returns true when the caller may write more now; false when the
+   * message is waiting (the sender is unbound, or the reference gate holds it) or the stream is above its
+   * write high-water mark: wait for {@link drained} before writing more (writing anyway only queues).
+   *
+   * Throws TransportError at once for what is known now: ENCODE_ERROR, REFERENCE_LIMIT, MESSAGE_TOO_LARGE,
+   * STREAM_CLOSED after close()/error(), the channel's end (CHANNEL_CANCELLED, the session's error). A
+   * message that fails later (encoded when an unbound sender is bound, or opened after the gate held it)
+   * resets the channel, and `closed` resolves with that error.
+   */
+  write(message: T): boolean {
+    const refused = this.#refusal();
+    if (refused !== undefined) throw refused;
+    if (this.#port === undefined) {
+      this.#pending = append(this.#pending, { message, resolve: undefined, reject: undefined });
+      return false;
+    }
+    return this.#submit(this.#encode(message), undefined, undefined) === Outcome.Written;
+  }
+
+  /**
+   * Resolves when write() may go on: the sender is bound, holds nothing back, and its stream is below the
+   * write high-water mark. Rejects with the channel's end error (or STREAM_CLOSED once it closed).
+   */
+  drained(): Promise<void> {
+    if (this.#endError !== undefined) return Promise.reject(this.#endError);
+    if (this.#port === undefined || this.#held !== undefined) {
+      // Rare: wait on an empty message slot behind what waits (it settles when they have gone).
+      return new Promise((resolve, reject) => {
+        const waiter: PendingSend = { message: undefined, resolve, reject };
+        if (this.#port === undefined) this.#drainAfterBind = append(this.#drainAfterBind, waiter);
+        else this.#held!.push({ record: EMPTY_RECORD, resolve, reject });
+      });
+    }
+    return this.#drained();
+  }
+
+  /** drained() callers waiting for the bind. */
+  #drainAfterBind: PendingSend[] | undefined;
 
   /** End normally: FIN after the queued messages. Idempotent; ignored after error(). */
   close(): void {
     if (this.#ending !== undefined) return;
     this.#ending = { kind: 'close' };
-    if (this.#port !== undefined) this.#end();
+    if (this.#port !== undefined && this.#held === undefined) this.#end();
   }
 
   /**
@@ -82,7 +171,7 @@ export class Sender<T = unknown> {
   error(code: string, message: string, details?: unknown): void {
     if (this.#ending !== undefined) return;
     this.#ending = { kind: 'error', code: String(code), message: String(message), details };
-    if (this.#port !== undefined) this.#end();
+    if (this.#port !== undefined && this.#held === undefined) this.#end();
   }
 
   /** @internal */
@@ -94,37 +183,117 @@ export class Sender<T = unknown> {
   [kBind](host: ChannelHost, port: StreamPort): void {
     this.#host = host;
     this.#port = port;
-    port.attach(this.#handler(), true);
+    this.#events = new SenderEvents(this);
+    port.attach(this.#events, true);
     const pending = this.#pending;
-    this.#pending = [];
-    for (const p of pending) this.#write(p.message).then(p.resolve, p.reject);
-    if (this.#ending !== undefined) this.#end();
+    this.#pending = undefined;
+    if (pending !== undefined) {
+      for (const p of pending) {
+        let outcome: Outcome;
+        try {
+          outcome = this.#submit(this.#encode(p.message), p.resolve, p.reject);
+        } catch (err) {
+          this.#failed(err as TransportError, p.reject);
+          continue;
+        }
+        if (outcome === Outcome.Held || p.resolve === undefined) continue;
+        if (outcome === Outcome.Written) p.resolve();
+        else this.#drained().then(p.resolve, p.reject);
+      }
+    }
+    const drainers = this.#drainAfterBind;
+    this.#drainAfterBind = undefined;
+    if (drainers !== undefined) {
+      for (const d of drainers) {
+        if (this.#held !== undefined)
+          this.#held.push({ record: EMPTY_RECORD, resolve: d.resolve, reject: d.reject });
+        else this.#drained().then(d.resolve, d.reject);
+      }
+    }
+    if (this.#ending !== undefined && this.#held === undefined) this.#end();
   }
 
-  /** Encode, write, bind the ends. Never throws: every failure is a rejected promise. */
-  #write(message: unknown): Promise<void> {
+  /** Why a new message is refused now, if it is. */
+  #refusal(): TransportError | undefined {
+    if (this.#ending !== undefined) return transportError('STREAM_CLOSED', 'send() after close() or error()');
+    return this.#endError;
+  }
+
+  #encode(message: unknown): PreparedRecord {
+    try {
+      return this.#host!.encode(message);
+    } catch (err) {
+      throw asTransportError(err);
+    }
+  }
+
+  /**
+   * Write `record` now, or hold it behind the messages already held, or when the gate says its
+   * references may not open yet (in order: nothing overtakes a held message). Throws the write's error
+   * as this sender sees it. A held message settles `resolve`/`reject` when it goes out.
+   */
+  #submit(
+    record: PreparedRecord,
+    resolve: (() => void) | undefined,
+    reject: ((err: TransportError) => void) | undefined,
+  ): Outcome {
+    const host = this.#host!;
     const port = this.#port!;
-    let record: ReturnType<ChannelHost['encode']>;
-    try {
-      record = this.#host!.encode(message);
-    } catch (err) {
-      return Promise.reject(asTransportError(err));
-    }
-    let ok: boolean;
-    try {
-      ok = port.write(record.bytes);
-    } catch (err) {
-      record.abort();
-      return Promise.reject(this.#reason(err));
+    const n = record.prefaces.length;
+    if (this.#held !== undefined || (n > 0 && !host.gate.mayOpen(port, n))) {
+      this.#held = append(this.#held, { record: host.hold(record), resolve, reject });
+      host.gate.wait(this.#events!);
+      return Outcome.Held;
     }
     try {
-      record.commit();
+      return host.write(port, record) ? Outcome.Written : Outcome.Full;
     } catch (err) {
-      // A bug binding the ends: the message is out, so report it rather than fail the send.
-      reportUnhandled(err);
+      throw this.#reason(err);
     }
-    if (ok) return Promise.resolve();
-    return port.drained().catch((err: unknown) => {
+  }
+
+  /** @internal The gate's retry: write the held messages that may go now. True when none is left. */
+  [kRetry](): boolean {
+    const held = this.#held;
+    if (held === undefined) return true;
+    const host = this.#host!;
+    const port = this.#port!;
+    while (held.length > 0) {
+      if (port.isClosed) return true; // the port's close rejects what is left
+      const h = held[0]!;
+      const n = h.record.prefaces.length;
+      if (n > 0 && !host.gate.mayOpen(port, n)) return false;
+      held.shift();
+      let ok = true;
+      if (h.record !== EMPTY_RECORD) {
+        try {
+          ok = host.write(port, h.record);
+        } catch (err) {
+          this.#failed(this.#reason(err), h.reject);
+          continue;
+        }
+      }
+      if (h.resolve === undefined) continue;
+      if (ok) h.resolve();
+      else this.#drained().then(h.resolve, h.reject);
+    }
+    this.#held = undefined;
+    if (this.#ending !== undefined) this.#end();
+    return true;
+  }
+
+  /** A message failed after send()/write() returned: its promise rejects, or (write()) the channel ends. */
+  #failed(err: TransportError, reject: ((err: TransportError) => void) | undefined): void {
+    if (reject !== undefined) {
+      reject(err);
+      return;
+    }
+    this.#localError ??= err;
+    this.#port?.reset();
+  }
+
+  #drained(): Promise<void> {
+    return this.#port!.drained().catch((err: unknown) => {
       throw this.#reason(err);
     });
   }
@@ -143,20 +312,32 @@ export class Sender<T = unknown> {
     port.end();
   }
 
-  #handler(): PortHandler {
-    return {
-      onData: () => {
-        // The receiving side never writes on a channel stream.
-        this.#localError ??= transportError('DECODE_ERROR', 'the receiver wrote on a channel stream');
-        this.#port!.reset();
-      },
-      onEnd: () => {},
-      onClose: (err) => {
-        if (err !== undefined) this.#endError = this.#reason(err);
-        for (const p of this.#pending.splice(0)) p.reject(this.#endError ?? closedError());
-        this.#resolveClosed(this.#endError);
-      },
-    };
+  /** @internal The receiving side never writes on a channel stream. */
+  [kData](): void {
+    this.#localError ??= transportError('DECODE_ERROR', 'the receiver wrote on a channel stream');
+    this.#port!.reset();
+  }
+
+  /** @internal The stream closed. */
+  [kClosed](err: TransportError | undefined): void {
+    if (err !== undefined) this.#endError = this.#reason(err);
+    const pending = this.#pending;
+    const held = this.#held;
+    this.#pending = undefined;
+    this.#held = undefined;
+    if (pending !== undefined || held !== undefined) {
+      // Made only when something waits: an error captures a stack.
+      const reason = this.#endError ?? closedError();
+      if (pending !== undefined) for (const p of pending) p.reject?.(reason);
+      if (held !== undefined) {
+        for (const h of held) {
+          if (h.record !== EMPTY_RECORD) this.#host!.release(h.record);
+          h.reject?.(reason);
+        }
+      }
+    }
+    this.#over = true;
+    this.#resolveClosed?.(this.#endError);
   }
 
   /** What a close error of the stream means to this sender. */
@@ -169,6 +350,35 @@ export class Sender<T = unknown> {
     }
     return e;
   }
+}
+
+/** A drained() waiter queued behind held messages: nothing to write. */
+const EMPTY_RECORD: PreparedRecord = { bytes: new Uint8Array(0), idOffsets: [], ends: [], prefaces: [] };
+
+/** The port's handler and the gate's waiter for one Sender: one small object instead of closures. */
+class SenderEvents implements PortHandler, GateWaiter {
+  constructor(private readonly sender: Sender<unknown>) {}
+
+  onData(): void {
+    this.sender[kData]();
+  }
+
+  onEnd(): void {}
+
+  onClose(err: TransportError | undefined): void {
+    this.sender[kClosed](err);
+  }
+
+  retry(): boolean {
+    return this.sender[kRetry]();
+  }
+}
+
+/** `list` with `item` at its end; the list is made on first use (most senders never queue anything). */
+function append<I>(list: I[] | undefined, item: I): I[] {
+  if (list === undefined) return [item];
+  list.push(item);
+  return list;
 }
 
 function closedError(): TransportError {

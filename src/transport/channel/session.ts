@@ -43,6 +43,8 @@ export class ChannelSession {
   private channelHandler: ((receiver: Receiver) => void) | undefined;
   private endError: TransportError | undefined;
   private ended = false;
+  /** The one preface callback every inbound stream's port gets. */
+  private readonly routePreface = (port: StreamPort, preface: number): void => this.onPreface(port, preface);
 
   /** Takes `mux.onStream`. Throws INVALID_CONFIG for a bad config. */
   constructor(
@@ -111,7 +113,7 @@ export class ChannelSession {
   // ------------------------------------------------------------------ inbound streams
 
   private route(stream: Stream): void {
-    new StreamPort(stream, (port, preface) => this.onPreface(port, preface));
+    new StreamPort(stream, this.routePreface);
   }
 
   private onPreface(port: StreamPort, preface: number): void {
@@ -124,7 +126,7 @@ export class ChannelSession {
       this.onTopLevel(port);
       return;
     }
-    if (!this.host.unclaimed.add(port, preface)) port.reset();
+    if (!this.host.unclaimed.add(port)) port.reset();
   }
 
   private onTopLevel(port: StreamPort): void {

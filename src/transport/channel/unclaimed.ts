@@ -8,16 +8,16 @@
  * are forgotten, so a peer that opens and resets streams endlessly cannot grow this table.
  */
 import type { StreamPort } from './port.js';
-import type { Preface } from './preface.js';
 
-export interface Unclaimed {
-  readonly port: StreamPort;
-  readonly preface: Preface;
-}
-
+/**
+ * Entries are the ports themselves (the preface they were opened with is on the port): no object or
+ * closure per entry.
+ */
 export class UnclaimedTable {
-  private readonly live = new Map<number, Unclaimed>();
-  private readonly dead = new Map<number, Unclaimed>();
+  private readonly live = new Map<number, StreamPort>();
+  private readonly dead = new Map<number, StreamPort>();
+  /** The one orphan-close callback every live entry's port gets. */
+  private readonly onDied = (port: StreamPort): void => this.died(port.id);
 
   /** @param limit maxUnclaimedStreams */
   constructor(private readonly limit: number) {}
@@ -27,24 +27,32 @@ export class UnclaimedTable {
     return this.live.size;
   }
 
-  /** Add a nested stream the peer just opened. False when the table is full (the caller resets it). */
-  add(port: StreamPort, preface: Preface): boolean {
+  /** Add a nested stream the peer just opened (its preface read). False when the table is full (the
+   *  caller resets it). */
+  add(port: StreamPort): boolean {
     if (this.live.size >= this.limit) return false;
-    this.live.set(port.id, { port, preface });
-    port.onOrphanClose = () => this.died(port.id);
+    this.live.set(port.id, port);
+    port.onOrphanClose = this.onDied;
     return true;
   }
 
-  get(id: number): Unclaimed | undefined {
+  get(id: number): StreamPort | undefined {
     return this.live.get(id) ?? this.dead.get(id);
   }
 
   /** The entry is claimed (or rejected): it leaves the table. */
   delete(id: number): void {
-    const entry = this.live.get(id) ?? this.dead.get(id);
-    if (entry !== undefined) entry.port.onOrphanClose = undefined;
-    this.live.delete(id);
-    this.dead.delete(id);
+    const port = this.live.get(id);
+    if (port !== undefined) {
+      port.onOrphanClose = undefined;
+      this.live.delete(id);
+      return;
+    }
+    const dead = this.dead.get(id);
+    if (dead !== undefined) {
+      dead.onOrphanClose = undefined;
+      this.dead.delete(id);
+    }
   }
 
   /** The session ended. */
@@ -54,10 +62,10 @@ export class UnclaimedTable {
   }
 
   private died(id: number): void {
-    const entry = this.live.get(id);
-    if (entry === undefined) return;
+    const port = this.live.get(id);
+    if (port === undefined) return;
     this.live.delete(id);
-    this.dead.set(id, entry);
+    this.dead.set(id, port);
     if (this.dead.size > this.limit) this.dead.delete(this.dead.keys().next().value!);
   }
 }
