@@ -16,6 +16,7 @@ const subsets: Record<string, () => Promise<Subset>> = {
   connect: () => import('./connect.js'),
   actors: () => import('./actors.js'),
   suite: () => import('./suite.js'),
+  layers: () => import('./layers.js'),
 };
 
 async function main(): Promise<void> {

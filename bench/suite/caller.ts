@@ -14,11 +14,12 @@ import { ActorSystem, Identity } from '../../src/index.js';
 import type { CallFn } from '../lib/actors-load.js';
 import { RawEchoClient, sequential } from '../lib/actors-load.js';
 import { GrpcBenchClient } from '../lib/grpc-service.js';
+import { LayerClient } from '../lib/layers.js';
 import { deadline, GRACE_MS, inFlightWindow } from '../lib/load.js';
 import { nowMs } from '../lib/stats.js';
 import { serveSuiteCaller } from '../lib/suite-child.js';
 import type { Bench } from './actor.js';
-import type { CallerSpec, InFlightResult, System } from './spec.js';
+import type { CallerSpec, InFlightResult, Layer, System } from './spec.js';
 import { RAW_PAYLOAD } from './spec.js';
 
 interface Client {
@@ -26,7 +27,7 @@ interface Client {
   close(): Promise<void>;
 }
 
-async function connect(system: System, spec: CallerSpec): Promise<Client> {
+async function connect(system: System | Layer, spec: CallerSpec): Promise<Client> {
   const cert = { certPem: spec.clientCertPem, keyPem: spec.clientKeyPem };
   switch (system) {
     case 'rxchan': {
@@ -46,6 +47,13 @@ async function connect(system: System, spec: CallerSpec): Promise<Client> {
         },
         close: async () => grpc.close(),
       };
+    }
+    case 'mux':
+    case 'channel': {
+      const identity = Identity.fromSeed(Buffer.from(spec.clientSeed, 'hex'));
+      const client = await LayerClient.connect(system, identity, spec.port, spec.serverId);
+      await client.call();
+      return client;
     }
     case 'raw': {
       const raw = await RawEchoClient.connect(spec.port, cert, RAW_PAYLOAD);
@@ -72,7 +80,7 @@ async function measureInFlight(call: CallFn, n: number, ms: number): Promise<InF
 }
 
 function main(): void {
-  const [system, json] = process.argv.slice(2) as [System, string];
+  const [system, json] = process.argv.slice(2) as [System | Layer, string];
   const spec = JSON.parse(json) as CallerSpec;
   serveSuiteCaller(
     () => connect(system, spec),

@@ -6,17 +6,20 @@
  *           ports: rxchan;
  *   grpc    @grpc/grpc-js over mutual TLS 1.3 (../lib/grpc-service.ts); ports: grpc;
  *   raw     node:tls, mutual TLS 1.3, nothing checked: a length-prefixed echo and a one-way sink
- *           (../lib/raw-tls.ts); ports: echo, sink.
+ *           (../lib/raw-tls.ts); ports: echo, sink;
+ *   mux, channel  the layers under an rxchan call, over the same mutual TLS (../lib/layers.ts); ports: the
+ *           layer's name.
  *
  * Arguments: the system, then a JSON {@link PeerSpec}. Only run as a child: importing it serves.
  */
 import 'reflect-metadata';
 import { ActorSystem, Identity } from '../../src/index.js';
 import { startGrpcServer } from '../lib/grpc-service.js';
+import { serveChannelAdd, serveMuxEcho } from '../lib/layers.js';
 import { rawEchoServer, rawSinkServer } from '../lib/raw-tls.js';
 import { type Served, serveSuitePeer } from '../lib/suite-child.js';
 import { Bench } from './actor.js';
-import { type PeerSpec, streamLimits } from './spec.js';
+import { type Layer, type PeerSpec, streamLimits } from './spec.js';
 
 async function serveRxchan(spec: PeerSpec): Promise<Served> {
   const identity = Identity.fromSeed(Buffer.from(spec.serverSeed, 'hex'));
@@ -32,6 +35,12 @@ async function serveRxchan(spec: PeerSpec): Promise<Served> {
     close: () => system.close(),
     stats: () => ({ ...system.stats() }),
   };
+}
+
+async function serveLayer(layer: Layer, spec: PeerSpec): Promise<Served> {
+  const identity = Identity.fromSeed(Buffer.from(spec.serverSeed, 'hex'));
+  const server = await (layer === 'mux' ? serveMuxEcho : serveChannelAdd)(identity, spec.clientId);
+  return { ports: { [layer]: server.port }, close: () => server.close() };
 }
 
 async function serveGrpc(spec: PeerSpec): Promise<Served> {
@@ -58,11 +67,12 @@ const [system, json] = process.argv.slice(2);
 
 if (system !== undefined) {
   serveSuitePeer(async () => {
-    if (!json) throw new Error('usage: peer <rxchan|grpc|raw> <json spec>');
+    if (!json) throw new Error('usage: peer <rxchan|grpc|raw|mux|channel> <json spec>');
     const spec = JSON.parse(json) as PeerSpec;
     if (system === 'rxchan') return serveRxchan(spec);
     if (system === 'grpc') return serveGrpc(spec);
     if (system === 'raw') return serveRaw(spec);
+    if (system === 'mux' || system === 'channel') return serveLayer(system, spec);
     throw new Error(`unknown system ${system}`);
   });
 }

@@ -3,8 +3,11 @@
  * scenario 6 need. Its own module, so the parent can import it without running the child entry.
  */
 
-/** The systems a peer can serve. */
+/** The systems the suite compares. */
 export type System = 'rxchan' | 'grpc' | 'raw';
+
+/** The layers under an rxchan call (../lib/layers.ts), served and called for the `layers` benchmark. */
+export type Layer = 'mux' | 'channel';
 
 /** Throwaway keys and certificates of one benchmark run, and the peer's limits. */
 export interface PeerSpec {
