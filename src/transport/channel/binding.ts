@@ -53,8 +53,8 @@ class OutboundContext implements EncodeContext {
   constructor(private readonly reserved: WeakSet<object>) {}
 
   reset(): void {
-    this.ends.length = 0;
-    this.prefaces.length = 0;
+    empty(this.ends);
+    empty(this.prefaces);
   }
 
   reference(value: object): Preface | undefined {
@@ -170,9 +170,9 @@ class InboundContext implements DecodeContext {
   }
 
   private clear(): void {
-    this.ports.length = 0;
-    this.values.length = 0;
-    this.binds.length = 0;
+    empty(this.ports);
+    empty(this.values);
+    empty(this.binds);
   }
 }
 
@@ -341,6 +341,14 @@ export class SessionHost implements ChannelHost {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * Empty a reused array. pop() rather than `length = 0`: the length setter is a runtime call that also
+ * frees the backing store (then regrown by the next push), and these arrays hold one or two items.
+ */
+export function empty(list: unknown[]): void {
+  while (list.length !== 0) list.pop();
+}
 
 function endName(preface: Preface): string {
   switch (preface) {

@@ -114,7 +114,7 @@ export class MessageCodec {
     slot.encode = ctx;
     slot.count = 0;
     slot.encoder = encoder as unknown as ReferenceSlot['encoder'];
-    idOffsets.length = 0;
+    while (idOffsets.length !== 0) idOffsets.pop(); // not `length = 0`: see empty() in binding.ts
     slot.offsets = idOffsets;
     try {
       body = encoder.encodeSharedRef(value);
@@ -135,10 +135,7 @@ export class MessageCodec {
     }
     const bytes = frameRecord(type, body); // the one copy: the encoder's buffer is reused
     this.shrink(body.length);
-    if (count === 0) {
-      idOffsets.length = 0;
-      return bytes;
-    }
+    if (count === 0) return bytes; // no reference: the codec pushed no offset
     if (!offsetsHold(bytes, idOffsets, count)) {
       idOffsets.length = 0;
       const found = countReferences(bytes.subarray(RECORD_HEADER_SIZE), Infinity, Infinity, (offset) => {

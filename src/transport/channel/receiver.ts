@@ -72,6 +72,7 @@ export class Receiver<T = unknown> extends Observable<T> implements AsyncIterabl
 class ReceiverCore<T> implements PortHandler, RecordSink {
   private host: ChannelHost | undefined = undefined;
   private port: StreamPort | undefined = undefined;
+  /** Made with the first data: an idle channel (a subscription waiting for items) does not need one. */
   private parser: RecordParser | undefined = undefined;
   private subscriber: Subscriber<T> | undefined = undefined;
   private subscribed = false;
@@ -90,7 +91,6 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
   bind(host: ChannelHost, port: StreamPort): void {
     this.host = host;
     this.port = port;
-    this.parser = new RecordParser(host.config.maxMessageSize);
     port.attach(this, false);
     if (this.done)
       port.reset(); // cancelled before it was bound
@@ -157,7 +157,7 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
 
   onEnd(): void {
     if (this.done) return;
-    if (!this.parser!.idle) {
+    if (this.parser !== undefined && !this.parser.idle) {
       this.fail(transportError('DECODE_ERROR', 'the channel ended in the middle of a record'));
       return;
     }
@@ -180,7 +180,8 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
       if (this.draining) this.port!.reset();
       return;
     }
-    const error = this.parser!.feed(chunk, this);
+    if (this.parser === undefined) this.parser = new RecordParser(this.host!.config.maxMessageSize);
+    const error = this.parser.feed(chunk, this);
     if (error !== undefined && !this.done) this.fail(error);
   }
 
