@@ -130,17 +130,22 @@ class ServedCall extends CallScope implements Outcome {
   start(): void {
     const { link, call } = this;
     link.watch(this);
-    void call.reply.closed.then((err) => {
-      if (err === undefined) return;
-      if (isTransportError(err, 'CHANNEL_CANCELLED')) this.cancel();
-      else this.abort(toRpcError(err));
-    });
     if (call.kinds !== undefined) this.args = decodeArgs(link, call.args, call.kinds, this);
     const values = this.args?.values ?? call.args;
     try {
       this.target.dispatch(call.method, values, this.context, call.stream, this);
     } catch (err) {
       this.reject(err);
+    }
+    // A call that ended already (a handler that returned a value, at once) needs no watch on its reply
+    // channel; one that goes on learns from it that the caller cancelled (the promise holds a cancel that
+    // came meanwhile).
+    if (!this.over) {
+      void call.reply.closed.then((err) => {
+        if (err === undefined) return;
+        if (isTransportError(err, 'CHANNEL_CANCELLED')) this.cancel();
+        else this.abort(toRpcError(err));
+      });
     }
   }
 
@@ -187,20 +192,18 @@ class ServedCall extends CallScope implements Outcome {
   /**
    * The one message of a reply, then FIN, then the end of the call. A value that cannot be sent
    * (ENCODE_ERROR, MESSAGE_TOO_LARGE) is answered with its error instead; a reply channel that is gone
-   * (cancelled, connection lost) is left.
+   * (cancelled, connection lost) is left. `write` queues without a promise; a failure it can only find
+   * later resets the reply channel, which the caller sees as the call's error.
    */
   private sendOne(message: unknown): void {
     const reply = this.call.reply;
-    reply.send(message).then(
-      () => {
-        reply.close();
-        this.end();
-      },
-      (err: unknown) => {
-        answerError(this.link, reply, err);
-        this.end();
-      },
-    );
+    try {
+      reply.write(message);
+      reply.close();
+    } catch (err) {
+      answerError(this.link, reply, err);
+    }
+    this.end();
   }
 
   /** The handler failed, or the call could not run: answer with the reason, then end. Never throws. */
