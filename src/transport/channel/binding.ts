@@ -205,6 +205,8 @@ export class SessionHost implements ChannelHost {
   private readonly scratch: PreparedRecord;
   private readonly inbound: InboundContext;
   private decoding = false;
+  /** The streams write() opened for the record it is writing. */
+  private readonly opened: StreamPort[] = [];
 
   constructor(
     readonly mux: Session,
@@ -251,7 +253,10 @@ export class SessionHost implements ChannelHost {
     const { prefaces, ends } = record;
     const n = prefaces.length;
     if (n === 0) return port.write(record.bytes);
-    const opened: StreamPort[] = [];
+    // Reused: a write inside a write (binding a Sender flushes its pending sends) happens only while the
+    // ends are bound, and they are bound from copies when there is more than one.
+    const opened = this.opened;
+    empty(opened);
     let ok: boolean;
     try {
       for (let i = 0; i < n; i++) {
@@ -264,19 +269,27 @@ export class SessionHost implements ChannelHost {
       ok = port.write(record.bytes);
     } catch (err) {
       for (const ref of opened) ref.reset();
+      empty(opened);
       if (record.held) this.release(record);
       throw err;
     }
     if (record.held) this.release(record);
-    // Binding a Sender flushes its pending sends, which encode into the scratch record: with more than one
-    // end, bind from a copy.
-    const toBind = n > 1 ? ends.slice() : ends;
-    const kinds = n > 1 ? prefaces.slice() : prefaces;
-    try {
-      for (let i = 0; i < n; i++) bindLocalEnd(toBind[i]!, kinds[i]!, this, opened[i]!);
-    } catch (err) {
-      // A bug binding the ends: the message is out, so report it rather than fail the send.
-      reportUnhandled(err);
+    if (n === 1) {
+      const ref = opened.pop()!;
+      try {
+        bindLocalEnd(ends[0]!, prefaces[0]!, this, ref);
+      } catch (err) {
+        reportUnhandled(err); // a bug binding the end: the message is out, so report it, not fail the send
+      }
+    } else {
+      const toBind = ends.slice();
+      const kinds = prefaces.slice();
+      const ports = opened.splice(0);
+      try {
+        for (let i = 0; i < n; i++) bindLocalEnd(toBind[i]!, kinds[i]!, this, ports[i]!);
+      } catch (err) {
+        reportUnhandled(err);
+      }
     }
     this.gate.written(port, n);
     return ok;

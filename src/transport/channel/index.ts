@@ -21,5 +21,5 @@ export {
   REFERENCE_PAYLOAD_SIZE,
   type Reference,
 } from './references.js';
-export { Sender } from './sender.js';
+export { type CloseListener, Sender } from './sender.js';
 export { ChannelSession } from './session.js';

@@ -5,6 +5,7 @@ import { isTransportError, type TransportError, transportError } from '../errors
 import type { GateWaiter } from './gate.js';
 import { type ChannelHost, kBind, kBound, type PreparedRecord } from './internal.js';
 import type { PortHandler, StreamPort } from './port.js';
+import { reportUnhandled } from './report.js';
 
 /** A message sent while unbound: not encoded yet (the session is not known). No resolvers: from write(). */
 interface PendingSend {
@@ -72,6 +73,9 @@ export class Sender<T = unknown> {
   #resolveClosed: ((err: TransportError | undefined) => void) | undefined;
   /** The port handler and gate waiter (one object, made at bind). */
   #events: SenderEvents | undefined;
+  /** onClosed() listeners: the first in a field (the usual one), more in a list. */
+  #closeListener: CloseListener | undefined;
+  #moreCloseListeners: CloseListener[] | undefined;
 
   /** Resolves when the channel is over: undefined after close()/error() went out and the stream closed,
    *  or the TransportError that ended it (CHANNEL_CANCELLED when the receiver cancelled). Never rejects. */
@@ -84,6 +88,23 @@ export class Sender<T = unknown> {
           });
     }
     return this.#closed;
+  }
+
+  /**
+   * Call `listener` once when the channel is over, with what {@link closed} resolves with (undefined after
+   * a clean close, else the TransportError that ended it). Cheaper than `closed.then(...)` (no promise):
+   * for a caller that watches every channel. Called synchronously as the stream closes, or from a
+   * microtask when the channel is already over. An exception it throws is reported as uncaught, never
+   * into the channel.
+   */
+  onClosed(listener: CloseListener): void {
+    if (this.#over) {
+      const err = this.#endError;
+      queueMicrotask(() => callListener(listener, err));
+      return;
+    }
+    if (this.#closeListener === undefined) this.#closeListener = listener;
+    else this.#moreCloseListeners = append(this.#moreCloseListeners, listener);
   }
 
   /**
@@ -338,6 +359,12 @@ export class Sender<T = unknown> {
     }
     this.#over = true;
     this.#resolveClosed?.(this.#endError);
+    const first = this.#closeListener;
+    const more = this.#moreCloseListeners;
+    this.#closeListener = undefined;
+    this.#moreCloseListeners = undefined;
+    if (first !== undefined) callListener(first, this.#endError);
+    if (more !== undefined) for (const l of more) callListener(l, this.#endError);
   }
 
   /** What a close error of the stream means to this sender. */
@@ -371,6 +398,17 @@ class SenderEvents implements PortHandler, GateWaiter {
 
   retry(): boolean {
     return this.sender[kRetry]();
+  }
+}
+
+/** A listener given to {@link Sender.onClosed}. */
+export type CloseListener = (err: TransportError | undefined) => void;
+
+function callListener(listener: CloseListener, err: TransportError | undefined): void {
+  try {
+    listener(err);
+  } catch (e) {
+    reportUnhandled(e);
   }
 }
 
