@@ -4,7 +4,7 @@
  * (a head index instead of Array.shift, compacted as it goes).
  */
 export class ChunkQueue {
-  private items: (Uint8Array | undefined)[] = [];
+  private readonly items: (Uint8Array | undefined)[] = [];
   private head = 0;
   /** Bytes already taken from the chunk at `head`. */
   private offset = 0;
@@ -46,7 +46,7 @@ export class ChunkQueue {
   }
 
   clear(): void {
-    this.items = [];
+    this.items.length = 0;
     this.head = 0;
     this.offset = 0;
     this.count = 0;

@@ -4,6 +4,8 @@
  */
 import type { TransportError } from '../errors.js';
 import type { MuxConfig } from './config.js';
+import type { Outbox } from './outbox.js';
+import type { Session } from './session.js';
 import type { Stream } from './stream.js';
 import type { WindowTuner } from './window.js';
 
@@ -19,15 +21,20 @@ export interface StreamListener {
   onDrain?(): void;
 }
 
-/** @internal What a stream needs from its session's writer and table. */
+/**
+ * @internal What a stream needs from its session: one object per session, shared by all its streams, so a
+ * stream holds one reference for all of it.
+ */
 export interface StreamHost {
+  /** The session itself (Stream.session). */
+  readonly session: Session;
   readonly config: MuxConfig;
   /** The session's receive-window auto-tuning (growth budget and round-trip estimate). */
   readonly tuner: WindowTuner;
-  /** Queue a frame without payload. */
-  frame(type: number, flags: number, streamId: number, length: number): void;
-  /** Queue a Data frame (payload referenced or copied by the writer). */
-  data(flags: number, streamId: number, payload: Uint8Array): void;
+  /** Where the stream queues its frames. */
+  readonly outbox: Outbox;
+  /** performance.now() when the session began handling the socket read in progress, ms. */
+  now: number;
   /** The stream has ended: take it out of the table. */
   remove(stream: Stream): void;
 }

@@ -24,6 +24,11 @@ export class Outbox {
   private blocked = false;
   /** Set once the session has ended: nothing more is queued. */
   closed = false;
+  /**
+   * flush() for setImmediate, made once: an arrow written inside schedule() would make V8 allocate a
+   * context for `this` on every call of schedule(), i.e. per frame, even when no timer is set.
+   */
+  private readonly flushLater = (): void => this.flush();
 
   constructor(
     private readonly socket: Duplex,
@@ -73,7 +78,7 @@ export class Outbox {
   private schedule(): void {
     if (this.scheduled || this.blocked) return;
     this.scheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(this.flushLater);
   }
 
   /** Hand the batch to the socket as one write (writev when it holds large payloads). */

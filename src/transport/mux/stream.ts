@@ -13,6 +13,11 @@
  *
  * Every way a stream ends (both FINs, RST either way, session end) goes through one place, which removes
  * it from the session's table and calls `onClose` exactly once.
+ *
+ * Size: most streams are short (a call's reply) or idle (a subscription), so a stream is one object of
+ * plain fields: its yes/no facts share one number ({@link Bit}), the send and receive queues are made
+ * only when bytes must wait, and what follows from the config (window size, announcement) is computed,
+ * not stored.
  */
 import { type TransportError, transportError } from '../errors.js';
 import { ChunkQueue } from './chunk-queue.js';
@@ -20,25 +25,9 @@ import { Flag, FrameType, INITIAL_STREAM_WINDOW, MAX_UINT32 } from './frame.js';
 import type { StreamHost, StreamListener } from './listener.js';
 import { reportUnhandled } from './report.js';
 import type { Session } from './session.js';
+import { Bit, StreamState } from './stream-state.js';
 
-/** Lifecycle of a stream (hashicorp's streamState). */
-export const StreamState = {
-  /** We opened it (SYN queued); the peer has not acknowledged yet. Data may already flow. */
-  SynSent: 0,
-  /** The peer opened it; our ACK is not sent yet. */
-  SynReceived: 1,
-  /** Open both ways. */
-  Established: 2,
-  /** We half-closed (end()); the peer may still send. */
-  LocalClose: 3,
-  /** The peer half-closed (FIN); we may still send. */
-  RemoteClose: 4,
-  /** Both sides sent FIN. The stream leaves the table (onClose) once the listener has taken the end. */
-  Closed: 5,
-  /** Reset by either side, or the session ended; the stream has left the table. */
-  Reset: 6,
-} as const;
-export type StreamState = (typeof StreamState)[keyof typeof StreamState];
+export { StreamState } from './stream-state.js';
 
 interface Waiter {
   promise: Promise<void>;
@@ -48,54 +37,39 @@ interface Waiter {
 
 export class Stream {
   private _state: StreamState;
-  /** SYN (outbound, not yet sent) or ACK (inbound, not yet sent): put on the next frame we send. */
-  private openFlags: number;
-  /** Window beyond yamux's fixed 256 KiB still to announce to the peer (streamWindow - 256 KiB). */
-  private announce: number;
-
-  // --- send side ---
+  /** Yes/no facts, one {@link Bit} each. */
+  private bits: number;
+  /** Bytes the peer lets us send before its next credit. */
   private sendWindow = INITIAL_STREAM_WINDOW;
-  private readonly unsent = new ChunkQueue();
-  private writeClosed = false;
-  private finSent = false;
-  private needDrain = false;
-  private drainWaiter: Waiter | undefined;
-
-  // --- receive side ---
   /** Bytes the peer may still send before our next credit. */
   private recvWindow = INITIAL_STREAM_WINDOW;
-  /** The receive window: recvWindow + buffered + unacked (+ announce not yet sent). Grows by tuning. */
-  private recvSize: number;
-  /** Growth granted by the session's tuner, given back when the stream ends. */
-  private grown = 0;
-  /** performance.now() at the previous credit (or the first inbound Data); 0 before any data. */
-  private epochStart = 0;
   /** Bytes the consumer took that are not yet credited back. */
   private unacked = 0;
-  private readonly buffered = new ChunkQueue();
-  private remoteFin = false;
-  private endDelivered = false;
-  private listener: StreamListener | undefined;
-  private paused = false;
-  private delivering = false;
-  private deliverScheduled = false;
-
-  // --- end ---
-  private finished = false;
-  private closeError: TransportError | undefined;
-  private closeNotified = false;
+  /** Growth granted by the session's tuner (the window is streamWindow + grown), given back at the end. */
+  private grown = 0;
+  /** When the previous credit went out (or the first inbound Data arrived), ms; 0 before any data. */
+  private epochStart = 0;
+  /** Written bytes waiting for send window; made on the first write that has to wait. */
+  private unsent: ChunkQueue | undefined = undefined;
+  /** Received bytes waiting for the listener; made on the first chunk that has to wait. */
+  private buffered: ChunkQueue | undefined = undefined;
+  private listener: StreamListener | undefined = undefined;
+  private drainWaiter: Waiter | undefined = undefined;
+  private closeError: TransportError | undefined = undefined;
 
   /** @internal Created by the Session only. */
   constructor(
-    readonly session: Session,
     private readonly host: StreamHost,
     readonly id: number,
     outbound: boolean,
   ) {
     this._state = outbound ? StreamState.SynSent : StreamState.SynReceived;
-    this.openFlags = outbound ? Flag.SYN : Flag.ACK;
-    this.recvSize = host.config.streamWindow;
-    this.announce = this.recvSize - INITIAL_STREAM_WINDOW;
+    this.bits = outbound ? Bit.Outbound | Bit.OpenPending : Bit.OpenPending;
+  }
+
+  /** The session that carries this stream. */
+  get session(): Session {
+    return this.host.session;
   }
 
   /** Where the stream is in its lifecycle. */
@@ -105,7 +79,7 @@ export class Stream {
 
   /** Bytes received and not yet delivered to the listener (at most the receive window). */
   get bufferedBytes(): number {
-    return this.buffered.bytes;
+    return this.buffered === undefined ? 0 : this.buffered.bytes;
   }
 
   /**
@@ -113,12 +87,12 @@ export class Stream {
    * consumer keeps up. The peer can never make this stream buffer more than this.
    */
   get receiveWindow(): number {
-    return this.recvSize;
+    return this.host.config.streamWindow + this.grown;
   }
 
   /** Bytes written and not yet framed (waiting for send window). */
   get queuedBytes(): number {
-    return this.unsent.bytes;
+    return this.unsent === undefined ? 0 : this.unsent.bytes;
   }
 
   /**
@@ -127,34 +101,32 @@ export class Stream {
    * drained() / onDrain before writing more.
    */
   write(data: Uint8Array): boolean {
-    if (this.finished)
-      throw this.closeError ?? transportError('STREAM_CLOSED', `stream ${this.id} is closed`);
-    if (this.writeClosed) throw transportError('STREAM_CLOSED', `stream ${this.id}: write after end()`);
+    if (this.has(Bit.Finished)) throw this.closeError ?? closedError(this.id);
+    if (this.has(Bit.WriteClosed)) {
+      throw transportError('STREAM_CLOSED', `stream ${this.id}: write after end()`);
+    }
     const n = data.length;
-    const hwm = this.host.config.writeHighWaterMark;
-    if (n === 0) return this.unsent.bytes < hwm;
-    if (this.unsent.isEmpty && n <= this.sendWindow && n <= this.host.config.maxSendFrame) {
+    const config = this.host.config;
+    if (n === 0) return this.queuedBytes < config.writeHighWaterMark;
+    if (!this.hasUnsent() && n <= this.sendWindow && n <= config.maxSendFrame) {
       // Fast path: nothing waiting and the window allows it all.
       this.sendWindow -= n;
       this.sendData(data);
       return true;
     }
+    if (this.unsent === undefined) this.unsent = new ChunkQueue();
     this.unsent.push(data);
     this.pump();
-    if (this.unsent.bytes < hwm) return true;
-    this.needDrain = true;
+    if (this.queuedBytes < config.writeHighWaterMark) return true;
+    this.bits |= Bit.NeedDrain;
     return false;
   }
 
   /** Resolves when queued-unsent bytes are below writeHighWaterMark (at once if already); rejects with the close error. */
   drained(): Promise<void> {
-    if (this.finished) {
-      return Promise.reject(
-        this.closeError ?? transportError('STREAM_CLOSED', `stream ${this.id} is closed`),
-      );
-    }
-    if (this.unsent.bytes < this.host.config.writeHighWaterMark) return Promise.resolve();
-    this.needDrain = true;
+    if (this.has(Bit.Finished)) return Promise.reject(this.closeError ?? closedError(this.id));
+    if (this.queuedBytes < this.host.config.writeHighWaterMark) return Promise.resolve();
+    this.bits |= Bit.NeedDrain;
     if (this.drainWaiter === undefined) {
       let resolve!: () => void;
       let reject!: (err: TransportError) => void;
@@ -169,17 +141,17 @@ export class Stream {
 
   /** Half-close (FIN) after the queued data. Idempotent; a no-op once the stream has closed. */
   end(): void {
-    if (this.writeClosed || this.finished) return;
-    this.writeClosed = true;
+    if (this.has(Bit.WriteClosed | Bit.Finished)) return;
+    this.bits |= Bit.WriteClosed;
     if (this._state === StreamState.RemoteClose) this._state = StreamState.Closed;
     else this._state = StreamState.LocalClose;
-    if (this.unsent.isEmpty) this.sendFin();
+    if (!this.hasUnsent()) this.sendFin();
   }
 
   /** RST now; queued data is dropped; listener.onClose(STREAM_RESET) locally too. Idempotent. */
   reset(): void {
-    if (this.finished) return;
-    this.host.frame(FrameType.WindowUpdate, Flag.RST, this.id, 0);
+    if (this.has(Bit.Finished)) return;
+    this.host.outbox.frame(FrameType.WindowUpdate, Flag.RST, this.id, 0);
     this.finish(transportError('STREAM_RESET', `stream ${this.id} was reset locally`));
   }
 
@@ -189,18 +161,18 @@ export class Stream {
       throw transportError('INTERNAL_ERROR', `stream ${this.id}: listen() called twice`);
     }
     this.listener = listener;
-    if (!this.buffered.isEmpty || this.remoteFin || this.finished) this.scheduleDeliver();
+    if (this.hasBuffered() || this.has(Bit.RemoteFin | Bit.Finished)) this.scheduleDeliver();
   }
 
   /** Receive-side backpressure: while paused no onData and no window credit is returned, so the peer stops at the window. */
   pause(): void {
-    this.paused = true;
+    this.bits |= Bit.Paused;
   }
 
   resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    if (!this.delivering) this.deliver();
+    if (!this.has(Bit.Paused)) return;
+    this.bits &= ~Bit.Paused;
+    if (!this.has(Bit.Delivering)) this.deliver();
   }
 
   // ------------------------------------------------------------------ session side (internal)
@@ -214,44 +186,49 @@ export class Stream {
   _debit(n: number): boolean {
     if (n > this.recvWindow) return false;
     this.recvWindow -= n;
-    if (this.epochStart === 0) this.epochStart = performance.now();
+    // The time the socket read carrying this frame began: the arrival time, without a clock call per stream.
+    if (this.epochStart === 0) this.epochStart = this.host.now;
     return true;
   }
 
   /** @internal The peer already half-closed: any more data is a protocol error. */
   get _remoteClosed(): boolean {
-    return this.remoteFin;
+    return this.has(Bit.RemoteFin);
   }
 
   /** @internal A payload the session already debited. */
   _onData(payload: Buffer): void {
-    if (this.finished) return;
-    if (this.listener !== undefined && !this.paused && !this.delivering && !this.deliverScheduled) {
-      if (this.buffered.isEmpty) {
-        this.delivering = true;
-        this.callData(payload);
-        this.delivering = false;
-        if (this.finished) {
-          this.notifyClose();
-          return;
-        }
-        this.unacked += payload.length;
-        if (this.buffered.isEmpty) this.credit();
-        else this.deliver();
+    if (this.has(Bit.Finished)) return;
+    if (
+      this.listener !== undefined &&
+      !this.has(Bit.Paused | Bit.Delivering | Bit.DeliverScheduled) &&
+      !this.hasBuffered()
+    ) {
+      // Straight to the listener: the common case, nothing is queued.
+      this.bits |= Bit.Delivering;
+      this.callData(payload);
+      this.bits &= ~Bit.Delivering;
+      if (this.has(Bit.Finished)) {
+        this.notifyClose();
         return;
       }
+      this.unacked += payload.length;
+      if (this.hasBuffered()) this.deliver();
+      else this.credit();
+      return;
     }
+    if (this.buffered === undefined) this.buffered = new ChunkQueue();
     this.buffered.push(payload);
-    if (!this.delivering && !this.deliverScheduled) this.deliver();
+    if (!this.has(Bit.Delivering | Bit.DeliverScheduled)) this.deliver();
   }
 
   /** @internal The peer half-closed. */
   _onFin(): void {
-    if (this.finished || this.remoteFin) return;
-    this.remoteFin = true;
+    if (this.has(Bit.Finished | Bit.RemoteFin)) return;
+    this.bits |= Bit.RemoteFin;
     if (this._state === StreamState.LocalClose) this._state = StreamState.Closed;
     else this._state = StreamState.RemoteClose;
-    if (!this.delivering && !this.deliverScheduled) this.deliver();
+    if (!this.has(Bit.Delivering | Bit.DeliverScheduled)) this.deliver();
   }
 
   /** @internal The peer reset the stream. */
@@ -261,7 +238,7 @@ export class Stream {
 
   /** @internal The peer granted `delta` more bytes; false when the window would pass 2^32-1 (protocol error). */
   _onWindowUpdate(delta: number): boolean {
-    if (delta === 0 || this.finished) return true;
+    if (delta === 0 || this.has(Bit.Finished)) return true;
     if (this.sendWindow + delta > MAX_UINT32) return false;
     this.sendWindow += delta;
     this.pump();
@@ -270,13 +247,12 @@ export class Stream {
 
   /** @internal Send our pending SYN/ACK now, alone, if no frame has carried it yet. */
   _sendOpenFlags(): void {
-    if (this.openFlags === 0 || this.finished) return;
-    this.windowUpdate(0, 0);
+    if (this.has(Bit.OpenPending) && !this.has(Bit.Finished)) this.windowUpdate(0, 0);
   }
 
   /** @internal True while our SYN/ACK has not gone out. */
   get _openPending(): boolean {
-    return this.openFlags !== 0;
+    return this.has(Bit.OpenPending);
   }
 
   /** @internal The session ended: close with its error, sending nothing. */
@@ -286,54 +262,80 @@ export class Stream {
 
   // ------------------------------------------------------------------ private
 
+  /** True when any of `bits` is set. */
+  private has(bits: number): boolean {
+    return (this.bits & bits) !== 0;
+  }
+
+  private hasUnsent(): boolean {
+    return this.unsent !== undefined && !this.unsent.isEmpty;
+  }
+
+  private hasBuffered(): boolean {
+    return this.buffered !== undefined && !this.buffered.isEmpty;
+  }
+
+  /** Window beyond yamux's fixed 256 KiB, announced along with our SYN/ACK (0 with the default config). */
+  private announcement(): number {
+    return this.host.config.streamWindow - INITIAL_STREAM_WINDOW;
+  }
+
   /**
    * Queue a WindowUpdate granting `credit` more bytes, with `flags`, plus our SYN/ACK and the window
    * announcement when they have not gone out yet.
    */
   private windowUpdate(flags: number, credit: number): void {
     let delta = credit;
-    if (this.openFlags !== 0) {
+    if (this.has(Bit.OpenPending)) {
       flags |= this.takeOpenFlags();
-      delta += this.announce;
-      this.announce = 0;
+      delta += this.announcement();
     }
     this.recvWindow += delta;
-    this.host.frame(FrameType.WindowUpdate, flags, this.id, delta);
+    this.host.outbox.frame(FrameType.WindowUpdate, flags, this.id, delta);
   }
 
+  /** Our SYN or ACK, now marked sent. */
   private takeOpenFlags(): number {
-    const f = this.openFlags;
-    this.openFlags = 0;
+    this.bits &= ~Bit.OpenPending;
     if (this._state === StreamState.SynReceived) this._state = StreamState.Established;
-    return f;
+    return this.has(Bit.Outbound) ? Flag.SYN : Flag.ACK;
   }
 
   /** Queue one Data frame (window already debited), with SYN/ACK and the window announcement if due. */
   private sendData(part: Uint8Array): void {
-    if (this.openFlags === 0) {
-      this.host.data(0, this.id, part);
+    const outbox = this.host.outbox;
+    if (!this.has(Bit.OpenPending)) {
+      outbox.data(0, this.id, part);
       return;
     }
-    this.host.data(this.takeOpenFlags(), this.id, part);
-    if (this.announce > 0) {
-      this.host.frame(FrameType.WindowUpdate, 0, this.id, this.announce);
-      this.recvWindow += this.announce;
-      this.announce = 0;
+    outbox.data(this.takeOpenFlags(), this.id, part);
+    const announce = this.announcement();
+    if (announce > 0) {
+      outbox.frame(FrameType.WindowUpdate, 0, this.id, announce);
+      this.recvWindow += announce;
     }
   }
 
   /** Frame queued bytes as the window allows; FIN when due; drain notification. */
   private pump(): void {
-    const max = this.host.config.maxSendFrame;
-    while (this.sendWindow > 0 && !this.finished) {
-      const part = this.unsent.take(Math.min(this.sendWindow, max));
-      if (part === undefined) break;
-      this.sendWindow -= part.length;
-      this.sendData(part);
+    const config = this.host.config;
+    const queue = this.unsent;
+    if (queue !== undefined) {
+      while (this.sendWindow > 0 && !this.has(Bit.Finished)) {
+        const part = queue.take(Math.min(this.sendWindow, config.maxSendFrame));
+        if (part === undefined) break;
+        this.sendWindow -= part.length;
+        this.sendData(part);
+      }
     }
-    if (this.unsent.isEmpty && this.writeClosed && !this.finSent && !this.finished) this.sendFin();
-    if (this.needDrain && this.unsent.bytes < this.host.config.writeHighWaterMark && !this.finished) {
-      this.needDrain = false;
+    if (
+      !this.hasUnsent() &&
+      (this.bits & (Bit.WriteClosed | Bit.FinSent | Bit.Finished)) === Bit.WriteClosed
+    ) {
+      this.sendFin();
+    }
+    if (this.has(Bit.NeedDrain) && !this.has(Bit.Finished) && this.queuedBytes < config.writeHighWaterMark) {
+      this.bits &= ~Bit.NeedDrain;
       const w = this.drainWaiter;
       this.drainWaiter = undefined;
       w?.resolve();
@@ -349,7 +351,7 @@ export class Stream {
   }
 
   private sendFin(): void {
-    this.finSent = true;
+    this.bits |= Bit.FinSent;
     // FIN always goes in a frame of its own: libp2p-yamux applies a Data frame's flags before its payload
     // and would drop the payload of a Data+FIN frame.
     this.windowUpdate(Flag.FIN, 0);
@@ -361,27 +363,24 @@ export class Stream {
    * plus any growth the tuner grants for how fast that half was consumed.
    */
   private credit(): void {
-    if (this.paused || this.remoteFin || this.finished) return;
-    const size = this.recvSize;
+    if (this.has(Bit.Paused | Bit.RemoteFin | Bit.Finished)) return;
+    const size = this.receiveWindow;
     if (this.unacked < size / 2) return;
     const now = performance.now();
     const more = this.host.tuner.grow(size, this.unacked, now - this.epochStart, now);
     this.epochStart = now;
-    if (more > 0) {
-      this.recvSize = size + more;
-      this.grown += more;
-    }
+    this.grown += more;
     const delta = this.unacked + more;
     this.unacked = 0;
     this.windowUpdate(0, delta);
   }
 
   private scheduleDeliver(): void {
-    if (this.deliverScheduled) return;
-    this.deliverScheduled = true;
+    if (this.has(Bit.DeliverScheduled)) return;
+    this.bits |= Bit.DeliverScheduled;
     queueMicrotask(() => {
-      this.deliverScheduled = false;
-      if (!this.delivering) this.deliver();
+      this.bits &= ~Bit.DeliverScheduled;
+      if (!this.has(Bit.Delivering)) this.deliver();
     });
   }
 
@@ -389,24 +388,30 @@ export class Stream {
   private deliver(): void {
     const l = this.listener;
     if (l === undefined) return;
-    if (this.finished) {
+    if (this.has(Bit.Finished)) {
       this.notifyClose();
       return;
     }
-    this.delivering = true;
-    while (!this.paused && !this.finished) {
-      const chunk = this.buffered.shift();
-      if (chunk === undefined) break;
-      this.callData(chunk);
-      this.unacked += chunk.length;
+    const queue = this.buffered;
+    if (queue !== undefined) {
+      this.bits |= Bit.Delivering;
+      while (!this.has(Bit.Paused | Bit.Finished)) {
+        const chunk = queue.shift();
+        if (chunk === undefined) break;
+        this.callData(chunk);
+        this.unacked += chunk.length;
+      }
+      this.bits &= ~Bit.Delivering;
+      if (this.has(Bit.Finished)) {
+        this.notifyClose();
+        return;
+      }
     }
-    this.delivering = false;
-    if (this.finished) {
-      this.notifyClose();
-      return;
-    }
-    if (!this.paused && this.buffered.isEmpty && this.remoteFin && !this.endDelivered) {
-      this.endDelivered = true;
+    if (
+      (this.bits & (Bit.Paused | Bit.RemoteFin | Bit.EndDelivered)) === Bit.RemoteFin &&
+      !this.hasBuffered()
+    ) {
+      this.bits |= Bit.EndDelivered;
       try {
         l.onEnd();
       } catch (err) {
@@ -429,42 +434,46 @@ export class Stream {
 
   /** A listener callback threw: the stream cannot go on consistently, so reset it and tell onClose why. */
   private failListener(cause: unknown): void {
-    if (this.finished) return;
-    this.host.frame(FrameType.WindowUpdate, Flag.RST, this.id, 0);
+    if (this.has(Bit.Finished)) return;
+    this.host.outbox.frame(FrameType.WindowUpdate, Flag.RST, this.id, 0);
     this.finish(transportError('INTERNAL_ERROR', `stream ${this.id}: the listener threw`, { cause }));
   }
 
   private maybeClose(): void {
-    if (this.finSent && this.endDelivered && !this.finished) this.finish(undefined);
+    if ((this.bits & (Bit.FinSent | Bit.EndDelivered | Bit.Finished)) === (Bit.FinSent | Bit.EndDelivered)) {
+      this.finish(undefined);
+    }
   }
 
   /** The one way out: drop queues, leave the table, reject waiters, tell the listener once. */
   private finish(err: TransportError | undefined): void {
-    if (this.finished) return;
-    this.finished = true;
+    if (this.has(Bit.Finished)) return;
+    this.bits |= Bit.Finished;
     this.closeError = err;
     this._state = err === undefined ? StreamState.Closed : StreamState.Reset;
-    this.unsent.clear();
-    this.buffered.clear();
-    if (this.grown > 0) {
-      this.host.tuner.release(this.grown);
-      this.grown = 0;
-    }
+    this.unsent = undefined;
+    this.buffered = undefined;
+    // The growth stays counted in `grown` (receiveWindow does not change), but goes back to the budget.
+    if (this.grown > 0) this.host.tuner.release(this.grown);
     this.host.remove(this);
     const w = this.drainWaiter;
     this.drainWaiter = undefined;
-    w?.reject(err ?? transportError('STREAM_CLOSED', `stream ${this.id} is closed`));
-    if (!this.delivering) this.notifyClose();
+    w?.reject(err ?? closedError(this.id));
+    if (!this.has(Bit.Delivering)) this.notifyClose();
   }
 
   private notifyClose(): void {
     const l = this.listener;
-    if (l === undefined || this.closeNotified) return;
-    this.closeNotified = true;
+    if (l === undefined || this.has(Bit.CloseNotified)) return;
+    this.bits |= Bit.CloseNotified;
     try {
       l.onClose(this.closeError);
     } catch (err) {
       reportUnhandled(err);
     }
   }
+}
+
+function closedError(id: number): TransportError {
+  return transportError('STREAM_CLOSED', `stream ${id} is closed`);
 }
