@@ -10,7 +10,7 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { isTransportError, type TransportError, transportError } from '../errors.js';
 import type { ChannelConfig } from './config.js';
-import { frameRecord, RECORD_HEADER_SIZE, RecordType } from './record.js';
+import { frameRecordPooled, RECORD_HEADER_SIZE, RecordType } from './record.js';
 import {
   type DecodeContext,
   type EncodeContext,
@@ -133,7 +133,7 @@ export class MessageCodec {
         `message of ${body.length} bytes is above maxMessageSize (${this.config.maxMessageSize} bytes)`,
       );
     }
-    const bytes = frameRecord(type, body); // the one copy: the encoder's buffer is reused
+    const bytes = frameRecordPooled(type, body); // the one copy: the encoder's buffer is reused
     this.shrink(body.length);
     if (count === 0) return bytes; // no reference: the codec pushed no offset
     if (!offsetsHold(bytes, idOffsets, count)) {

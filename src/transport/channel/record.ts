@@ -47,6 +47,33 @@ export function frameRecord(type: RecordType, body: Uint8Array): Uint8Array {
   return out;
 }
 
+/** Records up to this many bytes are cut from a shared slab by {@link frameRecordPooled}. */
+export const POOLED_RECORD_MAX = 1024;
+/** Size of one slab, bytes. */
+const SLAB_SIZE = 16 * 1024;
+let slab = new ArrayBuffer(SLAB_SIZE);
+let slabUsed = 0;
+
+/**
+ * {@link frameRecord} for the send path: a small record is a view into a shared 16 KiB slab instead of a
+ * buffer of its own (a view is ~96 bytes of heap, a new Uint8Array ~256, for the 40-60 byte records of a
+ * call). Regions are never reused: a slab is dropped when full and freed once no record from it is alive,
+ * and records live only until the multiplexer has sent them. Same errors as frameRecord.
+ */
+export function frameRecordPooled(type: RecordType, body: Uint8Array): Uint8Array {
+  const n = RECORD_HEADER_SIZE + body.length;
+  if (n > POOLED_RECORD_MAX) return frameRecord(type, body);
+  if (slabUsed + n > SLAB_SIZE) {
+    slab = new ArrayBuffer(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const out = new Uint8Array(slab, slabUsed, n);
+  slabUsed += (n + 7) & ~7; // 8-byte aligned, so no two records share a word
+  writeRecordHeader(out, type, body.length);
+  out.set(body, RECORD_HEADER_SIZE);
+  return out;
+}
+
 /** Write the 5-byte header at the start of `out` (which must have room for it). */
 export function writeRecordHeader(out: Uint8Array, type: RecordType, length: number): void {
   out[0] = (length >>> 24) & 0xff;
