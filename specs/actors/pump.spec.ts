@@ -15,8 +15,9 @@ import {
 import { transportError } from '../../src/transport/errors.js';
 
 /**
- * A sink whose connection takes `open` messages, then stalls (send() stays pending) until `release()`;
- * a cancelled sink rejects every send, as a channel whose reader cancelled does.
+ * A sink whose connection takes `open` messages at once; past that, write() says wait and drained() stays
+ * pending until `release()`. A cancelled sink throws on write and rejects drained(), as a channel whose
+ * reader cancelled does.
  */
 class FakeSink implements Sink<number> {
   readonly sent: number[] = [];
@@ -26,9 +27,13 @@ class FakeSink implements Sink<number> {
 
   constructor(private open = Infinity) {}
 
-  send(v: number): Promise<void> {
-    if (this.cancelled) return Promise.reject(transportError('CHANNEL_CANCELLED', 'cancelled'));
+  write(v: number): boolean {
+    if (this.cancelled) throw transportError('CHANNEL_CANCELLED', 'cancelled');
     this.sent.push(v);
+    return this.sent.length <= this.open;
+  }
+  drained(): Promise<void> {
+    if (this.cancelled) return Promise.reject(transportError('CHANNEL_CANCELLED', 'cancelled'));
     if (this.sent.length <= this.open) return Promise.resolve();
     return new Promise((resolve, reject) =>
       this.waiting.push(() =>
@@ -42,7 +47,7 @@ class FakeSink implements Sink<number> {
   error(code: string, message: string): void {
     this.ended ??= { code, message };
   }
-  /** The reader catches up: every pending send resolves, and the connection takes `more` messages. */
+  /** The reader catches up: drained() resolves, and the connection takes `more` messages at once. */
   release(more = Infinity): void {
     this.open = this.sent.length + more;
     for (const w of this.waiting.splice(0)) w();
@@ -187,7 +192,7 @@ describe('pumpObservable', () => {
 });
 
 describe('pumpIterable', () => {
-  it('pauses the source while a send is pending, and resumes when it resolves', async () => {
+  it('pauses the source while the channel has not drained, and resumes when it has', async () => {
     const sink = new FakeSink(3);
     let pulled = 0;
     let returned = false;
@@ -306,7 +311,12 @@ describe('pumpIterable memory', () => {
         yield i;
       }
     }
-    const sink: Sink<number> = { send: () => Promise.resolve(), close() {}, error() {} };
+    const sink: Sink<number> = {
+      write: () => true,
+      drained: () => Promise.resolve(),
+      close() {},
+      error() {},
+    };
     assert.equal(await pumpIterable(source(), sink, options(1, 'error')), 'complete');
     // Racing each item against one long-lived promise kept over 1 KB per item (~120 MB here).
     const grown = (nearEnd - before) / 1e6;

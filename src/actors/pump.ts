@@ -1,29 +1,40 @@
 /**
- * Pumps a stream (a handler's result, or an Observable argument) into the sending end of a channel,
- * with backpressure. The channel's `send()` resolves once the connection has taken the message (it is
- * within the stream's window and write buffer); while a send is pending the reader is slow, and:
+ * Pumps a stream (a handler's result, or an Observable argument) into the waiting end of a channel,
+ * with backpressure. The channel's `write()` takes a message and says whether the connection can take
+ * more at once (the stream is below its window and write buffer); when it cannot, the reader is slow
+ * until `drained()` resolves, and meanwhile:
  *
- * - an AsyncIterable source is PAUSED: its `next()` is not called until the send resolves;
+ * - an AsyncIterable source is PAUSED: its `next()` is not called until the channel has drained;
  * - a push source (Observable) cannot pause, so its items wait in a buffer. Once the current macrotask's
  *   microtasks have run (the connection has taken all it would of a synchronous burst), more than
  *   `buffer` items still waiting is a slow reader, and the overflow policy decides: `'error'` ends the
  *   stream with RESOURCE_EXHAUSTED and unsubscribes the source, `'drop-oldest'` drops the oldest items
  *   beyond the bound, `'drop-newest'` the newest. So between macrotasks a stream holds at most `buffer`
- *   items (plus the one being sent); within one, a synchronous burst of the source may exceed it.
+ *   items (plus the one the channel took last); within one, a synchronous burst of the source may exceed
+ *   it.
  *
  * A source that completes or errors ends the channel after the buffered items (close, or an ERROR record);
  * so does an item that cannot be sent (INVALID_ARGUMENT, RESOURCE_EXHAUSTED for a message too large).
- * When `signal` aborts, or a send fails because the reader cancelled (CHANNEL_CANCELLED) or the
+ * When `signal` aborts, or a write fails because the reader cancelled (CHANNEL_CANCELLED) or the
  * connection ended, the source is unsubscribed (its teardown runs; an iterator's `return()` is called)
  * and the channel is left to the caller.
+ *
+ * Per item a pump makes no promise and no closure of its own: `write()` is synchronous, and a promise
+ * (`drained()`) is only made when the reader is behind.
  */
 import { type Observable, Subject, takeUntil } from 'rxjs';
 import type { OverflowPolicy } from './config.js';
 import { errorToWire, rpcError, toRpcError } from './errors.js';
 
-/** The sending end of a channel, as a pump uses it (a channel-layer Sender has this shape). */
+/** The waiting end of a channel, as a pump uses it (a channel-layer Sender has this shape). */
 export interface Sink<T = unknown> {
-  send(message: T): Promise<void>;
+  /**
+   * Take `message`. True: write more at once; false: it is taken, but wait for {@link drained} before
+   * writing more. Throws (TransportError) when it cannot be sent or the channel is over.
+   */
+  write(message: T): boolean;
+  /** Resolves when write() may go on; rejects with the channel's end error. */
+  drained(): Promise<void>;
   close(): void;
   error(code: string, message: string, details?: unknown): void;
 }
@@ -67,7 +78,8 @@ export function pumpObservable<T>(
   const { buffer, overflow, signal, stats } = options;
   return new Promise<PumpEnd>((resolve) => {
     const queue = new Queue<T>();
-    let sending = false;
+    /** The channel said wait: items queue until it has drained. */
+    let waiting = false;
     let over = false;
     let check: NodeJS.Immediate | undefined;
     let sourceEnd: { error: unknown } | 'complete' | undefined;
@@ -100,24 +112,30 @@ export function pumpObservable<T>(
       }
     };
 
-    // One send at a time: each resolves (in a microtask) as soon as the connection has taken it. One loop
-    // per burst, awaiting each send in place: no closure or derived promise per item.
-    const drain = async () => {
-      sending = true;
+    // While the channel takes items at once they go straight through; once it says wait, items queue
+    // until drained() and then go in order. A promise per stall, none per item.
+    const onDrained = () => {
+      if (over) return;
       while (queue.length > 0) {
         count(-1);
+        let more: boolean;
         try {
-          await sink.send(queue.shift());
+          more = sink.write(queue.shift());
         } catch (err) {
           failSend(err);
           return;
         }
         if (over) return;
+        if (!more) return waitDrain();
       }
-      sending = false;
+      waiting = false;
       endSink();
     };
-    // A send that failed because the reader or the connection is gone ends the pump quietly; one
+    const waitDrain = () => {
+      waiting = true;
+      sink.drained().then(onDrained, failSend);
+    };
+    // A write that failed because the reader or the connection is gone ends the pump quietly; one
     // whose item could not be sent (encoding, size) ends the stream with that error.
     const failSend = (err: unknown) => {
       if (over) return;
@@ -150,9 +168,19 @@ export function pumpObservable<T>(
 
     const push = (value: T) => {
       if (over) return;
+      if (!waiting) {
+        let more: boolean;
+        try {
+          more = sink.write(value);
+        } catch (err) {
+          failSend(err);
+          return;
+        }
+        if (!more && !over) waitDrain();
+        return;
+      }
       queue.push(value);
       count(1);
-      if (!sending) void drain();
       if (queue.length > buffer && check === undefined) check = setImmediate(checkpoint);
     };
 
@@ -163,12 +191,12 @@ export function pumpObservable<T>(
       error: (error: unknown) => {
         if (over) return;
         sourceEnd = { error };
-        if (!sending) endSink();
+        if (!waiting) endSink();
       },
       complete: () => {
         if (over) return;
         sourceEnd = 'complete';
-        if (!sending) endSink();
+        if (!waiting) endSink();
       },
     });
   });
@@ -213,8 +241,8 @@ class Queue<T> {
 }
 
 /**
- * Items a pull pump takes from its source in one event-loop turn. A source whose next() and whose sends
- * resolve at once would otherwise run on microtasks until the stream window and write buffer are full:
+ * Items a pull pump takes from its source in one event-loop turn. A source whose next() resolves at once
+ * would otherwise run on microtasks until the stream window and write buffer are full:
  * the connection writes nothing (its flush is a setImmediate), so the reader idles, then gets it all in
  * one burst; and other streams, timers and I/O of the process wait as long. Measured on the suite's
  * subscription of 1,000,000 `{ seq }`: ~0.8M msg/s without turns, ~1.3M with 256 or 512 items per turn
@@ -223,12 +251,13 @@ class Queue<T> {
 export const PULL_TURN_ITEMS = 256;
 
 /**
- * Pump a pull source, one item per resolved send. Resolves (never rejects) with how it ended.
+ * Pump a pull source, one item per write, waiting for the channel to drain when it says so. Resolves
+ * (never rejects) with how it ended.
  *
- * The loop awaits `next()` and `send()` in place; an abort does not wake it but ends the pump at once
+ * The loop awaits `next()` (and `drained()`) in place; an abort does not wake it but ends the pump at once
  * (resolves 'cancelled', calls the iterator's `return()`), and the loop, when its await settles, sees
  * that and stops. Racing each await against the abort instead cost two promises and a closure per item
- * (a third of the sending side's CPU per item in the suite's subscription scenario).
+ * (a third of the waiting side's CPU per item in the suite's subscription scenario).
  */
 export function pumpIterable<T>(
   source: AsyncIterable<T>,
@@ -279,7 +308,7 @@ export function pumpIterable<T>(
           return;
         }
         try {
-          await sink.send(next.value);
+          if (!sink.write(next.value)) await sink.drained();
         } catch (err) {
           if (over) return;
           const e = toRpcError(err);
