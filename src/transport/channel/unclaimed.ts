@@ -10,11 +10,15 @@
 import type { StreamPort } from './port.js';
 
 /**
- * Entries are the ports themselves (the preface they were opened with is on the port): no object or
- * closure per entry.
+ * Entries are the ports themselves (the preface they were opened with is on the port). Live entries are
+ * two parallel arrays searched linearly rather than a Map: a call adds and removes one entry, and a Map
+ * under that churn reallocates its table every few insertions, while these arrays keep their capacity.
+ * They hold at most `maxUnclaimedStreams` entries (256 by default) and usually one or two.
  */
 export class UnclaimedTable {
-  private readonly live = new Map<number, StreamPort>();
+  private readonly liveIds: number[] = [];
+  private readonly livePorts: StreamPort[] = [];
+  /** Reset before being claimed; rare, so a Map (insertion order gives the oldest). */
   private readonly dead = new Map<number, StreamPort>();
   /** The one orphan-close callback every live entry's port gets. */
   private readonly onDied = (port: StreamPort): void => this.died(port.id);
@@ -24,28 +28,30 @@ export class UnclaimedTable {
 
   /** Live entries: what counts toward the limit. */
   get size(): number {
-    return this.live.size;
+    return this.liveIds.length;
   }
 
   /** Add a nested stream the peer just opened (its preface read). False when the table is full (the
    *  caller resets it). */
   add(port: StreamPort): boolean {
-    if (this.live.size >= this.limit) return false;
-    this.live.set(port.id, port);
+    if (this.liveIds.length >= this.limit) return false;
+    this.liveIds.push(port.id);
+    this.livePorts.push(port);
     port.onOrphanClose = this.onDied;
     return true;
   }
 
   get(id: number): StreamPort | undefined {
-    return this.live.get(id) ?? this.dead.get(id);
+    const i = this.liveIds.indexOf(id);
+    if (i >= 0) return this.livePorts[i];
+    return this.dead.get(id);
   }
 
   /** The entry is claimed (or rejected): it leaves the table. */
   delete(id: number): void {
-    const port = this.live.get(id);
+    const port = this.removeLive(id);
     if (port !== undefined) {
       port.onOrphanClose = undefined;
-      this.live.delete(id);
       return;
     }
     const dead = this.dead.get(id);
@@ -57,14 +63,29 @@ export class UnclaimedTable {
 
   /** The session ended. */
   clear(): void {
-    this.live.clear();
+    this.liveIds.length = 0;
+    this.livePorts.length = 0;
     this.dead.clear();
   }
 
+  /** Take a live entry out (the last one moves into its place: order does not matter). */
+  private removeLive(id: number): StreamPort | undefined {
+    const ids = this.liveIds;
+    const i = ids.indexOf(id);
+    if (i < 0) return undefined;
+    const ports = this.livePorts;
+    const port = ports[i]!;
+    const last = ids.length - 1;
+    ids[i] = ids[last]!;
+    ports[i] = ports[last]!;
+    ids.pop();
+    ports.pop();
+    return port;
+  }
+
   private died(id: number): void {
-    const port = this.live.get(id);
+    const port = this.removeLive(id);
     if (port === undefined) return;
-    this.live.delete(id);
     this.dead.set(id, port);
     if (this.dead.size > this.limit) this.dead.delete(this.dead.keys().next().value!);
   }
