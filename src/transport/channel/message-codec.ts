@@ -108,7 +108,7 @@ export class MessageCodec {
    * or a check fails, a scan of the body finds them instead. Either way the count must match.
    */
   encodeInto(type: RecordType, value: unknown, ctx: EncodeContext, idOffsets: number[]): Uint8Array {
-    let body: Uint8Array;
+    let length: number;
     const slot = this.slot;
     const encoder = this.encoder;
     slot.encode = ctx;
@@ -117,7 +117,7 @@ export class MessageCodec {
     while (idOffsets.length !== 0) idOffsets.pop(); // not `length = 0`: see empty() in binding.ts
     slot.offsets = idOffsets;
     try {
-      body = encoder.encodeSharedRef(value);
+      length = encodeBody(encoder, value);
     } catch (err) {
       throw encodeFailure(err, this.config.maxNestingDepth);
     } finally {
@@ -126,15 +126,16 @@ export class MessageCodec {
       slot.offsets = NO_OFFSETS;
     }
     const count = slot.count;
-    if (body.length > this.config.maxMessageSize) {
-      this.shrink(body.length);
+    if (length > this.config.maxMessageSize) {
+      this.shrink(length);
       throw transportError(
         'MESSAGE_TOO_LARGE',
-        `message of ${body.length} bytes is above maxMessageSize (${this.config.maxMessageSize} bytes)`,
+        `message of ${length} bytes is above maxMessageSize (${this.config.maxMessageSize} bytes)`,
       );
     }
-    const bytes = frameRecordPooled(type, body); // the one copy: the encoder's buffer is reused
-    this.shrink(body.length);
+    // The one copy (the encoder's buffer is reused); read the encoder's bytes before shrink() replaces it.
+    const bytes = frameRecordPooled(type, encodedBytes(encoder), length);
+    this.shrink(length);
     if (count === 0) return bytes; // no reference: the codec pushed no offset
     if (!offsetsHold(bytes, idOffsets, count)) {
       idOffsets.length = 0;
@@ -224,6 +225,49 @@ class RangeCheckedEncoder extends Encoder<ReferenceSlot> {}
       original.call(this, value);
     };
   }
+}
+
+/**
+ * The encoder's internals used to encode in place: `encodeSharedRef` returns a new subarray view of the
+ * encoder's buffer for every message (~96 bytes of heap), when the caller only needs the buffer and the
+ * length. Not part of the library's typed API, so checked once: {@link encodeBody} falls back to
+ * `encodeSharedRef` when they are missing. The round-trip and vector specs pin the result.
+ */
+interface InPlaceEncoder {
+  entered: boolean;
+  pos: number;
+  bytes: Uint8Array;
+  doEncode(value: unknown, depth: number): void;
+}
+
+const IN_PLACE = typeof (Encoder.prototype as unknown as Partial<InPlaceEncoder>).doEncode === 'function';
+
+/** Encode `value` into the encoder's buffer; returns the body's length (the body is at offset 0). */
+function encodeBody(encoder: Encoder<ReferenceSlot>, value: unknown): number {
+  const e = encoder as unknown as InPlaceEncoder;
+  if (!IN_PLACE || e.entered !== false || typeof e.pos !== 'number') {
+    const body = encoder.encodeSharedRef(value);
+    lastShared = body;
+    return body.length;
+  }
+  lastShared = undefined;
+  // What encodeSharedRef does, minus its subarray: `entered` makes a nested encode use a clone.
+  e.entered = true;
+  try {
+    e.pos = 0;
+    e.doEncode(value, 1);
+    return e.pos;
+  } finally {
+    e.entered = false;
+  }
+}
+
+/** The body encodeSharedRef returned, when {@link encodeBody} had to use it. */
+let lastShared: Uint8Array | undefined;
+
+/** The buffer holding the body {@link encodeBody} just encoded, from offset 0. */
+function encodedBytes(encoder: Encoder<ReferenceSlot>): Uint8Array {
+  return lastShared ?? (encoder as unknown as InPlaceEncoder).bytes;
 }
 
 /** Write stream `id` into the placeholder at `offset` (from {@link EncodedRecord.idOffsets}). */

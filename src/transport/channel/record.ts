@@ -55,22 +55,23 @@ let slab = new ArrayBuffer(SLAB_SIZE);
 let slabUsed = 0;
 
 /**
- * {@link frameRecord} for the send path: a small record is a view into a shared 16 KiB slab instead of a
+ * {@link frameRecord} for the send path, of the first `length` bytes of `source`: a small record is a view into a shared 16 KiB slab instead of a
  * buffer of its own (a view is ~96 bytes of heap, a new Uint8Array ~256, for the 40-60 byte records of a
  * call). Regions are never reused: a slab is dropped when full and freed once no record from it is alive,
  * and records live only until the multiplexer has sent them. Same errors as frameRecord.
  */
-export function frameRecordPooled(type: RecordType, body: Uint8Array): Uint8Array {
-  const n = RECORD_HEADER_SIZE + body.length;
-  if (n > POOLED_RECORD_MAX) return frameRecord(type, body);
+export function frameRecordPooled(type: RecordType, source: Uint8Array, length: number): Uint8Array {
+  const n = RECORD_HEADER_SIZE + length;
+  if (n > POOLED_RECORD_MAX) return frameRecord(type, source.subarray(0, length));
   if (slabUsed + n > SLAB_SIZE) {
     slab = new ArrayBuffer(SLAB_SIZE);
     slabUsed = 0;
   }
   const out = new Uint8Array(slab, slabUsed, n);
   slabUsed += (n + 7) & ~7; // 8-byte aligned, so no two records share a word
-  writeRecordHeader(out, type, body.length);
-  out.set(body, RECORD_HEADER_SIZE);
+  writeRecordHeader(out, type, length);
+  // A byte loop rather than set(source.subarray(...)): at most ~1 KiB, and no view to allocate.
+  for (let i = 0; i < length; i++) out[RECORD_HEADER_SIZE + i] = source[i]!;
   return out;
 }
 
