@@ -133,8 +133,9 @@ export function remoteReadable(port: StreamPort): { readable: Readable; bind: ()
     highWaterMark: 1,
     read() {
       // Not synchronously: a chunk pushed from inside read() is joined (copied) to the chunk that read()
-      // is returning. Deferred, it is pushed once that one has left.
-      queueMicrotask(resume);
+      // is returning. Deferred, it is pushed once that one has left. nextTick rather than queueMicrotask,
+      // which makes an AsyncResource per call (~60 vs ~100 ns a call here; small next to a chunk).
+      process.nextTick(resume);
     },
     destroy(err, callback) {
       if (!remoteEnded) port.reset();
