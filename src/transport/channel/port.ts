@@ -25,6 +25,23 @@ export interface PortHandler {
 /** Called once with the first byte of an inbound stream; the port is paused when it is called. */
 export type PrefaceHandler = (port: StreamPort, preface: number) => void;
 
+// StreamPort state bits.
+
+/** Deliveries stopped (by the consumer, or until a handler is attached). */
+const PAUSED = 1;
+/** The peer's FIN arrived. */
+const REMOTE_ENDED = 2;
+/** The handler got onEnd. */
+const END_DELIVERED = 4;
+/** The stream left the multiplexer. */
+const CLOSED = 8;
+/** The handler got onClose. */
+const CLOSE_DELIVERED = 16;
+/** flush() is running (it is not re-entrant). */
+const DRAINING = 32;
+/** attach() asked for a resume (set) or a flush (clear) once the microtask runs. */
+const RESUME_ON_REPLAY = 64;
+
 /**
  * Ports whose handler gets what was held, from a microtask (see {@link StreamPort.attach}). One queue and
  * one microtask per batch rather than a closure per port: every call attaches two ports.
@@ -59,15 +76,10 @@ export class StreamPort implements StreamListener {
   private onPreface: PrefaceHandler | undefined;
   /** Data that arrived with no handler, or while paused (delivery order kept). Made when first needed. */
   private held: Uint8Array[] | undefined = undefined;
-  private paused = false;
-  private remoteEnded = false;
-  private endDelivered = false;
-  private closed = false;
+  /** State bits (PAUSED, CLOSED, ... below): one small integer instead of seven boolean fields, since
+   *  every stream has a port. */
+  private bits = 0;
   private closeError: TransportError | undefined = undefined;
-  private closeDelivered = false;
-  private draining = false;
-  /** attach() asked for a resume (true) or a flush (false) once the microtask runs. */
-  private resumeOnReplay = false;
 
   /**
    * Takes `stream` (it must have no listener yet). With `onPreface`, the first data byte is the preface:
@@ -87,7 +99,7 @@ export class StreamPort implements StreamListener {
 
   /** True once the stream has left the multiplexer (closed or reset). */
   get isClosed(): boolean {
-    return this.closed;
+    return this.is(CLOSED);
   }
 
   /** The reset or session error that closed the stream, if it closed with one. */
@@ -105,30 +117,30 @@ export class StreamPort implements StreamListener {
     this.handler = handler;
     if (!resume) {
       this.pause();
-      if (this.held === undefined && !this.remoteEnded && !this.closed) return;
+      if (this.held === undefined && !this.is(REMOTE_ENDED) && !this.is(CLOSED)) return;
     }
-    this.resumeOnReplay = resume;
+    this.bits = resume ? this.bits | RESUME_ON_REPLAY : this.bits & ~RESUME_ON_REPLAY;
     replaySoon(this);
   }
 
   /** @internal The microtask attach() scheduled. */
   replay(): void {
-    if (this.resumeOnReplay) this.resume();
+    if (this.is(RESUME_ON_REPLAY)) this.resume();
     else this.flush();
   }
 
   /** Stop deliveries; the peer stops at the stream window. */
   pause(): void {
-    this.paused = true;
-    if (!this.closed) this.stream.pause();
+    this.bits |= PAUSED;
+    if (!this.is(CLOSED)) this.stream.pause();
   }
 
   /** Deliver what is held, then let the stream flow. */
   resume(): void {
     if (this.handler === undefined) return;
-    this.paused = false;
+    this.bits &= ~PAUSED;
     this.flush();
-    if (!this.paused && !this.closed) this.stream.resume();
+    if (!this.is(PAUSED) && !this.is(CLOSED)) this.stream.resume();
   }
 
   /** Queue bytes (not copied). Throws like Stream.write (STREAM_CLOSED, the reset error). */
@@ -166,7 +178,7 @@ export class StreamPort implements StreamListener {
       return;
     }
     const h = this.handler;
-    if (h === undefined || this.paused || this.draining || this.held !== undefined) {
+    if (h === undefined || this.is(PAUSED) || this.is(DRAINING) || this.held !== undefined) {
       this.hold(chunk);
       return;
     }
@@ -179,7 +191,7 @@ export class StreamPort implements StreamListener {
 
   /** @internal StreamListener. */
   onEnd(): void {
-    this.remoteEnded = true;
+    this.bits |= REMOTE_ENDED;
     if (this.onPreface !== undefined) {
       // FIN before any preface: the stream names nothing.
       this.onPreface = undefined;
@@ -191,7 +203,7 @@ export class StreamPort implements StreamListener {
 
   /** @internal StreamListener. */
   onClose(err: TransportError | undefined): void {
-    this.closed = true;
+    this.bits |= CLOSED;
     this.closeError = err;
     this.onPreface = undefined;
     if (err !== undefined) this.held = undefined;
@@ -219,6 +231,10 @@ export class StreamPort implements StreamListener {
     }
   }
 
+  private is(bit: number): boolean {
+    return (this.bits & bit) !== 0;
+  }
+
   private hold(chunk: Uint8Array): void {
     if (this.held === undefined) this.held = [chunk];
     else this.held.push(chunk);
@@ -228,10 +244,10 @@ export class StreamPort implements StreamListener {
    *  Not re-entrant: what arrives while it runs is held and delivered by the same loop. */
   private flush(): void {
     const h = this.handler;
-    if (h === undefined || this.draining) return;
-    this.draining = true;
+    if (h === undefined || this.is(DRAINING)) return;
+    this.bits |= DRAINING;
     try {
-      while (!this.paused && this.held !== undefined) {
+      while (!this.is(PAUSED) && this.held !== undefined) {
         const chunk = this.held.shift()!;
         if (this.held.length === 0) this.held = undefined;
         try {
@@ -240,17 +256,17 @@ export class StreamPort implements StreamListener {
           this.handlerFailed(err);
         }
       }
-      if (!this.paused && this.held === undefined && this.remoteEnded && !this.endDelivered) {
-        this.endDelivered = true;
+      if (!this.is(PAUSED) && this.held === undefined && this.is(REMOTE_ENDED) && !this.is(END_DELIVERED)) {
+        this.bits |= END_DELIVERED;
         try {
           h.onEnd();
         } catch (err) {
           this.handlerFailed(err);
         }
       }
-      const clean = this.held === undefined && (this.endDelivered || !this.remoteEnded);
-      if (this.closed && !this.closeDelivered && (this.closeError !== undefined || clean)) {
-        this.closeDelivered = true;
+      const clean = this.held === undefined && (this.is(END_DELIVERED) || !this.is(REMOTE_ENDED));
+      if (this.is(CLOSED) && !this.is(CLOSE_DELIVERED) && (this.closeError !== undefined || clean)) {
+        this.bits |= CLOSE_DELIVERED;
         try {
           h.onClose(this.closeError);
         } catch (err) {
@@ -258,13 +274,13 @@ export class StreamPort implements StreamListener {
         }
       }
     } finally {
-      this.draining = false;
+      this.bits &= ~DRAINING;
     }
   }
 
   /** A bug in a handler: the stream cannot go on consistently. */
   private handlerFailed(err: unknown): void {
     reportUnhandled(err);
-    if (!this.closed) this.stream.reset();
+    if (!this.is(CLOSED)) this.stream.reset();
   }
 }
