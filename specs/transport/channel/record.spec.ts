@@ -5,6 +5,8 @@ import fc from 'fast-check';
 import {
   type ChannelRecord,
   frameRecord,
+  frameRecordPooled,
+  holdsWholeRecords,
   ParserState,
   RECORD_HEADER_SIZE,
   RecordParser,
@@ -140,5 +142,45 @@ describe('record framing', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('record framing for the send and shared-parse paths', () => {
+  const m = (v: unknown) => frameRecord(RecordType.MESSAGE, encode(v));
+
+  it('frameRecordPooled gives the same bytes as frameRecord, small (slab) and large', () => {
+    for (const v of [{ op: 'add', args: [1, 2] }, 'x'.repeat(5000)]) {
+      const body = encode(v);
+      const padded = new Uint8Array(body.length + 7);
+      padded.set(body);
+      assert.deepEqual(
+        Buffer.from(frameRecordPooled(RecordType.MESSAGE, padded, body.length)),
+        Buffer.from(frameRecord(RecordType.MESSAGE, body)),
+      );
+    }
+  });
+
+  it('holdsWholeRecords: true only for a run of complete records', () => {
+    const two = Buffer.concat([m(1), m({ a: 'b' })]);
+    assert.equal(holdsWholeRecords(two), true);
+    assert.equal(holdsWholeRecords(two.subarray(0, two.length - 1)), false);
+    assert.equal(holdsWholeRecords(two.subarray(0, 3)), false);
+    assert.equal(holdsWholeRecords(new Uint8Array(0)), false);
+  });
+
+  it('reset() returns a failed or mid-record parser to its start state', () => {
+    const p = new RecordParser(100);
+    const bad = Uint8Array.of(0, 0, 0, 1, 9, 0xc0);
+    assert.ok(isTransportError(p.push(bad).error, 'DECODE_ERROR'));
+    p.reset();
+    assert.equal(p.state, ParserState.HEADER);
+    assert.deepEqual(
+      p.push(m(7)).records.map((r) => decode(r.body)),
+      [7],
+    );
+    p.push(m(8).subarray(0, 4));
+    assert.equal(p.idle, false);
+    p.reset();
+    assert.equal(p.idle, true);
   });
 });

@@ -13,7 +13,7 @@ import { type ErrorBody, MessageCodec } from './message-codec.js';
 import { StreamPort } from './port.js';
 import { openerWrites, PREFACE_BYTES, Preface, prefaceName } from './preface.js';
 import { Receiver } from './receiver.js';
-import { RecordType } from './record.js';
+import { RecordParser, RecordType } from './record.js';
 import {
   type DecodeContext,
   decodeReference,
@@ -197,6 +197,7 @@ function bindLocalEnd(end: object, preface: Preface, host: ChannelHost, port: St
 export class SessionHost implements ChannelHost {
   readonly unclaimed: UnclaimedTable;
   readonly gate: ReferenceGate;
+  sharedParser: RecordParser | undefined;
   private readonly codec: MessageCodec;
   /** Ends in messages held by the gate: encoded, not yet written, so not bound, but already taken. */
   private readonly reserved = new WeakSet<object>();
@@ -215,6 +216,7 @@ export class SessionHost implements ChannelHost {
     this.codec = new MessageCodec(config);
     this.unclaimed = new UnclaimedTable(config.maxUnclaimedStreams);
     this.gate = new ReferenceGate(config.maxUnclaimedStreams);
+    this.sharedParser = new RecordParser(config.maxMessageSize);
     this.outbound = new OutboundContext(this.reserved);
     this.scratch = {
       bytes: EMPTY,

@@ -7,6 +7,7 @@ import type { ReferenceGate } from './gate.js';
 import type { ErrorBody } from './message-codec.js';
 import type { StreamPort } from './port.js';
 import type { Preface } from './preface.js';
+import type { RecordParser } from './record.js';
 
 /** Binds an unbound end to a session's stream. Symbol-keyed so it is not part of the public surface. */
 export const kBind: unique symbol = Symbol('rxchan.channel.bind');
@@ -32,6 +33,8 @@ export interface ChannelHost {
   readonly config: ChannelConfig;
   /** Keeps reference SYNs from running ahead of their records (see gate.ts). */
   readonly gate: ReferenceGate;
+  /** A parser Receivers borrow for chunks of whole records; undefined while one is using it. */
+  sharedParser: RecordParser | undefined;
   /**
    * Encode a message. The result is the host's scratch, valid until the next encode: write it at once or
    * {@link hold} it. Throws TransportError (ENCODE_ERROR, REFERENCE_LIMIT, MESSAGE_TOO_LARGE).

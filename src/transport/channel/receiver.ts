@@ -5,7 +5,7 @@ import { Observable, type Subscriber, type TeardownLogic } from 'rxjs';
 import { isTransportError, type TransportError, transportError } from '../errors.js';
 import { type ChannelHost, kBind, kBound } from './internal.js';
 import type { PortHandler, StreamPort } from './port.js';
-import { RecordParser, type RecordSink, RecordType } from './record.js';
+import { holdsWholeRecords, RecordParser, type RecordSink, RecordType } from './record.js';
 
 /** The async iterator pauses the stream when this many messages wait in its buffer... */
 export const ITERATOR_HIGH_WATER = 64;
@@ -72,7 +72,8 @@ export class Receiver<T = unknown> extends Observable<T> implements AsyncIterabl
 class ReceiverCore<T> implements PortHandler, RecordSink {
   private host: ChannelHost | undefined = undefined;
   private port: StreamPort | undefined = undefined;
-  /** Made with the first data: an idle channel (a subscription waiting for items) does not need one. */
+  /** Made with the first chunk that ends inside a record (see onData): an idle channel, or one whose
+   *  chunks hold whole records, needs none. */
   private parser: RecordParser | undefined = undefined;
   private subscriber: Subscriber<T> | undefined = undefined;
   private subscribed = false;
@@ -180,8 +181,23 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
       if (this.draining) this.port!.reset();
       return;
     }
-    if (this.parser === undefined) this.parser = new RecordParser(this.host!.config.maxMessageSize);
-    const error = this.parser.feed(chunk, this);
+    let error: TransportError | undefined;
+    const host = this.host!;
+    const shared = host.sharedParser;
+    if (this.parser === undefined && shared !== undefined && holdsWholeRecords(chunk)) {
+      // No record in progress and none left over: the session's parser does, and keeps no state for us
+      // (a reply channel's one record costs no parser). Taken while in use: a nested delivery makes its own.
+      host.sharedParser = undefined;
+      try {
+        error = shared.feed(chunk, this);
+      } finally {
+        shared.reset();
+        host.sharedParser = shared;
+      }
+    } else {
+      if (this.parser === undefined) this.parser = new RecordParser(host.config.maxMessageSize);
+      error = this.parser.feed(chunk, this);
+    }
     if (error !== undefined && !this.done) this.fail(error);
   }
 

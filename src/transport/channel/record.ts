@@ -236,6 +236,31 @@ export class RecordParser {
     this.stateValue = ParserState.FAILED;
     this.body = undefined;
   }
+
+  /** Back to the start state (HEADER, nothing buffered, no error): for a parser shared between streams. */
+  reset(): void {
+    this.stateValue = ParserState.HEADER;
+    this.headerFill = 0;
+    this.body = undefined;
+    this.bodyFill = 0;
+    this.failure = undefined;
+  }
+}
+
+/**
+ * True when `chunk` is exactly a run of whole records (by their length fields; types and limits are the
+ * parser's to check): a stream with no record in progress can then be parsed by a shared parser, which
+ * ends where it started, with no state left for that stream.
+ */
+export function holdsWholeRecords(chunk: Uint8Array): boolean {
+  const end = chunk.length;
+  let pos = 0;
+  while (pos + RECORD_HEADER_SIZE <= end) {
+    const length =
+      ((chunk[pos]! << 24) | (chunk[pos + 1]! << 16) | (chunk[pos + 2]! << 8) | chunk[pos + 3]!) >>> 0;
+    pos += RECORD_HEADER_SIZE + length;
+  }
+  return pos === end && end > 0;
 }
 
 const EMPTY = new Uint8Array(0);
