@@ -33,7 +33,8 @@ export class AcceptQueue {
   }
 
   delete(s: Stream): void {
-    this.backlog.delete(s);
+    // Every stream that closes comes here; most never waited (onStream took them).
+    if (this.backlog.size > 0) this.backlog.delete(s);
   }
 
   /** The oldest waiting stream, or a promise of the next one. */
