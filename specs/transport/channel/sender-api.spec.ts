@@ -122,3 +122,44 @@ describe('reference gate', () => {
       await Promise.all(sends);
     }));
 });
+
+describe('Receiver.consume', () => {
+  it('delivers every message then complete, counts as the one subscriber, and cancel() completes it', () =>
+    withPair(async (p) => {
+      const tx = p.a.open<number>();
+      const rx = await p.b.accept<number>();
+      const seen: unknown[] = [];
+      const ended = new Promise<string>((resolve) =>
+        rx.consume({
+          next: (v) => seen.push(v),
+          error: (err) => resolve(`error ${String(err)}`),
+          complete: () => resolve('complete'),
+        }),
+      );
+      const second = await collect(rx);
+      assert.ok(isTransportError(second.error, 'ALREADY_SUBSCRIBED'));
+      tx.write(1);
+      tx.write(2);
+      tx.close();
+      assert.equal(await within(ended, T, 'the end'), 'complete');
+      assert.deepEqual(seen, [1, 2]);
+
+      const tx2 = p.a.open<number>();
+      const rx2 = await p.b.accept<number>();
+      let end2 = '';
+      rx2.consume({
+        next: () => {},
+        error: () => {
+          end2 = 'error';
+        },
+        complete: () => {
+          end2 = 'complete';
+        },
+      });
+      rx2.cancel();
+      assert.equal(end2, 'complete');
+      await within(tx2.closed, T, 'the cancel to reach the sender').then((err) =>
+        assert.ok(isTransportError(err, 'CHANNEL_CANCELLED')),
+      );
+    }));
+});

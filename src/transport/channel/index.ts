@@ -4,7 +4,7 @@
  */
 export { type ChannelConfig, defaultConfig, verifyConfig } from './config.js';
 export { isPreface, Preface } from './preface.js';
-export { ITERATOR_HIGH_WATER, ITERATOR_LOW_WATER, Receiver } from './receiver.js';
+export { ITERATOR_HIGH_WATER, ITERATOR_LOW_WATER, Receiver, type ReceiverObserver } from './receiver.js';
 export {
   type ChannelRecord,
   frameRecord,

@@ -6,6 +6,7 @@ import { isTransportError, type TransportError, transportError } from '../errors
 import { type ChannelHost, kBind, kBound } from './internal.js';
 import type { PortHandler, StreamPort } from './port.js';
 import { holdsWholeRecords, RecordParser, type RecordSink, RecordType } from './record.js';
+import { reportUnhandled } from './report.js';
 
 /** The async iterator pauses the stream when this many messages wait in its buffer... */
 export const ITERATOR_HIGH_WATER = 64;
@@ -43,6 +44,17 @@ export class Receiver<T = unknown> extends Observable<T> implements AsyncIterabl
     return this.#core.subscribe(subscriber);
   }
 
+  /**
+   * Read the channel with `observer` instead of subscribing: no RxJS subscriber is made, for a caller that
+   * reads many channels (one per call). It counts as the Receiver's one subscriber (a later subscribe() or
+   * consume() gets ALREADY_SUBSCRIBED); end it early with {@link cancel}. `observer` gets `next` per
+   * message, then exactly one of `complete` / `error` (the same errors as subscribe()). An exception a
+   * callback throws is reported as uncaught, and the channel goes on, as with an RxJS subscriber.
+   */
+  consume(observer: ReceiverObserver<T>): void {
+    this.#core.subscribe(observer);
+  }
+
   /** Cancel the channel (RST; the sender sees CHANNEL_CANCELLED). A subscriber completes. Idempotent;
    *  a no-op once the channel is over. On an unbound receiver it takes effect when it is bound. */
   cancel(): void {
@@ -65,6 +77,40 @@ export class Receiver<T = unknown> extends Observable<T> implements AsyncIterabl
   }
 }
 
+/** What {@link Receiver.consume} delivers to; an RxJS Subscriber is one too. */
+export interface ReceiverObserver<T> {
+  next(value: T): void;
+  error(err: unknown): void;
+  complete(): void;
+}
+
+/** Call a consumer's callback; what it throws is reported, never thrown into the stream. */
+function deliverNext<T>(o: ReceiverObserver<T>, value: T): void {
+  try {
+    o.next(value);
+  } catch (err) {
+    reportUnhandled(err);
+  }
+}
+
+function deliverError(o: ReceiverObserver<never> | undefined, err: unknown): void {
+  if (o === undefined) return;
+  try {
+    o.error(err);
+  } catch (e) {
+    reportUnhandled(e);
+  }
+}
+
+function deliverComplete(o: ReceiverObserver<never> | undefined): void {
+  if (o === undefined) return;
+  try {
+    o.complete();
+  } catch (e) {
+    reportUnhandled(e);
+  }
+}
+
 /**
  * The state behind a Receiver; also its port's handler and its record parser's sink (one object, no
  * closures).
@@ -75,7 +121,8 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
   /** Made with the first chunk that ends inside a record (see onData): an idle channel, or one whose
    *  chunks hold whole records, needs none. */
   private parser: RecordParser | undefined = undefined;
-  private subscriber: Subscriber<T> | undefined = undefined;
+  /** The one consumer: an RxJS Subscriber, or a consume() observer. */
+  private subscriber: ReceiverObserver<T> | undefined = undefined;
   private subscribed = false;
   /** The iterator's buffer is full. */
   private flowPaused = false;
@@ -98,15 +145,15 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
     else this.updateFlow();
   }
 
-  subscribe(subscriber: Subscriber<T>): TeardownLogic {
+  subscribe(subscriber: ReceiverObserver<T>): TeardownLogic {
     if (this.subscribed) {
-      subscriber.error(transportError('ALREADY_SUBSCRIBED', 'a Receiver has exactly one subscriber'));
+      deliverError(subscriber, transportError('ALREADY_SUBSCRIBED', 'a Receiver has exactly one subscriber'));
       return undefined;
     }
     this.subscribed = true;
     if (this.done) {
-      if (this.terminal !== undefined) subscriber.error(this.terminal);
-      else subscriber.complete();
+      if (this.terminal !== undefined) deliverError(subscriber, this.terminal);
+      else deliverComplete(subscriber);
       return undefined;
     }
     this.subscriber = subscriber;
@@ -124,7 +171,7 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
     if (this.done) return;
     const s = this.subscriber;
     this.finish(undefined, true);
-    s?.complete();
+    deliverComplete(s);
   }
 
   /** The iterator's buffer filled up or emptied. */
@@ -151,7 +198,7 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
   private fail(err: TransportError): void {
     const s = this.subscriber;
     this.finish(err, true);
-    s?.error(err);
+    deliverError(s, err);
   }
 
   // ------------------------------------------------------------------ PortHandler
@@ -164,15 +211,15 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
     }
     const s = this.subscriber;
     this.finish(undefined, false);
-    s?.complete();
+    deliverComplete(s);
   }
 
   onClose(err: TransportError | undefined): void {
     if (this.done) return;
     const s = this.subscriber;
     this.finish(err, false);
-    if (err === undefined) s?.complete();
-    else s?.error(err);
+    if (err === undefined) deliverComplete(s);
+    else deliverError(s, err);
   }
 
   onData(chunk: Uint8Array): void {
@@ -217,7 +264,8 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
         this.fail(typed(err));
         return false;
       }
-      this.subscriber?.next(value as T);
+      const s = this.subscriber;
+      if (s !== undefined) deliverNext(s, value as T);
       return true;
     }
     let errorBody: ReturnType<ChannelHost['decodeError']>;
@@ -237,7 +285,7 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
     );
     this.draining = true;
     this.updateFlow();
-    s?.error(this.terminal);
+    deliverError(s, this.terminal);
     return true;
   }
 }
