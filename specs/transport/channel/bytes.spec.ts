@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { describe, it } from 'node:test';
 import { all, T } from './helpers.js';
 import { makePair, type Pair, type PairOptions, waitFor, within } from './pair.js';
@@ -92,6 +93,22 @@ describe('byte streams: a received Readable', () => {
       // read(n) returns null until n bytes are there, except at the end: the tail is read whole.
       const tail = body.read() as Buffer | null;
       if (tail !== null) got.push(tail);
+      assert.ok(Buffer.concat(got).equals(data), 'bytes differ');
+    }));
+
+  it('pipes into a slow Writable with pipeline(), byte for byte', () =>
+    withPair({ maxChunk: 5000 }, async (p) => {
+      const data = randomBytes(1024 * 1024);
+      const body = await sendReadable(p, Readable.from([data]));
+      const got: Buffer[] = [];
+      const sink = new Writable({
+        highWaterMark: 8 * 1024,
+        write(chunk: Buffer, _enc, cb) {
+          got.push(chunk);
+          setImmediate(cb); // slow
+        },
+      });
+      await within(pipeline(body, sink), T, 'the pipeline');
       assert.ok(Buffer.concat(got).equals(data), 'bytes differ');
     }));
 
