@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isTransportError, type TransportErrorCode } from '../../../src/transport/errors.js';
 import { encodeHeader, Flag, FrameType, GoAwayCode } from '../../../src/transport/mux/frame.js';
+import { ACK_DELAY_MS } from '../../../src/transport/mux/session.js';
 import { hex, vector } from '../../support/vectors.js';
 import { collect, type RawPeer, rawPair, TRANSPORTS, tick, until, withTimeout } from './harness.js';
 
@@ -94,6 +95,25 @@ for (const transport of TRANSPORTS) {
       assert.equal(f.payload.toString(), 'hi');
       await tick(50);
       assert.equal(raw.frames.filter((x) => x.streamId === 1).length, 1, 'no separate ACK frame');
+      await done();
+    });
+
+    it(`acknowledges a silent stream at the ${ACK_DELAY_MS} ms deadline, but not one reset before it`, async () => {
+      const { session, raw, done } = await rawPair(transport, 'client');
+      session.onStream = (s) => s.listen({ onData() {}, onEnd() {}, onClose() {} });
+      raw.send(FrameType.WindowUpdate, Flag.SYN, 2, 0);
+      raw.send(FrameType.WindowUpdate, Flag.SYN, 4, 0);
+      raw.send(FrameType.WindowUpdate, Flag.RST, 4, 0);
+      const ack = await raw.waitFor((f) => f.streamId === 2, 'ACK of stream 2');
+      assert.equal(ack.type, FrameType.WindowUpdate);
+      assert.equal(ack.flags, Flag.ACK);
+      await tick(3 * ACK_DELAY_MS);
+      assert.deepEqual(
+        raw.frames.filter((f) => f.streamId === 4),
+        [],
+        'nothing is sent for a stream that was reset before its ACK went out',
+      );
+      assert.equal(session.streamCount, 1);
       await done();
     });
 
