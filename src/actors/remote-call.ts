@@ -8,7 +8,7 @@
  * sees CHANNEL_CANCELLED and aborts the handler's signal. A deadline fails the call at once but leaves
  * the reply channel to the callee's own deadline for a moment (see `OutboundCall.expire`).
  */
-import { Observable, type Observer } from 'rxjs';
+import { Observable, Subscriber } from 'rxjs';
 import { Receiver, type Sender } from '../transport/channel/index.js';
 import { isTransportError } from '../transport/errors.js';
 import { encodeArgs } from './args.js';
@@ -161,21 +161,26 @@ function expire(call: OutboundCall): void {
 
 /**
  * The reader of a unary call: waits for the route, makes the call, reads its one reply. One object per
- * call that is at once the route waiter and the reply's observer (no closure per step).
+ * call that is at once the route waiter and the reply's subscriber (no closure per step). It extends
+ * RxJS's Subscriber, which `subscribe()` then uses as it is, instead of wrapping a plain observer in two
+ * more objects per call.
  */
-class UnaryReader implements RouteWaiter, Observer<unknown> {
+class UnaryReader extends Subscriber<unknown> implements RouteWaiter {
   private call: OutboundCall | undefined;
   private answered = false;
+  /** Set by {@link takeResolvers} while the call's promise is made. */
+  resolve!: (value: unknown) => void;
+  fail!: (err: RpcError) => void;
 
   constructor(
     private readonly source: RouteSource,
     private readonly method: string,
     private readonly args: unknown[],
     private readonly options: CallOptions,
-    private readonly deadline: number | undefined,
-    private readonly resolve: (value: unknown) => void,
-    readonly fail: (err: RpcError) => void,
-  ) {}
+    readonly deadline: number | undefined,
+  ) {
+    super();
+  }
 
   go(route: Route): void {
     const call = new OutboundCall(
@@ -192,7 +197,7 @@ class UnaryReader implements RouteWaiter, Observer<unknown> {
     call.reply.subscribe(this);
   }
 
-  next(message: unknown): void {
+  protected override _next(message: unknown): void {
     if (this.answered) return;
     this.answered = true;
     const call = this.call!;
@@ -214,14 +219,31 @@ class UnaryReader implements RouteWaiter, Observer<unknown> {
     }
   }
 
-  error(err: unknown): void {
-    this.call!.fail(toRpcError(err));
+  protected override _error(err: unknown): void {
+    try {
+      this.call!.fail(toRpcError(err));
+    } finally {
+      this.unsubscribe();
+    }
   }
 
-  complete(): void {
-    if (!this.answered)
-      this.call!.fail(rpcError('INTERNAL', `${this.method}: the reply channel ended without a reply`));
+  protected override _complete(): void {
+    try {
+      if (!this.answered)
+        this.call!.fail(rpcError('INTERNAL', `${this.method}: the reply channel ended without a reply`));
+    } finally {
+      this.unsubscribe();
+    }
   }
+}
+
+/** The reader whose promise is being made (see {@link unaryCall}). */
+let making: UnaryReader | undefined;
+
+/** The executor of every unary call's promise: a module function, so no closure is made per call. */
+function takeResolvers(resolve: (value: unknown) => void, reject: (err: RpcError) => void): void {
+  making!.resolve = resolve;
+  making!.fail = reject;
 }
 
 /** A unary call: the value, or a {@link Stream} when the method returned one (see call.ts). */
@@ -231,16 +253,12 @@ export function unaryCall(
   args: unknown[],
   options: CallOptions,
 ): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const deadline = deadlineOf(options);
-    withRoute(
-      source,
-      method,
-      deadline,
-      options.signal,
-      new UnaryReader(source, method, args, options, deadline, resolve, reject),
-    );
-  });
+  const reader = new UnaryReader(source, method, args, options, deadlineOf(options));
+  making = reader;
+  const promise = new Promise(takeResolvers);
+  making = undefined;
+  withRoute(source, method, reader.deadline, options.signal, reader);
+  return promise;
 }
 
 /** A stream call per subscription; unsubscribing cancels it. */
