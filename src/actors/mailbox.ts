@@ -60,6 +60,19 @@ export class Mailbox {
     private readonly capacity: number,
   ) {
     this.subscription = this.subject.subscribe((job) => {
+      if (!this.draining && this.running < this.concurrency && this.head === this.waiting.length) {
+        // Nothing waits and there is room: start it now, without queueing it (the common case of a
+        // served call; queueing would grow a fresh array per call). Jobs posted meanwhile wait for drain.
+        this.draining = true;
+        this.running++;
+        try {
+          this.start(job);
+        } finally {
+          this.draining = false;
+        }
+        this.drain();
+        return;
+      }
       this.waiting.push(job);
       this.drain();
     });
