@@ -8,8 +8,8 @@
  * sees CHANNEL_CANCELLED and aborts the handler's signal. A deadline fails the call at once but leaves
  * the reply channel to the callee's own deadline for a moment (see `OutboundCall.expire`).
  */
-import { Observable, Subscriber } from 'rxjs';
-import { Receiver, type Sender } from '../transport/channel/index.js';
+import { Observable } from 'rxjs';
+import { Receiver, type ReceiverObserver, type Sender } from '../transport/channel/index.js';
 import { isTransportError } from '../transport/errors.js';
 import { encodeArgs } from './args.js';
 import { Stream } from './call.js';
@@ -161,11 +161,10 @@ function expire(call: OutboundCall): void {
 
 /**
  * The reader of a unary call: waits for the route, makes the call, reads its one reply. One object per
- * call that is at once the route waiter and the reply's subscriber (no closure per step). It extends
- * RxJS's Subscriber, which `subscribe()` then uses as it is, instead of wrapping a plain observer in two
- * more objects per call.
+ * call that is at once the route waiter and the reply's observer (no closure per step); it reads the
+ * reply with `Receiver.consume`, which needs no RxJS subscriber objects.
  */
-class UnaryReader extends Subscriber<unknown> implements RouteWaiter {
+class UnaryReader implements RouteWaiter, ReceiverObserver<unknown> {
   private call: OutboundCall | undefined;
   private answered = false;
   /** Set by {@link takeResolvers} while the call's promise is made. */
@@ -178,9 +177,7 @@ class UnaryReader extends Subscriber<unknown> implements RouteWaiter {
     private readonly args: unknown[],
     private readonly options: CallOptions,
     readonly deadline: number | undefined,
-  ) {
-    super();
-  }
+  ) {}
 
   go(route: Route): void {
     const call = new OutboundCall(
@@ -194,10 +191,10 @@ class UnaryReader extends Subscriber<unknown> implements RouteWaiter {
     );
     if (!call.start()) return;
     this.call = call;
-    call.reply.subscribe(this);
+    call.reply.consume(this);
   }
 
-  protected override _next(message: unknown): void {
+  next(message: unknown): void {
     if (this.answered) return;
     this.answered = true;
     const call = this.call!;
@@ -219,21 +216,13 @@ class UnaryReader extends Subscriber<unknown> implements RouteWaiter {
     }
   }
 
-  protected override _error(err: unknown): void {
-    try {
-      this.call!.fail(toRpcError(err));
-    } finally {
-      this.unsubscribe();
-    }
+  error(err: unknown): void {
+    this.call!.fail(toRpcError(err));
   }
 
-  protected override _complete(): void {
-    try {
-      if (!this.answered)
-        this.call!.fail(rpcError('INTERNAL', `${this.method}: the reply channel ended without a reply`));
-    } finally {
-      this.unsubscribe();
-    }
+  complete(): void {
+    if (!this.answered)
+      this.call!.fail(rpcError('INTERNAL', `${this.method}: the reply channel ended without a reply`));
   }
 }
 

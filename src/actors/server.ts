@@ -138,10 +138,10 @@ class ServedCall extends CallScope implements Outcome {
       this.reject(err);
     }
     // A call that ended already (a handler that returned a value, at once) needs no watch on its reply
-    // channel; one that goes on learns from it that the caller cancelled (the promise holds a cancel that
-    // came meanwhile).
+    // channel; one that goes on learns from it that the caller cancelled (a cancel that came meanwhile is
+    // reported at once).
     if (!this.over) {
-      void call.reply.closed.then((err) => {
+      call.reply.onClosed((err) => {
         if (err === undefined) return;
         if (isTransportError(err, 'CHANNEL_CANCELLED')) this.cancel();
         else this.abort(toRpcError(err));
