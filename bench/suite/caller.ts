@@ -1,16 +1,18 @@
 /**
- * A client child of the suite benchmark (scenarios 1 and 2): the client of ONE system, alone in its
+ * A client child of the suite benchmark (scenarios 1, 2 and 3): the client of ONE system, alone in its
  * process, so that system's CPU time per call is its own (with every client in the parent, each paid
  * for the others' heap, timers and JIT state: rxchan's client measured 14.5 µs per call beside the
  * gRPC client and 7–8 µs alone, on the same build).
  *
  * Arguments: the system, then a JSON {@link CallerSpec}. Requests (bench/lib/suite-child.ts):
  *   `sequential:<ms>`  one call at a time for ms: a LatencyRun (../lib/actors-load.ts; p50, p99 µs);
- *   `in-flight:<ms>`   `inFlight` calls always in flight for ms: {@link InFlightResult}.
+ *   `in-flight:<ms>`   `inFlight` calls always in flight for ms: {@link InFlightResult};
+ *   `seqs:<n>`         one stream of n messages `{ seq }` (scenario 3), checked in order: msg/s;
+ *   `seqs-pushed:<n>`  the same from rxchan's push (Observable) source.
  * Only run as a child: importing it connects.
  */
 import 'reflect-metadata';
-import { ActorSystem, Identity } from '../../src/index.js';
+import { ActorSystem, Identity, type Ref } from '../../src/index.js';
 import type { CallFn } from '../lib/actors-load.js';
 import { RawEchoClient, sequential } from '../lib/actors-load.js';
 import { GrpcBenchClient } from '../lib/grpc-service.js';
@@ -24,7 +26,38 @@ import { RAW_PAYLOAD } from './spec.js';
 
 interface Client {
   call: CallFn;
+  /** Scenario 3: receive one stream of `n` messages `{ seq }` in order; resolves with the count. */
+  seqs?(n: number, pushed: boolean): Promise<number>;
   close(): Promise<void>;
+}
+
+/** Receive `n` messages of one rxchan subscription, checking their order; resolves with the count. */
+function rxchanSeqs(bench: Ref<Bench>, n: number, pushed: boolean): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let count = 0;
+    const subscription = (pushed ? bench.seqsPushed(n) : bench.seqs(n)).subscribe({
+      next: (m) => {
+        if (m.seq !== count) {
+          subscription.unsubscribe();
+          reject(new Error(`rxchan seqs: got seq ${m.seq}, expected ${count}`));
+          return;
+        }
+        count++;
+      },
+      error: reject,
+      complete: () => resolve(count),
+    });
+  });
+}
+
+/** Messages per second of one stream of `n`, which must deliver exactly `n`. */
+async function streamRate(client: Client, n: number, pushed: boolean): Promise<number> {
+  if (!client.seqs) throw new Error('this system has no stream scenario');
+  const start = nowMs();
+  const got = await client.seqs(n, pushed);
+  const seconds = (nowMs() - start) / 1000;
+  if (got !== n) throw new Error(`${got} messages arrived, ${n} sent`);
+  return n / seconds;
 }
 
 async function connect(system: System | Layer, spec: CallerSpec): Promise<Client> {
@@ -37,7 +70,7 @@ async function connect(system: System | Layer, spec: CallerSpec): Promise<Client
         if ((await bench.add(1, 2)) !== 3) throw new Error('rxchan add(1, 2) !== 3');
       };
       await call(); // connected before the first measure
-      return { call, close: () => node.close() };
+      return { call, seqs: (n, pushed) => rxchanSeqs(bench, n, pushed), close: () => node.close() };
     }
     case 'grpc': {
       const grpc = await GrpcBenchClient.connect(spec.port, cert, spec.serverCertPem);
@@ -45,6 +78,7 @@ async function connect(system: System | Layer, spec: CallerSpec): Promise<Client
         call: async () => {
           if ((await grpc.add(1, 2)) !== 3) throw new Error('grpc Add(1, 2) !== 3');
         },
+        seqs: (n) => grpc.seqs(n),
         close: async () => grpc.close(),
       };
     }
@@ -92,6 +126,9 @@ function main(): void {
       if (what === 'in-flight') {
         return deadline(measureInFlight(client.call, spec.inFlight, window), window + GRACE_MS, system);
       }
+      // For streams the number is a message count; the parent bounds the time.
+      if (what === 'seqs') return streamRate(client, window, false);
+      if (what === 'seqs-pushed') return streamRate(client, window, true);
       throw new Error(`unknown request ${op}`);
     },
   );
