@@ -17,6 +17,7 @@
  * A method with optional parameters that must never see the context in their place simply declares it.
  */
 import { isRpcError, type RpcError, rpcError } from './errors.js';
+import type { AbortListener } from './pump.js';
 
 /** Brands a {@link CallContext}, so `Ref<T>` can tell it from any other last parameter. */
 export const CALL_CONTEXT: unique symbol = Symbol('rxchan.CallContext');
@@ -93,6 +94,8 @@ export class CallScope {
   /** Aborted by its own deadline timer (not by a cancel or a lost connection). */
   expired = false;
   private controller: AbortController | undefined;
+  /** 'abort' listeners added directly (see {@link addEventListener}); usually none or one. */
+  private listeners: AbortListener | AbortListener[] | undefined;
   private why: RpcError | undefined;
   private timer: NodeJS.Timeout | undefined;
   private done = false;
@@ -123,6 +126,23 @@ export class CallScope {
     return this.why !== undefined;
   }
 
+  /**
+   * Listen for the abort like an AbortSignal's 'abort' event (once), without making one: a stream pump
+   * stops through this, so an open stream costs no AbortController (an EventTarget with its own Map).
+   * A listener added after the abort is not called.
+   */
+  addEventListener(_type: 'abort', listener: AbortListener): void {
+    if (this.why !== undefined) return;
+    const l = this.listeners;
+    this.listeners = l === undefined ? listener : Array.isArray(l) ? [...l, listener] : [l, listener];
+  }
+
+  removeEventListener(_type: 'abort', listener: AbortListener): void {
+    const l = this.listeners;
+    if (l === listener) this.listeners = undefined;
+    else if (Array.isArray(l)) this.listeners = l.filter((x) => x !== listener);
+  }
+
   /** Why the call was aborted; undefined while it was not. */
   get reason(): RpcError | undefined {
     return this.why;
@@ -135,6 +155,18 @@ export class CallScope {
     this.clear();
     this.why = reason;
     this.controller?.abort(reason);
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    if (listeners !== undefined) {
+      for (const l of Array.isArray(listeners) ? listeners : [listeners]) {
+        try {
+          if (typeof l === 'function') l();
+          else l.handleEvent();
+        } catch {
+          // A listener's failure must not stop the abort (the others, onAbort) from running.
+        }
+      }
+    }
     this.onAbort?.(reason);
     this.whenAborted(reason);
   }
@@ -157,6 +189,7 @@ export class CallScope {
   /** The call ended normally: stop the timer; the signal never fires after this. */
   dispose(): void {
     this.done = true;
+    this.listeners = undefined;
     this.clear();
   }
 

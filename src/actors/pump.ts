@@ -22,7 +22,7 @@
  * Per item a pump makes no promise and no closure of its own: `write()` is synchronous, and a promise
  * (`drained()`) is only made when the reader is behind.
  */
-import { type Observable, Subject, takeUntil } from 'rxjs';
+import { Observable, type Subscriber } from 'rxjs';
 import type { OverflowPolicy } from './config.js';
 import { errorToWire, rpcError, toRpcError } from './errors.js';
 
@@ -58,6 +58,19 @@ export interface PumpStats {
   dropped: number;
 }
 
+/**
+ * What stops a pump: an AbortSignal, or anything with its `aborted` flag and 'abort' listeners (a served
+ * call's scope is one, so a stream needs no AbortController: ~1 KiB per open stream).
+ */
+export interface AbortLike {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: AbortListener, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: AbortListener): void;
+}
+
+/** An 'abort' listener: a function, or an object with `handleEvent` (as EventTarget takes them). */
+export type AbortListener = (() => void) | { handleEvent(): void };
+
 export interface PumpOptions {
   /** Items a push source may run ahead of the sink, at least 1. */
   buffer: number;
@@ -65,7 +78,7 @@ export interface PumpOptions {
   /** Send a failing source's stack in the ERROR record. */
   exposeStack: boolean;
   /** Stops the pump (the caller cancelled, the deadline passed, the connection ended). */
-  signal: AbortSignal;
+  signal: AbortLike;
   stats?: PumpStats;
 }
 
@@ -75,131 +88,184 @@ export function pumpObservable<T>(
   sink: Sink<T>,
   options: PumpOptions,
 ): Promise<PumpEnd> {
-  const { buffer, overflow, signal, stats } = options;
-  return new Promise<PumpEnd>((resolve) => {
-    const queue = new Queue<T>();
-    /** The channel said wait: items queue until it has drained. */
-    let waiting = false;
-    let over = false;
-    let check: NodeJS.Immediate | undefined;
-    let sourceEnd: { error: unknown } | 'complete' | undefined;
-    // Through takeUntil, so finish() can unsubscribe even from inside a synchronous burst of the source.
-    const stop = new Subject<void>();
+  return new Promise<PumpEnd>((resolve) => new PushPump(sink, options, resolve).start(source));
+}
 
-    const count = (delta: number) => {
-      if (stats) stats.buffered += delta;
-    };
-    const finish = (end: PumpEnd) => {
-      if (over) return;
-      over = true;
-      count(-queue.length);
-      queue.clear();
-      if (check !== undefined) clearImmediate(check);
-      signal.removeEventListener('abort', onAbort);
-      stop.next();
-      resolve(end);
-    };
-    const onAbort = () => finish('cancelled');
+/**
+ * The state of one {@link pumpObservable}: one object, its methods the source's observer and the
+ * signal's listener, so an open stream holds no closures.
+ *
+ * While the channel takes items at once they go straight through; once it says wait, items queue until
+ * drained() and then go in order. A promise per stall, none per item.
+ */
+class PushPump<T> {
+  /** Made on the first stall: a stream whose reader keeps up never needs one. */
+  private queue: Queue<T> | undefined;
+  /** The channel said wait: items queue until it has drained. */
+  private waiting = false;
+  private over = false;
+  private check: NodeJS.Immediate | undefined;
+  private sourceEnd: { error: unknown } | 'complete' | undefined;
+  /** The source's subscriber, to unsubscribe from it even inside a synchronous burst. */
+  private subscriber: Subscriber<T> | undefined;
 
-    const endSink = () => {
-      if (sourceEnd === 'complete') {
-        sink.close();
-        finish('complete');
-      } else if (sourceEnd) {
-        const e = errorToWire(sourceEnd.error, options.exposeStack);
-        sink.error(e.code, e.message, e.details);
-        finish('error');
-      }
-    };
+  constructor(
+    private readonly sink: Sink<T>,
+    private readonly options: PumpOptions,
+    private readonly resolve: (end: PumpEnd) => void,
+  ) {}
 
-    // While the channel takes items at once they go straight through; once it says wait, items queue
-    // until drained() and then go in order. A promise per stall, none per item.
-    const onDrained = () => {
-      if (over) return;
-      while (queue.length > 0) {
-        count(-1);
-        let more: boolean;
-        try {
-          more = sink.write(queue.shift());
-        } catch (err) {
-          failSend(err);
-          return;
-        }
-        if (over) return;
-        if (!more) return waitDrain();
-      }
-      waiting = false;
-      endSink();
-    };
-    const waitDrain = () => {
-      waiting = true;
-      sink.drained().then(onDrained, failSend);
-    };
-    // A write that failed because the reader or the connection is gone ends the pump quietly; one
-    // whose item could not be sent (encoding, size) ends the stream with that error.
-    const failSend = (err: unknown) => {
-      if (over) return;
-      const e = toRpcError(err);
-      if (e.code === 'CANCELLED' || e.code === 'UNAVAILABLE') return finish('cancelled');
-      sink.error(e.code, e.message);
-      finish('error');
-    };
+  start(source: Observable<T>): void {
+    const signal = this.options.signal;
+    if (signal.aborted) return this.finish('cancelled');
+    signal.addEventListener('abort', this, { once: true });
+    // Subscribed through an Observable of our own, to hold the subscriber before the source's first
+    // item: a synchronous source must stop at once when the pump ends in the middle of its burst.
+    new Observable<T>((subscriber) => {
+      this.subscriber = subscriber;
+      return source.subscribe(subscriber);
+    }).subscribe(this);
+  }
 
-    // Runs once the microtasks are done, so the connection has taken all it would of a synchronous
-    // burst: what is still queued beyond `buffer` is what a slow reader left, and the policy applies.
-    const checkpoint = () => {
-      check = undefined;
-      const excess = queue.length - buffer;
-      if (over || excess <= 0) return;
-      if (overflow === 'error') {
-        const e = rpcError(
-          'RESOURCE_EXHAUSTED',
-          `stream buffer of ${buffer} items is full: the reader is too slow`,
-        );
-        sink.error(e.code, e.message);
-        finish('overflow');
+  /** The signal aborted. */
+  handleEvent(): void {
+    this.finish('cancelled');
+  }
+
+  next(value: T): void {
+    if (this.over) return;
+    if (!this.waiting) {
+      let more: boolean;
+      try {
+        more = this.sink.write(value);
+      } catch (err) {
+        this.failSend(err);
         return;
       }
-      if (overflow === 'drop-oldest') queue.dropOldest(excess);
-      else queue.dropNewest(excess);
-      count(-excess);
-      if (stats) stats.dropped += excess;
-    };
+      if (!more && !this.over) this.waitDrain();
+      return;
+    }
+    this.queue ??= new Queue<T>();
+    this.queue.push(value);
+    this.count(1);
+    if (this.queue.length > this.options.buffer && this.check === undefined) {
+      this.check = setImmediate(checkpoint, this);
+    }
+  }
 
-    const push = (value: T) => {
-      if (over) return;
-      if (!waiting) {
-        let more: boolean;
-        try {
-          more = sink.write(value);
-        } catch (err) {
-          failSend(err);
-          return;
-        }
-        if (!more && !over) waitDrain();
+  error(error: unknown): void {
+    if (this.over) return;
+    this.sourceEnd = { error };
+    if (!this.waiting) this.endSink();
+  }
+
+  complete(): void {
+    if (this.over) return;
+    this.sourceEnd = 'complete';
+    if (!this.waiting) this.endSink();
+  }
+
+  /**
+   * Runs once the microtasks are done, so the connection has taken all it would of a synchronous burst:
+   * what is still queued beyond `buffer` is what a slow reader left, and the policy applies.
+   */
+  checkpoint(): void {
+    this.check = undefined;
+    const { buffer, overflow, stats } = this.options;
+    const excess = (this.queue?.length ?? 0) - buffer;
+    if (this.over || excess <= 0) return;
+    if (overflow === 'error') {
+      const e = rpcError(
+        'RESOURCE_EXHAUSTED',
+        `stream buffer of ${buffer} items is full: the reader is too slow`,
+      );
+      this.sink.error(e.code, e.message);
+      this.finish('overflow');
+      return;
+    }
+    if (overflow === 'drop-oldest') this.queue!.dropOldest(excess);
+    else this.queue!.dropNewest(excess);
+    this.count(-excess);
+    if (stats) stats.dropped += excess;
+  }
+
+  private finish(end: PumpEnd): void {
+    if (this.over) return;
+    this.over = true;
+    if (this.queue !== undefined) {
+      this.count(-this.queue.length);
+      this.queue.clear();
+    }
+    if (this.check !== undefined) clearImmediate(this.check);
+    this.options.signal.removeEventListener('abort', this);
+    try {
+      this.subscriber?.unsubscribe();
+    } catch {
+      // The source's teardown threw (RxJS's UnsubscriptionError): the pump has ended all the same.
+    }
+    this.resolve(end);
+  }
+
+  private count(delta: number): void {
+    const stats = this.options.stats;
+    if (stats) stats.buffered += delta;
+  }
+
+  private endSink(): void {
+    const end = this.sourceEnd;
+    if (end === 'complete') {
+      this.sink.close();
+      this.finish('complete');
+    } else if (end) {
+      const e = errorToWire(end.error, this.options.exposeStack);
+      this.sink.error(e.code, e.message, e.details);
+      this.finish('error');
+    }
+  }
+
+  private waitDrain(): void {
+    this.waiting = true;
+    this.sink.drained().then(
+      () => this.onDrained(),
+      (err: unknown) => this.failSend(err),
+    );
+  }
+
+  private onDrained(): void {
+    if (this.over) return;
+    const queue = this.queue;
+    while (queue !== undefined && queue.length > 0) {
+      this.count(-1);
+      let more: boolean;
+      try {
+        more = this.sink.write(queue.shift());
+      } catch (err) {
+        this.failSend(err);
         return;
       }
-      queue.push(value);
-      count(1);
-      if (queue.length > buffer && check === undefined) check = setImmediate(checkpoint);
-    };
+      if (this.over) return;
+      if (!more) return this.waitDrain();
+    }
+    this.waiting = false;
+    this.endSink();
+  }
 
-    if (signal.aborted) return finish('cancelled');
-    signal.addEventListener('abort', onAbort, { once: true });
-    source.pipe(takeUntil(stop)).subscribe({
-      next: push,
-      error: (error: unknown) => {
-        if (over) return;
-        sourceEnd = { error };
-        if (!waiting) endSink();
-      },
-      complete: () => {
-        if (over) return;
-        sourceEnd = 'complete';
-        if (!waiting) endSink();
-      },
-    });
-  });
+  /**
+   * A write that failed because the reader or the connection is gone ends the pump quietly; one whose
+   * item could not be sent (encoding, size) ends the stream with that error.
+   */
+  private failSend(err: unknown): void {
+    if (this.over) return;
+    const e = toRpcError(err);
+    if (e.code === 'CANCELLED' || e.code === 'UNAVAILABLE') return this.finish('cancelled');
+    this.sink.error(e.code, e.message);
+    this.finish('error');
+  }
+}
+
+/** A checkpoint timer's callback, shared by every pump (no closure per stall). */
+function checkpoint(pump: PushPump<unknown>): void {
+  pump.checkpoint();
 }
 
 /** A FIFO with O(1) shift (a head index, compacted as it goes). */

@@ -19,7 +19,7 @@ import { releaseEnds } from './ends.js';
 import { errorToWire, type RpcError, rpcError, toRpcError } from './errors.js';
 import { isStreamLike } from './invoke.js';
 import type { Link } from './link.js';
-import { pumpIterable, pumpObservable } from './pump.js';
+import { type PumpEnd, type PumpOptions, pumpIterable, pumpObservable } from './pump.js';
 import { cellTarget, type Outcome, type Target } from './target.js';
 import { type ParsedCall, parseCall, parseOpen, replyOf, type UnaryReply } from './wire.js';
 
@@ -180,10 +180,7 @@ class ServedCall extends CallScope implements Outcome {
       const body: UnaryReply = isStreamLike(result) ? { s: 1 } : result === undefined ? {} : { v: result };
       this.sendOne(body);
     } else if (isStreamLike(result)) {
-      streamResult(link, this.target, call.method, result, call.reply, this).then(
-        () => this.end(),
-        (err: unknown) => this.reject(err),
-      );
+      this.streamOut(result);
     } else {
       this.sendOne(result);
     }
@@ -202,6 +199,39 @@ class ServedCall extends CallScope implements Outcome {
       reply.close();
     } catch (err) {
       answerError(this.link, reply, err);
+    }
+    this.end();
+  }
+
+  /**
+   * Pump a stream result into the reply channel, with the method's buffer and overflow policy. The
+   * call's scope is the pump's stop signal (no AbortController per stream).
+   */
+  private streamOut(source: object): void {
+    const { config, stats } = this.link.core;
+    const per = this.target.streamOptions(this.call.method);
+    const options: PumpOptions = {
+      buffer: per.buffer ?? config.streamBuffer,
+      overflow: per.overflow ?? config.overflow,
+      exposeStack: config.exposeStackTraces,
+      signal: this,
+      stats,
+    };
+    const reply = this.call.reply;
+    const pumped = isObservable(source)
+      ? pumpObservable(source, reply, options)
+      : pumpIterable(source as AsyncIterable<unknown>, reply, options);
+    pumped.then(
+      (end) => this.streamEnded(end),
+      (err: unknown) => this.reject(err),
+    );
+  }
+
+  private streamEnded(end: PumpEnd): void {
+    // A deadline during the stream: the scope's abort handler cannot answer (the stream had begun).
+    const reason = this.reason;
+    if (end === 'cancelled' && reason?.code === 'DEADLINE_EXCEEDED' && this.expired) {
+      this.call.reply.error(reason.code, reason.message);
     }
     this.end();
   }
@@ -234,33 +264,6 @@ class ServedCall extends CallScope implements Outcome {
     } finally {
       this.link.endServe();
     }
-  }
-}
-
-async function streamResult(
-  link: Link,
-  target: Target,
-  method: string,
-  source: object,
-  reply: Sender<unknown>,
-  scope: CallScope,
-): Promise<void> {
-  const { config, stats } = link.core;
-  const per = target.streamOptions(method);
-  const options = {
-    buffer: per.buffer ?? config.streamBuffer,
-    overflow: per.overflow ?? config.overflow,
-    exposeStack: config.exposeStackTraces,
-    signal: scope.signal,
-    stats,
-  };
-  const end = isObservable(source)
-    ? await pumpObservable(source, reply, options)
-    : await pumpIterable(source as AsyncIterable<unknown>, reply, options);
-  // A deadline during the stream: the scope's abort handler cannot answer (the stream had begun).
-  const reason = scope.reason;
-  if (end === 'cancelled' && reason?.code === 'DEADLINE_EXCEEDED' && scope.expired) {
-    reply.error(reason.code, reason.message);
   }
 }
 
