@@ -21,9 +21,12 @@ export function muxSessions(system: ActorSystem): Session[] {
 
 /** The streams in a session's table. */
 export function streamsOf(session: Session): Stream[] {
-  const streams = (session as unknown as { streams?: Map<number, Stream> }).streams;
-  assert.ok(streams instanceof Map, 'Session keeps its table in `streams` (fault-probe.ts needs updating)');
-  return [...streams.values()];
+  const streams = (session as unknown as { streams?: { toArray?: () => Stream[] } }).streams;
+  assert.ok(
+    typeof streams?.toArray === 'function',
+    'Session keeps its table in `streams`, a StreamTable (fault-probe.ts needs updating)',
+  );
+  return streams.toArray();
 }
 
 /** Streams open on all of `system`'s connections. */
