@@ -117,7 +117,10 @@ class PushPump<T> {
 
   start(source: Observable<T>): void {
     const signal = this.options.signal;
-    if (signal.aborted) return this.finish('cancelled');
+    if (signal.aborted) {
+      this.finish('cancelled');
+      return;
+    }
     signal.addEventListener('abort', this, { once: true });
     // Subscribed through an Observable of our own, to hold the subscriber before the source's first
     // item: a synchronous source must stop at once when the pump ends in the middle of its burst.
@@ -244,7 +247,10 @@ class PushPump<T> {
         return;
       }
       if (this.over) return;
-      if (!more) return this.waitDrain();
+      if (!more) {
+        this.waitDrain();
+        return;
+      }
     }
     this.waiting = false;
     this.endSink();
@@ -257,7 +263,10 @@ class PushPump<T> {
   private failSend(err: unknown): void {
     if (this.over) return;
     const e = toRpcError(err);
-    if (e.code === 'CANCELLED' || e.code === 'UNAVAILABLE') return this.finish('cancelled');
+    if (e.code === 'CANCELLED' || e.code === 'UNAVAILABLE') {
+      this.finish('cancelled');
+      return;
+    }
     this.sink.error(e.code, e.message);
     this.finish('error');
   }

@@ -175,7 +175,7 @@ class ServedCall extends CallScope implements Outcome {
     }
     this.failed = false;
     this.answered = true;
-    const { link, call } = this;
+    const call = this.call;
     if (!call.stream) {
       const body: UnaryReply = isStreamLike(result) ? { s: 1 } : result === undefined ? {} : { v: result };
       this.sendOne(body);
