@@ -11,6 +11,7 @@ import type { ActorsConfig } from './config.js';
 import { type Caller, callerOf } from './context.js';
 import { type RpcError, rpcError, toRpcError } from './errors.js';
 import type { PumpStats } from './pump.js';
+import { Roster, type RosterEntry } from './roster.js';
 import type { OpenMessage } from './wire.js';
 
 /** What every connection of a system shares with it. */
@@ -24,7 +25,7 @@ export interface Core {
 }
 
 /** A call this node made on the link, as the link needs to end it. */
-export interface PendingCall {
+export interface PendingCall extends RosterEntry {
   fail(err: RpcError): void;
 }
 
@@ -39,17 +40,17 @@ export const DEADLINE_GRACE_MS = 1_000;
 export const MAX_LINGERING = 1_024;
 
 /** A call this node serves for the peer, as the link needs to abort it (see context.ts CallScope). */
-export interface ServedScope {
+export interface ServedScope extends RosterEntry {
   abort(reason: RpcError): void;
 }
 
 export class Link {
   /** The peer, as the caller of this node's actors. */
   readonly caller: Caller;
-  private readonly pending = new Set<PendingCall>();
+  private readonly pending = new Roster<PendingCall>();
   private readonly mailboxes = new Map<string, Sender<unknown>>();
-  /** Calls served for the peer: one set, not one 'abort' listener per call on a shared signal. */
-  private readonly scopes = new Set<ServedScope>();
+  /** Calls served for the peer: one roster, not one 'abort' listener per call on a shared signal. */
+  private readonly scopes = new Roster<ServedScope>();
   /** Mailbox channels we read calls from: top-level ones the peer opened, refs and callbacks we passed. */
   private readonly served = new Set<Receiver<unknown>>();
   /** Mailbox channels of refs the peer passed us, which we keep until released, collected or closed. */
@@ -295,10 +296,8 @@ export class Link {
     );
     this.endReason = reason;
     clearInterval(this.idleTimer);
-    for (const call of [...this.pending]) call.fail(reason);
-    this.pending.clear();
-    for (const scope of [...this.scopes]) scope.abort(reason);
-    this.scopes.clear();
+    for (const call of this.pending.takeAll()) call.fail(reason);
+    for (const scope of this.scopes.takeAll()) scope.abort(reason);
     this.mailboxes.clear();
     this.served.clear();
     this.passed.clear();

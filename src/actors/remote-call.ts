@@ -17,6 +17,7 @@ import { onSignal } from './context.js';
 import { type RpcError, rpcError, toRpcError } from './errors.js';
 import { isThenable } from './invoke.js';
 import type { Link, PendingCall } from './link.js';
+import type { Roster, RosterEntry } from './roster.js';
 import type { CallOptions } from './types.js';
 import type { CallMessage } from './wire.js';
 
@@ -54,6 +55,9 @@ interface RouteWaiter {
  */
 class OutboundCall implements PendingCall {
   readonly reply = new Receiver<unknown>();
+  rosterOf: Roster<RosterEntry> | undefined = undefined;
+  rosterPrev: RosterEntry | undefined = undefined;
+  rosterNext: RosterEntry | undefined = undefined;
   private ended: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
   private unlink: () => void = NOTHING;

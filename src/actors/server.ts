@@ -20,6 +20,7 @@ import { errorToWire, type RpcError, rpcError, toRpcError } from './errors.js';
 import { isStreamLike } from './invoke.js';
 import type { Link } from './link.js';
 import { type PumpEnd, type PumpOptions, pumpIterable, pumpObservable } from './pump.js';
+import type { Roster, RosterEntry } from './roster.js';
 import { cellTarget, type Outcome, type Target } from './target.js';
 import { type ParsedCall, parseCall, parseOpen, replyOf, type UnaryReply } from './wire.js';
 
@@ -113,6 +114,9 @@ class ServedCall extends CallScope implements Outcome {
   private args: DecodedArgs | undefined;
   /** Set by {@link end}, which runs once. */
   private over = false;
+  rosterOf: Roster<RosterEntry> | undefined = undefined;
+  rosterPrev: RosterEntry | undefined = undefined;
+  rosterNext: RosterEntry | undefined = undefined;
 
   constructor(
     private readonly link: Link,
