@@ -10,6 +10,7 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { isTransportError, type TransportError, transportError } from '../errors.js';
 import type { ChannelConfig } from './config.js';
+import { decodeInPlace, supportsInPlace } from './decode-in-place.js';
 import { frameRecordPooled, RECORD_HEADER_SIZE, RecordType } from './record.js';
 import {
   type DecodeContext,
@@ -78,6 +79,8 @@ export class MessageCodec {
   };
   private encoder: Encoder<ReferenceSlot>;
   private readonly decoder: Decoder<ReferenceSlot>;
+  /** The decoder's internals are as decode-in-place.ts expects (checked once). */
+  private readonly inPlace: boolean;
 
   constructor(private readonly config: ChannelConfig) {
     this.encoder = this.makeEncoder();
@@ -86,6 +89,7 @@ export class MessageCodec {
       context: this.slot,
       useBigInt64: true,
     });
+    this.inPlace = supportsInPlace(this.decoder);
   }
 
   /**
@@ -165,7 +169,8 @@ export class MessageCodec {
     countReferences(body, this.config.maxNestingDepth, this.config.maxReferencesPerMessage);
     this.slot.decode = ctx;
     try {
-      return this.decoder.decode(body);
+      // The scan above checked that the body is exactly one well-formed value, as decodeInPlace requires.
+      return decodeInPlace(this.decoder, body, this.inPlace);
     } catch (err) {
       if (isTransportError(err)) throw err;
       throw transportError('DECODE_ERROR', `message is not valid MessagePack: ${messageOf(err)}`, {
