@@ -123,6 +123,58 @@ describe('reference gate', () => {
     }));
 });
 
+describe('a held message that fails after write() accepted it', () => {
+  /** write() a message too large for the stream window, then one carrying a Receiver and a Sender: the
+   *  gate holds the second (its record could not follow its SYNs at once). */
+  function holdEnds(tx: Sender<unknown>, mux: { streamCount: number }) {
+    const reply = new Receiver<string>();
+    const back = new Sender<string>();
+    tx.write(new Uint8Array(600 * 1024));
+    assert.equal(tx.write({ reply, back }), false);
+    assert.equal(mux.streamCount, 1, 'held: no SYN yet');
+    return { reply, back, replyEnd: collect(reply), backEnd: back.closed };
+  }
+
+  it('ends its Receiver and Sender with the reason when the channel is cancelled under it', () =>
+    withPair(async (p) => {
+      const tx = p.a.open<unknown>();
+      const rx = await p.b.accept<unknown>();
+      const { back, replyEnd, backEnd } = holdEnds(tx, p.a.mux);
+      rx.cancel();
+      const { error } = await within(replyEnd, T, 'the held Receiver ends');
+      assert.ok(isTransportError(error, 'CHANNEL_CANCELLED'), String(error));
+      assert.ok(isTransportError(await within(backEnd, T, 'the held Sender ends'), 'CHANNEL_CANCELLED'));
+      await assert.rejects(back.send('late'), isCode('CHANNEL_CANCELLED'));
+      // Over, so it cannot be put in another message either.
+      const other = p.a.open<unknown>();
+      assert.throws(() => other.write({ back }), isCode('ENCODE_ERROR'));
+      other.close();
+      await (await p.b.accept<unknown>()).forEach(() => {});
+    }));
+
+  it('ends its Receiver and Sender with the error that stopped it when its streams cannot open', async () => {
+    const p = await makePair('memory', 'client-opens', { mux: { maxConcurrentStreams: 2 } });
+    try {
+      const tx = p.a.open<unknown>();
+      const rx = await p.b.accept<unknown>();
+      const { replyEnd, backEnd } = holdEnds(tx, p.a.mux);
+      const other = p.a.open<unknown>(); // the second and last stream: the held message's SYNs cannot open
+      const got = collect(rx); // opens the window: the gate retries the held message, which fails
+      const { error } = await within(replyEnd, T, 'the held Receiver ends');
+      assert.ok(isTransportError(error, 'STREAM_LIMIT'), String(error));
+      assert.ok(isTransportError(await within(backEnd, T, 'the held Sender ends'), 'STREAM_LIMIT'));
+      assert.ok(isTransportError(await within(tx.closed, T, 'the channel is reset'), 'STREAM_LIMIT'));
+      assert.notEqual((await within(got, T, 'the receiver ends')).error, undefined);
+      other.close();
+      await (await p.b.accept<unknown>()).forEach(() => {});
+    } catch (err) {
+      await p.teardown();
+      throw err;
+    }
+    await p.finish();
+  });
+});
+
 describe('Receiver.consume', () => {
   it('delivers every message then complete, counts as the one subscriber, and cancel() completes it', () =>
     withPair(async (p) => {

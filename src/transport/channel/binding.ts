@@ -3,12 +3,12 @@
  * (before the message is written), and claiming the streams a received message names (all or none).
  */
 import { Readable, Writable } from 'node:stream';
-import { transportError } from '../errors.js';
+import { type TransportError, transportError } from '../errors.js';
 import type { Session } from '../mux/index.js';
 import { isBoundStream, pumpIntoWritable, pumpReadable, remoteReadable, remoteWritable } from './bytes.js';
 import type { ChannelConfig } from './config.js';
 import { ReferenceGate } from './gate.js';
-import { type ChannelHost, kBind, kBound, type PreparedRecord } from './internal.js';
+import { type ChannelHost, kAbandon, kBind, kBound, type PreparedRecord } from './internal.js';
 import { type ErrorBody, MessageCodec } from './message-codec.js';
 import { StreamPort } from './port.js';
 import { openerWrites, PREFACE_BYTES, Preface, prefaceName } from './preface.js';
@@ -249,6 +249,18 @@ export class SessionHost implements ChannelHost {
 
   release(record: PreparedRecord): void {
     for (const end of record.ends) this.reserved.delete(end);
+  }
+
+  abandon(record: PreparedRecord, reason: TransportError): void {
+    this.release(record);
+    for (const end of record.ends) {
+      try {
+        if (end instanceof Sender || end instanceof Receiver) end[kAbandon](reason);
+        else (end as Readable | Writable).destroy(reason);
+      } catch (err) {
+        reportUnhandled(err); // a bug in an end (or a stream's destroy): the others still end
+      }
+    }
   }
 
   write(port: StreamPort, record: PreparedRecord): boolean {

@@ -2,6 +2,7 @@
  * What the ends (Sender, Receiver, byte streams) need from the session that binds them, and the symbols
  * that keep binding out of the public API. Internal: not exported from index.ts.
  */
+import type { TransportError } from '../errors.js';
 import type { ChannelConfig } from './config.js';
 import type { ReferenceGate } from './gate.js';
 import type { ErrorBody } from './message-codec.js';
@@ -11,8 +12,13 @@ import type { RecordParser } from './record.js';
 
 /** Binds an unbound end to a session's stream. Symbol-keyed so it is not part of the public surface. */
 export const kBind: unique symbol = Symbol('rxchan.channel.bind');
-/** True once an end is bound (or being bound) to a stream. */
+/** True once an end is bound (or being bound) to a stream, or abandoned. */
 export const kBound: unique symbol = Symbol('rxchan.channel.bound');
+/**
+ * Ends an unbound end whose message failed after it was accepted (see {@link ChannelHost.abandon}):
+ * a Receiver errors with the reason, a Sender is over with it. Nothing may bind it afterwards.
+ */
+export const kAbandon: unique symbol = Symbol('rxchan.channel.abandon');
 
 /**
  * An encoded MESSAGE record and the ends it carries, whose streams are not open yet: the placeholders at
@@ -44,6 +50,12 @@ export interface ChannelHost {
   hold(record: PreparedRecord): PreparedRecord;
   /** A held record that will never be written: its ends are free again (they stay unbound). */
   release(record: PreparedRecord): void;
+  /**
+   * A held record that failed after send()/write() had accepted it, with no caller left to tell (write()):
+   * release it and end its ends with `reason` (Receiver errors, Sender is over, byte streams destroyed),
+   * so nothing waits on an end that can never be bound. Never throws.
+   */
+  abandon(record: PreparedRecord, reason: TransportError): void;
   /**
    * Open the streams of the record's ends (SYN queued), write the record on `port`, then bind the ends.
    * Returns port.write's answer (false: above the write high-water mark). Throws the multiplexer's

@@ -3,7 +3,7 @@
  */
 import { Observable, type Subscriber, type TeardownLogic } from 'rxjs';
 import { isTransportError, type TransportError, transportError } from '../errors.js';
-import { type ChannelHost, kBind, kBound } from './internal.js';
+import { type ChannelHost, kAbandon, kBind, kBound } from './internal.js';
 import type { PortHandler, StreamPort } from './port.js';
 import { holdsWholeRecords, RecordParser, type RecordSink, RecordType } from './record.js';
 import { reportUnhandled } from './report.js';
@@ -75,6 +75,11 @@ export class Receiver<T = unknown> extends Observable<T> implements AsyncIterabl
   [kBind](host: ChannelHost, port: StreamPort): void {
     this.#core.bind(host, port);
   }
+
+  /** @internal The message carrying this unbound receiver failed: error with `reason` (see internal.ts). */
+  [kAbandon](reason: TransportError): void {
+    this.#core.abandon(reason);
+  }
 }
 
 /** What {@link Receiver.consume} delivers to; an RxJS Subscriber is one too. */
@@ -132,8 +137,18 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
   /** An ERROR record ended the channel; read on until the sender's FIN, so the stream closes cleanly. */
   private draining = false;
 
+  /** Its message failed before it was bound: it never will be. */
+  private abandoned = false;
+
   get bound(): boolean {
-    return this.port !== undefined;
+    return this.port !== undefined || this.abandoned;
+  }
+
+  /** See Receiver[kAbandon]. A no-op once bound; a consumer that already ended it keeps its end. */
+  abandon(reason: TransportError): void {
+    if (this.port !== undefined || this.abandoned) return;
+    this.abandoned = true;
+    if (!this.done) this.fail(reason);
   }
 
   bind(host: ChannelHost, port: StreamPort): void {

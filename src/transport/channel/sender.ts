@@ -3,7 +3,7 @@
  */
 import { isTransportError, type TransportError, transportError } from '../errors.js';
 import type { GateWaiter } from './gate.js';
-import { type ChannelHost, kBind, kBound, type PreparedRecord } from './internal.js';
+import { type ChannelHost, kAbandon, kBind, kBound, type PreparedRecord } from './internal.js';
 import type { PortHandler, StreamPort } from './port.js';
 import { reportUnhandled } from './report.js';
 
@@ -195,9 +195,20 @@ export class Sender<T = unknown> {
     if (this.#port !== undefined && this.#held === undefined) this.#end();
   }
 
-  /** @internal */
+  /** @internal True once bound, or once over without a stream (abandoned): it cannot be sent then. */
   get [kBound](): boolean {
-    return this.#port !== undefined;
+    return this.#port !== undefined || this.#over;
+  }
+
+  /**
+   * @internal The message carrying this unbound sender failed after it was accepted: the channel is
+   * over with `reason` (what send() refuses with, `closed` and onClosed listeners report). A no-op once
+   * bound or over.
+   */
+  [kAbandon](reason: TransportError): void {
+    if (this.#port !== undefined || this.#over) return;
+    this.#endError = reason;
+    this[kClosed](reason);
   }
 
   /** @internal Bind to a stream this side writes on; flushes sends made while unbound. */
@@ -290,7 +301,10 @@ export class Sender<T = unknown> {
         try {
           ok = host.write(port, h.record);
         } catch (err) {
-          this.#failed(this.#reason(err), h.reject);
+          const reason = this.#reason(err);
+          // No caller to hand the message back to (write()): end its ends, or they would wait forever.
+          if (h.reject === undefined) this.#host!.abandon(h.record, reason);
+          this.#failed(reason, h.reject);
           continue;
         }
       }
@@ -352,8 +366,11 @@ export class Sender<T = unknown> {
       if (pending !== undefined) for (const p of pending) p.reject?.(reason);
       if (held !== undefined) {
         for (const h of held) {
-          if (h.record !== EMPTY_RECORD) this.#host!.release(h.record);
-          h.reject?.(reason);
+          if (h.record === EMPTY_RECORD) h.reject?.(reason);
+          else if (h.reject !== undefined) {
+            this.#host!.release(h.record); // its caller gets it back with the rejection
+            h.reject(reason);
+          } else this.#host!.abandon(h.record, reason); // write(): nobody else would end its ends
         }
       }
     }
