@@ -146,10 +146,10 @@ function parse(chunks: Uint8Array[], skipData = false): Parsed[] {
       out.push(f);
       return Verdict.Next;
     },
-    onPayload(piece, last) {
+    onPayload(chunk, start, end, last) {
       assert.ok(pending, 'payload without a header');
-      assert.ok(piece.length > 0, 'no empty pieces');
-      pieces.push(piece);
+      assert.ok(start >= 0 && start < end && end <= chunk.length, 'a non-empty range of the chunk');
+      pieces.push(chunk.subarray(start, end));
       if (!last) return;
       const payload = Buffer.concat(pieces);
       pieces = [];
@@ -221,20 +221,21 @@ describe('mux streaming frame parser', () => {
     );
   });
 
-  it('hands out a view of the chunk, not a copy, when the payload lies within it', () => {
+  it("hands over the chunk itself with the payload's offsets, not a copy, when the payload lies within it", () => {
     const wire = Buffer.concat([
       encodeHeader({ type: 0, flags: 0, streamId: 1, length: 3 }),
       Buffer.from('abc'),
     ]);
-    let got: Buffer | undefined;
+    let got: [Buffer, number, number] | undefined;
     new FrameReader({
       onHeader: () => Verdict.Payload,
-      onPayload: (p) => {
-        got = p;
+      onPayload: (chunk, start, end) => {
+        got = [chunk, start, end];
       },
     }).push(wire);
     assert.ok(got);
-    assert.equal(got.buffer, wire.buffer);
+    assert.equal(got[0], wire, 'the chunk itself, with offsets');
+    assert.deepEqual([got[1], got[2]], [12, 15]);
   });
 
   it('hands a payload that spans chunks over as views of each chunk, never a copy', () => {
@@ -250,7 +251,7 @@ describe('mux streaming frame parser', () => {
     const got: [Buffer, boolean][] = [];
     const reader = new FrameReader({
       onHeader: () => Verdict.Payload,
-      onPayload: (p, last) => void got.push([p, last]),
+      onPayload: (chunk, start, end, last) => void got.push([chunk.subarray(start, end), last]),
     });
     for (const c of chunks) reader.push(c);
     assert.deepEqual(

@@ -206,8 +206,8 @@ export class RawPeer {
         this.got({ ...h, payload: Buffer.alloc(0), bytes: Buffer.from(encodeHeader(h)) });
         return Verdict.Next;
       },
-      onPayload: (piece, last) => {
-        this.pieces.push(piece);
+      onPayload: (chunk, start, end, last) => {
+        this.pieces.push(chunk.subarray(start, end));
         if (!last) return;
         const h = this.head!;
         const payload = Buffer.concat(this.pieces);

@@ -13,6 +13,13 @@ import type { WindowTuner } from './window.js';
 export interface StreamListener {
   /** A chunk the listener owns (may keep it). Credit for these bytes is returned to the peer after the call. */
   onData(chunk: Uint8Array): void;
+  /**
+   * Optional, used instead of onData when present: the bytes `buf[start, end)` (never empty), without a
+   * view object made per chunk. The listener owns those bytes and may keep `buf`, but must neither read
+   * nor write outside the range (the rest of `buf` is other streams' data and frame headers). Credit for
+   * them is returned to the peer after the call, as for onData.
+   */
+  onDataAt?(buf: Uint8Array, start: number, end: number): void;
   /** The peer half-closed (FIN): no more data. */
   onEnd(): void;
   /** Exactly once, last: both sides finished (undefined), or reset / session ended (the error). The stream has left the table. */

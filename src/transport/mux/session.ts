@@ -96,7 +96,7 @@ export class Session {
     this.inbound = new InboundStreams(this.host, this.streams);
     const sink: FrameSink = {
       onHeader: (version, type, flags, id, length) => this.onHeader(version, type, flags, id, length),
-      onPayload: (piece, last) => this.onPayload(piece, last),
+      onPayload: (chunk, start, end, last) => this.onPayload(chunk, start, end, last),
     };
     this.reader = new FrameReader(sink);
 
@@ -308,10 +308,10 @@ export class Session {
   }
 
   /** A piece of the current Data frame's payload (already debited at its header); flags after the last piece. */
-  private onPayload(piece: Buffer, last: boolean): void {
+  private onPayload(chunk: Buffer, start: number, end: number, last: boolean): void {
     const s = this.rxStream!;
     if (last) this.rxStream = undefined;
-    s._onData(piece);
+    s._onData(chunk, start, end);
     if (last && !this.ended) this.applyFlags(s, this.rxFlags);
   }
 

@@ -110,8 +110,8 @@ export abstract class StreamCore {
     return this.has(Bit.RemoteFin);
   }
 
-  /** @internal A payload the session already debited. */
-  _onData(payload: Buffer): void {
+  /** @internal Payload bytes `chunk[start, end)` the session already debited. */
+  _onData(chunk: Buffer, start: number, end: number): void {
     if (this.has(Bit.Finished)) return;
     if (
       this.listener !== undefined &&
@@ -120,19 +120,19 @@ export abstract class StreamCore {
     ) {
       // Straight to the listener: the common case, nothing is queued.
       this.bits |= Bit.Delivering;
-      this.callData(payload);
+      this.callData(chunk, start, end);
       this.bits &= ~Bit.Delivering;
       if (this.has(Bit.Finished)) {
         this.notifyClose();
         return;
       }
-      this.unacked += payload.length;
+      this.unacked += end - start;
       if (this.hasBuffered()) this.deliver();
       else this.credit();
       return;
     }
     if (this.buffered === undefined) this.buffered = new ChunkQueue();
-    this.buffered.push(payload);
+    this.buffered.push(view(chunk, start, end));
     if (!this.has(Bit.Delivering | Bit.DeliverScheduled)) this.deliver();
   }
 
@@ -240,7 +240,7 @@ export abstract class StreamCore {
       while (!this.has(Bit.Paused | Bit.Finished)) {
         const chunk = queue.shift();
         if (chunk === undefined) break;
-        this.callData(chunk);
+        this.callData(chunk, 0, chunk.length);
         this.unacked += chunk.length;
       }
       this.bits &= ~Bit.Delivering;
@@ -266,9 +266,12 @@ export abstract class StreamCore {
     this.credit();
   }
 
-  private callData(chunk: Uint8Array): void {
+  /** Hands `chunk[start, end)` to the listener: as offsets if it takes them, else as a view. */
+  private callData(chunk: Uint8Array, start: number, end: number): void {
+    const l = this.listener!;
     try {
-      this.listener!.onData(chunk);
+      if (l.onDataAt !== undefined) l.onDataAt(chunk, start, end);
+      else l.onData(view(chunk, start, end));
     } catch (err) {
       this.failListener(err);
     }
@@ -300,4 +303,9 @@ export abstract class StreamCore {
 
   /** The one way out: drop queues, leave the table, reject waiters, tell the listener once. */
   protected abstract finish(err: TransportError | undefined): void;
+}
+
+/** `chunk[start, end)` as a Uint8Array of its own: the chunk itself when that is all of it. */
+function view(chunk: Uint8Array, start: number, end: number): Uint8Array {
+  return start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
 }
