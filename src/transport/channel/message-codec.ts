@@ -7,10 +7,10 @@
  * nothing is opened for a message that fails to encode or is too large, and the peer never sees a stream
  * that no message names. Pure apart from the reused buffers.
  */
-import { Decoder, Encoder } from '@msgpack/msgpack';
+import { Encoder } from '@msgpack/msgpack';
 import { isTransportError, type TransportError, transportError } from '../errors.js';
+import { BodyDecoder } from './body-decoder.js';
 import type { ChannelConfig } from './config.js';
-import { decodeInPlace, supportsInPlace } from './decode-in-place.js';
 import { frameRecordPooled, RECORD_HEADER_SIZE, RecordType } from './record.js';
 import {
   type DecodeContext,
@@ -78,18 +78,11 @@ export class MessageCodec {
     offsets: [],
   };
   private encoder: Encoder<ReferenceSlot>;
-  private readonly decoder: Decoder<ReferenceSlot>;
-  /** The decoder's internals are as decode-in-place.ts expects (checked once). */
-  private readonly inPlace: boolean;
+  private readonly decoder: BodyDecoder;
 
   constructor(private readonly config: ChannelConfig) {
     this.encoder = this.makeEncoder();
-    this.decoder = new Decoder<ReferenceSlot>({
-      extensionCodec: codec,
-      context: this.slot,
-      useBigInt64: true,
-    });
-    this.inPlace = supportsInPlace(this.decoder);
+    this.decoder = new BodyDecoder(config.maxNestingDepth, config.maxReferencesPerMessage);
   }
 
   /**
@@ -161,23 +154,18 @@ export class MessageCodec {
   }
 
   /**
-   * Decode a MESSAGE body. The limits are checked on the bytes first, so nothing is built or claimed for a
-   * message that breaks them. Throws TransportError: DECODE_ERROR, REFERENCE_LIMIT, or what `ctx.claim`
-   * throws (BAD_REFERENCE).
+   * Decode a MESSAGE body in one pass that checks the limits as it goes (body-decoder.ts). A message that
+   * breaks them is rejected as a whole: the claims made before the failure are the context's to abort.
+   * Throws TransportError: DECODE_ERROR, REFERENCE_LIMIT, or what `ctx.claim` throws (BAD_REFERENCE).
    */
   decodeBody(body: Uint8Array, ctx: DecodeContext | undefined): unknown {
-    countReferences(body, this.config.maxNestingDepth, this.config.maxReferencesPerMessage);
-    this.slot.decode = ctx;
     try {
-      // The scan above checked that the body is exactly one well-formed value, as decodeInPlace requires.
-      return decodeInPlace(this.decoder, body, this.inPlace);
+      return this.decoder.decode(body, ctx);
     } catch (err) {
       if (isTransportError(err)) throw err;
       throw transportError('DECODE_ERROR', `message is not valid MessagePack: ${messageOf(err)}`, {
         cause: err,
       });
-    } finally {
-      this.slot.decode = undefined;
     }
   }
 

@@ -68,14 +68,19 @@ export function writeReferenceId(bytes: Uint8Array, offset: number, id: number):
  * length, stream id 0 (the yamux session id), or a preface that does not belong to the ext type.
  */
 export function decodeReference(ext: ExtType, payload: Uint8Array): Reference {
-  if (payload.length !== REFERENCE_PAYLOAD_SIZE) {
+  return readReference(ext, payload, 0, payload.length);
+}
+
+/** {@link decodeReference} of the `length`-byte payload at `at` in `bytes` (no view made). */
+export function readReference(ext: ExtType, bytes: Uint8Array, at: number, length: number): Reference {
+  if (length !== REFERENCE_PAYLOAD_SIZE) {
     throw transportError(
       'BAD_REFERENCE',
-      `reference payload is ${payload.length} bytes, expected ${REFERENCE_PAYLOAD_SIZE}`,
+      `reference payload is ${length} bytes, expected ${REFERENCE_PAYLOAD_SIZE}`,
     );
   }
-  const id = ((payload[0]! << 24) | (payload[1]! << 16) | (payload[2]! << 8) | payload[3]!) >>> 0;
-  const preface = payload[4]!;
+  const id = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+  const preface = bytes[at + 4]!;
   const ok =
     ext === ExtType.CHANNEL
       ? preface === Preface.NESTED_SEND || preface === Preface.NESTED_RECV
