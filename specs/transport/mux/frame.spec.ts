@@ -146,10 +146,10 @@ function parse(chunks: Uint8Array[], skipData = false): Parsed[] {
       out.push(f);
       return Verdict.Next;
     },
-    onPayload(chunk, start, end, last) {
+    onPayload(piece, last) {
       assert.ok(pending, 'payload without a header');
-      assert.ok(start >= 0 && start < end && end <= chunk.length, 'a non-empty range of the chunk');
-      pieces.push(chunk.subarray(start, end));
+      assert.ok(piece.length > 0, 'no empty pieces');
+      pieces.push(piece);
       if (!last) return;
       const payload = Buffer.concat(pieces);
       pieces = [];
@@ -221,21 +221,63 @@ describe('mux streaming frame parser', () => {
     );
   });
 
-  it("hands over the chunk itself with the payload's offsets, not a copy, when the payload lies within it", () => {
+  it('hands out a view of the chunk, not a copy, when the payload lies within it', () => {
     const wire = Buffer.concat([
       encodeHeader({ type: 0, flags: 0, streamId: 1, length: 3 }),
       Buffer.from('abc'),
     ]);
-    let got: [Buffer, number, number] | undefined;
+    let got: Buffer | undefined;
     new FrameReader({
       onHeader: () => Verdict.Payload,
-      onPayload: (chunk, start, end) => {
-        got = [chunk, start, end];
+      onPayload: (p) => {
+        got = p;
       },
     }).push(wire);
     assert.ok(got);
-    assert.equal(got[0], wire, 'the chunk itself, with offsets');
-    assert.deepEqual([got[1], got[2]], [12, 15]);
+    assert.equal(got.buffer, wire.buffer);
+  });
+
+  it('a sink with onPayloadAt gets the chunks themselves with offsets: the same bytes, however they are cut', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 0, maxLength: 40 }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 10 }),
+        (payloads, cutSizes) => {
+          const wire = Buffer.concat(
+            payloads.map((p) =>
+              Buffer.concat([encodeHeader({ type: 0, flags: 0, streamId: 1, length: p.length }), p]),
+            ),
+          );
+          const viewsSeen: string[] = [];
+          const offsetsSeen: string[] = [];
+          const chunks: Buffer[] = [];
+          for (let at = 0, i = 0; at < wire.length; i++) {
+            const n = cutSizes[i % cutSizes.length]!;
+            chunks.push(Buffer.from(wire.subarray(at, at + n)));
+            at += n;
+          }
+          const byViews = new FrameReader({
+            onHeader: () => Verdict.Payload,
+            onPayload: (p, last) => void viewsSeen.push(`${p.toString('hex')}${last ? '|' : ''}`),
+          });
+          const byOffsets = new FrameReader({
+            onHeader: () => Verdict.Payload,
+            onPayload: () => assert.fail('onPayload is not called when onPayloadAt is present'),
+            onPayloadAt: (chunk, start, end, last) => {
+              assert.ok(chunks.includes(chunk), 'the socket chunk itself');
+              assert.ok(start >= 0 && start < end && end <= chunk.length, 'a non-empty range of it');
+              offsetsSeen.push(`${chunk.toString('hex', start, end)}${last ? '|' : ''}`);
+            },
+          });
+          for (const c of chunks) {
+            byViews.push(c);
+            byOffsets.push(c);
+          }
+          assert.deepEqual(offsetsSeen, viewsSeen);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it('hands a payload that spans chunks over as views of each chunk, never a copy', () => {
@@ -251,7 +293,7 @@ describe('mux streaming frame parser', () => {
     const got: [Buffer, boolean][] = [];
     const reader = new FrameReader({
       onHeader: () => Verdict.Payload,
-      onPayload: (chunk, start, end, last) => void got.push([chunk.subarray(start, end), last]),
+      onPayload: (p, last) => void got.push([p, last]),
     });
     for (const c of chunks) reader.push(c);
     assert.deepEqual(

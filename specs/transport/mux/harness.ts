@@ -206,8 +206,8 @@ export class RawPeer {
         this.got({ ...h, payload: Buffer.alloc(0), bytes: Buffer.from(encodeHeader(h)) });
         return Verdict.Next;
       },
-      onPayload: (chunk, start, end, last) => {
-        this.pieces.push(chunk.subarray(start, end));
+      onPayload: (piece, last) => {
+        this.pieces.push(piece);
         if (!last) return;
         const h = this.head!;
         const payload = Buffer.concat(this.pieces);

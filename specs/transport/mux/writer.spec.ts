@@ -14,8 +14,8 @@ function parse(parts: Buffer[]): [number, number, number, number, string][] {
       out.push([type, flags, id, length, '']);
       return type === FrameType.Data && length > 0 ? Verdict.Payload : Verdict.Next;
     },
-    onPayload(chunk, start, end) {
-      out.at(-1)![4] += chunk.toString('hex', start, end);
+    onPayload(p) {
+      out.at(-1)![4] += p.toString('hex');
     },
   });
   reader.push(Buffer.concat(parts));

@@ -7,8 +7,8 @@
  * sink agreed to.
  *
  * Payloads are never copied: the sink gets each payload as one or more pieces, each a range of the
- * chunk it arrived in (Node hands out a fresh Buffer per socket read, so keeping it is safe), given as
- * offsets so that no view object is made unless someone needs one. A payload
+ * chunk it arrived in (Node hands out a fresh Buffer per socket read, so keeping it is safe); a sink that
+ * takes offsets (the session) gets no view object at all. A payload
  * that spans socket reads arrives as one piece per read. Measured on the mux benchmark: Node reads 64 KiB
  * per socket read, so nearly every 64 KiB Data frame spans two reads, and assembling it (allocation, copy,
  * GC) cost 15-20% of the receiver's time.
@@ -32,11 +32,16 @@ export interface FrameSink {
   onHeader(version: number, type: number, flags: number, streamId: number, length: number): Verdict;
   /**
    * The next piece (never empty) of the payload of the Data frame whose header got {@link Verdict.Payload},
-   * in order: the bytes `chunk[start, end)` of a socket chunk; `last` is true on the piece that completes
-   * it. The sink owns those bytes (it may keep the chunk, but the rest of it is other frames). A sink
-   * may stop the reader from here.
+   * in order; `last` is true on the piece that completes it. The sink owns the piece (a view of a socket
+   * chunk). A sink may stop the reader from here.
    */
-  onPayload(chunk: Buffer, start: number, end: number, last: boolean): void;
+  onPayload(piece: Buffer, last: boolean): void;
+  /**
+   * Optional, called instead of onPayload when present: the same piece as the bytes `chunk[start, end)`
+   * of the socket chunk, so that no view object is made unless the sink needs one. The sink owns those
+   * bytes (it may keep the chunk, but the rest of it is other frames).
+   */
+  onPayloadAt?(chunk: Buffer, start: number, end: number, last: boolean): void;
 }
 
 /** Named states of the parser. */
@@ -60,7 +65,12 @@ export class FrameReader {
   /** Payload bytes still to deliver or skip. */
   private need = 0;
 
-  constructor(private readonly sink: FrameSink) {}
+  /** The sink takes pieces as offsets (onPayloadAt). */
+  private readonly offsets: boolean;
+
+  constructor(private readonly sink: FrameSink) {
+    this.offsets = sink.onPayloadAt !== undefined;
+  }
 
   get readState(): ReadState {
     return this.state;
@@ -105,7 +115,8 @@ export class FrameReader {
           const at = pos;
           pos += n;
           // The sink may stop us here; the loop then ends at the Stopped state.
-          this.sink.onPayload(chunk, at, pos, last);
+          if (this.offsets) this.sink.onPayloadAt!(chunk, at, pos, last);
+          else this.sink.onPayload(at === 0 && pos === end ? chunk : chunk.subarray(at, pos), last);
           break;
         }
         case ReadState.Discard: {

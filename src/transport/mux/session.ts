@@ -96,7 +96,8 @@ export class Session {
     this.inbound = new InboundStreams(this.host, this.streams);
     const sink: FrameSink = {
       onHeader: (version, type, flags, id, length) => this.onHeader(version, type, flags, id, length),
-      onPayload: (chunk, start, end, last) => this.onPayload(chunk, start, end, last),
+      onPayload: (piece, last) => this.onPayload(piece, 0, piece.length, last),
+      onPayloadAt: (chunk, start, end, last) => this.onPayload(chunk, start, end, last),
     };
     this.reader = new FrameReader(sink);
 
