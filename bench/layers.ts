@@ -8,10 +8,12 @@
  *   channel       the actor call's messages (mailbox channel, CALL with a reply channel, `{ v }`, FIN);
  *   rxchan        `add(1, 2)` through a ref: the actor layer on top.
  *
- * Prints calls/s and CPU µs per call on each side, and what each layer adds to the one below it.
+ * Prints, per layer: sequential latency (one call at a time: p50 µs and the server's CPU µs per call) and
+ * with 100 in flight calls/s and CPU µs per call on each side, and what each layer adds to the one below.
  * Knobs: BENCH_RUNS (5), BENCH_LAYERS_MS (1000), BENCH_SUITE_IN_FLIGHT (100). `run()` is the entry
  * (bench/run.ts, subset `layers`).
  */
+import type { LatencyRun } from './lib/actors-load.js';
 import { envInt } from './lib/env.js';
 import { GRACE_MS } from './lib/load.js';
 import { type SuiteCaller, type SuitePeer, spawnSuiteCaller, spawnSuitePeer } from './lib/suite-child.js';
@@ -34,7 +36,12 @@ interface Row {
   rate: number[];
   client: number[];
   server: number[];
+  p50: number[];
+  seqClient: number[];
+  seqServer: number[];
 }
+
+const row = (): Row => ({ rate: [], client: [], server: [], p50: [], seqClient: [], seqServer: [] });
 
 export async function run(): Promise<void> {
   const runs = envInt('BENCH_RUNS', 5, 1);
@@ -74,12 +81,7 @@ export async function run(): Promise<void> {
         JSON.stringify(spec),
       ]);
     }
-    const rows: Record<Level, Row> = {
-      raw: { rate: [], client: [], server: [] },
-      mux: { rate: [], client: [], server: [] },
-      channel: { rate: [], client: [], server: [] },
-      rxchan: { rate: [], client: [], server: [] },
-    };
+    const rows: Record<Level, Row> = { raw: row(), mux: row(), channel: row(), rxchan: row() };
     const measure = async (level: Level, window: number, into?: Row) => {
       const peer = peers[level]!;
       await peer.ask('window-begin');
@@ -89,10 +91,43 @@ export async function run(): Promise<void> {
       into?.client.push(r.cpuUs / r.calls);
       into?.server.push(usage.cpuUs / r.total);
     };
-    for (const level of LEVELS) await measure(level, 2_000); // warm-up
-    for (let i = 0; i < runs; i++) for (const level of LEVELS) await measure(level, ms, rows[level]);
+    const sequential = async (level: Level, window: number, into?: Row) => {
+      const peer = peers[level]!;
+      await peer.ask('window-begin');
+      const r = (await callers[level]!.ask(`sequential:${window}`, window + GRACE_MS)) as LatencyRun & {
+        cpuUs: number;
+      };
+      const usage = await peer.ask('window-end');
+      into?.p50.push(r.p50);
+      into?.seqClient.push(r.cpuUs / r.calls);
+      into?.seqServer.push(usage.cpuUs / r.calls);
+    };
+    for (const level of LEVELS) {
+      await sequential(level, 1_000); // warm-up
+      await measure(level, 2_000);
+    }
+    for (let i = 0; i < runs; i++) {
+      for (const level of LEVELS) await sequential(level, ms, rows[level]);
+      for (const level of LEVELS) await measure(level, ms, rows[level]);
+    }
     printTable(
-      `layers: ${inFlight} requests in flight on one connection, ${ms} ms per run, median (min–max) of ${runs}`,
+      `layers: one call at a time, ${ms} ms per run, median (min–max) of ${runs}`,
+      ['layer', 'p50 µs', 'client CPU µs/call', 'server CPU µs/call', 'p50 / raw', 'adds p50 µs'],
+      LEVELS.map((level, i) => {
+        const r = rows[level];
+        const below = i === 0 ? undefined : rows[LEVELS[i - 1]!];
+        return [
+          LABEL[level],
+          fmt(r.p50),
+          fmt(r.seqClient, 1),
+          fmt(r.seqServer, 1),
+          `${(median(r.p50) / median(rows.raw.p50)).toFixed(2)}x`,
+          below ? `+${(median(r.p50) - median(below.p50)).toFixed(0)}` : '',
+        ];
+      }),
+    );
+    printTable(
+      `layers: ${inFlight} calls in flight on one connection, ${ms} ms per run, median (min–max) of ${runs}`,
       ['layer', 'calls/s', 'client CPU µs/call', 'server CPU µs/call', 'adds client / server µs'],
       LEVELS.map((level, i) => {
         const below = i === 0 ? undefined : rows[LEVELS[i - 1]!];

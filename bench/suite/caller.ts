@@ -5,7 +5,8 @@
  * gRPC client and 7–8 µs alone, on the same build).
  *
  * Arguments: the system, then a JSON {@link CallerSpec}. Requests (bench/lib/suite-child.ts):
- *   `sequential:<ms>`  one call at a time for ms: a LatencyRun (../lib/actors-load.ts; p50, p99 µs);
+ *   `sequential:<ms>`  one call at a time for ms: a LatencyRun (../lib/actors-load.ts; p50, p99 µs)
+ *                      and `cpuUs`, this process's CPU time over it;
  *   `in-flight:<ms>`   `inFlight` calls always in flight for ms: {@link InFlightResult};
  *   `seqs:<n>`         one stream of n messages `{ seq }` (scenario 3), checked in order: msg/s;
  *   `seqs-pushed:<n>`  the same from rxchan's push (Observable) source.
@@ -122,7 +123,12 @@ function main(): void {
       const [what, ms] = op.split(':');
       const window = Number(ms);
       if (!Number.isInteger(window) || window <= 0) throw new Error(`bad request ${op}`);
-      if (what === 'sequential') return sequential(client.call, window, system);
+      if (what === 'sequential') {
+        const cpu = process.cpuUsage();
+        const r = await sequential(client.call, window, system);
+        const used = process.cpuUsage(cpu);
+        return { ...r, cpuUs: used.user + used.system };
+      }
       if (what === 'in-flight') {
         return deadline(measureInFlight(client.call, spec.inFlight, window), window + GRACE_MS, system);
       }
