@@ -164,6 +164,7 @@ describe('MessageCodec', () => {
   it('propagates the context errors unchanged', () => {
     const codec = new MessageCodec(resolveConfig());
     const boom = {
+      reset() {},
       reference() {
         throw new Error('not typed');
       },

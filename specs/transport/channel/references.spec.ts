@@ -80,7 +80,7 @@ describe('references', () => {
 
   it('refuses a forged reference (ExtData of type 1 or 2) and passes other ExtData through', () => {
     const codec = new ReferenceCodec();
-    const slot = { encode: { reference: () => undefined }, decode: undefined, count: 0 };
+    const slot = { encode: { reference: () => undefined, reset() {} }, decode: undefined, count: 0 };
     assert.throws(
       () => codec.tryToEncode(new ExtData(1, Uint8Array.of(0, 0, 0, 1, 2)), slot),
       (e: unknown) => isTransportError(e, 'ENCODE_ERROR'),

@@ -17,6 +17,9 @@ export class FakeEnd {
 /** Collects FakeEnds in encoding order. */
 export class FakeEncodeContext implements EncodeContext {
   readonly ends: FakeEnd[] = [];
+  reset(): void {
+    this.ends.length = 0;
+  }
   reference(value: object): Preface | undefined {
     if (!(value instanceof FakeEnd)) return undefined;
     this.ends.push(value);

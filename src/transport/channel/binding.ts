@@ -77,6 +77,7 @@ class OutboundContext implements EncodeContext {
 
 /** For ERROR records, which carry no references. */
 const noReferences: EncodeContext = {
+  reset() {},
   reference(value) {
     const preface = prefaceOfEnd(value);
     if (preface !== undefined) {

@@ -10,6 +10,7 @@
 import { Encoder } from '@msgpack/msgpack';
 import { isTransportError, type TransportError, transportError } from '../errors.js';
 import { BodyDecoder } from './body-decoder.js';
+import { BodyEncoder, UNSUPPORTED } from './body-encoder.js';
 import type { ChannelConfig } from './config.js';
 import { frameRecordPooled, RECORD_HEADER_SIZE, RecordType } from './record.js';
 import {
@@ -77,10 +78,13 @@ export class MessageCodec {
     encoder: undefined,
     offsets: [],
   };
+  /** The common shapes, straight into a reused buffer; the library's encoder does the rest. */
+  private readonly fast: BodyEncoder;
   private encoder: Encoder<ReferenceSlot>;
   private readonly decoder: BodyDecoder;
 
   constructor(private readonly config: ChannelConfig) {
+    this.fast = new BodyEncoder(config.maxNestingDepth);
     this.encoder = this.makeEncoder();
     this.decoder = new BodyDecoder(config.maxNestingDepth, config.maxReferencesPerMessage);
   }
@@ -105,13 +109,26 @@ export class MessageCodec {
    * or a check fails, a scan of the body finds them instead. Either way the count must match.
    */
   encodeInto(type: RecordType, value: unknown, ctx: EncodeContext, idOffsets: number[]): Uint8Array {
+    while (idOffsets.length !== 0) idOffsets.pop(); // not `length = 0`: see empty() in binding.ts
     let length: number;
+    try {
+      length = this.fast.encode(value, ctx, idOffsets);
+    } catch (err) {
+      throw encodeFailure(err, this.config.maxNestingDepth);
+    }
+    if (length !== UNSUPPORTED) {
+      const bytes = this.frame(type, this.fast.bytes, length, idOffsets.length, idOffsets);
+      this.fast.shrink(ENCODER_KEEP_BYTES);
+      return bytes;
+    }
+    // A value the fast encoder leaves to the library: start over (the context forgets the ends it saw).
+    ctx.reset();
+    while (idOffsets.length !== 0) idOffsets.pop();
     const slot = this.slot;
     const encoder = this.encoder;
     slot.encode = ctx;
     slot.count = 0;
     slot.encoder = encoder as unknown as ReferenceSlot['encoder'];
-    while (idOffsets.length !== 0) idOffsets.pop(); // not `length = 0`: see empty() in binding.ts
     slot.offsets = idOffsets;
     try {
       length = encodeBody(encoder, value);
@@ -122,17 +139,34 @@ export class MessageCodec {
       slot.encoder = undefined;
       slot.offsets = NO_OFFSETS;
     }
-    const count = slot.count;
-    if (length > this.config.maxMessageSize) {
+    try {
+      // Read the encoder's bytes before shrink() replaces it.
+      return this.frame(type, encodedBytes(encoder), length, slot.count, idOffsets);
+    } finally {
       this.shrink(length);
+    }
+  }
+
+  /**
+   * The record of the `length`-byte body at the start of `source`, which carries `count` references whose
+   * id offsets (in the body) are in `idOffsets`: checked, and made offsets in the record. Throws
+   * MESSAGE_TOO_LARGE, or ENCODE_ERROR when the references cannot be found.
+   */
+  private frame(
+    type: RecordType,
+    source: Uint8Array,
+    length: number,
+    count: number,
+    idOffsets: number[],
+  ): Uint8Array {
+    if (length > this.config.maxMessageSize) {
       throw transportError(
         'MESSAGE_TOO_LARGE',
         `message of ${length} bytes is above maxMessageSize (${this.config.maxMessageSize} bytes)`,
       );
     }
-    // The one copy (the encoder's buffer is reused); read the encoder's bytes before shrink() replaces it.
-    const bytes = frameRecordPooled(type, encodedBytes(encoder), length);
-    this.shrink(length);
+    // The one copy (the encoders' buffers are reused).
+    const bytes = frameRecordPooled(type, source, length);
     if (count === 0) return bytes; // no reference: the codec pushed no offset
     if (!offsetsHold(bytes, idOffsets, count)) {
       idOffsets.length = 0;

@@ -104,6 +104,9 @@ export interface EncodeContext {
    * Throws TransportError (ENCODE_ERROR for an end that cannot be sent, REFERENCE_LIMIT).
    */
   reference(value: object): Preface | undefined;
+  /** Forget the ends collected so far: the encode starts over (message-codec.ts, after the fast encoder
+   *  left the message to the library's). */
+  reset(): void;
 }
 
 /** Per-message decode context. */
