@@ -68,6 +68,23 @@ function outcome(run: () => unknown): Outcome {
 }
 
 const decoder = new BodyDecoder(DEPTH, REFS);
+
+/** `value` with each Date as text: deepEqual never finds two invalid Dates equal. */
+function datesAsText(value: unknown): unknown {
+  if (value instanceof Date) return `Date(${value.getTime()})`;
+  if (Array.isArray(value)) return value.map(datesAsText);
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, datesAsText(v)]));
+  }
+  return value;
+}
+
+/** Decode `body` from inside a larger chunk: 3 bytes before it, 3 after, all 0xc1 (never valid). */
+function decodeAll(body: Uint8Array, ctx: DecodeContext | undefined): unknown {
+  const chunk = new Uint8Array(body.length + 6).fill(0xc1);
+  chunk.set(body, 3);
+  return decoder.decode(chunk, 3, body.length, ctx);
+}
 const codec = new MessageCodec(resolveConfig({ maxNestingDepth: 32, maxReferencesPerMessage: 64 }));
 
 /** `value` encoded as a message body, its ends given ids 1, 2, 3... */
@@ -84,7 +101,7 @@ describe('BodyDecoder', () => {
         const bytes = body(value);
         const expected = outcome(() => scanThenDecode(bytes, new FakeDecodeContext()));
         const ctx = new FakeDecodeContext();
-        const got = outcome(() => decoder.decode(bytes, ctx));
+        const got = outcome(() => decodeAll(bytes, ctx));
         assert.deepEqual(got, expected);
         if (got.ok)
           assert.deepEqual(
@@ -108,8 +125,9 @@ describe('BodyDecoder', () => {
       fc.property(fc.oneof(damaged, fc.uint8Array({ minLength: 1, maxLength: 40 })), (bytes) => {
         const expected = outcome(() => scanThenDecode(bytes, new PickyContext()));
         const ctx = new PickyContext();
-        const got = outcome(() => decoder.decode(bytes, ctx));
+        const got = outcome(() => decodeAll(bytes, ctx));
         assert.equal(got.ok, expected.ok);
+        if (got.ok && expected.ok) assert.deepEqual(datesAsText(got.value), datesAsText(expected.value)); // malformed UTF-8 included
         if (!got.ok && !expected.ok) {
           assert.equal(got.code, expected.code);
           if (got.code === 'REFERENCE_LIMIT' || got.code === 'DECODE_ERROR') {
@@ -132,12 +150,12 @@ describe('BodyDecoder', () => {
     const ctx = new PickyContext();
     const refs = [1, 2, 3, 4].map((id) => new FakeEnd(Preface.NESTED_SEND, id));
     assert.throws(
-      () => decoder.decode(body(refs), ctx),
+      () => decodeAll(body(refs), ctx),
       (e) => isTransportError(e, 'REFERENCE_LIMIT'),
     );
     const deep = [new FakeEnd(Preface.NESTED_RECV), [[[[[1]]]]]];
     assert.throws(
-      () => decoder.decode(body(deep), ctx),
+      () => decodeAll(body(deep), ctx),
       (e) => isTransportError(e, 'REFERENCE_LIMIT'),
     );
     assert.equal(ctx.claimed.length, 0);
@@ -151,16 +169,16 @@ describe('BodyDecoder', () => {
     const after = Uint8Array.of(0x92, ...badMap, ...ref5);
     for (const bytes of [before, after]) {
       assert.deepEqual(
-        outcome(() => decoder.decode(bytes, new PickyContext())),
+        outcome(() => decodeAll(bytes, new PickyContext())),
         outcome(() => scanThenDecode(bytes, new PickyContext())),
       );
     }
     assert.throws(
-      () => decoder.decode(before, new PickyContext()),
+      () => decodeAll(before, new PickyContext()),
       (e) => isTransportError(e, 'BAD_REFERENCE'),
     );
     assert.throws(
-      () => decoder.decode(after, new PickyContext()),
+      () => decodeAll(after, new PickyContext()),
       (e) => isTransportError(e, 'DECODE_ERROR'),
     );
   });
@@ -168,30 +186,37 @@ describe('BodyDecoder', () => {
   it('a reference with no decode context (an ERROR record) is BAD_REFERENCE; the message itself may be one', () => {
     const one = body(new FakeEnd(Preface.BYTES_RECV));
     assert.throws(
-      () => decoder.decode(one, undefined),
+      () => decodeAll(one, undefined),
       (e) => isTransportError(e, 'BAD_REFERENCE'),
     );
-    const got = decoder.decode(one, new FakeDecodeContext());
+    const got = decodeAll(one, new FakeDecodeContext());
     assert.ok(got instanceof FakeEnd);
     assert.equal(got.id, 1);
   });
 
-  it('decodes strings as UTF-8 (short and long, ASCII or not), refuses __proto__ keys, keeps dates and ExtData', () => {
+  it('decodes strings as the library does (short and long, ASCII or not, malformed), refuses __proto__ keys, keeps dates and ExtData', () => {
     const enc = new Encoder({ useBigInt64: true });
-    const values = ['', 'add', 'x'.repeat(24), 'y'.repeat(25), 'héllo wörld', '\uFEFFbom', '😀'.repeat(40)];
-    for (const v of values) assert.equal(decoder.decode(enc.encode(v), undefined), v);
+    const values = ['', 'add', 'x'.repeat(200), 'y'.repeat(201), 'héllo wörld', '\uFEFFbom', '😀'.repeat(60)];
+    for (const v of values) assert.equal(decodeAll(enc.encode(v), undefined), v);
+    // Malformed UTF-8 reads as the library reads it: a cut sequence takes the next bytes of the body.
+    for (const bytes of [
+      Uint8Array.of(0x92, 0xa2, 0x00, 0xc3, 0x05),
+      Uint8Array.of(0xa3, 0xf0, 0x9f, 0x98),
+      Uint8Array.of(0xa2, 0x80, 0xff),
+      Uint8Array.of(0xa1, 0xe2),
+      new Uint8Array([0xd9, 201, 0xef, 0xbb, 0xbf, ...new Array(198).fill(0x61)]), // long, leading BOM
+    ]) {
+      assert.deepEqual(decodeAll(bytes, undefined), scanThenDecode(bytes, undefined));
+    }
     const date = new Date(1_700_000_000_123);
-    assert.deepEqual(
-      decoder.decode(enc.encode({ date, e: new ExtData(7, Uint8Array.of(1, 2)) }), undefined),
-      {
-        date,
-        e: new ExtData(7, Uint8Array.of(1, 2)),
-      },
-    );
+    assert.deepEqual(decodeAll(enc.encode({ date, e: new ExtData(7, Uint8Array.of(1, 2)) }), undefined), {
+      date,
+      e: new ExtData(7, Uint8Array.of(1, 2)),
+    });
     // { "__proto__": 1 } written by hand (the encoder would not).
     const proto = Uint8Array.of(0x81, 0xa9, ...new TextEncoder().encode('__proto__'), 0x01);
     assert.throws(
-      () => decoder.decode(proto, undefined),
+      () => decodeAll(proto, undefined),
       (e) => isTransportError(e, 'DECODE_ERROR'),
     );
   });

@@ -320,17 +320,17 @@ export class SessionHost implements ChannelHost {
     }
   }
 
-  decode(body: Uint8Array): unknown {
+  decode(bytes: Uint8Array, start: number, length: number): unknown {
     // A decode inside a decode would share the context; it cannot happen today, but a fresh one keeps it safe.
     const ctx = this.decoding ? new InboundContext(this) : this.inbound;
     const outer = this.decoding;
     this.decoding = true;
     let value: unknown;
     try {
-      value = this.codec.decodeBody(body, ctx);
+      value = this.codec.decodeBodyAt(bytes, start, length, ctx);
     } catch (err) {
       ctx.abort();
-      this.resetNamed(body);
+      this.resetNamed(bytes.subarray(start, start + length));
       throw err;
     } finally {
       this.decoding = outer;

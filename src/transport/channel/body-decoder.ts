@@ -9,8 +9,8 @@
  * it): nil, booleans, numbers, bigints for every 64-bit integer, strings, `Uint8Array` views of the body
  * for bin, arrays, plain-object maps with string or number keys (`__proto__` refused), ext -1 as a Date
  * and other ext types as `ExtData` (the library's own codec decodes those), and references claimed
- * through the {@link DecodeContext}. Strings are decoded as WHATWG UTF-8 (invalid bytes become U+FFFD;
- * a leading U+FEFF is kept). body-decoder.spec.ts checks it against the library, value for value.
+ * through the {@link DecodeContext}. Strings too are decoded as the library decodes them, malformed UTF-8
+ * included. body-decoder.spec.ts checks it against the library, value for value.
  *
  * Claims: a reference is claimed only once the whole body has passed (so a message that breaks a limit
  * claims nothing); the pass leaves a placeholder and notes where it is, and the claims then run in the
@@ -29,10 +29,11 @@ import { countReferences } from './scan.js';
 
 const builtIn = ExtensionCodec.defaultCodec;
 
-/** ASCII strings up to this many bytes are built in JavaScript; longer ones, and any other, by TextDecoder. */
-const SHORT_STRING = 24;
+/** Strings longer than this (bytes) are decoded by TextDecoder, shorter ones in JavaScript: as the library. */
+const LONG_STRING = 200;
 
-const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+/** As the library's (a leading U+FEFF is dropped from a long string). */
+const utf8 = new TextDecoder();
 
 /** Floats and 64-bit integers are read through this 8-byte scratch view (no view per body). */
 const scratch = new DataView(new ArrayBuffer(8));
@@ -46,6 +47,8 @@ const PENDING: object = Object.freeze({});
  */
 export class BodyDecoder {
   private bytes: Uint8Array = EMPTY;
+  /** Where the body starts in `bytes` (offsets in error messages are from there). */
+  private start = 0;
   private pos = 0;
   private end = 0;
   /** The references met so far, in order, and where each goes: `holders[i][keys[i]]`, or the result
@@ -60,13 +63,15 @@ export class BodyDecoder {
   ) {}
 
   /**
-   * Decode `body`, claiming each reference through `ctx` (undefined: a reference is BAD_REFERENCE).
-   * Throws TransportError: DECODE_ERROR, REFERENCE_LIMIT, BAD_REFERENCE, or what `ctx.claim` throws.
+   * Decode the body `bytes[start, start + length)`, claiming each reference through `ctx` (undefined: a
+   * reference is BAD_REFERENCE). Throws TransportError: DECODE_ERROR, REFERENCE_LIMIT, BAD_REFERENCE, or
+   * what `ctx.claim` throws.
    */
-  decode(body: Uint8Array, ctx: DecodeContext | undefined): unknown {
-    this.bytes = body;
-    this.pos = 0;
-    this.end = body.length;
+  decode(bytes: Uint8Array, start: number, length: number, ctx: DecodeContext | undefined): unknown {
+    this.bytes = bytes;
+    this.start = start;
+    this.pos = start;
+    this.end = start + length;
     let value: unknown;
     try {
       value = this.value(1);
@@ -80,7 +85,7 @@ export class BodyDecoder {
       // The error a scan-then-decode would have given (see the file comment).
       this.bytes = EMPTY;
       try {
-        countReferences(body, this.maxDepth, this.maxReferences);
+        countReferences(bytes.subarray(start, start + length), this.maxDepth, this.maxReferences);
         for (const ref of this.refs) claim(ctx, ref);
       } finally {
         this.clear();
@@ -124,7 +129,7 @@ export class BodyDecoder {
       );
     }
     const at = this.pos;
-    if (at >= this.end) throw truncated(at);
+    if (at >= this.end) throw truncated(at - this.start);
     const b = this.bytes[at]!;
     this.pos = at + 1;
     if (b <= 0x7f) return b;
@@ -192,12 +197,12 @@ export class BodyDecoder {
       case 0xdf:
         return this.map(this.uint(4), depth);
       default: // 0xc1: never used
-        throw transportError('DECODE_ERROR', `invalid MessagePack byte 0xc1 at offset ${at}`);
+        throw transportError('DECODE_ERROR', `invalid MessagePack byte 0xc1 at offset ${at - this.start}`);
     }
   }
 
   private array(size: number, depth: number): unknown[] {
-    if (size > this.end - this.pos) throw truncated(this.pos); // every item takes a byte at least
+    if (size > this.end - this.pos) throw truncated(this.pos - this.start); // every item takes a byte at least
     const out = new Array<unknown>(size);
     for (let i = 0; i < size; i++) {
       const v = this.value(depth + 1);
@@ -208,7 +213,7 @@ export class BodyDecoder {
   }
 
   private map(size: number, depth: number): Record<string | number, unknown> {
-    if (size * 2 > this.end - this.pos) throw truncated(this.pos);
+    if (size * 2 > this.end - this.pos) throw truncated(this.pos - this.start);
     const out: Record<string | number, unknown> = {};
     for (let i = 0; i < size; i++) {
       const key = this.value(depth + 1);
@@ -226,16 +231,50 @@ export class BodyDecoder {
   private string(length: number): string {
     const at = this.take(length);
     const bytes = this.bytes;
-    if (length <= SHORT_STRING) {
-      let s = '';
-      for (let i = at; i < at + length; i++) {
-        const c = bytes[i]!;
-        if (c >= 0x80) return utf8.decode(bytes.subarray(at, at + length));
-        s += String.fromCharCode(c);
-      }
-      return s;
+    if (length > LONG_STRING) return utf8.decode(bytes.subarray(at, at + length));
+    let s = '';
+    for (let i = at; i < at + length; i++) {
+      const c = bytes[i]!;
+      if (c >= 0x80) return s + this.utf8Short(i, at + length);
+      s += String.fromCharCode(c);
     }
-    return utf8.decode(bytes.subarray(at, at + length));
+    return s;
+  }
+
+  /**
+   * UTF-8 from `from` to `to` exactly as the library's short-string decoder reads it, so a message decodes
+   * to the same string here as with the library (the fuzz specs predict with it): no validation, a
+   * sequence cut by the end of the string takes its continuation bytes from what follows in the body
+   * (0 past the body), and a stray byte stands for the code unit of its value.
+   */
+  private utf8Short(from: number, to: number): string {
+    let s = '';
+    let i = from;
+    while (i < to) {
+      const b1 = this.bytes[i++]!;
+      let unit: number;
+      if ((b1 & 0x80) === 0) unit = b1;
+      else if ((b1 & 0xe0) === 0xc0) unit = ((b1 & 0x1f) << 6) | this.next(i++);
+      else if ((b1 & 0xf0) === 0xe0) {
+        unit = ((b1 & 0x0f) << 12) | (this.next(i) << 6) | this.next(i + 1);
+        i += 2;
+      } else if ((b1 & 0xf8) === 0xf0) {
+        unit = ((b1 & 0x07) << 18) | (this.next(i) << 12) | (this.next(i + 1) << 6) | this.next(i + 2);
+        i += 3;
+        if (unit > 0xffff) {
+          unit -= 0x10000;
+          s += String.fromCharCode(((unit >>> 10) & 0x3ff) | 0xd800);
+          unit = 0xdc00 | (unit & 0x3ff);
+        }
+      } else unit = b1;
+      s += String.fromCharCode(unit);
+    }
+    return s;
+  }
+
+  /** The low 6 bits of the byte at `at` of the body, 0 past its end. */
+  private next(at: number): number {
+    return at < this.end ? this.bytes[at]! & 0x3f : 0;
   }
 
   private binary(length: number): Uint8Array {
@@ -268,7 +307,7 @@ export class BodyDecoder {
     } catch (err) {
       throw transportError(
         'DECODE_ERROR',
-        `bad ext value of type ${type} at offset ${head}: ${messageOf(err)}`,
+        `bad ext value of type ${type} at offset ${head - this.start}: ${messageOf(err)}`,
         {
           cause: err,
         },
@@ -279,7 +318,7 @@ export class BodyDecoder {
   /** Skip `length` bytes (checked against the end); returns where they start. */
   private take(length: number): number {
     const at = this.pos;
-    if (length > this.end - at) throw truncated(at);
+    if (length > this.end - at) throw truncated(at - this.start);
     this.pos = at + length;
     return at;
   }

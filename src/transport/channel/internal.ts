@@ -65,9 +65,9 @@ export interface ChannelHost {
   write(port: StreamPort, record: PreparedRecord): boolean;
   /** An ERROR record; details that cannot be encoded are dropped. */
   encodeError(code: string, message: string, details: unknown): Uint8Array;
-  /** Decode a MESSAGE body, claiming the streams it names (all or none). Throws TransportError
-   *  (DECODE_ERROR, REFERENCE_LIMIT, BAD_REFERENCE). */
-  decode(body: Uint8Array): unknown;
+  /** Decode the MESSAGE body `bytes[start, start + length)`, claiming the streams it names (all or none).
+   *  Throws TransportError (DECODE_ERROR, REFERENCE_LIMIT, BAD_REFERENCE). */
+  decode(bytes: Uint8Array, start: number, length: number): unknown;
   /** Decode an ERROR body. Throws TransportError (DECODE_ERROR, BAD_REFERENCE). */
   decodeError(body: Uint8Array): ErrorBody;
 }

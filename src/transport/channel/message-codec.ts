@@ -193,8 +193,13 @@ export class MessageCodec {
    * Throws TransportError: DECODE_ERROR, REFERENCE_LIMIT, or what `ctx.claim` throws (BAD_REFERENCE).
    */
   decodeBody(body: Uint8Array, ctx: DecodeContext | undefined): unknown {
+    return this.decodeBodyAt(body, 0, body.length, ctx);
+  }
+
+  /** {@link decodeBody} of the body `bytes[start, start + length)` (no view made). Throws the same. */
+  decodeBodyAt(bytes: Uint8Array, start: number, length: number, ctx: DecodeContext | undefined): unknown {
     try {
-      return this.decoder.decode(body, ctx);
+      return this.decoder.decode(bytes, start, length, ctx);
     } catch (err) {
       if (isTransportError(err)) throw err;
       throw transportError('DECODE_ERROR', `message is not valid MessagePack: ${messageOf(err)}`, {

@@ -265,7 +265,7 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
 
   // ------------------------------------------------------------------ RecordSink
 
-  record(type: RecordType, body: Uint8Array): boolean {
+  record(type: RecordType, bytes: Uint8Array, start: number, length: number): boolean {
     if (this.done) {
       if (this.draining) this.port!.reset();
       return false;
@@ -274,7 +274,7 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
     if (type === RecordType.MESSAGE) {
       let value: unknown;
       try {
-        value = host.decode(body);
+        value = host.decode(bytes, start, length);
       } catch (err) {
         this.fail(typed(err));
         return false;
@@ -285,7 +285,7 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
     }
     let errorBody: ReturnType<ChannelHost['decodeError']>;
     try {
-      errorBody = host.decodeError(body);
+      errorBody = host.decodeError(new Uint8Array(bytes.buffer, bytes.byteOffset + start, length));
     } catch (err) {
       this.fail(typed(err));
       return false;

@@ -98,8 +98,12 @@ export type ParserState = (typeof ParserState)[keyof typeof ParserState];
 
 /** Where {@link RecordParser.feed} hands each record. */
 export interface RecordSink {
-  /** One whole record; `body` may be a view into the chunk. Return false to stop reading this chunk. */
-  record(type: RecordType, body: Uint8Array): boolean;
+  /**
+   * One whole record: its body is `bytes[start, start + length)`, where `bytes` is the chunk given to
+   * feed() (no view is made for it) or the parser's own buffer for a body that spanned chunks. Valid
+   * during the call only, as far as the parser is concerned. Return false to stop reading this chunk.
+   */
+  record(type: RecordType, bytes: Uint8Array, start: number, length: number): boolean;
 }
 
 /** What one {@link RecordParser.push} produced: the records completed, and the error that stopped it, if any. */
@@ -149,8 +153,9 @@ export class RecordParser {
   push(chunk: Uint8Array): ParseResult {
     const records: ChannelRecord[] = [];
     const error = this.feed(chunk, {
-      record(type, body) {
-        records.push({ type, body });
+      record(type, bytes, start, length) {
+        // A plain Uint8Array view even when the chunk is a Buffer.
+        records.push({ type, body: new Uint8Array(bytes.buffer, bytes.byteOffset + start, length) });
         return true;
       },
     });
@@ -181,31 +186,30 @@ export class RecordParser {
           this.readHeader(header, 0);
         }
         // A valid MessagePack body is never empty, but the framing allows it; the decoder rejects it.
-        if (this.state === ParserState.BODY && this.bodyLength === 0 && !this.emit(sink, EMPTY)) break;
+        if (this.state === ParserState.BODY && this.bodyLength === 0 && !this.emit(sink, EMPTY, 0)) break;
       } else if (this.bodyFill === 0 && chunk.length - pos >= this.bodyLength) {
-        // Fast path: the whole body is in this chunk; hand out a view. A plain Uint8Array view even when
-        // the chunk is a Buffer, so decoded binary values have one type however the bytes were chunked.
-        const body = new Uint8Array(chunk.buffer, chunk.byteOffset + pos, this.bodyLength);
+        // Fast path: the whole body is in this chunk; hand out where it is (no view).
+        const start = pos;
         pos += this.bodyLength;
-        if (!this.emit(sink, body)) break;
+        if (!this.emit(sink, chunk, start)) break;
       } else {
         this.body ??= new Uint8Array(this.bodyLength);
         const n = Math.min(this.bodyLength - this.bodyFill, chunk.length - pos);
         this.body.set(chunk.subarray(pos, pos + n), this.bodyFill);
         this.bodyFill += n;
         pos += n;
-        if (this.bodyFill === this.bodyLength && !this.emit(sink, this.body)) break;
+        if (this.bodyFill === this.bodyLength && !this.emit(sink, this.body, 0)) break;
       }
     }
     return this.failure;
   }
 
-  /** The record is whole: back to HEADER, then hand it out. */
-  private emit(sink: RecordSink, body: Uint8Array): boolean {
+  /** The record (`bodyLength` bytes at `start` of `bytes`) is whole: back to HEADER, then hand it out. */
+  private emit(sink: RecordSink, bytes: Uint8Array, start: number): boolean {
     this.body = undefined;
     this.bodyFill = 0;
     this.stateValue = ParserState.HEADER;
-    return sink.record(this.bodyType, body);
+    return sink.record(this.bodyType, bytes, start, this.bodyLength);
   }
 
   /** Parse a complete header at `bytes[at]`: go to BODY, or to FAILED with the error. */
