@@ -168,6 +168,35 @@ describe('record framing for the send and shared-parse paths', () => {
     assert.equal(holdsWholeRecords(new Uint8Array(0)), false);
   });
 
+  it('feedAt and holdsWholeRecords read only their range of a larger buffer', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(300), { minLength: 1, maxLength: 5 }), fc.nat(), (values, cut) => {
+        const stream = Buffer.concat(values.map((v) => m(v)));
+        const at = cut % (stream.length + 1);
+        // Each piece inside a buffer of 0xff (a record header of 0xff bytes would be MESSAGE_TOO_LARGE).
+        const pieces = [stream.subarray(0, at), stream.subarray(at)].map((piece) => {
+          const buf = new Uint8Array(piece.length + 8).fill(0xff);
+          buf.set(piece, 4);
+          return { buf, start: 4, end: 4 + piece.length, whole: holdsWholeRecords(piece) };
+        });
+        const parser = new RecordParser(1 << 20);
+        const got: unknown[] = [];
+        for (const { buf, start, end, whole } of pieces) {
+          assert.equal(holdsWholeRecords(buf, start, end), whole);
+          const error = parser.feedAt(buf, start, end, {
+            record(_type, bytes, s, length) {
+              got.push(decode(bytes.subarray(s, s + length)));
+              return true;
+            },
+          });
+          assert.equal(error, undefined);
+        }
+        assert.deepEqual(got, values);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('reset() returns a failed or mid-record parser to its start state', () => {
     const p = new RecordParser(100);
     const bad = Uint8Array.of(0, 0, 0, 1, 9, 0xc0);

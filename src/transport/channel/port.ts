@@ -15,6 +15,9 @@ import { reportUnhandled } from './report.js';
 /** What a port delivers. Same contract as the multiplexer's StreamListener. */
 export interface PortHandler {
   onData(chunk: Uint8Array): void;
+  /** Optional, used instead of onData for bytes that were not held: `buf[start, end)`, as the
+   *  multiplexer's StreamListener.onDataAt (no view object; nothing outside the range may be touched). */
+  onDataAt?(buf: Uint8Array, start: number, end: number): void;
   /** The peer half-closed; delivered only when not paused and after all data. */
   onEnd(): void;
   /** Exactly once, last. undefined: both sides finished; else the reset or session error. */
@@ -165,16 +168,28 @@ export class StreamPort implements StreamListener {
 
   // ------------------------------------------------------------------ from the multiplexer
 
+  /** @internal StreamListener: the bytes with no view, passed on as they are when nothing is held. */
+  onDataAt(buf: Uint8Array, start: number, end: number): void {
+    if (this.onPreface !== undefined) {
+      this.routePreface(buf, start, end); // an inbound stream's first bytes: no view for the preface
+      return;
+    }
+    const h = this.handler;
+    if (h?.onDataAt === undefined || this.is(PAUSED) || this.is(DRAINING) || this.held !== undefined) {
+      this.onData(new Uint8Array(buf.buffer, buf.byteOffset + start, end - start));
+      return;
+    }
+    try {
+      h.onDataAt(buf, start, end);
+    } catch (err) {
+      this.handlerFailed(err);
+    }
+  }
+
   /** @internal StreamListener. */
   onData(chunk: Uint8Array): void {
     if (this.onPreface !== undefined) {
-      if (chunk.length === 0) return;
-      const route = this.onPreface;
-      this.onPreface = undefined;
-      this.preface = chunk[0]!;
-      this.pause();
-      if (chunk.length > 1) this.hold(chunk.subarray(1));
-      route(this, chunk[0]!);
+      this.routePreface(chunk, 0, chunk.length);
       return;
     }
     const h = this.handler;
@@ -229,6 +244,18 @@ export class StreamPort implements StreamListener {
     } catch (err) {
       this.handlerFailed(err);
     }
+  }
+
+  /** The first data of an inbound stream: its first byte is the preface; the rest is held. */
+  private routePreface(buf: Uint8Array, start: number, end: number): void {
+    if (end === start) return;
+    const route = this.onPreface!;
+    this.onPreface = undefined;
+    const preface = buf[start]!;
+    this.preface = preface;
+    this.pause();
+    if (end - start > 1) this.hold(new Uint8Array(buf.buffer, buf.byteOffset + start + 1, end - start - 1));
+    route(this, preface);
   }
 
   private is(bit: number): boolean {

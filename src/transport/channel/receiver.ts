@@ -238,6 +238,10 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
   }
 
   onData(chunk: Uint8Array): void {
+    this.onDataAt(chunk, 0, chunk.length);
+  }
+
+  onDataAt(chunk: Uint8Array, start: number, end: number): void {
     if (this.done) {
       // Nothing may follow an ERROR record.
       if (this.draining) this.port!.reset();
@@ -246,19 +250,19 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
     let error: TransportError | undefined;
     const host = this.host!;
     const shared = host.sharedParser;
-    if (this.parser === undefined && shared !== undefined && holdsWholeRecords(chunk)) {
+    if (this.parser === undefined && shared !== undefined && holdsWholeRecords(chunk, start, end)) {
       // No record in progress and none left over: the session's parser does, and keeps no state for us
       // (a reply channel's one record costs no parser). Taken while in use: a nested delivery makes its own.
       host.sharedParser = undefined;
       try {
-        error = shared.feed(chunk, this);
+        error = shared.feedAt(chunk, start, end, this);
       } finally {
         shared.reset();
         host.sharedParser = shared;
       }
     } else {
       if (this.parser === undefined) this.parser = new RecordParser(host.config.maxMessageSize);
-      error = this.parser.feed(chunk, this);
+      error = this.parser.feedAt(chunk, start, end, this);
     }
     if (error !== undefined && !this.done) this.fail(error);
   }

@@ -168,16 +168,21 @@ export class RecordParser {
    * stream). Returns the parser's error, if it is FAILED.
    */
   feed(chunk: Uint8Array, sink: RecordSink): TransportError | undefined {
-    let pos = 0;
-    while (pos < chunk.length && this.stateValue !== ParserState.FAILED) {
+    return this.feedAt(chunk, 0, chunk.length, sink);
+  }
+
+  /** {@link feed} of the bytes `chunk[start, end)` (no view made); nothing outside them is read. */
+  feedAt(chunk: Uint8Array, start: number, end: number, sink: RecordSink): TransportError | undefined {
+    let pos = start;
+    while (pos < end && this.stateValue !== ParserState.FAILED) {
       if (this.stateValue === ParserState.HEADER) {
-        if (this.headerFill === 0 && chunk.length - pos >= RECORD_HEADER_SIZE) {
+        if (this.headerFill === 0 && end - pos >= RECORD_HEADER_SIZE) {
           this.readHeader(chunk, pos); // fast path: the whole header is in this chunk
           pos += RECORD_HEADER_SIZE;
         } else {
           if (this.header === undefined) this.header = new Uint8Array(RECORD_HEADER_SIZE);
           const header = this.header;
-          const n = Math.min(RECORD_HEADER_SIZE - this.headerFill, chunk.length - pos);
+          const n = Math.min(RECORD_HEADER_SIZE - this.headerFill, end - pos);
           header.set(chunk.subarray(pos, pos + n), this.headerFill);
           this.headerFill += n;
           pos += n;
@@ -187,14 +192,14 @@ export class RecordParser {
         }
         // A valid MessagePack body is never empty, but the framing allows it; the decoder rejects it.
         if (this.state === ParserState.BODY && this.bodyLength === 0 && !this.emit(sink, EMPTY, 0)) break;
-      } else if (this.bodyFill === 0 && chunk.length - pos >= this.bodyLength) {
+      } else if (this.bodyFill === 0 && end - pos >= this.bodyLength) {
         // Fast path: the whole body is in this chunk; hand out where it is (no view).
         const start = pos;
         pos += this.bodyLength;
         if (!this.emit(sink, chunk, start)) break;
       } else {
         this.body ??= new Uint8Array(this.bodyLength);
-        const n = Math.min(this.bodyLength - this.bodyFill, chunk.length - pos);
+        const n = Math.min(this.bodyLength - this.bodyFill, end - pos);
         this.body.set(chunk.subarray(pos, pos + n), this.bodyFill);
         this.bodyFill += n;
         pos += n;
@@ -256,15 +261,14 @@ export class RecordParser {
  * parser's to check): a stream with no record in progress can then be parsed by a shared parser, which
  * ends where it started, with no state left for that stream.
  */
-export function holdsWholeRecords(chunk: Uint8Array): boolean {
-  const end = chunk.length;
-  let pos = 0;
+export function holdsWholeRecords(chunk: Uint8Array, start = 0, end = chunk.length): boolean {
+  let pos = start;
   while (pos + RECORD_HEADER_SIZE <= end) {
     const length =
       ((chunk[pos]! << 24) | (chunk[pos + 1]! << 16) | (chunk[pos + 2]! << 8) | chunk[pos + 3]!) >>> 0;
     pos += RECORD_HEADER_SIZE + length;
   }
-  return pos === end && end > 0;
+  return pos === end && end > start;
 }
 
 const EMPTY = new Uint8Array(0);
