@@ -16,11 +16,11 @@
 import type { LatencyRun } from './lib/actors-load.js';
 import { envInt } from './lib/env.js';
 import { GRACE_MS } from './lib/load.js';
-import { type SuiteCaller, type SuitePeer, spawnSuiteCaller, spawnSuitePeer } from './lib/suite-child.js';
+import { type SuiteCaller, type SuitePeer, spawnSuitePeer } from './lib/suite-child.js';
 import { printTable } from './lib/table.js';
-import { makeKeys } from './suite/context.js';
+import { makeKeys, spawnCaller } from './suite/context.js';
 import { fmt, median } from './suite/report.js';
-import type { CallerSpec, InFlightResult, Layer, PeerSpec, System } from './suite/spec.js';
+import type { InFlightResult, Layer, PeerSpec } from './suite/spec.js';
 
 type Level = 'raw' | Layer | 'rxchan';
 const LEVELS: readonly Level[] = ['raw', 'mux', 'channel', 'rxchan'];
@@ -67,19 +67,7 @@ export async function run(): Promise<void> {
       peers[level] = peer;
       const port = peer.ports[PORT[level]];
       if (port === undefined) throw new Error(`${level} peer has no ${PORT[level]} port`);
-      const spec: CallerSpec = {
-        port,
-        clientSeed: keys.clientSeed.toString('hex'),
-        serverId: keys.server.id,
-        clientCertPem: keys.clientCert.certPem,
-        clientKeyPem: keys.clientCert.keyPem,
-        serverCertPem: keys.serverCert.certPem,
-        inFlight,
-      };
-      callers[level] = await spawnSuiteCaller(new URL('./suite/caller.js', import.meta.url), [
-        level as System | Layer,
-        JSON.stringify(spec),
-      ]);
+      callers[level] = await spawnCaller(keys, level, port, inFlight);
     }
     const rows: Record<Level, Row> = { raw: row(), mux: row(), channel: row(), rxchan: row() };
     const measure = async (level: Level, window: number, into?: Row) => {

@@ -12,12 +12,12 @@
  */
 import type { LatencyRun } from '../lib/actors-load.js';
 import { GRACE_MS } from '../lib/load.js';
-import { type SuiteCaller, spawnSuiteCaller } from '../lib/suite-child.js';
+import type { SuiteCaller } from '../lib/suite-child.js';
 import { printTable } from '../lib/table.js';
 import type { SuiteConfig } from './config.js';
-import { type Keys, portOf, withPeers } from './context.js';
+import { type Keys, portOf, spawnCaller, withPeers } from './context.js';
 import { type Finding, fmt, formatRatio, median, pairedRatio } from './report.js';
-import { type CallerSpec, type InFlightResult, RAW_PAYLOAD, type System } from './spec.js';
+import { type InFlightResult, RAW_PAYLOAD, type System } from './spec.js';
 
 const MiB = 1024 * 1024;
 const SYSTEMS = ['rxchan', 'grpc', 'raw'] as const satisfies readonly System[];
@@ -48,19 +48,7 @@ export async function runCalls(config: SuiteConfig, keys: Keys): Promise<Finding
     const callers: Partial<Record<System, SuiteCaller>> = {};
     try {
       for (const s of SYSTEMS) {
-        const spec: CallerSpec = {
-          port: portOf(peers[s], PORT_NAME[s]),
-          clientSeed: keys.clientSeed.toString('hex'),
-          serverId: keys.server.id,
-          clientCertPem: keys.clientCert.certPem,
-          clientKeyPem: keys.clientCert.keyPem,
-          serverCertPem: keys.serverCert.certPem,
-          inFlight,
-        };
-        callers[s] = await spawnSuiteCaller(new URL('./caller.js', import.meta.url), [
-          s,
-          JSON.stringify(spec),
-        ]);
+        callers[s] = await spawnCaller(keys, s, portOf(peers[s], PORT_NAME[s]), inFlight);
       }
       const measureInFlight = async (s: System, window: number, into: Samples) => {
         const server = peers[s]!;

@@ -6,9 +6,9 @@ import { randomBytes } from 'node:crypto';
 // makeCertificate is internal to the library; the raw and gRPC servers need the same kind of certificate.
 import { type CertificateMaterial, makeCertificate } from '../../src/auth/index.js';
 import { ActorSystem, Identity, type Ref } from '../../src/index.js';
-import { type SuitePeer, spawnSuitePeer } from '../lib/suite-child.js';
+import { type SuiteCaller, type SuitePeer, spawnSuiteCaller, spawnSuitePeer } from '../lib/suite-child.js';
 import type { Bench } from './actor.js';
-import { type PeerSpec, type System, streamLimits } from './spec.js';
+import { type CallerSpec, type Layer, type PeerSpec, type System, streamLimits } from './spec.js';
 
 /** The keys of one suite run: the server's identity (as a seed, for the child) and the client's. */
 export interface Keys {
@@ -85,4 +85,26 @@ export function portOf(peer: SuitePeer | undefined, name: string): number {
   const port = peer?.ports[name];
   if (port === undefined) throw new Error(`suite peer has no ${name} port`);
   return port;
+}
+
+/**
+ * Fork a client child (./caller.ts) of `system` (a suite system or a layer) for the server on `port`,
+ * keeping `inFlight` calls in flight when asked for in-flight measures.
+ */
+export function spawnCaller(
+  keys: Keys,
+  system: System | Layer,
+  port: number,
+  inFlight: number,
+): Promise<SuiteCaller> {
+  const spec: CallerSpec = {
+    port,
+    clientSeed: keys.clientSeed.toString('hex'),
+    serverId: keys.server.id,
+    clientCertPem: keys.clientCert.certPem,
+    clientKeyPem: keys.clientCert.keyPem,
+    serverCertPem: keys.serverCert.certPem,
+    inFlight,
+  };
+  return spawnSuiteCaller(new URL('./caller.js', import.meta.url), [system, JSON.stringify(spec)]);
 }

@@ -12,22 +12,21 @@
  * compared.
  */
 
-import { type SuiteCaller, spawnSuiteCaller } from '../lib/suite-child.js';
+import type { SuiteCaller } from '../lib/suite-child.js';
 import { printTable } from '../lib/table.js';
 import { PUSH_BATCH } from './actor.js';
 import type { SuiteConfig } from './config.js';
-import { type Keys, portOf, withPeers } from './context.js';
+import { type Keys, portOf, spawnCaller, withPeers } from './context.js';
 import { type Finding, fmt, formatRatio, median, pairedRatio } from './report.js';
-import type { CallerSpec } from './spec.js';
 
 export async function runStream(config: SuiteConfig, keys: Keys): Promise<Finding[]> {
   const { runs, messages, grpcMessages, limitMs } = config;
   return withPeers(keys, ['rxchan', 'grpc'], async (peers) => {
     const callers: SuiteCaller[] = [];
     try {
-      const rx = await spawnCaller(keys, 'rxchan', portOf(peers.rxchan, 'rxchan'));
+      const rx = await spawnCaller(keys, 'rxchan', portOf(peers.rxchan, 'rxchan'), 1);
       callers.push(rx);
-      const grpc = await spawnCaller(keys, 'grpc', portOf(peers.grpc, 'grpc'));
+      const grpc = await spawnCaller(keys, 'grpc', portOf(peers.grpc, 'grpc'), 1);
       callers.push(grpc);
       const rate = async (caller: SuiteCaller, op: string, n: number) =>
         (await caller.ask(`${op}:${n}`, limitMs)) as number;
@@ -114,18 +113,4 @@ export async function runStream(config: SuiteConfig, keys: Keys): Promise<Findin
       await Promise.all(callers.map((c) => c.stop()));
     }
   });
-}
-
-/** A client child (./caller.ts) of `system` on `port`. */
-function spawnCaller(keys: Keys, system: 'rxchan' | 'grpc', port: number): Promise<SuiteCaller> {
-  const spec: CallerSpec = {
-    port,
-    clientSeed: keys.clientSeed.toString('hex'),
-    serverId: keys.server.id,
-    clientCertPem: keys.clientCert.certPem,
-    clientKeyPem: keys.clientCert.keyPem,
-    serverCertPem: keys.serverCert.certPem,
-    inFlight: 1,
-  };
-  return spawnSuiteCaller(new URL('./caller.js', import.meta.url), [system, JSON.stringify(spec)]);
 }
