@@ -102,6 +102,16 @@ describe('MessageCodec', () => {
     codec.encodeRecord(RecordType.MESSAGE, new Uint8Array(98), noEnds);
   });
 
+  it('does not keep a buffer grown for a message above 256 KiB, even one refused as too large', () => {
+    const codec = new MessageCodec(resolveConfig({ maxMessageSize: 1024 }));
+    const buffer = () => (codec as unknown as { fast: { bytes: Uint8Array } }).fast.bytes.length;
+    assert.throws(
+      () => codec.encodeRecord(RecordType.MESSAGE, new Uint8Array(300 * 1024), noEnds),
+      rejects('MESSAGE_TOO_LARGE'),
+    );
+    assert.ok(buffer() <= 256 * 1024, `kept ${buffer()} bytes`);
+  });
+
   it('keeps working after a large message (the encoder buffer is replaced)', () => {
     const codec = new MessageCodec(resolveConfig());
     codec.encodeRecord(RecordType.MESSAGE, new Uint8Array(1 << 20), noEnds);

@@ -117,9 +117,11 @@ export class MessageCodec {
       throw encodeFailure(err, this.config.maxNestingDepth);
     }
     if (length !== UNSUPPORTED) {
-      const bytes = this.frame(type, this.fast.bytes, length, idOffsets.length, idOffsets);
-      this.fast.shrink(ENCODER_KEEP_BYTES);
-      return bytes;
+      try {
+        return this.frame(type, this.fast.bytes, length, idOffsets.length, idOffsets);
+      } finally {
+        this.fast.shrink(ENCODER_KEEP_BYTES); // also after MESSAGE_TOO_LARGE: a grown buffer is not kept
+      }
     }
     // A value the fast encoder leaves to the library: start over (the context forgets the ends it saw).
     ctx.reset();
