@@ -145,7 +145,8 @@ export class Sender<T = unknown> {
    * Throws TransportError at once for what is known now: ENCODE_ERROR, REFERENCE_LIMIT, MESSAGE_TOO_LARGE,
    * STREAM_CLOSED after close()/error(), the channel's end (CHANNEL_CANCELLED, the session's error). A
    * message that fails later (encoded when an unbound sender is bound, or opened after the gate held it)
-   * resets the channel, and `closed` resolves with that error.
+   * resets the channel, and `closed` resolves with that error; the ends a held message carried end with
+   * it too (a Receiver errors, a Sender's `closed` resolves with it) instead of waiting unbound forever.
    */
   write(message: T): boolean {
     const refused = this.#refusal();
