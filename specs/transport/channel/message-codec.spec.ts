@@ -104,7 +104,7 @@ describe('MessageCodec', () => {
 
   it('does not keep a buffer grown for a message above 256 KiB, even one refused as too large', () => {
     const codec = new MessageCodec(resolveConfig({ maxMessageSize: 1024 }));
-    const buffer = () => (codec as unknown as { fast: { bytes: Uint8Array } }).fast.bytes.length;
+    const buffer = () => (codec as unknown as { encoder: { bytes: Uint8Array } }).encoder.bytes.length;
     assert.throws(
       () => codec.encodeRecord(RecordType.MESSAGE, new Uint8Array(300 * 1024), noEnds),
       rejects('MESSAGE_TOO_LARGE'),

@@ -7,11 +7,10 @@
  * nothing is opened for a message that fails to encode or is too large, and the peer never sees a stream
  * that no message names. Pure apart from the reused buffers.
  */
-import { Encoder } from '@msgpack/msgpack';
+import { Decoder, Encoder } from '@msgpack/msgpack';
 import { isTransportError, type TransportError, transportError } from '../errors.js';
-import { BodyDecoder } from './body-decoder.js';
-import { BodyEncoder, UNSUPPORTED } from './body-encoder.js';
 import type { ChannelConfig } from './config.js';
+import { decodeInPlace, supportsInPlace } from './decode-in-place.js';
 import { frameRecordPooled, RECORD_HEADER_SIZE, RecordType } from './record.js';
 import {
   type DecodeContext,
@@ -78,15 +77,19 @@ export class MessageCodec {
     encoder: undefined,
     offsets: [],
   };
-  /** The common shapes, straight into a reused buffer; the library's encoder does the rest. */
-  private readonly fast: BodyEncoder;
   private encoder: Encoder<ReferenceSlot>;
-  private readonly decoder: BodyDecoder;
+  private readonly decoder: Decoder<ReferenceSlot>;
+  /** The decoder exposes what decode-in-place.ts needs (checked once). */
+  private readonly inPlace: boolean;
 
   constructor(private readonly config: ChannelConfig) {
-    this.fast = new BodyEncoder(config.maxNestingDepth);
     this.encoder = this.makeEncoder();
-    this.decoder = new BodyDecoder(config.maxNestingDepth, config.maxReferencesPerMessage);
+    this.decoder = new Decoder<ReferenceSlot>({
+      extensionCodec: codec,
+      context: this.slot,
+      useBigInt64: true,
+    });
+    this.inPlace = supportsInPlace(this.decoder);
   }
 
   /**
@@ -111,21 +114,6 @@ export class MessageCodec {
   encodeInto(type: RecordType, value: unknown, ctx: EncodeContext, idOffsets: number[]): Uint8Array {
     while (idOffsets.length !== 0) idOffsets.pop(); // not `length = 0`: see empty() in binding.ts
     let length: number;
-    try {
-      length = this.fast.encode(value, ctx, idOffsets);
-    } catch (err) {
-      throw encodeFailure(err, this.config.maxNestingDepth);
-    }
-    if (length !== UNSUPPORTED) {
-      try {
-        return this.frame(type, this.fast.bytes, length, idOffsets.length, idOffsets);
-      } finally {
-        this.fast.shrink(ENCODER_KEEP_BYTES); // also after MESSAGE_TOO_LARGE: a grown buffer is not kept
-      }
-    }
-    // A value the fast encoder leaves to the library: start over (the context forgets the ends it saw).
-    ctx.reset();
-    while (idOffsets.length !== 0) idOffsets.pop();
     const slot = this.slot;
     const encoder = this.encoder;
     slot.encode = ctx;
@@ -190,24 +178,30 @@ export class MessageCodec {
   }
 
   /**
-   * Decode a MESSAGE body in one pass that checks the limits as it goes (body-decoder.ts). A message that
-   * breaks them is rejected as a whole: the claims made before the failure are the context's to abort.
-   * Throws TransportError: DECODE_ERROR, REFERENCE_LIMIT, or what `ctx.claim` throws (BAD_REFERENCE).
+   * Decode a MESSAGE body. The limits are checked on the bytes first (scan.ts), so nothing is built or
+   * claimed for a message that breaks them; then @msgpack/msgpack's Decoder decodes it in place
+   * (decode-in-place.ts), claiming each reference through `ctx`. Throws TransportError: DECODE_ERROR,
+   * REFERENCE_LIMIT, or what `ctx.claim` throws (BAD_REFERENCE).
    */
   decodeBody(body: Uint8Array, ctx: DecodeContext | undefined): unknown {
-    return this.decodeBodyAt(body, 0, body.length, ctx);
-  }
-
-  /** {@link decodeBody} of the body `bytes[start, start + length)` (no view made). Throws the same. */
-  decodeBodyAt(bytes: Uint8Array, start: number, length: number, ctx: DecodeContext | undefined): unknown {
+    countReferences(body, this.config.maxNestingDepth, this.config.maxReferencesPerMessage);
+    this.slot.decode = ctx;
     try {
-      return this.decoder.decode(bytes, start, length, ctx);
+      // The scan above checked that the body is exactly one well-formed value, as decodeInPlace requires.
+      return decodeInPlace(this.decoder, body, this.inPlace);
     } catch (err) {
       if (isTransportError(err)) throw err;
       throw transportError('DECODE_ERROR', `message is not valid MessagePack: ${messageOf(err)}`, {
         cause: err,
       });
+    } finally {
+      this.slot.decode = undefined;
     }
+  }
+
+  /** {@link decodeBody} of the body `bytes[start, start + length)`. Throws the same. */
+  decodeBodyAt(bytes: Uint8Array, start: number, length: number, ctx: DecodeContext | undefined): unknown {
+    return this.decodeBody(bytes.subarray(start, start + length), ctx);
   }
 
   /** Decode an ERROR body. Throws DECODE_ERROR when it is not `{ code: string, message: string, ... }`,

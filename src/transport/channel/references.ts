@@ -104,8 +104,7 @@ export interface EncodeContext {
    * Throws TransportError (ENCODE_ERROR for an end that cannot be sent, REFERENCE_LIMIT).
    */
   reference(value: object): Preface | undefined;
-  /** Forget the ends collected so far: the encode starts over (message-codec.ts, after the fast encoder
-   *  left the message to the library's). */
+  /** Forget the ends collected so far, before an encode starts (the context is reused per message). */
   reset(): void;
 }
 
