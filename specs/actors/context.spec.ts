@@ -119,6 +119,44 @@ describe('CallScope', () => {
     assert.deepEqual(reasons, []);
     assert.equal(s.context.signal.aborted, false);
   });
+
+  it("takes 'abort' listeners like a signal, without making one: each runs once, removable", () => {
+    const s = scope(undefined);
+    const calls: string[] = [];
+    const fn = () => calls.push('fn');
+    const obj = { handleEvent: () => calls.push('obj') };
+    const removed = () => calls.push('removed');
+    s.addEventListener('abort', fn);
+    s.addEventListener('abort', obj);
+    s.addEventListener('abort', removed);
+    s.removeEventListener('abort', removed);
+    s.abort(rpcError('CANCELLED', 'x'));
+    s.abort(rpcError('CANCELLED', 'again'));
+    assert.deepEqual(calls, ['fn', 'obj']);
+    assert.equal((s as unknown as { controller?: unknown }).controller, undefined, 'no AbortController made');
+    s.addEventListener('abort', fn); // after the abort: never called
+    assert.deepEqual(calls, ['fn', 'obj']);
+  });
+
+  it('a throwing listener does not stop the others or onAbort; dispose drops the listeners', () => {
+    const reasons: RpcError[] = [];
+    const s = scope(undefined, (r) => reasons.push(r));
+    let later = 0;
+    s.addEventListener('abort', () => {
+      throw new Error('boom');
+    });
+    s.addEventListener('abort', () => later++);
+    s.abort(rpcError('CANCELLED', 'x'));
+    assert.equal(later, 1);
+    assert.equal(reasons.length, 1);
+
+    const d = scope(undefined);
+    let called = 0;
+    d.addEventListener('abort', () => called++);
+    d.dispose();
+    d.abort(rpcError('CANCELLED', 'x'));
+    assert.equal(called, 0);
+  });
 });
 
 describe('onSignal', () => {
