@@ -5,6 +5,8 @@ import vm from 'node:vm';
 import fc from 'fast-check';
 import { from, Observable, range, Subject, throwError } from 'rxjs';
 import type { OverflowPolicy } from '../../src/actors/config.js';
+import { CallScope, LOCAL_CALLER } from '../../src/actors/context.js';
+import { rpcError } from '../../src/actors/errors.js';
 import {
   PULL_TURN_ITEMS,
   type PumpStats,
@@ -179,6 +181,23 @@ describe('pumpObservable', () => {
     const after = emitted;
     await new Promise((r) => setTimeout(r, 10));
     assert.equal(emitted, after, 'the interval was torn down');
+    assert.equal(sink.ended, undefined);
+  });
+
+  it("stops a synchronous endless source in the middle of its burst when a call's scope aborts", async () => {
+    const scope = new CallScope(LOCAL_CALLER, 'bench', 'seqs', undefined);
+    let emitted = 0;
+    const source = new Observable<number>((s) => {
+      for (let i = 0; i < 1_000_000 && !s.closed; i++) s.next(emitted++);
+    });
+    const sink = new FakeSink();
+    const write = sink.write.bind(sink);
+    sink.write = (m: number) => {
+      if (m === 5) scope.abort(rpcError('CANCELLED', 'the caller cancelled'));
+      return write(m);
+    };
+    assert.equal(await pumpObservable(source, sink, { ...options(16, 'error'), signal: scope }), 'cancelled');
+    assert.equal(emitted, 6, 'the source saw the pump end at once');
     assert.equal(sink.ended, undefined);
   });
 
