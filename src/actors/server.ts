@@ -134,9 +134,9 @@ class ServedCall extends CallScope implements Outcome {
   start(): void {
     const { link, call } = this;
     link.watch(this);
-    if (call.kinds !== undefined) this.args = decodeArgs(link, call.args, call.kinds, this);
-    const values = this.args?.values ?? call.args;
     try {
+      if (call.kinds !== undefined) this.args = decodeArgs(link, call.args, call.kinds, this);
+      const values = this.args?.values ?? call.args;
       this.target.dispatch(call.method, values, this.context, call.stream, this);
     } catch (err) {
       this.reject(err);
