@@ -29,15 +29,7 @@ import {
   timeout,
   toArray,
 } from 'rxjs';
-import {
-  ActorSystem,
-  actor,
-  type CallContext,
-  dialTls,
-  Identity,
-  isRpcError,
-  type Peer,
-} from '../src/index.js';
+import { ActorSystem, actor, callContext, dialTls, Identity, isRpcError, type Peer } from '../src/index.js';
 import { check, type Log, runExample } from './lib/run.js';
 
 /** What the server's actors write down: printed as `server: ...`, and awaitable by the demo. */
@@ -66,7 +58,8 @@ class Journal {
 class Greeter {
   constructor(private readonly journal: Journal) {}
 
-  hello(name: string, ctx: CallContext): string {
+  hello(name: string): string {
+    const ctx = callContext();
     return `hello ${name}, you are ${ctx.caller.name} to me`;
   }
 
@@ -83,7 +76,8 @@ class Greeter {
   }
 
   /** An endless stream: 0, 1, 2, ... every `periodMs`. Its teardown tells us how it ended. */
-  ticks(periodMs: number, ctx: CallContext): Observable<number> {
+  ticks(periodMs: number): Observable<number> {
+    const ctx = callContext();
     let sent = 0;
     return interval(periodMs).pipe(
       tap(() => sent++),

@@ -20,7 +20,7 @@ describe('public surface (src/index.ts)', () => {
       'Receiver',
       'Session',
       'MuxStream',
-      'CallStream',
+      'callContext',
       'TransportError',
       'TransportErrorCode',
     ] as const;

@@ -4,7 +4,7 @@
  */
 import 'reflect-metadata';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { actor, type CallContext, isRpcError, method, rpcError } from '../../src/index.js';
+import { actor, callContext, isRpcError, method, rpcError } from '../../src/index.js';
 
 /** Every call without a deadline of its own gets 5 s. */
 @actor('calculator', { timeoutMs: 5_000 })
@@ -32,7 +32,8 @@ export class Calculator {
    * cancelled, connection lost); the caller has already been told, so this only records it.
    */
   @method({ timeoutMs: 500 })
-  async slowSquare(x: number, thinkMs: number, ctx: CallContext): Promise<number> {
+  async slowSquare(x: number, thinkMs: number): Promise<number> {
+    const ctx = callContext();
     try {
       await sleep(thinkMs, undefined, { signal: ctx.signal });
     } catch (err) {

@@ -4,7 +4,7 @@
  */
 import 'reflect-metadata';
 import { inject } from 'tsyringe';
-import { actor, type CallContext } from '../../src/index.js';
+import { actor, callContext } from '../../src/index.js';
 import type { Log } from '../lib/run.js';
 
 /** What an inbox received; given to it by its system's container, so its owner can read it. */
@@ -29,7 +29,8 @@ export class Inbox {
   ) {}
 
   /** A message from `from` ('' for a notice from the room). */
-  receive(from: string, text: string, ctx: CallContext): void {
+  receive(from: string, text: string): void {
+    const ctx = callContext();
     const line = from === '' ? `* ${text}` : `${from}: ${text}`;
     this.transcript.lines.push(line);
     this.transcript.callers.add(ctx.caller.id);

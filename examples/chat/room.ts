@@ -4,7 +4,7 @@
  * identity its connection proved (`ctx.caller`), never by a name it claims.
  */
 import 'reflect-metadata';
-import { actor, type CallContext, isRpcError, type Ref, rpcError } from '../../src/index.js';
+import { actor, type CallContext, callContext, isRpcError, type Ref, rpcError } from '../../src/index.js';
 import type { Inbox } from './inbox.js';
 
 /** How long one delivery may take before that member is dropped, ms. */
@@ -28,7 +28,8 @@ export class Room {
   private readonly dropped: string[] = [];
 
   /** Join with `inbox` (a ref to the caller's own actor). Resolves with who else is here. */
-  async join(inbox: Ref<Inbox>, ctx: CallContext): Promise<string[]> {
+  async join(inbox: Ref<Inbox>): Promise<string[]> {
+    const ctx = callContext();
     const { id, name } = who(ctx);
     const others = [...this.members.values()].map((m) => m.name);
     this.members.set(id, { name, inbox: inbox.withOptions({ timeoutMs: DELIVERY_TIMEOUT_MS }) });
@@ -37,13 +38,15 @@ export class Room {
   }
 
   /** Say `text` to everyone else. Resolves with how many inboxes took it. */
-  async say(text: string, ctx: CallContext): Promise<number> {
+  async say(text: string): Promise<number> {
+    const ctx = callContext();
     const { id, name } = who(ctx);
     if (!this.members.has(id)) throw rpcError('PERMISSION_DENIED', `${name} has not joined`);
     return this.broadcast(name, text, id);
   }
 
-  async leave(ctx: CallContext): Promise<void> {
+  async leave(): Promise<void> {
+    const ctx = callContext();
     const { id, name } = who(ctx);
     if (this.members.delete(id)) await this.broadcast('', `${name} left`, id);
   }

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { actor, type CallContext, method } from '../../src/index.js';
+import { actor, type CallContext, callContext, method } from '../../src/index.js';
 import { resolveCommand } from './commands.js';
 
 /** A request: the command, its arguments, and the streams to connect (each optional). */
@@ -45,7 +45,8 @@ export class RemoteExec {
    * the process is killed.
    */
   @method({ timeoutMs: 10_000 })
-  async run(request: ExecRequest, ctx: CallContext): Promise<ExecResult> {
+  async run(request: ExecRequest): Promise<ExecResult> {
+    const ctx = callContext();
     try {
       return await execute(request, ctx, ({ code, signal }) => {
         this.endings.push(`${request.command}: ${signal ?? `exit ${code}`}`);

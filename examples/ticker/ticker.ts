@@ -5,7 +5,7 @@
 import 'reflect-metadata';
 import { defer, finalize, interval, map, type Observable, tap } from 'rxjs';
 import { inject } from 'tsyringe';
-import { actor, type CallContext, isRpcError } from '../../src/index.js';
+import { actor, callContext, isRpcError } from '../../src/index.js';
 import type { Log } from '../lib/run.js';
 
 /** Token of the server's log in the actor system's container. */
@@ -37,7 +37,8 @@ export class Ticker {
    * A tick every `periodMs`, until the subscriber unsubscribes (or the connection ends). Each
    * subscription is one call: `defer` runs per subscription, `finalize` when the server tears it down.
    */
-  ticks(periodMs: number, ctx: CallContext): Observable<Tick> {
+  ticks(periodMs: number): Observable<Tick> {
+    const ctx = callContext();
     return defer(() => {
       this.live++;
       let sent = 0;

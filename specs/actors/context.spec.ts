@@ -9,12 +9,13 @@ import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  abortReasonOf,
   CallScope,
+  callContext,
+  currentScope,
   DEADLINE_SKEW_MS,
-  isCallContext,
   LOCAL_CALLER,
   onSignal,
+  runInScope,
 } from '../../src/actors/context.js';
 import { isRpcError, type RpcError, rpcError } from '../../src/actors/errors.js';
 
@@ -30,17 +31,17 @@ function withClock(now: number, fn: () => void): void {
 }
 
 const scope = (timeoutMs: number | undefined, onAbort?: (r: RpcError) => void) =>
-  new CallScope(LOCAL_CALLER, 'calc', 'add', timeoutMs, onAbort);
+  new CallScope(LOCAL_CALLER, 'calc', 'add', timeoutMs, undefined, onAbort);
 
 describe('CallScope', () => {
-  it('gives a branded context with the deadline; the signal is made on first read', () => {
+  it('gives a context with the deadline and no metadata; the signal is made on first read', () => {
     const s = scope(1000);
-    assert.ok(isCallContext(s.context));
+    assert.deepEqual(s.context.metadata, {});
     assert.equal(s.context.actor, 'calc');
     assert.equal(s.context.method, 'add');
     const left = s.context.deadline! - Date.now();
     assert.ok(left > 900 && left <= 1000, `deadline in ${left} ms`);
-    assert.equal(abortReasonOf(s.context), undefined);
+    assert.equal(s.reason, undefined);
     assert.equal(s.context.signal, s.context.signal, 'one signal per call');
     assert.equal(s.context.signal.aborted, false);
     s.dispose();
@@ -53,7 +54,7 @@ describe('CallScope', () => {
     s.abort(why);
     s.abort(rpcError('CANCELLED', 'later')); // the first wins
     assert.deepEqual(reasons, [why]);
-    assert.equal(abortReasonOf(s.context), why);
+    assert.equal(s.reason, why);
     assert.equal(s.context.signal.aborted, true);
     assert.equal(s.context.signal.reason, why);
   });
@@ -156,6 +157,37 @@ describe('CallScope', () => {
     d.dispose();
     d.abort(rpcError('CANCELLED', 'x'));
     assert.equal(called, 0);
+  });
+});
+
+describe('callContext', () => {
+  it('is the running scope, across awaits, and throws INTERNAL outside a handler', async () => {
+    assert.throws(
+      () => callContext(),
+      (e) => isRpcError(e, 'INTERNAL'),
+    );
+    assert.equal(currentScope(), undefined);
+    const s = scope(1000);
+    const seen = await runInScope(
+      s,
+      async function (this: unknown, x: number) {
+        await sleep(1);
+        return [this, x, callContext(), currentScope()];
+      },
+      'self',
+      [7],
+    );
+    assert.deepEqual(seen, ['self', 7, s.context, s]);
+    assert.equal(currentScope(), undefined);
+    s.dispose();
+  });
+
+  it('dropDeadline clears the deadline and its timer', async () => {
+    const s = scope(5);
+    s.dropDeadline();
+    assert.equal(s.context.deadline, undefined);
+    await sleep(15);
+    assert.equal(s.aborted, false);
   });
 });
 

@@ -2,17 +2,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { of } from 'rxjs';
-import { CALL_CONTEXT, type CallContext, LOCAL_CALLER } from '../../src/actors/context.js';
-import { callableMethods, callHandler, isStreamLike } from '../../src/actors/invoke.js';
-
-const ctx: CallContext = {
-  [CALL_CONTEXT]: true,
-  caller: LOCAL_CALLER,
-  actor: 'a',
-  method: 'm',
-  signal: new AbortController().signal,
-  deadline: undefined,
-};
+import { callableMethods, isStreamLike } from '../../src/actors/invoke.js';
 
 class Base {
   inherited(): void {}
@@ -78,30 +68,6 @@ describe('callableMethods', () => {
 
   it('never lists Object.prototype names, then, symbols, accessors, #private or static members', () => {
     assert.deepEqual([...callableMethods(Tricky)].sort(), ['kept', 'usesHidden']);
-  });
-});
-
-describe('callHandler', () => {
-  it('passes the context last, padding missing optional arguments', () => {
-    const seen: unknown[][] = [];
-    const h = (_a?: number, _b?: number, _c?: CallContext) => {};
-    const spy = function (this: unknown, ...args: unknown[]) {
-      seen.push(args);
-    };
-    Object.defineProperty(spy, 'length', { value: h.length });
-    callHandler(spy, undefined, [1], ctx);
-    callHandler(spy, undefined, [1, 2], ctx);
-    callHandler(spy, undefined, [1, 2, 3, 4], ctx);
-    assert.deepEqual(seen, [
-      [1, undefined, ctx],
-      [1, 2, ctx],
-      [1, 2, 3, 4, ctx],
-    ]);
-  });
-
-  it('appends it after the arguments of a handler that declares none', () => {
-    const add = (a: number, b: number, ...rest: unknown[]) => [a + b, rest];
-    assert.deepEqual(callHandler(add, undefined, [1, 2], ctx), [3, [ctx]]);
   });
 });
 

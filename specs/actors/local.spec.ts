@@ -8,7 +8,7 @@ import {
   ACTOR_NAME,
   ActorSystem,
   actor,
-  type CallContext,
+  callContext,
   isRpcError,
   method,
   RpcError,
@@ -50,15 +50,18 @@ class Calculator {
   add(a: number, b: number): number {
     return a + b;
   }
-  async slowAdd(a: number, b: number, ctx: CallContext): Promise<number> {
+  async slowAdd(a: number, b: number): Promise<number> {
+    const ctx = callContext();
     this.seenSignals.push(ctx.signal);
     await sleep(10_000, undefined, { signal: ctx.signal });
     return a + b;
   }
-  whoami(ctx: CallContext): { local: boolean; method: string; deadline: boolean } {
+  whoami(): { local: boolean; method: string; deadline: boolean } {
+    const ctx = callContext();
     return { local: ctx.caller.local, method: ctx.method, deadline: ctx.deadline !== undefined };
   }
-  greet(name?: string, ctx?: CallContext): string {
+  greet(name?: string): string {
+    const ctx = callContext();
     return `${name ?? 'nobody'} via ${ctx?.method}`;
   }
   fail(kind: string): never {
@@ -309,8 +312,12 @@ describe('actor lifecycle', () => {
   it('reports an actor whose start fails and does not serve it', async () => {
     const errors: unknown[] = [];
     const s = system(errors);
+    // A call starts when it is made: before the register, there is no such actor yet.
+    const early = s.ref<Broken>('broken').ping();
+    const registered = s.register(Broken);
     const pending = s.ref<Broken>('broken').ping();
-    await assert.rejects(s.register(Broken), /cannot start/);
+    await assert.rejects(early, code('NOT_FOUND'));
+    await assert.rejects(registered, /cannot start/);
     await assert.rejects(pending, code('UNAVAILABLE'));
     await assert.rejects(s.ref<Broken>('broken').ping(), code('UNAVAILABLE'));
     assert.equal(errors.length, 1);

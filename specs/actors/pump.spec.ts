@@ -29,6 +29,11 @@ class FakeSink implements Sink<number> {
 
   constructor(private open = Infinity) {}
 
+  /** Each item past the open window counts 10 bytes. */
+  get bufferedBytes(): number {
+    return Math.max(0, this.sent.length - this.open) * 10;
+  }
+
   write(v: number): boolean {
     if (this.cancelled) throw transportError('CHANNEL_CANCELLED', 'cancelled');
     this.sent.push(v);
@@ -60,6 +65,7 @@ class FakeSink implements Sink<number> {
   }
 }
 
+/** Pump options, with no byte budget: every item the sink refuses queues (the item-count rules alone). */
 function options(buffer: number, overflow: OverflowPolicy, stats?: PumpStats) {
   return { buffer, overflow, exposeStack: false, signal: new AbortController().signal, stats };
 }
@@ -331,6 +337,7 @@ describe('pumpIterable memory', () => {
       }
     }
     const sink: Sink<number> = {
+      bufferedBytes: 0,
       write: () => true,
       drained: () => Promise.resolve(),
       close() {},

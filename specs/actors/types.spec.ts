@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
 import { it } from 'node:test';
 import type { Observable } from 'rxjs';
-import type { CallContext, Ref, RemoteStream, StripContext } from '../../src/actors/index.js';
+import { callContext, type Ref, type RemoteCall, type RemoteStream } from '../../src/actors/index.js';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function expectType<A, B>(_proof: Equal<A, B>): void {}
@@ -21,13 +21,14 @@ class Sample {
   add(a: number, b: number): number {
     return a + b;
   }
-  async slow(a: number, ctx: CallContext): Promise<string> {
+  async slow(a: number): Promise<string> {
+    const ctx = callContext();
     return `${a} ${ctx.method}`;
   }
-  optional(name?: string, _ctx?: CallContext): Point {
+  optional(name?: string): Point {
     return { x: name?.length ?? 0, y: 0 };
   }
-  ticks(_n: number, _ctx: CallContext): Observable<number> {
+  ticks(_n: number): Observable<number> {
     return null as unknown as Observable<number>;
   }
   async *pages(): AsyncGenerator<string> {}
@@ -51,7 +52,7 @@ class Sample {
 
 declare const ref: Ref<Sample>;
 
-// Values become promises; the context parameter disappears.
+// Values become promises; the parameters are the method's own.
 expectType<Parameters<typeof ref.add>, [a: number, b: number]>(true);
 expectType<ReturnType<typeof ref.add>, Promise<number>>(true);
 expectType<Parameters<typeof ref.slow>, [a: number]>(true);
@@ -60,11 +61,12 @@ expectType<Parameters<typeof ref.optional>, [name?: string]>(true);
 expectType<ReturnType<typeof ref.nothing>, Promise<void>>(true);
 expectType<ReturnType<typeof ref.never>, Promise<never>>(true);
 
-// Streams (Observable, AsyncIterable, a promise of one) become remote streams; a Readable stays a value.
-expectType<ReturnType<typeof ref.ticks>, RemoteStream<number>>(true);
+// Streams (Observable, AsyncIterable, a promise of one) become remote calls (subscribe, iterate, or await
+// for the stream); a Readable stays a value.
+expectType<ReturnType<typeof ref.ticks>, RemoteCall<number>>(true);
 expectType<Parameters<typeof ref.ticks>, [n: number]>(true);
-expectType<ReturnType<typeof ref.pages>, RemoteStream<string>>(true);
-expectType<ReturnType<typeof ref.later>, RemoteStream<boolean>>(true);
+expectType<ReturnType<typeof ref.pages>, RemoteCall<string>>(true);
+expectType<ReturnType<typeof ref.later>, RemoteCall<boolean>>(true);
 expectType<ReturnType<typeof ref.download>, Promise<Readable>>(true);
 
 // withOptions keeps the type; a ref can be released (`using`).
@@ -73,16 +75,9 @@ expectType<ReturnType<(typeof ref)[typeof Symbol.dispose]>, void>(true);
 // A class's own toString is not a remote method: the ref's toString is Object's.
 expectType<ReturnType<typeof ref.toString>, string>(true);
 
-// StripContext on its own: only a trailing CallContext goes, never an any or unknown parameter.
-expectType<StripContext<[a: unknown]>, [a: unknown]>(true);
-// biome-ignore lint/suspicious/noExplicitAny: the any case is the point
-expectType<StripContext<[a: any]>, [a: any]>(true);
-expectType<StripContext<[ctx: CallContext]>, []>(true);
-expectType<StripContext<[]>, []>(true);
-
 async function misuse(): Promise<void> {
-  // @ts-expect-error the context is not the caller's to pass
-  await ref.slow(1, {} as CallContext);
+  // @ts-expect-error no argument beyond the method's own
+  await ref.slow(1, {});
   // @ts-expect-error wrong argument type
   await ref.add('1', 2);
   // @ts-expect-error missing argument
@@ -95,6 +90,10 @@ async function misuse(): Promise<void> {
   ref.label;
   // @ts-expect-error a stream is not a promise of numbers
   const n: number = await ref.ticks(1);
+  // a stream call is subscribed directly, or awaited for its stream
+  ref.ticks(1).subscribe();
+  const stream: RemoteStream<number> = await ref.ticks(1);
+  void stream;
   // @ts-expect-error a value is not an Observable
   ref.add(1, 2).subscribe();
   void n;

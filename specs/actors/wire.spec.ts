@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { lastValueFrom, type Observable, of, toArray } from 'rxjs';
 import { ActorSystem, actor, isRpcError } from '../../src/actors/index.js';
-import { ArgKind, parseCall, parseOpen } from '../../src/actors/wire.js';
+import { parseCall, parseShape } from '../../src/actors/wire.js';
 import { ChannelSession, Receiver, Sender } from '../../src/transport/channel/index.js';
 import { memoryConnectionPair } from '../../src/transport/connection/index.js';
 import { isTransportError } from '../../src/transport/errors.js';
@@ -18,38 +18,70 @@ import { hex, vector } from '../support/vectors.js';
 const invalid = (e: unknown) => isRpcError(e, 'INVALID_ARGUMENT');
 
 describe('parseCall', () => {
-  it('accepts a well-formed call and reads its fields', () => {
-    const r = new Sender();
-    const stream = new Receiver();
-    const call = parseCall({ m: 'add', a: [1, stream], r, s: 1, t: 250, x: [ArgKind.VALUE, ArgKind.STREAM] });
+  it('accepts a well-formed call stream record and reads its fields', () => {
+    const call = parseCall({ n: 'calculator', m: 'add', a: [1, 2], t: 250, h: { id: 'x' } }, false);
+    assert.equal(call.actor, 'calculator');
     assert.equal(call.method, 'add');
-    assert.equal(call.reply, r);
-    assert.equal(call.stream, true);
+    assert.deepEqual(call.args, [1, 2]);
     assert.equal(call.timeoutMs, 250);
-    assert.deepEqual(call.kinds, [0, 1]);
+    assert.deepEqual({ ...call.metadata }, { id: 'x' });
+    assert.equal(call.reply, undefined);
+  });
+
+  it('accepts a well-formed call on a nested channel (with r, without n)', () => {
+    const r = new Sender();
+    const call = parseCall({ m: '', a: [], r }, true);
+    assert.equal(call.reply, r);
+    assert.equal(call.actor, undefined);
   });
 
   it('rejects malformed calls with INVALID_ARGUMENT', () => {
     const r = new Sender();
-    const bad: unknown[] = [
+    const top: unknown[] = [
       null,
       [1, 2],
       { m: 'add', a: [] },
-      { m: 1, a: [], r },
-      { m: 'add', a: {}, r },
-      { m: 'add', a: [], r, s: true },
-      { m: 'add', a: [], r, t: 0 },
-      { m: 'add', a: [], r, t: 1.5 },
-      { m: 'add', a: [], r, t: 2 ** 31 },
-      { m: 'add', a: [1], r, x: [] },
-      { m: 'add', a: [1], r, x: [7] },
-      { m: 'add', a: [1], r, x: [ArgKind.STREAM] },
-      { m: 'add', a: [new Receiver()], r, x: [ArgKind.CALLBACK] },
+      { n: '', m: 'add', a: [] },
+      { n: 'x'.repeat(257), m: 'add', a: [] },
+      { n: 'calc', m: 1, a: [] },
+      { n: 'calc', m: 'add', a: {} },
+      { n: 'calc', m: 'add', a: [], r },
+      { n: 'calc', m: 'add', a: [], t: 0 },
+      { n: 'calc', m: 'add', a: [], t: 1.5 },
+      { n: 'calc', m: 'add', a: [], t: 2 ** 31 },
+      { n: 'calc', m: 'add', a: [], h: [] },
+      { n: 'calc', m: 'add', a: [], h: { k: 1 } },
+      {
+        n: 'calc',
+        m: 'add',
+        a: [],
+        h: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, ''])),
+      },
+      JSON.parse('{"__proto__": {"n": "calc", "m": "add", "a": []}}'),
     ];
-    for (const message of bad) assert.throws(() => parseCall(message), invalid, JSON.stringify(message));
-    assert.equal(parseOpen({ n: 'calculator' }), 'calculator');
-    assert.throws(() => parseOpen({ n: '' }), invalid);
-    assert.throws(() => parseOpen({ name: 'x' }), invalid);
+    for (const message of top)
+      assert.throws(() => parseCall(message, false), invalid, JSON.stringify(message));
+    const nested: unknown[] = [
+      { m: '', a: [] },
+      { m: '', a: [], r: new Receiver() },
+      { n: 'calc', m: '', a: [], r },
+    ];
+    for (const message of nested) assert.throws(() => parseCall(message, true), invalid);
+  });
+});
+
+describe('parseShape', () => {
+  it('reads a value, undefined, or a stream with its demand channel', () => {
+    assert.deepEqual(parseShape({ v: 3 }), { kind: 'value', value: 3 });
+    assert.deepEqual(parseShape({}), { kind: 'value', value: undefined });
+    const demand = new Sender();
+    assert.deepEqual(parseShape({ s: demand }), { kind: 'stream', demand });
+    for (const bad of [null, 3, [1], { s: 1 }]) {
+      assert.throws(
+        () => parseShape(bad),
+        (e) => isRpcError(e, 'INTERNAL'),
+      );
+    }
   });
 });
 
@@ -98,23 +130,23 @@ function assertContains(chunks: Buffer[], name: string): void {
   assert.ok(all.indexOf(Buffer.from(bytes)) >= 0, `${name} (${hex(bytes)}) not found in ${hex(all)}`);
 }
 
-describe('call message vectors', () => {
-  it('a unary call, its mailbox open and its reply are the bytes of the vectors', async () => {
+describe('call record vectors', () => {
+  it('a unary call and its reply are the bytes of the vectors', async () => {
     const { client, server, wrote } = await tapped();
     const calc = client.ref<Calculator>('calculator', { host: 'memory', port: 1 });
     assert.equal(await calc.add(1, 2), 3);
-    assertContains(wrote.client!, 'actors.open');
     assertContains(wrote.client!, 'actors.call-unary');
     assertContains(wrote.server!, 'actors.reply-value');
     await client.close();
     await server.close();
   });
 
-  it('a stream call and an unknown actor are the bytes of the vectors', async () => {
+  it('a stream call, its shape and its items, and an unknown actor are the bytes of the vectors', async () => {
     const { client, server, wrote } = await tapped();
     const calc = client.ref<Calculator>('calculator', { host: 'memory', port: 1 });
     assert.deepEqual(await lastValueFrom(calc.ticks(2).pipe(toArray())), ['item 0', 'item 1']);
     assertContains(wrote.client!, 'actors.call-stream');
+    assertContains(wrote.server!, 'actors.reply-stream');
     assertContains(wrote.server!, 'actors.stream-item');
     await assert.rejects(client.ref<Calculator>('nobody', { host: 'memory', port: 1 }).add(1, 2), (e) =>
       isRpcError(e, 'NOT_FOUND'),
@@ -126,34 +158,30 @@ describe('call message vectors', () => {
 });
 
 describe('a peer that breaks the call format', () => {
-  it('gets INVALID_ARGUMENT for that call, a cancelled channel for a bad OPEN, and the connection goes on', async () => {
+  it('gets an ERROR record on that call stream only, and the connection goes on', async () => {
     const server = new ActorSystem();
     await server.register(Calculator);
     const [c, s] = memoryConnectionPair();
     server.serve(s);
     const channels = new ChannelSession(new Session(c.socket, 'client'));
-    const mailbox = channels.open<unknown>();
-    await mailbox.send({ n: 'calculator' });
-    const reply = new Receiver<unknown>();
-    await mailbox.send({ m: 'add', a: 'not an array', r: reply });
-    await assert.rejects(
-      lastValueFrom(reply),
-      (e) => isTransportError(e, 'CHANNEL_ERROR') && e.remoteCode === 'INVALID_ARGUMENT',
-    );
-    const good = new Receiver<unknown>();
-    await mailbox.send({ m: 'add', a: [2, 3], r: good });
-    assert.deepEqual(await lastValueFrom(good), { v: 5 });
-
-    const bad = channels.open<unknown>();
-    await bad.send({ hello: 'there' });
-    assert.ok(
-      isTransportError(await bad.closed, 'CHANNEL_CANCELLED'),
-      'a mailbox without an OPEN is cancelled',
-    );
-    const again = new Receiver<unknown>();
-    await mailbox.send({ m: 'add', a: [1, 1], r: again });
-    assert.deepEqual(await lastValueFrom(again), { v: 2 });
-    mailbox.close();
+    const ask = async (record: unknown, end = true) => {
+      const call = channels.openDuplex<unknown, unknown>();
+      call.sender.write(record);
+      if (end) call.sender.close();
+      return lastValueFrom(call.receiver.pipe(toArray()));
+    };
+    const remote = (code: string) => (e: unknown) =>
+      isTransportError(e, 'CHANNEL_ERROR') && e.remoteCode === code;
+    await assert.rejects(ask({ n: 'calculator', m: 'add', a: 'not an array' }), remote('INVALID_ARGUMENT'));
+    await assert.rejects(ask('a call must be a map'), remote('INVALID_ARGUMENT'));
+    // A stream that ends without a record is answered too.
+    const empty = channels.openDuplex<unknown, unknown>();
+    empty.sender.close();
+    await assert.rejects(lastValueFrom(empty.receiver), remote('INVALID_ARGUMENT'));
+    assert.deepEqual(await ask({ n: 'calculator', m: 'add', a: [2, 3] }), [{ v: 5 }]);
+    assert.deepEqual(await ask({ n: 'calculator', m: 'add', a: [1, 1], zzz: 'unknown keys are ignored' }), [
+      { v: 2 },
+    ]);
     channels.destroy();
     await server.close();
   });

@@ -19,16 +19,11 @@ import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type tls from 'node:tls';
-import { ExtData, encode } from '@msgpack/msgpack';
+import { encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
-import { ActorSystem, actor, type CallContext } from '../../src/actors/index.js';
+import { ActorSystem, actor, callContext } from '../../src/actors/index.js';
 import type { CertificateMaterial, Identity } from '../../src/auth/index.js';
-import {
-  encodeReferencePayload,
-  frameRecord,
-  Preface,
-  RecordType,
-} from '../../src/transport/channel/index.js';
+import { frameRecord, Preface, RecordType } from '../../src/transport/channel/index.js';
 import {
   type Connection,
   encodeHello,
@@ -98,7 +93,7 @@ async function half(
     const want = predictPrelude(input, side);
     if (want.ok) {
       assert.ok(got.ok, `expected success, got ${String(!got.ok && got.e)}`);
-      assert.deepEqual(got.v, { version: 1, codec: 'msgpack' });
+      assert.deepEqual(got.v, { version: 2, codec: 'msgpack' });
       const rest = mine.read() as Buffer | null;
       assert.deepEqual(rest ? Uint8Array.from(rest) : new Uint8Array(0), input.subarray(want.frameLength));
     } else {
@@ -189,24 +184,22 @@ const reached = { callers: [] as (string | undefined)[] };
 
 @actor('guard')
 class Guard {
-  secret(ctx: CallContext): string {
+  secret(): string {
+    const ctx = callContext();
     reached.callers.push(ctx.caller.id);
     return 'the secret';
   }
 }
 
-/** A whole, good client opening: HELLO, the guard's mailbox with OPEN, a reply stream, a CALL naming it. */
+/** A whole, good client opening: HELLO, then a call stream (DUPLEX) with the CALL to the guard and FIN. */
 function goodOpening(): Uint8Array {
   const data = (flags: number, id: number, payload: Uint8Array) =>
     concat([encodeHeader({ type: FrameType.Data, flags, streamId: id, length: payload.length }), payload]);
   const record = (v: unknown) => frameRecord(RecordType.MESSAGE, encode(v));
-  const reply = new ExtData(1, encodeReferencePayload(3, Preface.NESTED_RECV));
   return concat([
     encodeHello(),
-    data(Flag.SYN, 1, concat([Uint8Array.of(Preface.CHANNEL), record({ n: 'guard' })])),
-    data(Flag.SYN, 3, Uint8Array.of(Preface.NESTED_RECV)),
-    encodeHeader({ type: FrameType.WindowUpdate, flags: Flag.FIN, streamId: 3, length: 0 }),
-    data(0, 1, record({ m: 'secret', a: [], r: reply })),
+    data(Flag.SYN, 1, concat([Uint8Array.of(Preface.DUPLEX), record({ n: 'guard', m: 'secret', a: [] })])),
+    encodeHeader({ type: FrameType.WindowUpdate, flags: Flag.FIN, streamId: 1, length: 0 }),
   ]);
 }
 

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { afterEach, describe, it } from 'node:test';
 import { lastValueFrom, Observable, toArray } from 'rxjs';
-import { actor, type CallContext, isRpcError, type Ref } from '../../src/actors/index.js';
+import { actor, callContext, isRpcError, type Ref } from '../../src/actors/index.js';
 import { eventually, type Pair, pair } from './actors-pair.js';
 
 /** An actor of the CLIENT system, handed to the server as a ref. */
@@ -16,7 +16,8 @@ import { eventually, type Pair, pair } from './actors-pair.js';
 class Listener {
   static events: string[] = [];
   static callers: (string | undefined)[] = [];
-  onEvent(text: string, ctx: CallContext): string {
+  onEvent(text: string): string {
+    const ctx = callContext();
     Listener.events.push(text);
     Listener.callers.push(ctx.caller.name ?? ctx.caller.id);
     return `seen ${text}`;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { firstValueFrom, interval, type Observable } from 'rxjs';
-import { actor, type CallContext, isRpcError } from '../../src/actors/index.js';
+import { actor, callContext, isRpcError } from '../../src/actors/index.js';
 import { eventually, type Pair, pair } from './actors-pair.js';
 
 const seen = { signals: [] as AbortSignal[] };
@@ -18,7 +18,8 @@ class Worker {
   ping(): string {
     return 'pong';
   }
-  async hold(ms: number, ctx: CallContext): Promise<string> {
+  async hold(ms: number): Promise<string> {
+    const ctx = callContext();
     seen.signals.push(ctx.signal);
     await sleep(ms, undefined, { signal: ctx.signal });
     return 'held';
@@ -45,11 +46,12 @@ describe('actors over TLS: a lost connection', () => {
     seen.signals = [];
     const worker = p.client.ref<Worker>('worker', p.peer);
     assert.equal(await worker.ping(), 'pong');
-    const pending = worker.hold(10_000);
+    // The stream first: the actor handles one call at a time, in order, and hold() keeps it busy.
     let ticks = 0;
     const subscription = new Promise((resolve, reject) =>
       worker.ticks().subscribe({ next: () => ticks++, error: reject, complete: () => resolve('completed') }),
     );
+    const pending = worker.hold(10_000);
     await eventually(
       () => seen.signals.length === 1 && ticks > 0,
       'the call and the subscription to be live',
@@ -100,7 +102,7 @@ describe('actors over TLS: pending-call limits', () => {
     assert.equal(await worker.ping(), 'pong', 'slots are free again');
   });
 
-  it('fails a call at once beyond maxPendingCalls on the client', async () => {
+  it('beyond maxPendingCalls a call waits for a slot, within its deadline and signal (issue 10 #7)', async () => {
     p = await pair({ client: { config: { maxPendingCalls: 2 } } });
     await p.server.register(Parallel);
     seen.signals = [];
@@ -112,10 +114,28 @@ describe('actors over TLS: pending-call limits', () => {
       worker.withOptions({ signal: ac.signal }).hold(10_000),
     ];
     await eventually(() => seen.signals.length === 2, 'two calls in progress');
-    await assert.rejects(worker.ping(), code('RESOURCE_EXHAUSTED'));
-    assert.equal(p.client.stats().pendingCalls, 2);
+    // Waiting calls end by their own deadline or signal, without ever being sent.
+    await assert.rejects(worker.withOptions({ timeoutMs: 50 }).ping(), code('DEADLINE_EXCEEDED'));
+    const gaveUp = new AbortController();
+    const cancelled = worker.withOptions({ signal: gaveUp.signal }).ping();
+    gaveUp.abort();
+    await assert.rejects(cancelled, code('CANCELLED'));
+    const waiting = worker.ping();
+    await sleep(30);
+    assert.equal(p.client.stats().pendingCalls, 3, 'two in flight, one waiting');
+    assert.equal(p.server.stats().servedCalls, 2, 'the waiting call was not sent');
     ac.abort();
     await Promise.allSettled(held);
-    assert.equal(await worker.ping(), 'pong', 'slots are free again');
+    assert.equal(await waiting, 'pong', 'the waiting call went out when a slot was free');
+    assert.equal(p.client.stats().pendingCalls, 0);
+  });
+
+  it('2,000 concurrent calls on one connection all complete (issue 10 #7)', async () => {
+    p = await pair();
+    await p.server.register(Parallel);
+    const worker = p.client.ref<Parallel>('parallel', p.peer);
+    const results = await Promise.all(Array.from({ length: 2000 }, () => worker.ping()));
+    assert.equal(results.length, 2000);
+    assert.ok(results.every((r) => r === 'pong'));
   });
 });

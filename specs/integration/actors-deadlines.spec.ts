@@ -7,7 +7,7 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { actor, type CallContext, isRpcError, type RpcErrorCode } from '../../src/actors/index.js';
+import { actor, callContext, isRpcError, type RpcErrorCode } from '../../src/actors/index.js';
 import { eventually, type Pair, pair } from './actors-pair.js';
 
 /** Why each handler's signal aborted, by call id; and the calls whose handler started. */
@@ -19,7 +19,8 @@ class Worker {
   ping(): string {
     return 'pong';
   }
-  async slow(id: string, ms: number, ctx: CallContext): Promise<string> {
+  async slow(id: string, ms: number): Promise<string> {
+    const ctx = callContext();
     started.add(id);
     try {
       await sleep(ms, undefined, { signal: ctx.signal });

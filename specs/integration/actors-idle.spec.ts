@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { interval, type Observable, take } from 'rxjs';
-import { actor, type CallContext } from '../../src/actors/index.js';
+import { actor, callContext } from '../../src/actors/index.js';
 import { eventually, type Pair, pair } from './actors-pair.js';
 
 @actor('idler', { concurrency: 4 })
@@ -16,7 +16,8 @@ class Idler {
   ping(): string {
     return 'pong';
   }
-  async hold(ms: number, ctx: CallContext): Promise<string> {
+  async hold(ms: number): Promise<string> {
+    const ctx = callContext();
     await sleep(ms, undefined, { signal: ctx.signal });
     return 'held';
   }

@@ -7,7 +7,7 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { actor, type CallContext, isRpcError } from '../../src/actors/index.js';
+import { actor, callContext, isRpcError } from '../../src/actors/index.js';
 import { eventually, type Pair, pair } from './actors-pair.js';
 
 const IN_FLIGHT = 200;
@@ -29,7 +29,8 @@ const gate = {
 
 @actor('held', { concurrency: IN_FLIGHT })
 class Held {
-  async echo(i: number, ctx: CallContext): Promise<number> {
+  async echo(i: number): Promise<number> {
+    const ctx = callContext();
     gate.entered++;
     // Every handler reads its signal: each call's own, never the connection's.
     const aborted = new Promise<never>((_, reject) =>

@@ -11,7 +11,7 @@ import { Readable, Writable } from 'node:stream';
 import { afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ActorSystem, actor, isRpcError, type RpcErrorCode } from '../../src/actors/index.js';
-import { ChannelSession, Receiver } from '../../src/transport/channel/index.js';
+import { ChannelSession } from '../../src/transport/channel/index.js';
 import { dialTls } from '../../src/transport/connection/index.js';
 import { Session } from '../../src/transport/mux/index.js';
 import { eventually, type Pair, pair } from './actors-pair.js';
@@ -72,7 +72,7 @@ async function start(options?: Parameters<typeof pair>[0]): Promise<{ baseline: 
   p = await pair(options);
   await p.server.register(Files);
   await p.server.register(PrivateFiles);
-  // One plain call opens the mailbox channel: what stays open between calls.
+  // One plain call first: what stays open between calls (nothing: a call is one stream, closed after it).
   assert.equal(await p.client.ref<Files>('files', p.peer).hold(0), 'held');
   return { baseline: openStreams(p.server) };
 }
@@ -100,7 +100,7 @@ describe('actors over TLS: byte streams of a refused call are reset', () => {
       p!.peer,
     );
     await assert.rejects(denied.size!({ source: r }), code('PERMISSION_DENIED'));
-    await released([r], baseline + 1); // and the mailbox channel to private-files
+    await released([r], baseline);
   });
 
   it('NOT_FOUND, with streams inside an array', async () => {
@@ -109,7 +109,7 @@ describe('actors over TLS: byte streams of a refused call are reset', () => {
     const w = sink();
     const nobody = p!.client.ref<Files>('nobody', p!.peer);
     await assert.rejects(nobody.size([r, w] as unknown as Readable), code('NOT_FOUND'));
-    await released([r, w], baseline + 1); // and the mailbox channel to 'nobody'
+    await released([r, w], baseline);
   });
 
   it('RESOURCE_EXHAUSTED (maxCallsPerConnection), with a Readable argument', async () => {
@@ -134,11 +134,11 @@ describe('actors over TLS: byte streams of a refused call are reset', () => {
     });
     const channels = new ChannelSession(new Session(connection.socket, connection.role));
     try {
-      const mailbox = channels.open<unknown>();
-      await mailbox.send({ n: 'files' });
-      const reply = new Receiver<unknown>();
+      const call = channels.openDuplex<unknown, unknown>();
+      const reply = call.receiver;
       const r = endless();
-      await mailbox.send({ m: 42, a: [{ nested: r }], r: reply });
+      call.sender.write({ n: 'files', m: 42, a: [{ nested: r }] });
+      call.sender.close();
       await assert.rejects(
         new Promise<void>((resolve, reject) =>
           reply.subscribe({
@@ -150,7 +150,6 @@ describe('actors over TLS: byte streams of a refused call are reset', () => {
         (e: unknown) => (e as { remoteCode?: string }).remoteCode === 'INVALID_ARGUMENT',
       );
       await eventually(() => r.destroyed, 'the Readable to be destroyed');
-      mailbox.close();
       await eventually(() => openStreams(p!.server) === baseline, "the server's streams to end");
     } finally {
       channels.destroy();

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { firstValueFrom, from, interval, lastValueFrom, map, Observable, take, toArray } from 'rxjs';
-import { type ActorSystem, actor, isRpcError, method } from '../../src/actors/index.js';
+import { type ActorSystem, type ActorsConfig, actor, isRpcError, method } from '../../src/actors/index.js';
 import { eventually, type Pair, pair } from './actors-pair.js';
 
 /** What the server's sources did, for the specs to check. */
@@ -114,9 +114,9 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function start(): Promise<Pair> {
+async function start(config?: Partial<ActorsConfig>): Promise<Pair> {
   resetProbe();
-  p = await pair();
+  p = await pair(config ? { server: { config } } : {});
   server = p.server;
   await p.server.register(Feed);
   return p;
@@ -175,7 +175,8 @@ describe('actors over TLS: subscriptions', () => {
 describe('actors over TLS: backpressure', () => {
   for (const policy of ['error', 'drop-oldest', 'drop-newest'] as const) {
     it(`a subscriber that stops reading keeps server memory bounded (${policy})`, async () => {
-      await start();
+      // A small byte budget, so the item buffer and its policy are reached with 20,000 items.
+      await start({ streamBufferBytes: 16 * 1024 });
       const feed = p.client.ref<Feed>('feed', p.peer);
       const count = 20_000;
       const call =

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { lastValueFrom, type Observable, of } from 'rxjs';
-import { actor, type CallContext, isRpcError, method, RpcError } from '../../src/actors/index.js';
+import { actor, callContext, isRpcError, method, RpcError } from '../../src/actors/index.js';
 import { eventually, type Pair, pair } from './actors-pair.js';
 
 /** What the server's handlers saw, for the specs to check. */
@@ -25,10 +25,12 @@ class Calculator {
   hugeStream(): Observable<bigint> {
     return of(1n, 2n ** 70n, 3n);
   }
-  whoami(ctx: CallContext): { id: string | undefined; name: string | undefined; local: boolean } {
+  whoami(): { id: string | undefined; name: string | undefined; local: boolean } {
+    const ctx = callContext();
     return { id: ctx.caller.id, name: ctx.caller.name, local: ctx.caller.local };
   }
-  deadline(ctx: CallContext): number | undefined {
+  deadline(): number | undefined {
+    const ctx = callContext();
     return ctx.deadline === undefined ? undefined : ctx.deadline - Date.now();
   }
   fail(kind: string): never {
@@ -36,20 +38,22 @@ class Calculator {
       throw new RpcError('INVALID_ARGUMENT', 'divisor is zero', { details: { divisor: 0 } });
     throw new TypeError('plain failure');
   }
-  async slow(ms: number, ctx: CallContext): Promise<string> {
+  async slow(ms: number): Promise<string> {
+    const ctx = callContext();
     seen.signals.push(ctx.signal);
     await sleep(ms, undefined, { signal: ctx.signal });
     return 'done';
   }
   @method({ timeoutMs: 40 })
-  async slowByDefault(ctx: CallContext): Promise<string> {
-    return this.slow(10_000, ctx);
+  async slowByDefault(): Promise<string> {
+    return this.slow(10_000);
   }
 }
 
 @actor('admin', { allow: ['ops'] })
 class Admin {
-  reset(ctx: CallContext): string {
+  reset(): string {
+    const ctx = callContext();
     return `reset by ${ctx.caller.name}`;
   }
 }

@@ -10,7 +10,7 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { actor, type CallContext, isRpcError, type RpcError } from '../../src/actors/index.js';
+import { actor, isRpcError, type RpcError } from '../../src/actors/index.js';
 import { type FaultPair, faultPair } from '../support/fault-pair.js';
 import { eventually } from './actors-pair.js';
 
@@ -19,7 +19,7 @@ const seen = { outcome: undefined as unknown, handlerEnded: false };
 @actor('asker', { concurrency: 4 })
 class Asker {
   /** Asks the caller and waits for the answer, whatever happens to its own call. */
-  async ask(question: (q: string) => Promise<string>, _ctx: CallContext): Promise<string> {
+  async ask(question: (q: string) => Promise<string>): Promise<string> {
     try {
       seen.outcome = await question('why?');
     } catch (err) {

@@ -4,10 +4,10 @@
  * - Slow subscribers: eight subscriptions on one connection stop reading while their sources push as
  *   fast as they can. (actors-streams.spec.ts covers one subscriber under each overflow policy; this is
  *   several at once, with the other calls on the same connection.) The server's memory stays bounded by
- *   the windows and the policy, however long it runs — items buffered at most 8 x the method's buffer
- *   (plus the other sources' latest unchecked bursts), bytes queued in the multiplexer at most 8 x its
- *   write high-water mark plus an item — the same connection keeps answering other calls, and
- *   cancelling frees everything.
+ *   the windows, the connection's byte budget and the policy, however long it runs — items buffered at
+ *   most 8 x the method's buffer (plus the other sources' latest unchecked bursts), bytes queued in the
+ *   multiplexer at most the byte budget (streamBufferBytes) plus 8 x its write high-water mark and an
+ *   item — the same connection keeps answering other calls, and cancelling frees everything.
  * - A peer that ignores the window: an authorized client sends more Data on a stream than its window
  *   allows. It gets GoAway(1) and its connection is closed (WINDOW_EXCEEDED) — while another client of
  *   the same server keeps calling and streaming on its own connection, untouched.
@@ -79,6 +79,9 @@ class Feed {
   }
 }
 
+/** The connection's byte budget for push streams in this spec (streamBufferBytes). */
+const BUDGET = 1024 * 1024;
+
 afterEach(async () => {
   await pair?.close();
   pair = undefined;
@@ -87,7 +90,7 @@ afterEach(async () => {
 describe('faults: slow subscribers (TLS)', () => {
   it(`${SUBSCRIBERS} subscribers that stop reading: server memory bounded, the connection keeps serving, cancel frees all`, async (t) => {
     Object.assign(probe, { subscribed: 0, teardowns: 0, maxBuffered: 0, maxQueued: 0 });
-    pair = await faultPair();
+    pair = await faultPair({ server: { config: { streamBufferBytes: BUDGET } } });
     await pair.server.register(Feed);
     const feed = pair.client.ref<Feed>('feed', pair.peer);
     assert.equal(await feed.ping(), 'pong');
@@ -109,9 +112,10 @@ describe('faults: slow subscribers (TLS)', () => {
     const itemBytes = ITEM + 16;
     const itemBound = SUBSCRIBERS * BUFFER + (SUBSCRIBERS - 1) * BURST;
     assert.ok(probe.maxBuffered <= itemBound, `items buffered: ${probe.maxBuffered} (bound ${itemBound})`);
+    const byteBound = BUDGET + SUBSCRIBERS * (hwm + itemBytes);
     assert.ok(
-      probe.maxQueued <= SUBSCRIBERS * (hwm + itemBytes),
-      `bytes queued in the multiplexer: ${probe.maxQueued} (bound ${SUBSCRIBERS * (hwm + itemBytes)})`,
+      probe.maxQueued <= byteBound,
+      `bytes queued in the multiplexer: ${probe.maxQueued} (bound ${byteBound})`,
     );
     t.diagnostic(
       `${SUBSCRIBERS} stalled subscribers: at most ${probe.maxBuffered} items buffered, ${probe.maxQueued} bytes ` +
@@ -176,7 +180,7 @@ describe('faults: a peer that ignores the window (TLS)', () => {
     const closed = new Promise<void>((resolve) => attacker.socket.once('close', () => resolve()));
     const flood = Buffer.alloc(INITIAL_STREAM_WINDOW, 0x61);
     attacker.socket.write(encodeHeader({ type: FrameType.Data, flags: Flag.SYN, streamId: 1, length: 1 }));
-    attacker.socket.write(Uint8Array.of(0x01)); // preface CHANNEL: the window now has 256 KiB - 1 left
+    attacker.socket.write(Uint8Array.of(0x06)); // preface DUPLEX (a call): the window now has 256 KiB - 1 left
     attacker.socket.write(
       encodeHeader({ type: FrameType.Data, flags: 0, streamId: 1, length: flood.length }),
     );

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { interval, type Observable } from 'rxjs';
-import { actor, type CallContext, isRpcError, type RpcError } from '../../src/actors/index.js';
+import { actor, callContext, isRpcError, type RpcError } from '../../src/actors/index.js';
 import { isTransportError } from '../../src/transport/errors.js';
 import { type FaultPair, faultPair } from '../support/fault-pair.js';
 import { muxSessions } from '../support/fault-probe.js';
@@ -30,7 +30,8 @@ class Hung {
   ping(): string {
     return 'pong';
   }
-  async hold(ms: number, ctx: CallContext): Promise<string> {
+  async hold(ms: number): Promise<string> {
+    const ctx = callContext();
     signals.push(ctx.signal);
     await sleep(ms, undefined, { signal: ctx.signal });
     return 'held';

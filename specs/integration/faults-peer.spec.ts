@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import { afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Observable } from 'rxjs';
-import { actor, type CallContext, isRpcError, type Ref, type RpcError } from '../../src/actors/index.js';
+import { actor, callContext, isRpcError, type Ref, type RpcError } from '../../src/actors/index.js';
 import { isTransportError } from '../../src/transport/errors.js';
 import type { Session } from '../../src/transport/mux/index.js';
 import { type FaultPair, faultPair } from '../support/fault-pair.js';
@@ -35,7 +35,8 @@ class Victim {
   ping(): string {
     return 'pong';
   }
-  async hold(ms: number, ctx: CallContext): Promise<string> {
+  async hold(ms: number): Promise<string> {
+    const ctx = callContext();
     probe.signals.push(ctx.signal);
     await sleep(ms, undefined, { signal: ctx.signal });
     return 'held';

@@ -44,12 +44,12 @@ describe('load (TLS)', () => {
     assert.equal(
       r.streamsAfter.server,
       r.streamsAfter.expected,
-      'server streams: one mailbox per connection',
+      'server streams: none left once the calls ended',
     );
     assert.equal(
       r.streamsAfter.clients,
       r.streamsAfter.expected,
-      'client streams: one mailbox per connection',
+      'client streams: none left once the calls ended',
     );
     assert.equal(r.connectionsAfterClose, 0);
     if (r.rss.gc) {

@@ -12,7 +12,7 @@
 import 'reflect-metadata';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { interval, type Observable } from 'rxjs';
-import { ActorSystem, actor, type CallContext } from '../../src/actors/index.js';
+import { ActorSystem, actor, callContext } from '../../src/actors/index.js';
 import { Identity } from '../../src/auth/index.js';
 
 let holding = 0;
@@ -28,7 +28,8 @@ export class Slow {
   active(): number {
     return holding;
   }
-  async hold(ms: number, ctx: CallContext): Promise<string> {
+  async hold(ms: number): Promise<string> {
+    const ctx = callContext();
     holding++;
     try {
       await sleep(ms, undefined, { signal: ctx.signal });

@@ -1,183 +1,366 @@
 /**
- * What a ref's method returns. The ref cannot know at run time whether the method returns a value or a
- * stream (there is no code generation), so it returns a {@link Call}: an object that is at once
+ * What a ref's method returns: ONE call, started when the method was called. It is at once
  *
- * - a cold Observable: each `subscribe()` makes one stream call, and unsubscribing cancels it;
- * - an async iterable: iterating makes one stream call that the server's source follows at the pace of
- *   the reads (backpressure end to end);
- * - a thenable: the first `then()` (or `await`) makes one unary call, shared by later `then()`s.
+ * - a thenable: `await` gives the handler's value, or, for a method that returned a stream, a
+ *   {@link ResultStream} over that same call's items (read when subscribed);
+ * - an Observable: subscribing reads the result: a value is one item then completion; a stream's items
+ *   are the call's (the first subscription starts them; unsubscribing cancels the call; a later
+ *   subscription makes a new call with the same arguments);
+ * - an async iterable: the same, pulling (the callee's source waits for the reads).
  *
- * When none of these happened by the end of the current microtask, a unary call is made anyway, so
- * `ref.notify(x)` without `await` still runs (a failure of a call nobody awaits is dropped). A stream
- * method's result should therefore be subscribed or iterated in the same tick it is obtained (operators
- * like `pipe` do not count; `defer(() => ref.ticks())` makes it fully lazy).
+ * Nothing depends on timing: how the result is read never changes what the call is. Unsubscribing (or
+ * stopping an iteration) before the result is known cancels the call.
  *
- * Awaiting a stream method resolves to a {@link Stream} that makes a fresh stream call per subscription,
- * matching TypeScript's view that `await observable` is the observable.
+ * The invoker that made the call (remote or local) settles it once with its outcome, through
+ * {@link Call.resolveValue}, {@link Call.resolveStream} or {@link Call.reject}.
  */
-import { Observable, type Subscriber, type Subscription, type TeardownLogic } from 'rxjs';
-import type { CallOptions } from './types.js';
+import { Observable, type Subscriber, type TeardownLogic } from 'rxjs';
+import { type RpcError, rpcError } from './errors.js';
 
-/** How a ref reaches its target: the local mailbox, or a connection. */
-export interface Invoker {
-  /** One unary call: the value, or a {@link Stream} when the method returned a stream. */
-  unary(method: string, args: unknown[], options: CallOptions): Promise<unknown>;
-  /** A cold Observable: one stream call per subscription. */
-  stream(method: string, args: unknown[], options: CallOptions): Observable<unknown>;
-  /** One stream call, read by pulling; when absent the stream is adapted (buffering what it pushes). */
-  iterate?(method: string, args: unknown[], options: CallOptions): AsyncIterator<unknown>;
+/** The consumer side of a stream result's items. */
+export interface ItemObserver {
+  next(value: unknown): void;
+  error(err: RpcError): void;
+  complete(): void;
 }
-
-/** An Observable that is also an async iterable (with `iterate`, or by buffering what it pushes). */
-export class Stream<T> extends Observable<T> implements AsyncIterable<T> {
-  constructor(
-    subscribe: (subscriber: Subscriber<T>) => TeardownLogic,
-    private readonly iterate?: () => AsyncIterator<T>,
-  ) {
-    super(subscribe);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<T> {
-    return this.iterate ? this.iterate() : observableIterator(this);
-  }
-}
-
-/** Marks a call nobody awaits as handled (its failure is dropped; see the file comment). */
-const IGNORE = (): void => {};
 
 /**
- * Calls made in the current microtask checkpoint that may still need their unary call started: one
- * queued microtask checks them all (a closure and a microtask per call cost more than the check).
- * Each is checked in a microtask that runs after the one it was made in, as the file comment promises.
+ * The items of a stream result, not yet started. A call's stream is read once: the first reader
+ * starts it.
  */
-let unchecked: Call<unknown>[] = [];
+export interface StreamResult {
+  /** Start the items into `observer` (called at most once); then exactly one of error/complete. */
+  start(observer: ItemObserver): void;
+  /** Stop: cancel the call (before or after start). `observer` gets nothing more. Idempotent. */
+  cancel(reason: RpcError): void;
+  /** Stop delivering until {@link resume} (the callee's source waits); for pulling readers. */
+  pause(): void;
+  resume(): void;
+}
 
-function checkUnused(): void {
-  const calls = unchecked;
-  unchecked = [];
-  for (let i = 0; i < calls.length; i++) {
-    try {
-      calls[i]!.startIfUnused();
-    } catch {
-      // Starting a call nobody awaits has nobody to tell; the other calls must still start.
+/** What a call's reader waits for. */
+interface ShapeWaiter {
+  settled(call: Call<unknown>): void;
+}
+
+const PENDING = 0;
+const VALUE = 1;
+const STREAM = 2;
+const FAILED = 3;
+type State = typeof PENDING | typeof VALUE | typeof STREAM | typeof FAILED;
+
+/** Iterator buffer bounds: pause the stream above the high mark, resume at the low one. */
+const PULL_HIGH_WATER = 64;
+const PULL_LOW_WATER = 8;
+
+export class Call<T = unknown> extends Observable<T> implements PromiseLike<unknown>, AsyncIterable<T> {
+  #state: State = PENDING;
+  #value: unknown;
+  #stream: StreamResult | undefined;
+  #error: RpcError | undefined;
+  #waiters: ShapeWaiter[] | undefined;
+  /** The stream has been started (or cancelled): a later reader makes a new call. */
+  #taken = false;
+  #promise: Promise<unknown> | undefined;
+  /** Cancels the call before its outcome is known (set by the invoker). */
+  #cancel: ((reason: RpcError) => void) | undefined;
+
+  /** `again` makes a new call with the same method, arguments and options (a second subscription). */
+  constructor(private readonly again: () => Call<T>) {
+    super();
+  }
+
+  /** @internal The invoker's way to cancel the call while it has no outcome. */
+  onCancel(cancel: (reason: RpcError) => void): void {
+    this.#cancel = cancel;
+  }
+
+  /** @internal The handler's value. Ignored once settled. */
+  resolveValue(value: unknown): void {
+    if (this.#state !== PENDING) return;
+    this.#state = VALUE;
+    this.#value = value;
+    this.#settled();
+  }
+
+  /** @internal The handler returned a stream: its items, not started. Ignored once settled. */
+  resolveStream(stream: StreamResult): void {
+    if (this.#state !== PENDING) {
+      stream.cancel(rpcError('CANCELLED', 'the call already ended'));
+      return;
     }
-  }
-}
-
-/** The subscribe function of every Call (one function for all: no closure per call). */
-function subscribeCall(this: Observable<unknown>, subscriber: Subscriber<unknown>): TeardownLogic {
-  return (this as unknown as { stream(): Observable<unknown> }).stream().subscribe(subscriber);
-}
-
-/** The result of a ref's method; see the file comment. */
-export class Call<T> extends Stream<T> implements PromiseLike<T> {
-  private used = false;
-  private promise: Promise<T> | undefined;
-
-  constructor(
-    private readonly invoker: Invoker,
-    private readonly method: string,
-    private readonly args: unknown[],
-    private readonly options: CallOptions,
-  ) {
-    super(subscribeCall as (this: Observable<T>, subscriber: Subscriber<T>) => TeardownLogic);
-    if (unchecked.push(this as Call<unknown>) === 1) queueMicrotask(checkUnused);
+    this.#state = STREAM;
+    this.#stream = stream;
+    this.#settled();
   }
 
-  override [Symbol.asyncIterator](): AsyncIterator<T> {
-    this.used = true;
-    const { invoker, method, args, options } = this;
-    if (invoker.iterate) return invoker.iterate(method, args, options) as AsyncIterator<T>;
-    return observableIterator(invoker.stream(method, args, options) as Observable<T>);
-  }
-
-  /** A handler returned this Call as its stream: it will be subscribed or iterated, so no unary call is made. */
-  claim(): this {
-    this.used = true;
-    return this;
+  /** @internal The call failed. Ignored once settled. */
+  reject(err: RpcError): void {
+    if (this.#state !== PENDING) return;
+    this.#state = FAILED;
+    this.#error = err;
+    this.#settled();
   }
 
   // biome-ignore lint/suspicious/noThenProperty: a Call is deliberately a thenable
-  then<R1 = T, R2 = never>(
-    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+  then<R1 = unknown, R2 = never>(
+    onFulfilled?: ((value: unknown) => R1 | PromiseLike<R1>) | null,
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    this.used = true;
-    return this.start().then(onFulfilled, onRejected);
+    this.#promise ??= new Promise((resolve, reject) => {
+      this.#wait({
+        settled: (call) => {
+          const self = call as Call<T>;
+          if (self.#state === VALUE) resolve(self.#value);
+          else if (self.#state === STREAM) resolve(new ResultStream<T>(self));
+          else reject(self.#error);
+        },
+      });
+    });
+    return this.#promise.then(onFulfilled, onRejected);
   }
 
-  catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
+  catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<unknown> {
     return this.then(undefined, onRejected);
   }
 
-  finally(onFinally?: (() => void) | null): Promise<T> {
-    this.used = true;
-    return this.start().finally(onFinally);
+  finally(onFinally?: (() => void) | null): Promise<unknown> {
+    return this.then().finally(onFinally);
   }
 
-  /** The stream call of one subscription (called by {@link subscribeCall}). */
-  private stream(): Observable<T> {
-    this.used = true;
-    return this.invoker.stream(this.method, this.args, this.options) as Observable<T>;
+  /** @internal RxJS calls this for each subscribe. */
+  protected _subscribe(subscriber: Subscriber<T>): TeardownLogic {
+    return this.subscribeResult(subscriber);
   }
 
-  /** After the microtask the Call was made in: make the unary call if nothing else did. @internal */
-  startIfUnused(): void {
-    // A call nobody awaits must not become an unhandled rejection; awaiting callers still see it.
-    if (!this.used) this.start().catch(IGNORE);
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return this.iterateResult();
   }
 
-  private start(): Promise<T> {
-    this.promise ??= this.invoker.unary(this.method, this.args, this.options) as Promise<T>;
-    return this.promise;
+  /** @internal Read the result as items into `subscriber` (see the file comment). */
+  subscribeResult(subscriber: Subscriber<T>): TeardownLogic {
+    let reading: StreamResult | undefined;
+    let inner: { unsubscribe(): void } | undefined;
+    let waiting = true;
+    const read = (call: Call<T>) => {
+      waiting = false;
+      if (subscriber.closed) return;
+      if (call.#state === VALUE) {
+        subscriber.next(call.#value as T);
+        subscriber.complete();
+      } else if (call.#state === FAILED) {
+        subscriber.error(call.#error);
+      } else if (!call.#taken) {
+        call.#taken = true;
+        reading = call.#stream!;
+        reading.start({
+          next: (v) => subscriber.next(v as T),
+          error: (e) => subscriber.error(e),
+          complete: () => subscriber.complete(),
+        });
+      } else {
+        inner = call.again().subscribe(subscriber);
+      }
+    };
+    this.#wait({ settled: read as (call: Call<unknown>) => void });
+    return () => {
+      if (waiting) this.#cancelPending(`unsubscribed`);
+      reading?.cancel(rpcError('CANCELLED', 'unsubscribed'));
+      inner?.unsubscribe();
+    };
+  }
+
+  /** @internal Read the result by pulling (see the file comment). */
+  iterateResult(): AsyncIterator<T> {
+    return new Pull<T>(this);
+  }
+
+  /** @internal Wait for the outcome, then hand it to `reader`. */
+  waitOutcome(reader: (call: Call<T>) => void): void {
+    this.#wait({ settled: reader as (call: Call<unknown>) => void });
+  }
+
+  /** @internal The outcome: state, value, error, and the stream if nobody took it yet (taking it). */
+  outcome():
+    | { state: 'value'; value: unknown }
+    | { state: 'failed'; error: RpcError }
+    | { state: 'stream'; stream: StreamResult | undefined } {
+    if (this.#state === VALUE) return { state: 'value', value: this.#value };
+    if (this.#state === FAILED) return { state: 'failed', error: this.#error! };
+    if (this.#taken) return { state: 'stream', stream: undefined };
+    this.#taken = true;
+    return { state: 'stream', stream: this.#stream };
+  }
+
+  /** @internal A new call with the same method, arguments and options. */
+  remake(): Call<T> {
+    return this.again();
+  }
+
+  /** @internal Cancel the call if it has no outcome yet. */
+  cancelPending(why: string): void {
+    this.#cancelPending(why);
+  }
+
+  #cancelPending(why: string): void {
+    if (this.#state !== PENDING) return;
+    const cancel = this.#cancel;
+    this.#cancel = undefined;
+    cancel?.(rpcError('CANCELLED', why));
+  }
+
+  #wait(waiter: ShapeWaiter): void {
+    if (this.#state !== PENDING) {
+      waiter.settled(this as Call<unknown>);
+      return;
+    }
+    if (this.#waiters === undefined) this.#waiters = [waiter];
+    else this.#waiters.push(waiter);
+  }
+
+  #settled(): void {
+    this.#cancel = undefined;
+    const waiters = this.#waiters;
+    this.#waiters = undefined;
+    if (waiters === undefined) return;
+    for (const w of waiters) w.settled(this as Call<unknown>);
   }
 }
 
 /**
- * Reads an Observable by pulling. It subscribes on the first `next()` and buffers what the Observable
- * pushes meanwhile (without bound: use it only for sources in this process); `return()` unsubscribes.
+ * What awaiting a stream method gives: the same call's items, read by the first subscription or
+ * iteration (a later one makes a new call). Not a thenable, so it can be awaited or returned as it is.
  */
-export function observableIterator<T>(source: Observable<T>): AsyncIterator<T> {
-  const values: T[] = [];
-  const waiting: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void }[] = [];
-  let subscription: Subscription | undefined;
-  let ended: { error: unknown } | 'complete' | undefined;
+export class ResultStream<T> extends Observable<T> implements AsyncIterable<T> {
+  readonly #call: Call<T>;
 
-  const settle = () => {
-    while (waiting.length > 0 && (values.length > 0 || ended)) {
-      const w = waiting.shift()!;
-      if (values.length > 0) w.resolve({ value: values.shift()!, done: false });
-      else if (ended === 'complete') w.resolve({ value: undefined, done: true });
-      else w.reject((ended as { error: unknown }).error);
+  constructor(call: Call<T>) {
+    super();
+    this.#call = call;
+  }
+
+  /** @internal */
+  protected _subscribe(subscriber: Subscriber<T>): TeardownLogic {
+    return this.#call.subscribeResult(subscriber);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return this.#call.iterateResult();
+  }
+}
+
+/**
+ * Pulls a call's result: a value is one item; a stream is started on the first next(), paused while the
+ * buffer holds {@link PULL_HIGH_WATER} items and resumed at {@link PULL_LOW_WATER}; return() cancels.
+ */
+class Pull<T> implements AsyncIterator<T> {
+  private readonly buffer: unknown[] = [];
+  private head = 0;
+  private ended: { error: RpcError } | 'complete' | undefined;
+  private waiting: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void }[] = [];
+  private stream: StreamResult | undefined;
+  private inner: AsyncIterator<T> | undefined;
+  private started = false;
+  private paused = false;
+  private stopped = false;
+
+  constructor(private readonly call: Call<T>) {}
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.inner !== undefined) return this.inner.next();
+    if (!this.started) {
+      this.started = true;
+      this.call.waitOutcome((call) => this.begin(call));
     }
-  };
-  return {
-    next() {
-      subscription ??= source.subscribe({
-        next: (v) => {
-          values.push(v);
-          settle();
-        },
-        error: (error) => {
-          ended = { error };
-          settle();
-        },
-        complete: () => {
-          ended = 'complete';
-          settle();
-        },
+    if (this.head < this.buffer.length) {
+      const value = this.buffer[this.head] as T;
+      this.buffer[this.head++] = undefined;
+      if (this.head === this.buffer.length) {
+        this.buffer.length = 0;
+        this.head = 0;
+      }
+      if (this.paused && this.buffer.length - this.head <= PULL_LOW_WATER) {
+        this.paused = false;
+        this.stream?.resume();
+      }
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.ended !== undefined) {
+      if (this.ended === 'complete') return Promise.resolve({ value: undefined, done: true });
+      const { error } = this.ended;
+      this.ended = 'complete';
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.stopped = true;
+    if (this.inner !== undefined)
+      return this.inner.return?.() ?? Promise.resolve({ value: undefined, done: true });
+    if (!this.started) this.started = true;
+    this.call.cancelPending('iteration stopped');
+    this.stream?.cancel(rpcError('CANCELLED', 'iteration stopped'));
+    this.buffer.length = 0;
+    this.head = 0;
+    this.ended ??= 'complete';
+    this.flush();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  private begin(call: Call<T>): void {
+    if (this.stopped) return;
+    const outcome = call.outcome();
+    if (outcome.state === 'value') {
+      this.push(outcome.value);
+      this.end('complete');
+    } else if (outcome.state === 'failed') {
+      this.end({ error: outcome.error });
+    } else if (outcome.stream !== undefined) {
+      this.stream = outcome.stream;
+      outcome.stream.start({
+        next: (v) => this.push(v),
+        error: (error) => this.end({ error }),
+        complete: () => this.end('complete'),
       });
-      return new Promise((resolve, reject) => {
-        waiting.push({ resolve, reject });
-        settle();
-      });
-    },
-    return() {
-      subscription?.unsubscribe();
-      values.length = 0;
-      ended ??= 'complete';
-      settle();
-      return Promise.resolve({ value: undefined, done: true });
-    },
-  };
+    } else {
+      this.inner = call.remake()[Symbol.asyncIterator]();
+      const waiting = this.waiting;
+      this.waiting = [];
+      for (const w of waiting) this.inner.next().then(w.resolve, w.reject);
+    }
+  }
+
+  /** An item of the result. */
+  private push(value: unknown): void {
+    const w = this.waiting.shift();
+    if (w !== undefined) {
+      w.resolve({ value: value as T, done: false });
+      return;
+    }
+    this.buffer.push(value);
+    if (!this.paused && this.stream !== undefined && this.buffer.length - this.head >= PULL_HIGH_WATER) {
+      this.paused = true;
+      this.stream.pause();
+    }
+  }
+
+  /** The result ended; readers waiting past the buffered items get the end. */
+  private end(how: { error: RpcError } | 'complete'): void {
+    if (this.ended !== undefined) return;
+    this.ended = how;
+    if (this.head === this.buffer.length) this.flush();
+  }
+
+  private flush(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const w of waiting) {
+      const e = this.ended;
+      if (e !== undefined && e !== 'complete') {
+        this.ended = 'complete';
+        w.reject(e.error);
+      } else w.resolve({ value: undefined, done: true });
+    }
+  }
 }

@@ -8,10 +8,10 @@ import 'reflect-metadata';
 import type { DependencyContainer, InjectionToken } from 'tsyringe';
 import { authorize } from './authorize.js';
 import type { ActorsConfig } from './config.js';
-import { abortReasonOf, type CallContext, type Caller } from './context.js';
+import { type Caller, type CallScope, runInScope } from './context.js';
 import { type ActorOptions, type MethodOptions, methodOptions } from './decorators.js';
 import { rpcError } from './errors.js';
-import { callableMethods, callHandler, settle } from './invoke.js';
+import { callableMethods } from './invoke.js';
 import { Mailbox, type MailboxJob } from './mailbox.js';
 import type { Outcome } from './target.js';
 
@@ -91,13 +91,14 @@ export class ActorCell {
   }
 
   /**
-   * The deadline (ms) of a call that sets none: the method's `timeoutMs` if it has one (0: none), else for a
-   * unary call the actor's. Undefined: no deadline.
+   * The deadline of a call that sets none: the method's `timeoutMs` if it has one (0: none; it bounds a
+   * stream result too), else the actor's, which bounds only a call whose result is not a stream
+   * (`unaryOnly`). `ms` undefined: no deadline.
    */
-  defaultTimeout(method: string, stream: boolean): number | undefined {
+  defaultTimeout(method: string): { ms: number | undefined; unaryOnly: boolean } {
     const m = this.methodOptions(method)?.timeoutMs;
-    if (m !== undefined) return m || undefined;
-    return stream ? undefined : this.options.timeoutMs || undefined;
+    if (m !== undefined) return { ms: m || undefined, unaryOnly: false };
+    return { ms: this.options.timeoutMs || undefined, unaryOnly: true };
   }
 
   /**
@@ -106,31 +107,34 @@ export class ActorCell {
    * the handler threw, with the signal's reason when the call was aborted while it waited, or with
    * RESOURCE_EXHAUSTED / UNAVAILABLE from the mailbox. Does not check authorization (see {@link admit}).
    */
-  dispatch(method: string, args: readonly unknown[], ctx: CallContext): Promise<unknown> {
-    return new Promise((resolve, reject) => this.enqueue(method, args, ctx, { resolve, reject }));
+  dispatch(method: string, args: readonly unknown[], scope: CallScope): Promise<unknown> {
+    return new Promise((resolve, reject) => this.enqueue(method, args, scope, { resolve, reject }));
   }
 
   /**
    * {@link dispatch} without a promise: `outcome` gets the result or the error (at once, before this
    * returns, when the mailbox refuses the call or the handler ends synchronously).
    */
-  enqueue(method: string, args: readonly unknown[], ctx: CallContext, outcome: Outcome): void {
-    this.mailbox.enqueue(new CellJob(this, method, args, ctx, outcome));
+  enqueue(method: string, args: readonly unknown[], scope: CallScope, outcome: Outcome): void {
+    this.mailbox.enqueue(new CellJob(this, method, args, scope, outcome));
   }
 
-  /** The turn of one call: runs the handler, or throws why it cannot run. */
-  run(method: string, args: readonly unknown[], ctx: CallContext): unknown {
+  /**
+   * The turn of one call: runs the handler inside the call's scope (so `callContext()` is its context)
+   * with exactly the arguments the caller sent, or throws why it cannot run.
+   */
+  run(method: string, args: readonly unknown[], scope: CallScope): unknown {
     if (!this.started || this.status === 'failed') {
       throw rpcError('UNAVAILABLE', `actor ${this.name} is ${this.status}`);
     }
     // A call whose deadline passed or that was cancelled while it waited does not run.
-    const aborted = abortReasonOf(ctx);
+    const aborted = scope.reason;
     if (aborted !== undefined) throw aborted;
     const instance = this.instance as Record<string, unknown>;
     const fn = instance[method];
     if (typeof fn !== 'function')
       throw rpcError('UNIMPLEMENTED', `actor ${this.name} has no method ${method}`);
-    return settle(callHandler(fn, instance, args, ctx));
+    return runInScope(scope, fn, instance, args);
   }
 
   /** Messages waiting in the mailbox. */
@@ -182,12 +186,12 @@ class CellJob implements MailboxJob {
     private readonly cell: ActorCell,
     private readonly method: string,
     private readonly args: readonly unknown[],
-    private readonly ctx: CallContext,
+    private readonly scope: CallScope,
     private readonly outcome: Outcome,
   ) {}
 
   run(): unknown {
-    return this.cell.run(this.method, this.args, this.ctx);
+    return this.cell.run(this.method, this.args, this.scope);
   }
 
   resolve(value: unknown): void {

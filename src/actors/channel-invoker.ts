@@ -1,25 +1,28 @@
 /**
- * Calls on a mailbox channel we were given (a callback or a ref a peer passed us as an argument): the
- * route is fixed — this link, this Sender. When the passer stops serving it (its call ended, or it
- * dropped the ref) or the connection ends, calls fail with UNAVAILABLE.
+ * Calls through a channel a peer passed us: a ref (kept until released or collected) or a callback (it
+ * belongs to the call that carried it). The route is fixed: this link, this channel. When the passer
+ * stops serving it (the call ended, it dropped the ref) or the connection ends, calls fail UNAVAILABLE.
  */
-import type { Observable } from 'rxjs';
 import type { Sender } from '../transport/channel/index.js';
+import type { Call } from './call.js';
+import type { CallScope } from './context.js';
+import type { PassedInvoker } from './ends.js';
 import { rpcError } from './errors.js';
 import type { Link } from './link.js';
-import type { RefInvoker } from './ref.js';
-import { iterateCall, type Route, streamCall, unaryCall } from './remote-call.js';
+import { type Route, remoteCall } from './remote-call.js';
 import { forwardTarget, type Target } from './target.js';
 import type { CallOptions } from './types.js';
 
 /** Closes the channel of a received ref that was collected without being released. */
-const finalizer = new FinalizationRegistry<{ link: Link; mailbox: Sender<unknown> }>(({ link, mailbox }) =>
-  link.drop(mailbox),
+const finalizer = new FinalizationRegistry<{ link: Link; channel: Sender<unknown> }>(({ link, channel }) =>
+  link.drop(channel),
 );
 
-export class ChannelInvoker implements RefInvoker {
+export class ChannelInvoker implements PassedInvoker {
   private readonly route: () => Route;
   private released = false;
+  /** The served call a callback belongs to: calls through it inherit its deadline and cancellation. */
+  private scope: CallScope | undefined;
 
   /**
    * `held`: a ref the peer passed us, which lives until {@link release} or until every ref made from
@@ -28,19 +31,23 @@ export class ChannelInvoker implements RefInvoker {
    */
   constructor(
     private readonly link: Link,
-    private readonly mailbox: Sender<unknown>,
+    private readonly channel: Sender<unknown>,
     what: string,
-    held = false,
+    held: boolean,
   ) {
     this.route = () => {
       if (this.released) throw rpcError('UNAVAILABLE', `${what}: released`);
       if (link.isClosed) throw rpcError('UNAVAILABLE', `${what}: the connection is closed`);
-      return { link, mailbox };
+      return { link, channel };
     };
     if (held) {
-      link.hold(mailbox);
-      finalizer.register(this, { link, mailbox }, this);
+      link.hold(channel);
+      finalizer.register(this, { link, channel }, this);
     }
+  }
+
+  bindTo(scope: CallScope): void {
+    this.scope = scope;
   }
 
   /** Close the channel: the passer stops serving it; later calls fail UNAVAILABLE. Idempotent. */
@@ -48,19 +55,11 @@ export class ChannelInvoker implements RefInvoker {
     if (this.released) return;
     this.released = true;
     finalizer.unregister(this);
-    this.link.drop(this.mailbox);
+    this.link.drop(this.channel);
   }
 
-  unary(method: string, args: unknown[], options: CallOptions): Promise<unknown> {
-    return unaryCall(this.route, method, args, options);
-  }
-
-  stream(method: string, args: unknown[], options: CallOptions): Observable<unknown> {
-    return streamCall(this.route, method, args, options);
-  }
-
-  iterate(method: string, args: unknown[], options: CallOptions): AsyncIterator<unknown> {
-    return iterateCall(this.route, method, args, options);
+  call(method: string, args: unknown[], options: CallOptions): Call<unknown> {
+    return remoteCall(this.route, undefined, method, args, options, this.scope);
   }
 
   /** Passing this ref on to another peer: calls are forwarded through this node. */

@@ -5,13 +5,12 @@
  * it dials again; the wait doubles per failure from `reconnectBaseMs` up to `reconnectMaxMs`, and
  * resets once a dial succeeds.
  */
-import type { Observable } from 'rxjs';
-import { isTransportError } from '../transport/errors.js';
+import type { Call } from './call.js';
 import type { ActorsConfig } from './config.js';
 import { type RpcError, rpcError, toRpcError } from './errors.js';
 import type { Link } from './link.js';
 import type { RefInvoker } from './ref.js';
-import { iterateCall, type Route, streamCall, unaryCall } from './remote-call.js';
+import { type Route, remoteCall } from './remote-call.js';
 import { forwardTarget, type Target } from './target.js';
 import type { CallOptions } from './types.js';
 
@@ -132,29 +131,16 @@ export class RemoteInvoker implements RefInvoker {
     this.route = () => {
       const link = client.current();
       if (link) {
-        try {
-          return { link, mailbox: link.mailbox(actor) };
-        } catch (err) {
-          // The connection can take no new streams (it ended and the link has not heard yet, or the
-          // peer sent GoAway): a new connection, as after a loss.
-          if (!isTransportError(err, 'SESSION_CLOSED') && !isTransportError(err, 'GO_AWAY')) throw err;
-          client.retire(link);
-        }
+        // A connection whose peer said GoAway (or that ended unnoticed) takes no new streams: dial anew.
+        if (link.channels.mux.isClosing) client.retire(link);
+        else return { link };
       }
-      return client.connect().then((l) => ({ link: l, mailbox: l.mailbox(actor) }));
+      return client.connect().then((l) => ({ link: l }));
     };
   }
 
-  unary(method: string, args: unknown[], options: CallOptions): Promise<unknown> {
-    return unaryCall(this.route, method, args, options);
-  }
-
-  stream(method: string, args: unknown[], options: CallOptions): Observable<unknown> {
-    return streamCall(this.route, method, args, options);
-  }
-
-  iterate(method: string, args: unknown[], options: CallOptions): AsyncIterator<unknown> {
-    return iterateCall(this.route, method, args, options);
+  call(method: string, args: unknown[], options: CallOptions): Call<unknown> {
+    return remoteCall(this.route, this.actor, method, args, options);
   }
 
   target(options: CallOptions): Target {

@@ -14,8 +14,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Every field has a unit and says what 0 means. */
 export interface ActorsConfig {
   /**
-   * Calls this node has started on one outbound connection and that have not ended, count.
-   * Default 1024. One more fails at once with RESOURCE_EXHAUSTED. 0: no limit.
+   * Calls this node has in flight on one outbound connection, count. Default 1024. One more waits for
+   * a slot (oldest first), within its own deadline and signal. 0: no limit.
    */
   maxPendingCalls: number;
   /**
@@ -26,10 +26,15 @@ export interface ActorsConfig {
   /** Messages waiting in one actor's mailbox, count. Default 10_000. One more: RESOURCE_EXHAUSTED. 0: no limit. */
   maxMailbox: number;
   /**
-   * Items a push stream (an Observable result or argument) may run ahead of what the connection took, per
-   * subscription, when the method sets no `buffer`. Default 1024. At least 1. Checked once per
-   * macrotask: a synchronous burst (`from(array)`) may exceed it as long as the connection takes the
-   * excess (its window and write buffer); for larger ones use an AsyncIterable, which is paused.
+   * Bytes of encoded items a push stream (an Observable result or argument) may queue beyond what the
+   * connection took, per subscription, before its items wait unencoded (see `streamBuffer`). Default
+   * 32 MiB (33_554_432): `range(0, 1_000_000)` of small objects streams whole. At least 1.
+   */
+  streamBufferBytes: number;
+  /**
+   * Items a push stream may queue, unencoded, beyond `streamBufferBytes`, per subscription, when the
+   * method sets no `buffer`. Default 1024. At least 1. Checked once per macrotask; beyond it the
+   * overflow policy applies. For sources larger than that, use an AsyncIterable, which is paused.
    */
   streamBuffer: number;
   /** What a push stream does when that buffer is full, when the method sets no `overflow`. Default 'error'. */
@@ -58,6 +63,7 @@ export function defaultConfig(): ActorsConfig {
     maxPendingCalls: 1024,
     maxCallsPerConnection: 1024,
     maxMailbox: 10_000,
+    streamBufferBytes: 32 * 1024 * 1024,
     streamBuffer: 1024,
     overflow: 'error',
     reconnectBaseMs: 100,
@@ -68,7 +74,13 @@ export function defaultConfig(): ActorsConfig {
   };
 }
 
-const COUNTS = ['maxPendingCalls', 'maxCallsPerConnection', 'maxMailbox', 'streamBuffer'] as const;
+const COUNTS = [
+  'maxPendingCalls',
+  'maxCallsPerConnection',
+  'maxMailbox',
+  'streamBuffer',
+  'streamBufferBytes',
+] as const;
 const DURATIONS = ['reconnectBaseMs', 'reconnectMaxMs', 'closeTimeoutMs', 'idleTimeoutMs'] as const;
 
 /** Throws TransportError INVALID_CONFIG naming the first bad field. */
@@ -78,6 +90,7 @@ export function verifyConfig(c: ActorsConfig): void {
     if (!Number.isSafeInteger(v) || v < 0) bad(k, `must be a non-negative integer, got ${String(v)}`);
   }
   if (c.streamBuffer < 1) bad('streamBuffer', 'must be at least 1');
+  if (c.streamBufferBytes < 1) bad('streamBufferBytes', 'must be at least 1');
   if (c.idleTimeoutMs > MAX_TIMER_MS) bad('idleTimeoutMs', `must be at most ${MAX_TIMER_MS}`);
   if (c.reconnectMaxMs < c.reconnectBaseMs) bad('reconnectMaxMs', 'must be at least reconnectBaseMs');
   if (!isOverflowPolicy(c.overflow)) bad('overflow', `must be 'error', 'drop-oldest' or 'drop-newest'`);

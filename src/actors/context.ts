@@ -1,26 +1,27 @@
 /**
  * The context of one call, as a handler sees it, and the scope that owns its deadline and cancellation.
  *
- * A handler receives the context as an extra LAST argument, after the caller's arguments:
+ * A handler reads its context with {@link callContext}, from anywhere in the code it runs, across awaits
+ * (AsyncLocalStorage): the arguments a peer sends are the method's arguments and nothing else, so no
+ * peer can put a context of its own where the handler looks for one.
  *
  * ```ts
- * async slowAdd(a: number, b: number, ctx: CallContext): Promise<number> {
- *   await setTimeout(1000, undefined, { signal: ctx.signal }); // rejects when the call is cancelled
- *   return a + b;
+ * @actor('bank')
+ * class Bank {
+ *   async transfer(amount: number): Promise<string> {
+ *     const { caller, signal } = callContext();
+ *     await setTimeout(10, undefined, { signal }); // rejects when the call is cancelled
+ *     return `${caller.name} moved ${amount}`;
+ *   }
  * }
  * ```
  *
- * The `Ref<T>` type strips that parameter, so callers write `calc.slowAdd(1, 2)`. At run time the
- * context goes at index `handler.length - 1` (the caller's arguments padded with `undefined` up to there),
- * or right after the caller's arguments when it sent more. So: declare it last, and do not give earlier
- * parameters default values (`Function.length` stops counting at the first default; use `?` instead).
- * A method with optional parameters that must never see the context in their place simply declares it.
+ * Calls that a handler makes (through remote or local refs, or callbacks) inherit its remaining deadline
+ * and its cancellation, unless they ask to be `detached` (see CallOptions).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { isRpcError, type RpcError, rpcError } from './errors.js';
 import type { AbortListener } from './pump.js';
-
-/** Brands a {@link CallContext}, so `Ref<T>` can tell it from any other last parameter. */
-export const CALL_CONTEXT: unique symbol = Symbol('rxchan.CallContext');
 
 /** Who made a call. */
 export interface Caller {
@@ -34,10 +35,12 @@ export interface Caller {
   readonly local: boolean;
 }
 
+/** Metadata a call carries (the CALL record's `h`): string keys and string values. */
+export type CallMetadata = Readonly<Record<string, string>>;
+
 /** What a handler learns about the call it serves. */
 export interface CallContext {
-  readonly [CALL_CONTEXT]: true;
-  /** Who called. */
+  /** Who called: from the connection's verified identity, never from anything the peer sent. */
   readonly caller: Caller;
   /** The actor's name ('' when the target is a callback passed as an argument). */
   readonly actor: string;
@@ -47,12 +50,13 @@ export interface CallContext {
    * Aborts when the deadline passes (reason: RpcError DEADLINE_EXCEEDED), when the caller cancels or
    * unsubscribes (CANCELLED), or when the connection is lost (UNAVAILABLE). A caller's cancel that
    * arrives within {@link DEADLINE_SKEW_MS} of the deadline is the caller's own timer: DEADLINE_EXCEEDED
-   * too. Hand it to anything that takes a signal; the call has already failed for the caller when it
-   * fires. Made on first read: a handler that never reads it costs no AbortController.
+   * too. Hand it to anything that takes a signal. Made on first read.
    */
   readonly signal: AbortSignal;
   /** When the call's deadline passes, in `Date.now()` ms of this node's clock; undefined: no deadline. */
   readonly deadline: number | undefined;
+  /** The metadata the caller sent (empty when none). Data from the peer: validate before trusting it. */
+  readonly metadata: CallMetadata;
 }
 
 /** The caller of calls made through local refs. */
@@ -63,12 +67,14 @@ export const LOCAL_CALLER: Caller = Object.freeze({
   local: true,
 });
 
+const NO_METADATA: CallMetadata = Object.freeze({});
+
 /** The Caller for a peer identity of a connection (undefined on insecure connections). */
 export function callerOf(
   peer: { id: string; publicKey: Uint8Array; name?: string | undefined } | undefined,
 ): Caller {
   if (peer === undefined) return { id: undefined, publicKey: undefined, name: undefined, local: false };
-  return { id: peer.id, publicKey: peer.publicKey, name: peer.name, local: false };
+  return Object.freeze({ id: peer.id, publicKey: peer.publicKey, name: peer.name, local: false });
 }
 
 /**
@@ -76,7 +82,7 @@ export function callerOf(
  * deadline, not a user's cancel, ms: the caller's timer fires first (the callee armed its own when the
  * call arrived, a little later), and its cancel races the callee's timer. Capped at half the call's
  * timeout, so a short call cancelled early is still CANCELLED. The caller always sees DEADLINE_EXCEEDED;
- * this only decides what the handler's `ctx.signal.reason` says.
+ * this only decides what the handler's `signal.reason` says.
  */
 export const DEADLINE_SKEW_MS = 50;
 
@@ -85,9 +91,9 @@ export const DEADLINE_SKEW_MS = 50;
  * deadline, or {@link dispose} wins; later ones do nothing. `onAbort` runs once, with the reason, when
  * it aborts.
  *
- * Cheap on the hot path: the AbortController behind `ctx.signal` is created only when something reads
- * the signal (a handler, a stream pump); a call that ends without anyone asking for it never makes one.
- * A signal first read after the abort is already aborted, with the same reason.
+ * Cheap on the hot path: the AbortController behind `signal` is created only when something reads it;
+ * 'abort' listeners ({@link addEventListener}) need none, so a stream pump or a child call listens
+ * without one. A signal first read after the abort is already aborted, with the same reason.
  */
 export class CallScope {
   readonly context: CallContext;
@@ -100,16 +106,20 @@ export class CallScope {
   private timer: NodeJS.Timeout | undefined;
   private done = false;
 
-  /** `timeoutMs` of 0 or undefined: no deadline. */
+  /**
+   * `timeoutMs` of 0 or undefined: no deadline of its own. `deadline` (absolute ms), when given, is used
+   * instead of `timeoutMs` to compute the deadline (a call that inherited one).
+   */
   constructor(
     caller: Caller,
     private readonly actor: string,
     private readonly method: string,
     private readonly timeoutMs: number | undefined,
+    metadata: CallMetadata = NO_METADATA,
     private readonly onAbort?: (reason: RpcError) => void,
   ) {
     const deadline = timeoutMs ? Date.now() + timeoutMs : undefined;
-    this.context = new ScopeContext(this, caller, actor, method, deadline);
+    this.context = new ScopeContext(this, caller, actor, method, deadline, metadata);
     if (timeoutMs) this.timer = setTimeout(expire, timeoutMs, this);
   }
 
@@ -126,13 +136,17 @@ export class CallScope {
     return this.why !== undefined;
   }
 
+  /** Ended: aborted or disposed. No listener is called after this. */
+  get over(): boolean {
+    return this.done;
+  }
+
   /**
-   * Listen for the abort like an AbortSignal's 'abort' event (once), without making one: a stream pump
-   * stops through this, so an open stream costs no AbortController (an EventTarget with its own Map).
-   * A listener added after the abort is not called.
+   * Listen for the abort like an AbortSignal's 'abort' event (once), without making one. A listener
+   * added after the abort (or the dispose) is not called.
    */
   addEventListener(_type: 'abort', listener: AbortListener): void {
-    if (this.why !== undefined) return;
+    if (this.done) return;
     const l = this.listeners;
     this.listeners = l === undefined ? listener : Array.isArray(l) ? [...l, listener] : [l, listener];
   }
@@ -140,7 +154,10 @@ export class CallScope {
   removeEventListener(_type: 'abort', listener: AbortListener): void {
     const l = this.listeners;
     if (l === listener) this.listeners = undefined;
-    else if (Array.isArray(l)) this.listeners = l.filter((x) => x !== listener);
+    else if (Array.isArray(l)) {
+      const rest = l.filter((x) => x !== listener);
+      this.listeners = rest.length === 1 ? rest[0] : rest.length === 0 ? undefined : rest;
+    }
   }
 
   /** Why the call was aborted; undefined while it was not. */
@@ -193,6 +210,15 @@ export class CallScope {
     this.clear();
   }
 
+  /**
+   * The call has no deadline any more (the actor's default deadline does not bound a stream result):
+   * the timer stops and the context's deadline is undefined from now on.
+   */
+  dropDeadline(): void {
+    this.clear();
+    (this.context as ScopeContext).clearDeadline();
+  }
+
   /** The deadline timer fired. */
   expire(): void {
     if (this.done) return;
@@ -218,47 +244,70 @@ function expire(scope: CallScope): void {
 
 /** The context a {@link CallScope} hands its handler; `signal` is made on first read. */
 class ScopeContext implements CallContext {
-  readonly [CALL_CONTEXT] = true as const;
   readonly #scope: CallScope;
+  #deadline: number | undefined;
 
   constructor(
     scope: CallScope,
     readonly caller: Caller,
     readonly actor: string,
     readonly method: string,
-    readonly deadline: number | undefined,
+    deadline: number | undefined,
+    readonly metadata: CallMetadata,
   ) {
     this.#scope = scope;
+    this.#deadline = deadline;
+  }
+
+  get deadline(): number | undefined {
+    return this.#deadline;
+  }
+
+  clearDeadline(): void {
+    this.#deadline = undefined;
   }
 
   get signal(): AbortSignal {
     return this.#scope.signal;
   }
+}
 
-  /** Why the call was aborted, without making a signal. */
-  get abortReason(): RpcError | undefined {
-    return this.#scope.reason;
-  }
+/** The scope of the call whose handler is running, across awaits. */
+const current = new AsyncLocalStorage<CallScope>();
+
+/**
+ * Run `fn` (a handler, or a callback a peer calls) as `self.fn(...args)` inside `scope`: from it,
+ * {@link callContext} is the scope's context and calls it makes inherit the scope. Returns what `fn`
+ * returns; throws what it throws.
+ */
+export function runInScope(scope: CallScope, fn: Function, self: unknown, args: readonly unknown[]): unknown {
+  return current.run(scope, applyHandler, fn, self, args);
+}
+
+function applyHandler(fn: Function, self: unknown, args: readonly unknown[]): unknown {
+  return fn.apply(self, args);
+}
+
+/** The scope of the handler running now, if any: what outgoing calls inherit. */
+export function currentScope(): CallScope | undefined {
+  return current.getStore();
 }
 
 /**
- * Why the call of `ctx` was aborted, or undefined: read without making the signal of a context built by
- * a {@link CallScope}.
+ * The context of the call being served: caller, actor, method, deadline, signal and metadata. Works in
+ * any function a handler calls, across awaits. Throws RpcError INTERNAL when no handler is running (at
+ * top level, or in code started outside a call, such as a timer set up in `onStart`).
  */
-export function abortReasonOf(ctx: CallContext): unknown {
-  if (ctx instanceof ScopeContext) return ctx.abortReason;
-  return ctx.signal.aborted ? ctx.signal.reason : undefined;
+export function callContext(): CallContext {
+  const scope = current.getStore();
+  if (scope === undefined) throw rpcError('INTERNAL', 'callContext() called outside a handler');
+  return scope.context;
 }
 
 /** `calculator.add`, or `callback` for an anonymous target; for messages. */
 export function label(actor: string, method: string): string {
   if (actor === '' && method === '') return 'callback';
   return actor === '' ? method : `${actor}.${method}`;
-}
-
-/** True for a value built by rxchan as a {@link CallContext}. */
-export function isCallContext(v: unknown): v is CallContext {
-  return typeof v === 'object' && v !== null && (v as { [CALL_CONTEXT]?: unknown })[CALL_CONTEXT] === true;
 }
 
 /** What {@link onSignal} returns when there is nothing to stop. */

@@ -12,7 +12,7 @@
  * ```ts
  * import 'reflect-metadata';
  * import { interval, map, take } from 'rxjs';
- * import { ActorSystem, actor, type CallContext, method } from 'rxchan/actors';
+ * import { ActorSystem, actor, callContext, method } from 'rxchan';
  *
  * @actor('calculator')
  * class Calculator {
@@ -20,8 +20,9 @@
  *     return a + b;
  *   }
  *   @method({ overflow: 'drop-oldest' })
- *   ticks(count: number, ctx: CallContext) {
- *     return interval(10).pipe(take(count), map((i) => `${ctx.method} ${i}`));
+ *   ticks(count: number) {
+ *     const { method } = callContext();
+ *     return interval(10).pipe(take(count), map((i) => `${method} ${i}`));
  *   }
  * }
  *
@@ -36,11 +37,11 @@
  * // ticks 1
  * ```
  */
-export { Call, Stream } from './call.js';
+export { Call } from './call.js';
 export { ACTOR_NAME, type ActorClass, type ActorLifecycle } from './cell.js';
 export type { Peer } from './client.js';
 export { type ActorsConfig, defaultConfig, type OverflowPolicy, verifyConfig } from './config.js';
-export { CALL_CONTEXT, type CallContext, type Caller, isCallContext } from './context.js';
+export { type CallContext, type Caller, type CallMetadata, callContext } from './context.js';
 export { type ActorOptions, actor, type MethodOptions, method } from './decorators.js';
 export {
   isRpcError,
@@ -56,9 +57,9 @@ export type {
   CallOptions,
   Ref,
   RefControls,
+  RemoteCall,
   RemoteCallback,
   RemoteMethods,
   RemoteResult,
   RemoteStream,
-  StripContext,
 } from './types.js';

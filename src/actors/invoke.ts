@@ -1,11 +1,10 @@
 /**
- * Calling a handler: which methods of a class may be called, where the context argument goes, and
- * what kind of result came back. Shared by local and remote dispatch.
+ * Calling a handler: which methods of a class may be called, and what kind of result came back. Shared
+ * by local and remote dispatch.
  */
 import { Readable, Writable } from 'node:stream';
 import { from, isObservable, type Observable } from 'rxjs';
-import { Call, Stream } from './call.js';
-import type { CallContext } from './context.js';
+import { isRef } from './ref.js';
 
 /**
  * Names never callable through a ref (see `HiddenName` in types.ts): the constructor, the lifecycle
@@ -19,6 +18,7 @@ const HIDDEN = new Set([
   'onStop',
   'withOptions',
   'then',
+  'toJSON',
   ...Object.getOwnPropertyNames(Object.prototype),
 ]);
 
@@ -47,31 +47,14 @@ export function callableMethods(cls: Function): Set<string> {
   return names;
 }
 
-/**
- * Call `fn` on `self` with the caller's `args` and `ctx` as the last argument: at index
- * `fn.length - 1`, padding `args` with `undefined`, or after `args` when they are longer (see context.ts).
- * Throws whatever the handler throws synchronously.
- */
-export function callHandler(
-  fn: Function,
-  self: unknown,
-  args: readonly unknown[],
-  ctx: CallContext,
-): unknown {
-  const at = Math.max(args.length, fn.length - 1);
-  const full = new Array<unknown>(at + 1);
-  for (let i = 0; i < args.length; i++) full[i] = args[i];
-  full[at] = ctx;
-  return fn.apply(self, full);
-}
-
 /** A Node byte stream: carried as a value (by the channel layer), never iterated as a stream of items. */
 export function isByteStream(v: unknown): v is Readable | Writable {
   return v instanceof Readable || v instanceof Writable;
 }
 
-/** True for an Observable, or an AsyncIterable that is not a Node byte stream. */
+/** True for an Observable, or an AsyncIterable that is not a Node byte stream; never for a ref. */
 export function isStreamLike(v: unknown): v is Observable<unknown> | AsyncIterable<unknown> {
+  if (isRef(v)) return false;
   return isObservable(v) || isAsyncIterable(v);
 }
 
@@ -85,31 +68,13 @@ export function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
   );
 }
 
-/** True for a thenable (a Promise, or a ref's Call — which must not be awaited when it is a stream). */
+/** True for a thenable (a Promise, or a ref's Call). */
 export function isThenable(v: unknown): v is PromiseLike<unknown> {
   return (
     (typeof v === 'object' || typeof v === 'function') &&
     v !== null &&
     typeof (v as { then?: unknown }).then === 'function'
   );
-}
-
-/**
- * A handler's raw result, ready to be adopted by a promise: a ref's Call (an Observable AND a thenable)
- * becomes a plain Stream, so returned from a handler it is forwarded as a stream, not awaited; anything
- * else is returned as it is (a promise or thenable is then awaited by whoever adopts it). Synchronous, so
- * a handler that returns a plain value costs no promise here.
- */
-export function settle(result: unknown): unknown {
-  // A promise that resolves with a thenable adopts it (calls its `then`): hand on a Call as a Stream.
-  if (result instanceof Call) {
-    const call = result.claim();
-    return new Stream(
-      (s) => call.subscribe(s),
-      () => call[Symbol.asyncIterator](),
-    );
-  }
-  return result;
 }
 
 /** A stream result as an Observable: an AsyncIterable is pulled one item at a time (`from`). */

@@ -1,18 +1,19 @@
 /**
  * One connection as the actor layer sees it: its channel session, the peer as a caller, the calls this
- * node made on it (the pending-call table), the calls it serves for the peer, and the mailbox channels
- * open on it both ways. When the connection ends, every pending call fails with UNAVAILABLE, and every
- * served call's signal aborts (UNAVAILABLE).
+ * node made on it (pending, and waiting for a slot), the calls it serves for the peer (in the order
+ * their streams were opened), and the channels of refs and callbacks passed across it both ways. When
+ * the connection ends, every pending or waiting call fails with UNAVAILABLE, and every served call's
+ * signal aborts (UNAVAILABLE).
  */
 import type { ChannelSession, Receiver, Sender } from '../transport/channel/index.js';
 import type { Connection } from '../transport/connection/index.js';
 import type { ActorCell } from './cell.js';
 import type { ActorsConfig } from './config.js';
 import { type Caller, callerOf } from './context.js';
+import type { ActorEnds } from './ends.js';
 import { type RpcError, rpcError, toRpcError } from './errors.js';
-import type { PumpStats } from './pump.js';
+import { ByteBudget, type PumpStats } from './pump.js';
 import { Roster, type RosterEntry } from './roster.js';
-import type { OpenMessage } from './wire.js';
 
 /** What every connection of a system shares with it. */
 export interface Core {
@@ -24,8 +25,10 @@ export interface Core {
   lookup(name: string): ActorCell | undefined;
 }
 
-/** A call this node made on the link, as the link needs to end it. */
+/** A call this node made on the link, as the link needs to start and end it. */
 export interface PendingCall extends RosterEntry {
+  /** A slot is free: send the call now. */
+  send(): void;
   fail(err: RpcError): void;
 }
 
@@ -44,16 +47,32 @@ export interface ServedScope extends RosterEntry {
   abort(reason: RpcError): void;
 }
 
+/** An inbound call stream waiting for its turn to be admitted (see {@link Link.enter}). */
+export interface Admission {
+  /** Its CALL record has been read (or it failed): it may go once every earlier one went. */
+  readonly ready: boolean;
+  /** Its turn: dispatch the call (or answer its failure). Never throws. */
+  admit(): void;
+}
+
 export class Link {
   /** The peer, as the caller of this node's actors. */
   readonly caller: Caller;
+  /** What the push streams on this connection may queue, together (streamBufferBytes). */
+  readonly pushBytes: ByteBudget;
+  /** Calls sent and not ended. */
   private readonly pending = new Roster<PendingCall>();
-  private readonly mailboxes = new Map<string, Sender<unknown>>();
+  /** Calls waiting for a slot (maxPendingCalls), oldest first. */
+  private readonly waitingCalls: PendingCall[] = [];
+  private waitingHead = 0;
   /** Calls served for the peer: one roster, not one 'abort' listener per call on a shared signal. */
   private readonly scopes = new Roster<ServedScope>();
-  /** Mailbox channels we read calls from: top-level ones the peer opened, refs and callbacks we passed. */
+  /** Inbound call streams in the order they were opened, until admitted (see {@link enter}). */
+  private admissions: Admission[] = [];
+  private admissionHead = 0;
+  /** Channels we read calls from: callbacks and refs we passed. */
   private readonly served = new Set<Receiver<unknown>>();
-  /** Mailbox channels of refs the peer passed us, which we keep until released, collected or closed. */
+  /** Channels of refs the peer passed us, which we keep until released, collected or closed. */
   private readonly held = new Set<Sender<unknown>>();
   /** Reply channels of calls expired here, waiting for the callee's deadline (see {@link linger}). */
   private readonly lingering = new Map<Receiver<unknown>, NodeJS.Timeout>();
@@ -63,8 +82,6 @@ export class Link {
   private closing: Promise<void> | undefined;
   private servingClosed = false;
   private onIdle: (() => void) | undefined;
-  /** Mailbox channels in {@link served} that serve a ref or callback we passed (not top-level ones). */
-  private readonly passed = new Set<Receiver<unknown>>();
   /** Calls begun either way, ever: the idle check sees calls that began and ended between two ticks. */
   private activity = 0;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -73,8 +90,11 @@ export class Link {
     readonly core: Core,
     readonly connection: Connection,
     readonly channels: ChannelSession,
+    /** How refs, callbacks and streams inside values travel on this connection. */
+    readonly ends: ActorEnds,
   ) {
     this.caller = callerOf(connection.peer);
+    this.pushBytes = new ByteBudget(core.config.streamBufferBytes);
     void channels.closed.then((err) => this.ended(err));
     if (core.config.idleTimeoutMs > 0) this.watchIdle(core.config.idleTimeoutMs);
   }
@@ -88,9 +108,9 @@ export class Link {
     return this.endReason !== undefined;
   }
 
-  /** Calls this node made on the link that have not ended. */
+  /** Calls this node made on the link that have not ended (sent, or waiting for a slot). */
   get pendingCount(): number {
-    return this.pending.size;
+    return this.pending.size + this.waitingCalls.length - this.waitingHead;
   }
 
   /** Calls the peer has in progress here. */
@@ -98,23 +118,71 @@ export class Link {
     return this.servedCalls;
   }
 
-  /** Register a call about to be sent. Throws UNAVAILABLE (link closed) or RESOURCE_EXHAUSTED (limit). */
+  /**
+   * Register a call: it is sent at once (`call.send()` runs before this returns) when fewer than
+   * maxPendingCalls are in flight, else it waits for a slot, oldest first. Throws UNAVAILABLE when the
+   * link is closed. A waiting call that fails (deadline, signal) leaves with {@link end}.
+   */
   begin(call: PendingCall): void {
     if (this.endReason !== undefined) throw this.endReason;
+    this.activity++;
     const max = this.core.config.maxPendingCalls;
-    if (max > 0 && this.pending.size >= max) {
-      throw rpcError(
-        'RESOURCE_EXHAUSTED',
-        `${max} calls already pending on this connection (maxPendingCalls)`,
-      );
+    if (max > 0 && (this.pending.size >= max || this.waitingHead < this.waitingCalls.length)) {
+      this.waitingCalls.push(call);
+      return;
     }
     this.pending.add(call);
-    this.activity++;
+    call.send();
   }
 
+  /** The call ended (or left the wait): its slot goes to the oldest waiting call. */
   end(call: PendingCall): void {
-    this.pending.delete(call);
+    if (!this.pending.delete(call)) {
+      const at = this.waitingCalls.indexOf(call, this.waitingHead);
+      if (at >= 0) this.waitingCalls.splice(at, 1);
+    }
+    this.startWaiting();
     if (this.onIdle !== undefined) this.checkIdle();
+  }
+
+  private startWaiting(): void {
+    const max = this.core.config.maxPendingCalls;
+    while (this.waitingHead < this.waitingCalls.length && (max === 0 || this.pending.size < max)) {
+      const next = this.waitingCalls[this.waitingHead]!;
+      this.waitingCalls[this.waitingHead++] = undefined as unknown as PendingCall;
+      if (this.waitingHead === this.waitingCalls.length) {
+        this.waitingCalls.length = 0;
+        this.waitingHead = 0;
+      }
+      this.pending.add(next);
+      next.send();
+    }
+  }
+
+  /**
+   * An inbound call stream, in the order the peer opened them: it is admitted once its CALL record is
+   * read and every call opened before it was admitted, so an actor's mailbox gets a caller's calls in
+   * the order the caller made them.
+   */
+  enter(admission: Admission): void {
+    this.admissions.push(admission);
+  }
+
+  /** An entered call became ready: admit every ready call at the head, in order. */
+  advance(): void {
+    const list = this.admissions;
+    while (this.admissionHead < list.length && list[this.admissionHead]!.ready) {
+      const next = list[this.admissionHead]!;
+      list[this.admissionHead++] = undefined as unknown as Admission;
+      next.admit();
+    }
+    if (this.admissionHead === list.length) {
+      this.admissions = [];
+      this.admissionHead = 0;
+    } else if (this.admissionHead > 1024 && this.admissionHead * 2 > list.length) {
+      this.admissions = list.slice(this.admissionHead);
+      this.admissionHead = 0;
+    }
   }
 
   /** Count a call the peer made; false (and nothing counted) when the peer is at maxCallsPerConnection. */
@@ -144,30 +212,25 @@ export class Link {
     this.scopes.delete(scope);
   }
 
-  /**
-   * A mailbox channel we serve (`passed`: of a ref or callback we passed, which keeps the link from
-   * idling out); false when the link is closing and it should be cancelled at once.
-   */
-  serve(receiver: Receiver<unknown>, passed = false): boolean {
+  /** A channel of a ref or callback we passed, whose calls we serve; false when closing (cancel it). */
+  serve(receiver: Receiver<unknown>): boolean {
     if (this.servingClosed || this.endReason !== undefined) return false;
     this.served.add(receiver);
-    if (passed) this.passed.add(receiver);
     return true;
   }
 
-  /** A served mailbox channel ended. */
+  /** A served channel ended. */
   unserve(receiver: Receiver<unknown>): void {
     this.served.delete(receiver);
-    this.passed.delete(receiver);
   }
 
-  /** Keep the mailbox channel of a ref the peer passed us, so close() can end it. */
+  /** Keep the channel of a ref the peer passed us, so close() can end it. */
   hold(mailbox: Sender<unknown>): void {
     if (this.servingClosed || this.endReason !== undefined) mailbox.close();
     else this.held.add(mailbox);
   }
 
-  /** Close the mailbox channel of a ref we held (released or collected). */
+  /** Close the channel of a ref we held (released or collected). */
   drop(mailbox: Sender<unknown>): void {
     this.held.delete(mailbox);
     mailbox.close();
@@ -189,32 +252,12 @@ export class Link {
   }
 
   /**
-   * The mailbox channel to `actor` on this link, opened on first use (its first message names the actor).
-   * A mailbox that ends (the peer cancelled it) is forgotten, so the next call opens a new one.
-   */
-  mailbox(actor: string): Sender<unknown> {
-    let sender = this.mailboxes.get(actor);
-    if (!sender) {
-      const opened = this.channels.open<unknown>();
-      sender = opened;
-      this.mailboxes.set(actor, opened);
-      const open: OpenMessage = { n: actor };
-      opened.send(open).catch(() => {});
-      void opened.closed.then(() => {
-        if (this.mailboxes.get(actor) === opened) this.mailboxes.delete(actor);
-      });
-    }
-    return sender;
-  }
-
-  /**
-   * Graceful, in three steps: end our top-level mailbox channels and start the multiplexer's close
-   * (GoAway: the peer opens no new streams; it waits, up to its closeTimeoutMs, for open ones); wait for
-   * the calls in progress both ways (ours pending on the peer, the peer's served here) to end; then end
-   * at once every mailbox channel still open — those we serve (the peer's refs to our actors see
-   * UNAVAILABLE on their next call; a ref by name dials again) and the refs the peer passed us — so the
-   * multiplexer waits only for streams still carrying data, such as byte streams. Idle mailboxes never
-   * hold a close up. The caller bounds the whole (see closeLink in client.ts).
+   * Graceful, in three steps: start the multiplexer's close (GoAway: the peer opens no new streams, so
+   * no new calls; open ones go on, up to its closeTimeoutMs); wait for the calls in progress both ways
+   * (ours pending on the peer, the peer's served here) to end; then end at once every channel of a ref
+   * or callback still open — those we serve (the peer's later calls through them fail UNAVAILABLE) and
+   * those the peer passed us — so the multiplexer waits only for streams still carrying data, such as
+   * byte streams. The caller bounds the whole (see closeLink in client.ts).
    */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -227,14 +270,11 @@ export class Link {
   }
 
   private async shutdown(): Promise<void> {
-    for (const sender of this.mailboxes.values()) sender.close();
-    this.mailboxes.clear();
     for (const [reply, timer] of this.lingering) {
       clearTimeout(timer);
       reply.cancel();
     }
     this.lingering.clear();
-    // GoAway now: the peer opens no new streams (no new calls, no new mailboxes); open ones go on.
     const closed = this.channels.close();
     await new Promise<void>((resolve) => {
       this.onIdle = resolve;
@@ -244,7 +284,6 @@ export class Link {
     this.servingClosed = true;
     for (const receiver of [...this.served]) receiver.cancel();
     this.served.clear();
-    this.passed.clear();
     for (const sender of this.held) sender.close();
     this.held.clear();
     await closed;
@@ -266,10 +305,10 @@ export class Link {
         }
         const used =
           this.activity !== seen ||
-          this.pending.size > 0 ||
+          this.pendingCount > 0 ||
           this.servedCalls > 0 ||
           this.held.size > 0 ||
-          this.passed.size > 0 ||
+          this.served.size > 0 ||
           this.lingering.size > 0;
         seen = this.activity;
         quiet = used ? 0 : quiet + 1;
@@ -284,7 +323,7 @@ export class Link {
   }
 
   private checkIdle(): void {
-    if (this.endReason !== undefined || (this.pending.size === 0 && this.servedCalls === 0)) this.onIdle?.();
+    if (this.endReason !== undefined || (this.pendingCount === 0 && this.servedCalls === 0)) this.onIdle?.();
   }
 
   private ended(err: unknown): void {
@@ -296,11 +335,13 @@ export class Link {
     );
     this.endReason = reason;
     clearInterval(this.idleTimer);
+    const waiting = this.waitingCalls.slice(this.waitingHead);
+    this.waitingCalls.length = 0;
+    this.waitingHead = 0;
+    for (const call of waiting) call.fail(reason);
     for (const call of this.pending.takeAll()) call.fail(reason);
     for (const scope of this.scopes.takeAll()) scope.abort(reason);
-    this.mailboxes.clear();
     this.served.clear();
-    this.passed.clear();
     this.held.clear();
     for (const timer of this.lingering.values()) clearTimeout(timer);
     this.lingering.clear();

@@ -1,19 +1,24 @@
 /**
  * In-process dispatch: a ref to an actor of this system. Calls go through the actor's mailbox like
- * remote ones, with the same deadlines, cancellation and errors (every failure is an RpcError), but
- * nothing is serialized: arguments and results are passed BY REFERENCE, not copied — do not mutate an
- * object after passing it. An Observable or callback argument is the caller's own object. Local calls
- * are not checked against `allow` lists (the caller is this process; `ctx.caller.local` is true).
+ * remote ones, with the same deadlines (inherited from the calling handler too), cancellation, errors
+ * (every failure is an RpcError) and result shapes (a stream result is subscribed when the caller
+ * subscribes), but nothing is serialized: arguments and results are passed BY REFERENCE, not copied —
+ * do not mutate an object after passing it. A function argument reaches the handler as an async
+ * function (as it would remotely); an Observable argument is the caller's own object. Local calls are
+ * not checked against `allow` lists (the caller is this process; `callContext().caller.local` is true).
  */
-import { Observable, type Subscription } from 'rxjs';
-import { Stream } from './call.js';
+import { Subscriber, type Subscription } from 'rxjs';
+import { Call, type ItemObserver, type StreamResult } from './call.js';
 import type { ActorCell } from './cell.js';
-import { CallScope, LOCAL_CALLER, onSignal } from './context.js';
-import { rpcError, toRpcError } from './errors.js';
+import { CallScope, currentScope, LOCAL_CALLER, onSignal } from './context.js';
+import { asyncCallbacks } from './ends.js';
+import { type RpcError, rpcError, toRpcError } from './errors.js';
 import { isStreamLike, toObservable } from './invoke.js';
 import type { RefInvoker } from './ref.js';
-import { capabilityTarget, type Target } from './target.js';
+import { capabilityTarget, type Outcome, type Target } from './target.js';
 import type { CallOptions } from './types.js';
+
+const NO_TIMEOUT = { ms: undefined, unaryOnly: false } as const;
 
 export class LocalInvoker implements RefInvoker {
   constructor(
@@ -21,89 +26,28 @@ export class LocalInvoker implements RefInvoker {
     private readonly lookup: (name: string) => ActorCell | undefined,
   ) {}
 
-  unary(method: string, args: unknown[], options: CallOptions): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      let cell: ActorCell;
-      try {
-        cell = this.admitted(method);
-      } catch (err) {
-        reject(toRpcError(err));
-        return;
-      }
-      const scope = new CallScope(
-        LOCAL_CALLER,
-        this.actor,
-        method,
-        options.timeoutMs || cell.defaultTimeout(method, false),
-        reject,
-      );
-      const unlink = onSignal(options.signal, (reason) => scope.abort(reason));
-      cell
-        .dispatch(method, args, scope.context)
-        .then(
-          // A stream awaited: like a remote one, each subscription is a fresh stream call.
-          (result) => resolve(isStreamLike(result) ? this.streamOf(method, args, options) : result),
-          (err) => reject(toRpcError(err)),
-        )
-        .finally(() => {
-          scope.dispose();
-          unlink();
-        });
-    });
-  }
-
-  stream(method: string, args: unknown[], options: CallOptions): Observable<unknown> {
-    return new Observable((subscriber) => {
-      let cell: ActorCell;
-      try {
-        cell = this.admitted(method);
-      } catch (err) {
-        subscriber.error(toRpcError(err));
-        return;
-      }
-      let ended = false;
-      const fail = (err: unknown) => {
-        ended = true;
-        subscriber.error(toRpcError(err));
-      };
-      const scope = new CallScope(
-        LOCAL_CALLER,
-        this.actor,
-        method,
-        options.timeoutMs || cell.defaultTimeout(method, true),
-        fail,
-      );
-      const unlink = onSignal(options.signal, (reason) => scope.abort(reason));
-      let inner: Subscription | undefined;
-      cell.dispatch(method, args, scope.context).then((result) => {
-        if (subscriber.closed) return;
-        if (!isStreamLike(result)) {
-          ended = true;
-          subscriber.next(result);
-          subscriber.complete();
-          return;
-        }
-        inner = toObservable(result).subscribe({
-          next: (v) => subscriber.next(v),
-          error: fail,
-          complete: () => {
-            ended = true;
-            subscriber.complete();
-          },
-        });
-      }, fail);
-      return () => {
-        inner?.unsubscribe();
-        // Unsubscribed before the end: the handler's signal says so.
-        if (!ended) scope.abort(rpcError('CANCELLED', `${this.actor}.${method}: unsubscribed`));
-        scope.dispose();
-        unlink();
-      };
-    });
-  }
-
-  private streamOf(method: string, args: unknown[], options: CallOptions): Stream<unknown> {
-    return new Stream((s) => this.stream(method, args, options).subscribe(s));
+  call(method: string, args: unknown[], options: CallOptions): Call<unknown> {
+    const call = new Call<unknown>(() => this.call(method, args, options));
+    let cell: ActorCell;
+    try {
+      cell = this.admitted(method);
+    } catch (err) {
+      call.reject(toRpcError(err));
+      return call;
+    }
+    const parent = options.detached ? undefined : currentScope();
+    const defaults = cell.defaultTimeout(method);
+    const own = options.timeoutMs || defaults.ms;
+    const inherited = parent?.context.deadline;
+    let timeout = own;
+    if (inherited !== undefined) {
+      const left = Math.max(1, inherited - Date.now());
+      timeout = own === undefined ? left : Math.min(own, left);
+    }
+    const local = new LocalCall(call, this.actor, method, timeout, options, parent);
+    local.unaryDeadline = options.timeoutMs === undefined && inherited === undefined && defaults.unaryOnly;
+    if (local.started()) cell.enqueue(method, asyncCallbacks(args), local.scope, local);
+    return call;
   }
 
   target(): Target {
@@ -116,7 +60,7 @@ export class LocalInvoker implements RefInvoker {
     return {
       actor,
       admit: missing,
-      defaultTimeout: () => undefined,
+      defaultTimeout: () => NO_TIMEOUT,
       streamOptions: () => ({}),
       dispatch: missing,
     };
@@ -127,5 +71,116 @@ export class LocalInvoker implements RefInvoker {
     if (!cell) throw rpcError('NOT_FOUND', `no actor named ${this.actor}`);
     cell.admit(method, LOCAL_CALLER);
     return cell;
+  }
+}
+
+/** One local call: its scope, its outcome, and its stream result when the handler returns one. */
+class LocalCall implements Outcome, StreamResult {
+  readonly scope: CallScope;
+  unaryDeadline = false;
+  private source: unknown;
+  private observer: ItemObserver | undefined;
+  private subscription: Subscription | undefined;
+  private unlinkSignal: () => void;
+  private done = false;
+
+  constructor(
+    private readonly call: Call<unknown>,
+    actor: string,
+    private readonly method: string,
+    timeoutMs: number | undefined,
+    options: CallOptions,
+    private readonly parent: CallScope | undefined,
+  ) {
+    this.scope = new CallScope(LOCAL_CALLER, actor, method, timeoutMs, options.metadata, (reason) =>
+      this.aborted(reason),
+    );
+    this.unlinkSignal = onSignal(options.signal, (reason) => this.scope.abort(reason));
+    if (parent !== undefined) {
+      if (parent.aborted) this.scope.abort(parent.reason!);
+      else parent.addEventListener('abort', this);
+    }
+    call.onCancel((reason) => this.scope.abort(reason));
+  }
+
+  /** False when the call was aborted before it could be posted. */
+  started(): boolean {
+    return !this.scope.aborted;
+  }
+
+  /** The calling handler was aborted: so is this call. */
+  handleEvent(): void {
+    this.scope.abort(
+      this.parent?.reason ?? rpcError('CANCELLED', `${this.method}: the calling handler ended`),
+    );
+  }
+
+  resolve(result: unknown): void {
+    if (this.done) return;
+    if (!isStreamLike(result)) {
+      this.end();
+      this.call.resolveValue(result);
+      return;
+    }
+    if (this.unaryDeadline) this.scope.dropDeadline();
+    this.source = result;
+    this.call.resolveStream(this);
+  }
+
+  reject(err: unknown): void {
+    if (this.done) return;
+    this.end();
+    this.call.reject(toRpcError(this.scope.reason ?? err));
+  }
+
+  start(observer: ItemObserver): void {
+    if (this.done) {
+      observer.error(this.scope.reason ?? rpcError('CANCELLED', `${this.method}: the call already ended`));
+      return;
+    }
+    this.observer = observer;
+    const subscriber = new Subscriber<unknown>({
+      next: (v) => this.observer?.next(v),
+      error: (err: unknown) => {
+        const o = this.observer;
+        this.end();
+        o?.error(toRpcError(err));
+      },
+      complete: () => {
+        const o = this.observer;
+        this.end();
+        o?.complete();
+      },
+    });
+    this.subscription = subscriber;
+    toObservable(this.source as AsyncIterable<unknown>).subscribe(subscriber);
+  }
+
+  cancel(reason: RpcError): void {
+    this.observer = undefined;
+    this.scope.abort(reason);
+  }
+
+  pause(): void {}
+
+  resume(): void {}
+
+  /** The scope aborted (deadline, signal, the caller's cancel, the calling handler). */
+  private aborted(reason: RpcError): void {
+    if (this.done) return;
+    const observer = this.observer;
+    this.end();
+    if (observer !== undefined) observer.error(reason);
+    else this.call.reject(reason);
+  }
+
+  private end(): void {
+    if (this.done) return;
+    this.done = true;
+    this.observer = undefined;
+    this.subscription?.unsubscribe();
+    this.scope.dispose();
+    this.unlinkSignal();
+    this.parent?.removeEventListener('abort', this);
   }
 }

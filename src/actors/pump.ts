@@ -5,13 +5,16 @@
  * until `drained()` resolves, and meanwhile:
  *
  * - an AsyncIterable source is PAUSED: its `next()` is not called until the channel has drained;
- * - a push source (Observable) cannot pause, so its items wait in a buffer. Once the current macrotask's
- *   microtasks have run (the connection has taken all it would of a synchronous burst), more than
- *   `buffer` items still waiting is a slow reader, and the overflow policy decides: `'error'` ends the
- *   stream with RESOURCE_EXHAUSTED and unsubscribes the source, `'drop-oldest'` drops the oldest items
- *   beyond the bound, `'drop-newest'` the newest. So between macrotasks a stream holds at most `buffer`
- *   items (plus the one the channel took last); within one, a synchronous burst of the source may exceed
- *   it.
+ * - a push source (Observable) cannot pause. Its items still go to the channel, encoded, while the
+ *   channel holds fewer bytes not yet taken by the connection than its share of the connection's byte
+ *   budget ({@link ByteBudget}: `streamBufferBytes` split between the push streams open on it), so a
+ *   synchronous burst of ordinary size, such as `range(0, 1_000_000)` of small items, streams at full
+ *   speed; beyond that they wait, unencoded, in a queue. Once the current macrotask's microtasks have run, more than
+ *   `buffer` items in that queue is a slow reader, and the overflow policy decides: `'error'` ends the
+ *   stream with RESOURCE_EXHAUSTED and unsubscribes the source, `'drop-oldest'` drops the oldest queued
+ *   items beyond the bound, `'drop-newest'` the newest. So between macrotasks the push streams of a
+ *   connection hold at most about the budget's bytes plus `buffer` items each; within one, a synchronous
+ *   burst may queue more.
  *
  * A source that completes or errors ends the channel after the buffered items (close, or an ERROR record);
  * so does an item that cannot be sent (INVALID_ARGUMENT, RESOURCE_EXHAUSTED for a message too large).
@@ -33,6 +36,8 @@ export interface Sink<T = unknown> {
    * writing more. Throws (TransportError) when it cannot be sent or the channel is over.
    */
   write(message: T): boolean;
+  /** Bytes written and not yet taken by the connection. */
+  readonly bufferedBytes: number;
   /** Resolves when write() may go on; rejects with the channel's end error. */
   drained(): Promise<void>;
   close(): void;
@@ -49,6 +54,31 @@ export type PumpEnd =
   | 'overflow'
   /** `signal` aborted, or the reader or the connection went away; the sink was not touched. */
   | 'cancelled';
+
+/**
+ * The bytes of encoded items that the push streams of one connection may queue beyond what the
+ * connection took, shared equally between the push streams open on it.
+ */
+export class ByteBudget {
+  private streams = 0;
+
+  /** @param limit bytes for all the connection's push streams together (`streamBufferBytes`) */
+  constructor(private readonly limit: number) {}
+
+  /** A push stream starts / ends. */
+  enter(): void {
+    this.streams++;
+  }
+
+  leave(): void {
+    this.streams--;
+  }
+
+  /** What one push stream may queue now. */
+  share(): number {
+    return this.limit / Math.max(1, this.streams);
+  }
+}
 
 /** Counters shared by the pumps of one system (for `ActorSystem.stats()` and the memory specs). */
 export interface PumpStats {
@@ -71,9 +101,45 @@ export interface AbortLike {
 /** An 'abort' listener: a function, or an object with `handleEvent` (as EventTarget takes them). */
 export type AbortListener = (() => void) | { handleEvent(): void };
 
+/** The smallest {@link AbortLike}: listeners, called once by {@link abort}; none after it. */
+export class AbortFlag implements AbortLike {
+  aborted = false;
+  private listeners: AbortListener[] | undefined;
+
+  addEventListener(_type: 'abort', listener: AbortListener): void {
+    if (this.aborted) return;
+    if (this.listeners === undefined) this.listeners = [listener];
+    else this.listeners.push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: AbortListener): void {
+    const at = this.listeners?.indexOf(listener) ?? -1;
+    if (at >= 0) this.listeners!.splice(at, 1);
+  }
+
+  /** Call every listener once (a throwing one does not stop the others). Idempotent. */
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    if (listeners === undefined) return;
+    for (const l of listeners) {
+      try {
+        if (typeof l === 'function') l();
+        else l.handleEvent();
+      } catch {
+        // A listener's failure must not stop the others.
+      }
+    }
+  }
+}
+
 export interface PumpOptions {
-  /** Items a push source may run ahead of the sink, at least 1. */
+  /** Items a push source may queue (unencoded) beyond its byte share, at least 1. */
   buffer: number;
+  /** The connection's byte budget for push streams (none: items the channel refuses queue at once). */
+  bytes?: ByteBudget;
   overflow: OverflowPolicy;
   /** Send a failing source's stack in the ERROR record. */
   exposeStack: boolean;
@@ -108,6 +174,8 @@ class PushPump<T> {
   private sourceEnd: { error: unknown } | 'complete' | undefined;
   /** The source's subscriber, to unsubscribe from it even inside a synchronous burst. */
   private subscriber: Subscriber<T> | undefined;
+  /** Subscribed (so counted in the byte budget until it finishes). */
+  private started = false;
 
   constructor(
     private readonly sink: Sink<T>,
@@ -122,6 +190,8 @@ class PushPump<T> {
       return;
     }
     signal.addEventListener('abort', this, { once: true });
+    this.started = true;
+    this.options.bytes?.enter();
     // Subscribed through an Observable of our own, to hold the subscriber before the source's first
     // item: a synchronous source must stop at once when the pump ends in the middle of its burst.
     new Observable<T>((subscriber) => {
@@ -137,7 +207,9 @@ class PushPump<T> {
 
   next(value: T): void {
     if (this.over) return;
-    if (!this.waiting) {
+    const queued = this.queue !== undefined && this.queue.length > 0;
+    const bytes = this.options.bytes;
+    if (!this.waiting || (!queued && bytes !== undefined && this.sink.bufferedBytes < bytes.share())) {
       let more: boolean;
       try {
         more = this.sink.write(value);
@@ -145,7 +217,7 @@ class PushPump<T> {
         this.failSend(err);
         return;
       }
-      if (!more && !this.over) this.waitDrain();
+      if (!more && !this.over && !this.waiting) this.waitDrain();
       return;
     }
     this.queue ??= new Queue<T>();
@@ -194,7 +266,9 @@ class PushPump<T> {
 
   private finish(end: PumpEnd): void {
     if (this.over) return;
+    const entered = this.entered();
     this.over = true;
+    if (entered) this.options.bytes?.leave();
     if (this.queue !== undefined) {
       this.count(-this.queue.length);
       this.queue.clear();
@@ -207,6 +281,11 @@ class PushPump<T> {
       // The source's teardown threw (RxJS's UnsubscriptionError): the pump has ended all the same.
     }
     this.resolve(end);
+  }
+
+  /** It has entered the byte budget (started, and not stopped before its subscription). */
+  private entered(): boolean {
+    return this.started;
   }
 
   private count(delta: number): void {

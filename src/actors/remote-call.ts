@@ -1,160 +1,341 @@
 /**
- * The caller's side of one call over a connection: build the call message with its reply channel, keep
- * it in the link's pending-call table, enforce the deadline and the caller's AbortSignal, and read the
- * reply. Three readers share {@link OutboundCall}: a promise (unary), a cold Observable (stream) and
- * an async iterator (stream, pulling — the reply channel's own backpressure reaches the server).
+ * The caller's side of one call over a connection (docs/PROTOCOL.md 5.2, 5.3). A call to an actor by
+ * name is one DUPLEX stream: the CALL record and FIN on our half, the reply on the return half. A call
+ * through a ref or callback a peer passed us is a CALL record on that channel, with a reply channel of
+ * its own. Either way the reply's first record says its shape (a value, a stream, or an error), so the
+ * call never guesses.
  *
- * Ending a call early (signal, unsubscribe, iterator `return()`) cancels its reply channel; the server
- * sees CHANNEL_CANCELLED and aborts the handler's signal. A deadline fails the call at once but leaves
- * the reply channel to the callee's own deadline for a moment (see `OutboundCall.expire`).
+ * One {@link OutboundCall} per call, with named phases. It waits for a route (a connection, dialled if
+ * needed) and for a slot (maxPendingCalls), sends, reads the shape, and for a stream result starts the
+ * items when the reader asks (it ends the demand channel the callee gave), then reads them. Ending a
+ * call early (signal, unsubscribe, iterator `return()`, the deadline, the handler that made it being
+ * cancelled) cancels the reply channel; the callee sees CHANNEL_CANCELLED and aborts the handler's
+ * signal. A deadline fails the call at once but leaves the reply channel to the callee's own deadline
+ * for a moment (see `OutboundCall.expire`).
  */
-import { Observable } from 'rxjs';
 import { Receiver, type ReceiverObserver, type Sender } from '../transport/channel/index.js';
 import { isTransportError } from '../transport/errors.js';
-import { encodeArgs } from './args.js';
-import { Stream } from './call.js';
-import { onSignal } from './context.js';
+import { Call, type ItemObserver, type StreamResult } from './call.js';
+import { type CallScope, currentScope, onSignal } from './context.js';
+import type { EndOwner } from './ends.js';
 import { type RpcError, rpcError, toRpcError } from './errors.js';
 import { isThenable } from './invoke.js';
 import type { Link, PendingCall } from './link.js';
+import { AbortFlag, type AbortLike } from './pump.js';
 import type { Roster, RosterEntry } from './roster.js';
 import type { CallOptions } from './types.js';
-import type { CallMessage } from './wire.js';
+import { type CallRecord, parseShape } from './wire.js';
 
-/** Where a call goes: a link and the mailbox channel on it. */
+/** Where a call goes: a link, and the channel of a ref or callback a peer passed us (none: by name). */
 export interface Route {
   readonly link: Link;
-  readonly mailbox: Sender<unknown>;
+  readonly channel?: Sender<unknown>;
 }
 
 /** Gives the route now, or once connected (it may dial). Throws or rejects: the call fails with it. */
 export type RouteSource = () => Route | Promise<Route>;
 
-/** What `onSignal` and a synchronous route return: nothing to undo. */
-const NOTHING = (): void => {};
-
-/**
- * The reason a call's `ended` signal aborts with. A constant: `abort()` without a reason builds a
- * DOMException with a stack, which was the largest single cost of a call.
- */
-const CALL_ENDED = rpcError('CANCELLED', 'the call ended');
-
-/** Waits for a route: a reader of one call. */
-interface RouteWaiter {
-  /** The route is there: make the call. */
-  go(route: Route): void;
-  /** No route (dial failed, deadline or signal while waiting for one). */
-  fail(err: RpcError): void;
+/** What a call is doing. */
+enum Phase {
+  /** Waiting for a connection, or for a slot on it. */
+  Starting,
+  /** Sent; waiting for the reply's first record. */
+  Sent,
+  /** The reply is a stream whose items the reader has not asked for yet. */
+  Parked,
+  /** The items are flowing to the reader. */
+  Streaming,
+  /** Ended: with a value, an error, or the items' end. */
+  Over,
 }
 
 /**
- * One call in flight; see the file comment. Per call it holds what it must (a reply channel, a slot in
- * the link's pending table) and makes the rest only when needed: the AbortController that stops stream
- * and callback arguments only when there is one, the deadline timer only with a deadline, the signal
- * listener only with a signal.
+ * Start one call to `actor` (by name; undefined: through `source`'s channel). Never throws: a call that
+ * cannot start fails through its Call. `bound`: the scope calls through a callback belong to (else the
+ * handler running now, if any).
  */
-class OutboundCall implements PendingCall {
-  readonly reply = new Receiver<unknown>();
+export function remoteCall(
+  source: RouteSource,
+  actor: string | undefined,
+  method: string,
+  args: unknown[],
+  options: CallOptions,
+  bound?: CallScope,
+): Call<unknown> {
+  const call = new Call<unknown>(() => remoteCall(source, actor, method, args, options, bound));
+  const parent = options.detached ? undefined : (bound ?? currentScope());
+  new OutboundCall(call, actor, method, args, options, parent).route(source);
+  return call;
+}
+
+class OutboundCall implements PendingCall, ReceiverObserver<unknown>, StreamResult, EndOwner {
   rosterOf: Roster<RosterEntry> | undefined = undefined;
   rosterPrev: RosterEntry | undefined = undefined;
   rosterNext: RosterEntry | undefined = undefined;
-  private ended: AbortController | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private unlink: () => void = NOTHING;
-  private over = false;
+  private phase = Phase.Starting;
+  private link: Link | undefined = undefined;
+  private channel: Sender<unknown> | undefined = undefined;
+  private reply: Receiver<unknown> | undefined = undefined;
+  private demand: Sender<unknown> | undefined = undefined;
+  private observer: ItemObserver | undefined = undefined;
+  private readonly deadline: number | undefined;
+  private timer: NodeJS.Timeout | undefined = undefined;
+  private unlinkSignal: (() => void) | undefined = undefined;
+  /** Aborts when the call ends: stops the streams and callbacks its arguments carry. Made on first use. */
+  private ended: AbortFlag | undefined = undefined;
 
   constructor(
-    private readonly route: Route,
+    private readonly call: Call<unknown>,
+    private readonly actor: string | undefined,
     private readonly method: string,
     private readonly args: unknown[],
-    private readonly stream: boolean,
-    private readonly deadline: number | undefined,
-    private readonly signal: AbortSignal | undefined,
-    private readonly onFail: (err: RpcError) => void,
-  ) {}
+    private readonly options: CallOptions,
+    private readonly parent: CallScope | undefined,
+  ) {
+    this.deadline = deadlineOf(options, parent);
+    call.onCancel((reason) => this.fail(reason));
+  }
 
-  /** Send the call. False when it failed at once (onFail has run). */
-  start(): boolean {
-    const link = this.route.link;
-    try {
-      link.begin(this);
-    } catch (err) {
-      this.over = true;
-      this.onFail(toRpcError(err));
-      return false;
+  /** Arm the deadline and the cancellations, then find the route. */
+  route(source: RouteSource): void {
+    if (this.deadline !== undefined) {
+      const remaining = this.deadline - Date.now();
+      if (remaining <= 0) {
+        this.fail(this.deadlineError());
+        return;
+      }
+      this.timer = setTimeout(expire, remaining, this);
     }
-    const message: CallMessage = { m: this.method, a: this.args, r: this.reply };
+    const signal = this.options.signal;
+    if (signal !== undefined) {
+      this.unlinkSignal = onSignal(signal, (reason) => this.fail(reason));
+      if (this.phase === Phase.Over) return;
+    }
+    if (this.parent !== undefined) {
+      if (this.parent.aborted) {
+        this.fail(this.parent.reason!);
+        return;
+      }
+      this.parent.addEventListener('abort', this);
+    }
+    let route: Route | Promise<Route>;
+    try {
+      route = source();
+    } catch (err) {
+      this.fail(toRpcError(err, 'UNAVAILABLE'));
+      return;
+    }
+    if (!isThenable(route)) {
+      this.routed(route);
+      return;
+    }
+    route.then(
+      (r) => this.routed(r),
+      (err: unknown) => this.fail(toRpcError(err, 'UNAVAILABLE')),
+    );
+  }
+
+  /** The handler that made this call was aborted: so is this call, with the same reason. */
+  handleEvent(): void {
+    this.fail(this.parent?.reason ?? rpcError('CANCELLED', `${this.method}: the calling handler ended`));
+  }
+
+  private routed(route: Route): void {
+    if (this.phase !== Phase.Starting) return;
+    this.link = route.link;
+    this.channel = route.channel;
+    try {
+      route.link.begin(this); // sends now, or once a slot is free
+    } catch (err) {
+      this.link = undefined;
+      this.fail(toRpcError(err, 'UNAVAILABLE'));
+    }
+  }
+
+  /** PendingCall: a slot is ours. Write the CALL record. */
+  send(): void {
+    if (this.phase !== Phase.Starting) return;
+    const link = this.link!;
+    const record: CallRecord =
+      this.actor === undefined
+        ? { m: this.method, a: this.args }
+        : { n: this.actor, m: this.method, a: this.args };
     if (this.deadline !== undefined) {
       const remaining = Math.ceil(this.deadline - Date.now());
-      if (remaining <= 0) return this.failNow(deadlineError(this.method));
-      this.timer = setTimeout(expire, remaining, this);
-      message.t = remaining;
+      if (remaining <= 0) {
+        this.fail(this.deadlineError());
+        return;
+      }
+      record.t = remaining;
     }
-    if (this.stream) message.s = 1;
-    if (this.signal !== undefined) {
-      this.unlink = onSignal(this.signal, (reason) => this.fail(reason));
-      if (this.over) return false;
-    }
+    const metadata = this.options.metadata;
+    if (metadata !== undefined) record.h = metadata;
+    const ends = link.ends;
+    ends.owner = this;
+    let reply: Receiver<unknown>;
     try {
-      const encoded = encodeArgs(link, this.args, this);
-      message.a = encoded.values;
-      if (encoded.kinds) message.x = encoded.kinds;
+      if (this.channel !== undefined) {
+        reply = new Receiver<unknown>();
+        record.r = reply;
+        this.channel.write(record);
+      } else {
+        const stream = link.channels.openDuplex<CallRecord, unknown>();
+        reply = stream.receiver;
+        try {
+          stream.sender.write(record);
+        } catch (err) {
+          // The stream is open but carries no CALL: reset it, or the callee would hold the calls opened
+          // after it (they are admitted in order) until the connection ends.
+          stream.receiver.cancel();
+          throw err;
+        }
+        stream.sender.close();
+      }
     } catch (err) {
-      return this.failNow(toRpcError(err, 'INVALID_ARGUMENT'));
+      this.fail(sendError(err));
+      return;
+    } finally {
+      ends.owner = undefined;
     }
-    this.route.mailbox.send(message).catch((err) => this.fail(sendError(err)));
-    return true;
+    this.reply = reply;
+    this.phase = Phase.Sent;
+    reply.consume(this);
   }
 
-  /** Aborts when the call ends: stops its stream and callback arguments. Made on first use. */
-  endSignal(): AbortSignal {
-    this.ended ??= new AbortController();
-    if (this.over) this.ended.abort(CALL_ENDED);
-    return this.ended.signal;
+  // ------------------------------------------------------------------ the reply (ReceiverObserver)
+
+  next(message: unknown): void {
+    this.link?.ends.take(); // what a reply carries lives as the reader keeps it, not as the call
+    switch (this.phase) {
+      case Phase.Sent: {
+        let shape: ReturnType<typeof parseShape>;
+        try {
+          shape = parseShape(message);
+        } catch (err) {
+          this.fail(toRpcError(err));
+          return;
+        }
+        if (shape.kind === 'value') {
+          this.finish();
+          this.call.resolveValue(shape.value);
+        } else {
+          this.demand = shape.demand;
+          this.phase = Phase.Parked;
+          this.call.resolveStream(this);
+        }
+        return;
+      }
+      case Phase.Streaming:
+        this.observer?.next(message);
+        return;
+      case Phase.Parked:
+        this.fail(rpcError('INTERNAL', `${this.method}: stream items before they were asked for`));
+        return;
+      default:
+    }
   }
 
-  /** End the call with `err` (once): cancel the reply channel, stop the arguments, tell the reader. */
+  error(err: unknown): void {
+    this.fail(toRpcError(err));
+  }
+
+  complete(): void {
+    if (this.phase === Phase.Streaming) {
+      const observer = this.observer;
+      this.finish();
+      observer?.complete();
+      return;
+    }
+    if (this.phase === Phase.Sent || this.phase === Phase.Parked) {
+      this.fail(rpcError('INTERNAL', `${this.method}: the reply ended without a reply`));
+    }
+  }
+
+  // ------------------------------------------------------------------ StreamResult
+
+  start(observer: ItemObserver): void {
+    if (this.phase !== Phase.Parked) {
+      observer.error(rpcError('CANCELLED', `${this.method}: the call already ended`));
+      return;
+    }
+    this.phase = Phase.Streaming;
+    this.observer = observer;
+    this.demand?.close(); // the callee subscribes to its source now
+  }
+
+  cancel(reason: RpcError): void {
+    this.observer = undefined; // whoever cancels needs no word back
+    this.fail(reason);
+  }
+
+  pause(): void {
+    this.reply?.pause();
+  }
+
+  resume(): void {
+    this.reply?.resume();
+  }
+
+  // ------------------------------------------------------------------ the end
+
+  /** Aborts when the call ends (EndOwner): the arguments' streams and callbacks stop with it. */
+  endSignal(): AbortLike {
+    this.ended ??= new AbortFlag();
+    if (this.phase === Phase.Over) this.ended.abort();
+    return this.ended;
+  }
+
+  /** End the call with `err` (once): tell the reader, cancel the reply channel, stop the arguments. */
   fail(err: RpcError): void {
-    if (this.over) return;
-    this.over = true;
+    if (this.phase === Phase.Over) return;
+    const streaming = this.phase === Phase.Streaming;
+    const observer = this.observer;
+    this.phase = Phase.Over;
     this.cleanup();
-    // Tell the reader first: cancelling completes the reply's subscriber, which must not look like an end.
-    this.onFail(err);
-    this.reply.cancel();
+    if (streaming) observer?.error(err);
+    else this.call.reject(err);
+    this.reply?.cancel();
+    this.demand?.close();
   }
 
   /**
    * The deadline passed: the call fails now, but its reply channel is not cancelled at once. The callee
    * armed the same deadline when the call arrived (a little later than ours), so its own timer is about
    * to end the handler with DEADLINE_EXCEEDED and answer; cancelling first would make the handler see
-   * our cancel instead (CANCELLED, or DEADLINE_EXCEEDED only by its skew rule). The link cancels the
-   * channel after a grace if the callee does not end it (see Link.linger).
+   * our cancel instead. The link cancels the channel after a grace if the callee does not end it.
    */
   expire(): void {
-    if (this.over) return;
-    this.over = true;
+    if (this.phase === Phase.Over) return;
+    const reply = this.reply;
+    if (reply === undefined) {
+      this.fail(this.deadlineError());
+      return;
+    }
+    const streaming = this.phase === Phase.Streaming;
+    const observer = this.observer;
+    this.phase = Phase.Over;
     this.cleanup();
-    this.onFail(deadlineError(this.method));
-    this.route.link.linger(this.reply);
+    if (streaming) observer?.error(this.deadlineError());
+    else this.call.reject(this.deadlineError());
+    this.link!.linger(reply);
   }
 
-  /** The reader got the end it wanted. */
-  finish(): void {
-    if (this.over) return;
-    this.over = true;
+  /** The reply was read whole. */
+  private finish(): void {
+    this.phase = Phase.Over;
     this.cleanup();
-  }
-
-  private failNow(err: RpcError): false {
-    this.fail(err);
-    return false;
   }
 
   private cleanup(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.unlink();
-    this.ended?.abort(CALL_ENDED);
-    this.route.link.end(this);
+    this.unlinkSignal?.();
+    this.parent?.removeEventListener('abort', this);
+    this.ended?.abort();
+    this.link?.end(this);
+  }
+
+  private deadlineError(): RpcError {
+    return rpcError('DEADLINE_EXCEEDED', `${this.method}: deadline exceeded`);
   }
 }
 
@@ -164,275 +345,28 @@ function expire(call: OutboundCall): void {
 }
 
 /**
- * The reader of a unary call: waits for the route, makes the call, reads its one reply. One object per
- * call that is at once the route waiter and the reply's observer (no closure per step); it reads the
- * reply with `Receiver.consume`, which needs no RxJS subscriber objects.
+ * The call's deadline: its own `timeoutMs`, and (unless detached) the calling handler's, whichever is
+ * earlier; undefined: none.
  */
-class UnaryReader implements RouteWaiter, ReceiverObserver<unknown> {
-  private call: OutboundCall | undefined;
-  private answered = false;
-  /** Set by {@link takeResolvers} while the call's promise is made. */
-  resolve!: (value: unknown) => void;
-  fail!: (err: RpcError) => void;
-
-  constructor(
-    private readonly source: RouteSource,
-    private readonly method: string,
-    private readonly args: unknown[],
-    private readonly options: CallOptions,
-    readonly deadline: number | undefined,
-  ) {}
-
-  go(route: Route): void {
-    const call = new OutboundCall(
-      route,
-      this.method,
-      this.args,
-      false,
-      this.deadline,
-      this.options.signal,
-      this.fail,
-    );
-    if (!call.start()) return;
-    this.call = call;
-    call.reply.consume(this);
-  }
-
-  next(message: unknown): void {
-    if (this.answered) return;
-    this.answered = true;
-    const call = this.call!;
-    const reply = message as { v?: unknown; s?: unknown } | null;
-    if (reply === null || typeof reply !== 'object' || Array.isArray(reply)) {
-      call.fail(rpcError('INTERNAL', `${this.method}: malformed reply`));
-    } else if (reply.s === 1) {
-      call.finish();
-      const { source, method, args, options } = this;
-      this.resolve(
-        new Stream(
-          (s) => streamCall(source, method, args, options).subscribe(s),
-          () => iterateCall(source, method, args, options),
-        ),
-      );
-    } else {
-      call.finish();
-      this.resolve(reply.v);
-    }
-  }
-
-  error(err: unknown): void {
-    this.call!.fail(toRpcError(err));
-  }
-
-  complete(): void {
-    if (!this.answered)
-      this.call!.fail(rpcError('INTERNAL', `${this.method}: the reply channel ended without a reply`));
-  }
+function deadlineOf(options: CallOptions, parent: CallScope | undefined): number | undefined {
+  const own = options.timeoutMs ? Date.now() + options.timeoutMs : undefined;
+  const inherited = parent?.context.deadline;
+  if (inherited === undefined) return own;
+  return own === undefined ? inherited : Math.min(own, inherited);
 }
 
-/** The reader whose promise is being made (see {@link unaryCall}). */
-let making: UnaryReader | undefined;
-
-/** The executor of every unary call's promise: a module function, so no closure is made per call. */
-function takeResolvers(resolve: (value: unknown) => void, reject: (err: RpcError) => void): void {
-  making!.resolve = resolve;
-  making!.fail = reject;
-}
-
-/** A unary call: the value, or a {@link Stream} when the method returned one (see call.ts). */
-export function unaryCall(
-  source: RouteSource,
-  method: string,
-  args: unknown[],
-  options: CallOptions,
-): Promise<unknown> {
-  const reader = new UnaryReader(source, method, args, options, deadlineOf(options));
-  making = reader;
-  const promise = new Promise(takeResolvers);
-  making = undefined;
-  withRoute(source, method, reader.deadline, options.signal, reader);
-  return promise;
-}
-
-/** A stream call per subscription; unsubscribing cancels it. */
-export function streamCall(
-  source: RouteSource,
-  method: string,
-  args: unknown[],
-  options: CallOptions,
-): Observable<unknown> {
-  return new Observable((subscriber) => {
-    const deadline = deadlineOf(options);
-    let call: OutboundCall | undefined;
-    const fail = (err: RpcError) => subscriber.error(err);
-    const stop = withRoute(source, method, deadline, options.signal, {
-      fail,
-      go(route) {
-        const c = new OutboundCall(route, method, args, true, deadline, options.signal, fail);
-        call = c;
-        if (!c.start()) return;
-        c.reply.subscribe({
-          next: (v) => subscriber.next(v),
-          error: (err: unknown) => c.fail(toRpcError(err)),
-          complete: () => {
-            c.finish();
-            subscriber.complete();
-          },
-        });
-      },
-    });
-    return () => {
-      stop();
-      call?.fail(rpcError('CANCELLED', `${method}: unsubscribed`));
-    };
-  });
-}
-
-/** A stream call read by pulling: the server's source waits for the reads (channel backpressure). */
-export function iterateCall(
-  source: RouteSource,
-  method: string,
-  args: unknown[],
-  options: CallOptions,
-): AsyncIterator<unknown> {
-  let call: OutboundCall | undefined;
-  let inner: AsyncIterator<unknown> | undefined;
-  let failure: RpcError | undefined;
-  // Interrupts the read in progress. Each read gets its own promise: racing every read against one
-  // long-lived "failed" promise would leave a reaction on it per item, for as long as the stream lasts.
-  let interrupt: ((err: RpcError) => void) | undefined;
-  const onFail = (err: RpcError) => {
-    failure ??= err;
-    interrupt?.(failure);
-  };
-  let started: Promise<void> | undefined;
-  const start = () =>
-    new Promise<void>((resolve) => {
-      const deadline = deadlineOf(options);
-      withRoute(source, method, deadline, options.signal, {
-        fail(err) {
-          onFail(err);
-          resolve();
-        },
-        go(route) {
-          call = new OutboundCall(route, method, args, true, deadline, options.signal, onFail);
-          if (call.start()) inner = call.reply[Symbol.asyncIterator]();
-          resolve();
-        },
-      });
-    });
-  return {
-    async next() {
-      started ??= start();
-      await started;
-      if (failure) throw failure;
-      try {
-        const r = await new Promise<IteratorResult<unknown>>((resolve, reject) => {
-          interrupt = reject;
-          inner!.next().then(resolve, reject);
-        });
-        interrupt = undefined;
-        if (r.done) call!.finish();
-        return r;
-      } catch (err) {
-        interrupt = undefined;
-        const e = failure ?? toRpcError(err);
-        call?.fail(e);
-        throw e;
-      }
-    },
-    async return() {
-      call?.fail(rpcError('CANCELLED', `${method}: iteration stopped`));
-      onFail(rpcError('CANCELLED', `${method}: iteration stopped`));
-      return { value: undefined, done: true };
-    },
-  };
-}
-
-/**
- * Run `go` with the route, now when it is there, or once connected: the wait for a connection counts
- * against the deadline and the signal. Returns a function that abandons the wait.
- */
-function withRoute(
-  source: RouteSource,
-  method: string,
-  deadline: number | undefined,
-  signal: AbortSignal | undefined,
-  waiter: RouteWaiter,
-): () => void {
-  let route: Route | Promise<Route>;
-  try {
-    route = source();
-  } catch (err) {
-    waiter.fail(toRpcError(err, 'UNAVAILABLE'));
-    return NOTHING;
-  }
-  if (!isThenable(route)) {
-    waiter.go(route);
-    return NOTHING;
-  }
-  return awaitRoute(route, method, deadline, signal, waiter);
-}
-
-/**
- * {@link withRoute} when the route is not there yet (it dials). Its own function so that the closures
- * below, and the context they share, are made only on this path, not on every call.
- */
-function awaitRoute(
-  route: Promise<Route>,
-  method: string,
-  deadline: number | undefined,
-  signal: AbortSignal | undefined,
-  waiter: RouteWaiter,
-): () => void {
-  let done = false;
-  const settle = () => {
-    done = true;
-    if (timer !== undefined) clearTimeout(timer);
-    unlink();
-  };
-  const timer =
-    deadline === undefined
-      ? undefined
-      : setTimeout(
-          () => {
-            settle();
-            waiter.fail(deadlineError(method));
-          },
-          Math.max(0, deadline - Date.now()),
-        );
-  const unlink = onSignal(signal, (reason) => {
-    if (done) return;
-    settle();
-    waiter.fail(reason);
-  });
-  route.then(
-    (r) => {
-      if (done) return;
-      settle();
-      waiter.go(r);
-    },
-    (err) => {
-      if (done) return;
-      settle();
-      waiter.fail(toRpcError(err, 'UNAVAILABLE'));
-    },
-  );
-  return settle;
-}
-
-function deadlineOf(options: CallOptions): number | undefined {
-  return options.timeoutMs ? Date.now() + options.timeoutMs : undefined;
-}
-
-function deadlineError(method: string): RpcError {
-  return rpcError('DEADLINE_EXCEEDED', `${method}: deadline exceeded`);
-}
-
-/** A call that could not be sent: a mailbox the peer closed means the actor is gone for us. */
+/** A call that could not be sent: a channel the peer closed means the actor is gone for us. */
 function sendError(err: unknown): RpcError {
-  if (isTransportError(err, 'CHANNEL_CANCELLED') || isTransportError(err, 'STREAM_CLOSED')) {
-    return rpcError('UNAVAILABLE', `the peer closed the mailbox: ${err.message}`, { cause: err });
+  if (
+    isTransportError(err, 'CHANNEL_CANCELLED') ||
+    isTransportError(err, 'STREAM_CLOSED') ||
+    isTransportError(err, 'SESSION_CLOSED') ||
+    isTransportError(err, 'GO_AWAY')
+  ) {
+    return rpcError('UNAVAILABLE', `the call could not be sent: ${err.message}`, { cause: err });
+  }
+  if (isTransportError(err, 'STREAM_LIMIT')) {
+    return rpcError('RESOURCE_EXHAUSTED', `the call could not be sent: ${err.message}`, { cause: err });
   }
   return toRpcError(err, 'INVALID_ARGUMENT');
 }

@@ -1,119 +1,223 @@
 /**
- * The callee's side: serve the calls arriving on one mailbox channel. For each call: validate it,
- * apply the per-connection limit, admit it (method exists, caller authorized), start its deadline,
- * watch its reply channel for cancellation, decode its arguments, run it through the target (the
- * actor's mailbox), and answer on the reply channel — one value, a stream with backpressure, or an
- * ERROR record. Every call ends: with a reply, an error, its deadline, or the connection.
+ * The callee's side (docs/PROTOCOL.md 5.2, 5.3): serve the calls a peer makes. A call by actor name
+ * arrives as a DUPLEX stream ({@link serveCallStream}); a call through a ref or callback this node passed
+ * arrives as a CALL record on that channel ({@link serveChannel}). For each call: validate it, apply
+ * the per-connection limit, admit it (the actor exists, the method exists, the caller is allowed), start
+ * its deadline, watch its reply channel for cancellation, run it through the target (the actor's
+ * mailbox), and answer: the shape first (a value, a stream, or an ERROR record), then for a stream its
+ * items once the caller asks for them. Every call ends: with a reply, an error, its deadline, or the
+ * connection.
  *
- * Bad input from the peer fails only that call (INVALID_ARGUMENT on its reply channel); a message
- * with no reply channel to answer on is dropped. A call that is refused or fails releases every channel
- * and byte stream it carried (ends.ts).
+ * Bad input from the peer fails only that call (an ERROR record on its reply channel, never a reset of
+ * anything else). A call that is refused or fails releases everything its CALL record carried (ends.ts).
  */
-
 import { isObservable } from 'rxjs';
-import type { Receiver, Sender } from '../transport/channel/index.js';
+import { type DuplexEnds, Receiver, type ReceiverObserver, type Sender } from '../transport/channel/index.js';
 import { isTransportError } from '../transport/errors.js';
-import { type DecodedArgs, decodeArgs } from './args.js';
 import { CallScope } from './context.js';
-import { releaseEnds } from './ends.js';
+import { bindCallbacks, releasePlaced } from './ends.js';
 import { errorToWire, type RpcError, rpcError, toRpcError } from './errors.js';
 import { isStreamLike } from './invoke.js';
-import type { Link } from './link.js';
+import type { Admission, Link } from './link.js';
 import { type PumpEnd, type PumpOptions, pumpIterable, pumpObservable } from './pump.js';
 import type { Roster, RosterEntry } from './roster.js';
 import { cellTarget, type Outcome, type Target } from './target.js';
-import { type ParsedCall, parseCall, parseOpen, replyOf, type UnaryReply } from './wire.js';
+import { type ParsedCall, parseCall, replyOf } from './wire.js';
+
+/** A call stream the peer opened: read its CALL record, then admit it in the order streams were opened. */
+export function serveCallStream(link: Link, stream: DuplexEnds): void {
+  const inbound = new InboundCall(link, stream.sender, stream.receiver);
+  link.enter(inbound);
+  stream.receiver.consume(inbound);
+}
+
+/** What reading a call stream's caller half came to. */
+enum Read {
+  /** No CALL record yet. */
+  Waiting,
+  /** The CALL record is read and valid. */
+  Call,
+  /** The caller's half failed or was malformed: answer the error. */
+  Failed,
+  /** The stream is gone (reset, connection lost): nobody to answer. */
+  Gone,
+}
+
+/** The caller's half of a call stream: exactly one CALL record, then FIN. */
+class InboundCall implements Admission, ReceiverObserver<unknown> {
+  private read = Read.Waiting;
+  private call: ParsedCall | undefined;
+  private placed: readonly unknown[] | undefined;
+  private failure: RpcError | undefined;
+
+  constructor(
+    private readonly link: Link,
+    private readonly reply: Sender<unknown>,
+    private readonly receiver: Receiver<unknown>,
+  ) {}
+
+  get ready(): boolean {
+    return this.read !== Read.Waiting;
+  }
+
+  next(message: unknown): void {
+    const placed = this.link.ends.take();
+    if (this.read !== Read.Waiting) {
+      // One record per call: anything more breaks the protocol. The stream is reset (the call, if it
+      // runs, sees CANCELLED); what the record carried is released.
+      releasePlaced(placed, true);
+      this.receiver.cancel();
+      return;
+    }
+    try {
+      this.call = parseCall(message, false);
+      this.placed = placed;
+      this.read = Read.Call;
+    } catch (err) {
+      releasePlaced(placed, true);
+      this.failure = toRpcError(err, 'INVALID_ARGUMENT');
+      this.read = Read.Failed;
+    }
+    this.link.advance();
+  }
+
+  error(err: unknown): void {
+    if (this.read !== Read.Waiting) return; // after the CALL, the reply channel tells the served call
+    if (isTransportError(err, 'STREAM_RESET') || isSessionEnd(err)) {
+      this.read = Read.Gone;
+    } else {
+      this.failure = unreadable(err);
+      this.read = Read.Failed;
+    }
+    this.link.advance();
+  }
+
+  complete(): void {
+    if (this.read !== Read.Waiting) return;
+    this.failure = rpcError(
+      'INVALID_ARGUMENT',
+      'malformed call: the call stream ended without a CALL record',
+    );
+    this.read = Read.Failed;
+    this.link.advance();
+  }
+
+  admit(): void {
+    try {
+      if (this.read === Read.Call) serveCall(this.link, undefined, this.call!, this.reply, this.placed);
+      else if (this.read === Read.Failed) answerError(this.link, this.reply, this.failure);
+    } catch (bug) {
+      this.link.core.report(bug);
+    }
+  }
+}
+
+/** A record on the caller's half could not be read: what the caller is told. */
+function unreadable(err: unknown): RpcError {
+  if (isTransportError(err, 'MESSAGE_TOO_LARGE') || isTransportError(err, 'REFERENCE_LIMIT')) {
+    return rpcError('RESOURCE_EXHAUSTED', `the call cannot be read: ${err.message}`, { cause: err });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return rpcError('INVALID_ARGUMENT', `malformed call: ${message}`, { cause: err });
+}
+
+function isSessionEnd(err: unknown): boolean {
+  return (
+    isTransportError(err, 'SESSION_CLOSED') ||
+    isTransportError(err, 'CONNECTION_LOST') ||
+    isTransportError(err, 'GO_AWAY')
+  );
+}
 
 /**
- * Serve `receiver`'s calls on `link` until it ends. With a `target`, calls go to it (a nested mailbox:
- * a callback or a ref we passed); without, the first message must name an actor (a top-level mailbox).
- * The link keeps the receiver so its close can end it (see Link.close).
+ * Serve the calls the peer writes on `receiver`, the channel of a ref or callback this node passed,
+ * with `target`, until it ends. The link keeps the channel so its close can end it.
  */
-export function serveMailbox(link: Link, receiver: Receiver<unknown>, target?: Target): void {
-  if (!link.serve(receiver, target !== undefined)) {
+export function serveChannel(link: Link, receiver: Receiver<unknown>, target: Target): void {
+  if (!link.serve(receiver)) {
     receiver.cancel();
     return;
   }
-  let resolved: Target | string | undefined = target;
-  const report = (err: unknown) => link.core.report(err); // once per mailbox, not per call
-  receiver.subscribe({
+  receiver.consume({
     next(message) {
-      if (resolved === undefined) {
-        try {
-          resolved = parseOpen(message);
-        } catch {
-          // Bad input from the peer ends only this channel.
-          receiver.cancel();
-        }
+      const placed = link.ends.take();
+      let call: ParsedCall;
+      try {
+        call = parseCall(message, true);
+      } catch (err) {
+        const reply = replyOf(message);
+        if (reply) answerError(link, reply, err);
+        releasePlaced(placed, true);
         return;
       }
       try {
-        serveCall(link, resolved, message);
-      } catch (err) {
-        report(err);
+        serveCall(link, target, call, call.reply!, placed);
+      } catch (bug) {
+        link.core.report(bug);
       }
     },
-    // The mailbox ended (the peer closed it, or the connection ended): calls already read go on.
+    // The channel ended (the peer released it, or the connection ended): calls already read go on.
     error: () => link.unserve(receiver),
     complete: () => link.unserve(receiver),
   });
 }
 
-/** A top-level mailbox's target: the actor by name, looked up per call (it may be registered later). */
-function targetOf(link: Link, target: Target | string): Target {
-  if (typeof target !== 'string') return target;
-  const cell = link.core.lookup(target);
-  if (!cell) throw rpcError('NOT_FOUND', `no actor named ${target}`);
+/** A call by name: its actor, looked up per call (it may be registered later). */
+function targetOf(link: Link, actor: string): Target {
+  const cell = link.core.lookup(actor);
+  if (!cell) throw rpcError('NOT_FOUND', `no actor named ${actor}`);
   return cellTarget(cell);
 }
 
-function serveCall(link: Link, where: Target | string, message: unknown): void {
-  let call: ParsedCall;
-  try {
-    call = parseCall(message);
-  } catch (err) {
-    const reply = replyOf(message);
-    if (reply) answerError(link, reply, err);
-    releaseEnds(message);
-    return;
-  }
-  const { reply } = call;
+function serveCall(
+  link: Link,
+  where: Target | undefined,
+  call: ParsedCall,
+  reply: Sender<unknown>,
+  placed: readonly unknown[] | undefined,
+): void {
   if (!link.beginServe()) {
-    releaseEnds(call.args);
     const max = link.core.config.maxCallsPerConnection;
     answerError(
       link,
       reply,
       rpcError('RESOURCE_EXHAUSTED', `${max} calls in progress (maxCallsPerConnection)`),
     );
+    releasePlaced(placed, true);
     return;
   }
   let target: Target;
   try {
-    target = targetOf(link, where);
+    target = where ?? targetOf(link, call.actor!);
     target.admit(call.method, link.caller);
   } catch (err) {
     link.endServe();
-    releaseEnds(call.args);
     answerError(link, reply, err);
+    releasePlaced(placed, true);
     return;
   }
-  new ServedCall(link, target, call).start();
+  new ServedCall(link, target, call, reply, placed).start();
 }
 
 /**
  * One call being served, from its admission to its end: the scope of its deadline and cancellation (it
- * IS the CallScope), and where the target's outcome goes. One object per call, with methods rather
- * than closures, since every call makes one.
+ * IS the CallScope), where the target's outcome goes, and the reader of its demand channel when the
+ * result is a stream. One object per call, with methods rather than closures, since every call makes
+ * one.
  */
-class ServedCall extends CallScope implements Outcome {
+class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown> {
   /** Set once something was (or will be) written on the reply channel, or nothing may be. */
   private answered = false;
-  /** Cleared when the handler's result was taken: the call's arguments are the handler's from then on. */
+  /** Cleared when the handler's result was taken: what the call carried is the handler's from then on. */
   private failed = true;
-  private args: DecodedArgs | undefined;
   /** Set by {@link end}, which runs once. */
-  private over = false;
+  private finished = false;
+  /** The deadline is the actor's default, which does not bound a stream result. */
+  private readonly unaryDeadline: boolean;
+  /** A stream result waiting for the caller's demand; then being pumped. */
+  private source: object | undefined;
+  private demand: Receiver<unknown> | undefined;
+  private pumping = false;
   rosterOf: Roster<RosterEntry> | undefined = undefined;
   rosterPrev: RosterEntry | undefined = undefined;
   rosterNext: RosterEntry | undefined = undefined;
@@ -122,30 +226,27 @@ class ServedCall extends CallScope implements Outcome {
     private readonly link: Link,
     private readonly target: Target,
     private readonly call: ParsedCall,
+    private readonly reply: Sender<unknown>,
+    private readonly placed: readonly unknown[] | undefined,
+    defaults = target.defaultTimeout(call.method),
   ) {
-    super(
-      link.caller,
-      target.actor,
-      call.method,
-      call.timeoutMs ?? target.defaultTimeout(call.method, call.stream),
-    );
+    super(link.caller, target.actor, call.method, call.timeoutMs ?? defaults.ms, call.metadata);
+    this.unaryDeadline = call.timeoutMs === undefined && defaults.unaryOnly;
   }
 
   start(): void {
     const { link, call } = this;
     link.watch(this);
+    bindCallbacks(this.placed, this);
     try {
-      if (call.kinds !== undefined) this.args = decodeArgs(link, call.args, call.kinds, this);
-      const values = this.args?.values ?? call.args;
-      this.target.dispatch(call.method, values, this.context, call.stream, this);
+      this.target.dispatch(call.method, call.args, this, this);
     } catch (err) {
       this.reject(err);
     }
     // A call that ended already (a handler that returned a value, at once) needs no watch on its reply
-    // channel; one that goes on learns from it that the caller cancelled (a cancel that came meanwhile is
-    // reported at once).
-    if (!this.over) {
-      call.reply.onClosed((err) => {
+    // channel; one that goes on learns from it that the caller cancelled.
+    if (!this.finished) {
+      this.reply.onClosed((err) => {
         if (err === undefined) return;
         if (isTransportError(err, 'CHANNEL_CANCELLED')) this.cancel();
         else this.abort(toRpcError(err));
@@ -155,8 +256,13 @@ class ServedCall extends CallScope implements Outcome {
 
   /** Our own deadline is answered; a cancelled or lost reply channel has nobody to answer. */
   protected override whenAborted(reason: RpcError): void {
-    if (!this.answered && this.expired) answerError(this.link, this.call.reply, reason);
+    if (!this.answered && this.expired) answerError(this.link, this.reply, reason);
     this.answered = true;
+    // A stream the caller never asked for has no pump to end the call.
+    if (this.source !== undefined && !this.pumping) {
+      if (this.expired) this.reply.error(reason.code, reason.message);
+      this.end();
+    }
   }
 
   /**
@@ -179,25 +285,17 @@ class ServedCall extends CallScope implements Outcome {
     }
     this.failed = false;
     this.answered = true;
-    const call = this.call;
-    if (!call.stream) {
-      const body: UnaryReply = isStreamLike(result) ? { s: 1 } : result === undefined ? {} : { v: result };
-      this.sendOne(body);
-    } else if (isStreamLike(result)) {
-      this.streamOut(result);
-    } else {
-      this.sendOne(result);
-    }
+    if (isStreamLike(result)) this.park(result);
+    else this.sendOne(result === undefined ? {} : { v: result });
   }
 
   /**
-   * The one message of a reply, then FIN, then the end of the call. A value that cannot be sent
+   * The one record of a value reply, then FIN, then the end of the call. A value that cannot be sent
    * (ENCODE_ERROR, MESSAGE_TOO_LARGE) is answered with its error instead; a reply channel that is gone
-   * (cancelled, connection lost) is left. `write` queues without a promise; a failure it can only find
-   * later resets the reply channel, which the caller sees as the call's error.
+   * (cancelled, connection lost) is left.
    */
   private sendOne(message: unknown): void {
-    const reply = this.call.reply;
+    const reply = this.reply;
     try {
       reply.write(message);
       reply.close();
@@ -208,20 +306,52 @@ class ServedCall extends CallScope implements Outcome {
   }
 
   /**
-   * Pump a stream result into the reply channel, with the method's buffer and overflow policy. The
-   * call's scope is the pump's stop signal (no AbortController per stream).
+   * A stream result: say so, with a demand channel, and subscribe to the source only when the caller
+   * ends that channel (it subscribed). The actor's default deadline does not bound a stream.
    */
+  private park(source: object): void {
+    if (this.unaryDeadline) this.dropDeadline();
+    const demand = new Receiver<unknown>();
+    this.source = source;
+    this.demand = demand;
+    try {
+      this.reply.write({ s: demand });
+    } catch (err) {
+      this.source = undefined;
+      answerError(this.link, this.reply, err);
+      this.end();
+      return;
+    }
+    demand.consume(this);
+  }
+
+  /** The demand channel (ReceiverObserver): its end is the caller's go. */
+  next(): void {}
+
+  error(): void {
+    // The caller reset the demand channel without asking for the items: it gave up.
+    if (!this.pumping) this.cancel();
+  }
+
+  complete(): void {
+    if (this.pumping || this.source === undefined || this.aborted) return;
+    this.pumping = true;
+    this.streamOut(this.source);
+  }
+
+  /** Pump the stream result into the reply channel, with the method's buffer and overflow policy. */
   private streamOut(source: object): void {
     const { config, stats } = this.link.core;
     const per = this.target.streamOptions(this.call.method);
     const options: PumpOptions = {
       buffer: per.buffer ?? config.streamBuffer,
+      bytes: this.link.pushBytes,
       overflow: per.overflow ?? config.overflow,
       exposeStack: config.exposeStackTraces,
       signal: this,
       stats,
     };
-    const reply = this.call.reply;
+    const reply = this.reply;
     const pumped = isObservable(source)
       ? pumpObservable(source, reply, options)
       : pumpIterable(source as AsyncIterable<unknown>, reply, options);
@@ -235,7 +365,7 @@ class ServedCall extends CallScope implements Outcome {
     // A deadline during the stream: the scope's abort handler cannot answer (the stream had begun).
     const reason = this.reason;
     if (end === 'cancelled' && reason?.code === 'DEADLINE_EXCEEDED' && this.expired) {
-      this.call.reply.error(reason.code, reason.message);
+      this.reply.error(reason.code, reason.message);
     }
     this.end();
   }
@@ -245,7 +375,7 @@ class ServedCall extends CallScope implements Outcome {
     try {
       if (!this.answered) {
         this.answered = true;
-        answerError(this.link, this.call.reply, this.reason ?? err);
+        answerError(this.link, this.reply, this.reason ?? err);
       }
     } catch (bug) {
       this.link.core.report(bug);
@@ -255,14 +385,13 @@ class ServedCall extends CallScope implements Outcome {
 
   /** Once: stop the deadline, release what the call holds, and count it out of the connection. */
   private end(): void {
-    if (this.over) return;
-    this.over = true;
+    if (this.finished) return;
+    this.finished = true;
     try {
       this.dispose();
       this.link.unwatch(this);
-      this.args?.release();
-      // A call that failed (refused while queued, deadline, handler error) leaves nothing open.
-      if (this.failed) releaseEnds(this.args?.values ?? this.call.args);
+      this.demand?.cancel();
+      releasePlaced(this.placed, this.failed);
     } catch (bug) {
       this.link.core.report(bug);
     } finally {
@@ -271,6 +400,7 @@ class ServedCall extends CallScope implements Outcome {
   }
 }
 
+/** Answer `reply` with `err` as an ERROR record (see PROTOCOL.md 5.6); never throws. */
 function answerError(link: Link, reply: Sender<unknown>, err: unknown): void {
   const e = errorToWire(err, link.core.config.exposeStackTraces);
   reply.error(e.code, e.message, e.details);

@@ -16,15 +16,17 @@ import {
 } from '../transport/connection/index.js';
 import { type MuxConfig, Session } from '../transport/mux/index.js';
 import { ActorCell, type ActorClass } from './cell.js';
+import { ChannelInvoker } from './channel-invoker.js';
 import { closeLink, type Peer, PeerClient, peerKey, RemoteInvoker } from './client.js';
 import { type ActorsConfig, resolveConfig } from './config.js';
 import { type ActorOptions, actorMetadata, verifyActorOptions, verifyName } from './decorators.js';
+import { ActorEnds, type EndServices } from './ends.js';
 import { rpcError } from './errors.js';
 import { type Core, Link } from './link.js';
 import { LocalInvoker } from './local.js';
 import type { PumpStats } from './pump.js';
 import { makeRef } from './ref.js';
-import { serveMailbox } from './server.js';
+import { serveCallStream, serveChannel } from './server.js';
 import type { CallOptions, Ref } from './types.js';
 
 /** How to build an {@link ActorSystem}. */
@@ -188,7 +190,7 @@ export class ActorSystem {
   serve(connection: Connection): void {
     const link = this.attach(connection);
     if (!link) return;
-    link.channels.onChannel = (receiver) => serveMailbox(link, receiver);
+    link.channels.onDuplex = (stream) => serveCallStream(link, stream);
   }
 
   /** Counters; see {@link SystemStats}. */
@@ -231,8 +233,8 @@ export class ActorSystem {
     const connection = await (this.options.dial ?? ((p: Peer) => this.dialTls(p)))(peer);
     const link = this.attach(connection);
     if (!link) throw rpcError('UNAVAILABLE', 'the actor system is closed');
-    // A dialled connection serves no top-level mailboxes: the peer calls us only through what we pass it.
-    link.channels.onChannel = (receiver) => receiver.cancel();
+    // A dialled connection serves no calls by name (its DUPLEX streams are reset): the peer calls us only
+    // through the refs and callbacks we pass it.
     return link;
   }
 
@@ -250,13 +252,23 @@ export class ActorSystem {
       return undefined;
     }
     const mux = new Session(connection.socket, connection.role, this.options.mux);
-    const channels = new ChannelSession(mux, this.options.channel);
-    const link = new Link(this.core, connection, channels);
+    const ends = new ActorEnds(END_SERVICES);
+    const channels = new ChannelSession(mux, this.options.channel, ends);
+    // Actors use no top-level channels: one the peer opens is cancelled.
+    channels.onChannel = (receiver) => receiver.cancel();
+    const link = new Link(this.core, connection, channels, ends);
+    ends.link = link;
     this.links.add(link);
     void channels.closed.then(() => this.links.delete(link));
     return link;
   }
 }
+
+/** How refs and callbacks passed across a connection are served and called (see ends.ts). */
+const END_SERVICES: EndServices = {
+  serveChannel,
+  passedInvoker: (link, sender, what, held) => new ChannelInvoker(link, sender, what, held),
+};
 
 async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

@@ -1,15 +1,15 @@
 /**
- * What a mailbox channel delivers its calls to. A top-level mailbox channel names an actor; a nested
- * one (an argument) stands for a callback function or an actor ref the caller passed. The server code
- * is the same for all of them; only the target differs.
+ * What a served call runs on. A call stream names an actor; a ref's or callback's channel stands for
+ * the actor ref or function that was passed. The server code is the same for all of them; only the
+ * target differs.
  */
 
-import type { Invoker } from './call.js';
 import type { ActorCell } from './cell.js';
 import type { OverflowPolicy } from './config.js';
-import type { CallContext, Caller } from './context.js';
+import { type Caller, type CallScope, runInScope } from './context.js';
 import { rpcError } from './errors.js';
-import { isThenable, settle } from './invoke.js';
+import { isThenable } from './invoke.js';
+import type { Invoker } from './ref.js';
 import type { CallOptions } from './types.js';
 
 /** Per-method options a target gives the code that streams its results. */
@@ -23,23 +23,17 @@ export interface Target {
   readonly actor: string;
   /** Throws why `caller` may not call `method`: UNIMPLEMENTED, PERMISSION_DENIED, UNAVAILABLE. */
   admit(method: string, caller: Caller): void;
-  /** Deadline (ms) of a call that sets none; undefined: none. */
-  defaultTimeout(method: string, stream: boolean): number | undefined;
+  /** Deadline of a call that sets none (see ActorCell.defaultTimeout). */
+  defaultTimeout(method: string): { ms: number | undefined; unaryOnly: boolean };
   /** Buffer and overflow policy for a push stream result of `method`. */
   streamOptions(method: string): StreamOptions;
   /**
-   * Run the call. `outcome.resolve` gets the handler's result (a value, or an Observable / AsyncIterable
-   * for a stream; a promise is awaited first), `outcome.reject` the error; exactly one of them runs, maybe
-   * before this returns. `stream` says how the caller asked (a target that forwards needs it). Throws
-   * only what `admit` would have (a target that cannot serve at all).
+   * Run the call in `scope`. `outcome.resolve` gets the handler's result (a value, or an Observable /
+   * AsyncIterable for a stream; a thenable is awaited first), `outcome.reject` the error; exactly one of
+   * them runs, maybe before this returns. Throws only what `admit` would have (a target that cannot
+   * serve at all).
    */
-  dispatch(
-    method: string,
-    args: readonly unknown[],
-    ctx: CallContext,
-    stream: boolean,
-    outcome: Outcome,
-  ): void;
+  dispatch(method: string, args: readonly unknown[], scope: CallScope, outcome: Outcome): void;
 }
 
 /** Where a dispatched call's result goes (an object with methods, so a call needs no closures). */
@@ -67,9 +61,9 @@ export function cellTarget(cell: ActorCell): Target {
     target = {
       actor: cell.name,
       admit: (method, caller) => cell.admit(method, caller),
-      defaultTimeout: (method, stream) => cell.defaultTimeout(method, stream),
+      defaultTimeout: (method) => cell.defaultTimeout(method),
       streamOptions: (method) => streamOptionsOf(cell, method),
-      dispatch: (method, args, ctx, _stream, outcome) => cell.enqueue(method, args, ctx, outcome),
+      dispatch: (method, args, scope, outcome) => cell.enqueue(method, args, scope, outcome),
     };
     cellTargets.set(cell, target);
   }
@@ -93,19 +87,24 @@ export function capabilityTarget(cell: ActorCell): Target {
   };
 }
 
-/** A callback function passed as an argument: the only method is '' (the function itself). */
+const NO_TIMEOUT = { ms: undefined, unaryOnly: false } as const;
+
+/**
+ * A callback function passed as an argument: the only method is '' (the function itself). It runs in
+ * the call's scope, so `callContext()` works inside it.
+ */
 export function functionTarget(fn: Function): Target {
   return {
     actor: '',
     admit(method) {
       if (method !== '') throw rpcError('UNIMPLEMENTED', `a callback has no method ${method}`);
     },
-    defaultTimeout: () => undefined,
+    defaultTimeout: () => NO_TIMEOUT,
     streamOptions: () => ({}),
-    dispatch(_method, args, _ctx, _stream, outcome) {
+    dispatch(_method, args, scope, outcome) {
       let result: unknown;
       try {
-        result = settle(fn(...args));
+        result = runInScope(scope, fn, undefined, args);
       } catch (err) {
         outcome.reject(err);
         return;
@@ -115,22 +114,25 @@ export function functionTarget(fn: Function): Target {
   };
 }
 
-/** A remote ref passed on to another peer: calls are forwarded through this node. */
+/**
+ * A ref we hold (to a peer's actor, or passed to us) passed on to another peer: calls are forwarded
+ * through this node, as calls made by the served call (its deadline and cancellation go along).
+ */
 export function forwardTarget(actor: string, invoker: Invoker, base: CallOptions): Target {
   return {
     actor,
     admit: () => {},
-    defaultTimeout: () => undefined,
+    defaultTimeout: () => NO_TIMEOUT,
     streamOptions: () => ({}),
-    dispatch(method, args, ctx, stream, outcome) {
-      const remaining = ctx.deadline === undefined ? base.timeoutMs : Math.max(1, ctx.deadline - Date.now());
-      const signal = base.signal ? AbortSignal.any([base.signal, ctx.signal]) : ctx.signal;
-      const options: CallOptions = { ...base, signal };
-      if (remaining !== undefined) options.timeoutMs = remaining;
-      if (stream) outcome.resolve(invoker.stream(method, [...args], options));
-      else settleInto(invoker.unary(method, [...args], options), outcome);
+    dispatch(method, args, scope, outcome) {
+      const call = runInScope(scope, forward, invoker, [method, [...args], base]);
+      settleInto(call, outcome);
     },
   };
+}
+
+function forward(this: Invoker, method: string, args: unknown[], options: CallOptions): unknown {
+  return this.call(method, args, options);
 }
 
 function streamOptionsOf(cell: ActorCell, method: string): StreamOptions {

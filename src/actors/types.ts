@@ -1,62 +1,63 @@
 /**
  * The typed face of a ref, computed from the actor class with mapped types (no code generation):
  *
- * | the actor's method returns           | the ref's method returns                       |
- * |--------------------------------------|------------------------------------------------|
- * | `R` or `Promise<R>`                  | `Promise<R>`                                   |
- * | `Observable<T>` / `AsyncIterable<T>` | `RemoteStream<T>` (a cold Observable, iterable) |
+ * | the actor's method returns           | the ref's method returns                                  |
+ * |--------------------------------------|-----------------------------------------------------------|
+ * | `R` or `Promise<R>`                  | `Promise<R>`                                              |
+ * | `Observable<T>` / `AsyncIterable<T>` | `RemoteCall<T>`: subscribe or iterate it, or await it for a `RemoteStream<T>` |
+ * | a `Ref<U>` (also inside values)      | `Promise<Ref<U>>`                                         |
  *
- * A trailing `CallContext` parameter is removed from the ref's signature (the system supplies it);
- * lifecycle hooks (`onStart`, `onStop`), `constructor`, Object.prototype's member names (`toString`,
- * `valueOf`, ...), `then`, names starting with `_`, and `withOptions` (reserved for the ref itself) are
- * not callable through a ref; neither are getters, setters and symbol-named methods. TypeScript's
- * `private` is NOT enforced on the wire: a peer may call a `private` method by name (the type hides it,
- * the server does not). Name it `_like_this`, or use `#private` methods, to keep it unreachable.
+ * A method's parameters are the ref's parameters, as declared: the call's context is not a parameter
+ * (handlers read it with `callContext()`). Lifecycle hooks (`onStart`, `onStop`), `constructor`,
+ * Object.prototype's member names (`toString`, `valueOf`, ...), `then`, names starting with `_`, and
+ * `withOptions` (reserved for the ref itself) are not callable through a ref; neither are getters,
+ * setters and symbol-named methods. TypeScript's `private` is NOT enforced on the wire: a peer may call
+ * a `private` method by name (the type hides it, the server does not). Name it `_like_this`, or use
+ * `#private` methods, to keep it unreachable.
  */
 import type { Readable } from 'node:stream';
 import type { Observable } from 'rxjs';
-import type { CallContext } from './context.js';
+import type { CallMetadata } from './context.js';
 
 /** Marks a ref; `isRef(x)` checks it. */
 export const REF: unique symbol = Symbol('rxchan.Ref');
 
 /**
- * A stream result: a cold Observable (each subscription is one call; unsubscribing cancels it on the
- * server) that is also an async iterable (pulling: the server's source is paused while you do not read).
+ * A stream result: an Observable (the first subscription reads the call's items; unsubscribing cancels
+ * it on the server; a later subscription makes a new call) that is also an async iterable (pulling: the
+ * server's source is paused while you do not read).
  */
 export type RemoteStream<T> = Observable<T> & AsyncIterable<T>;
+
+/**
+ * What a ref's stream method returns: one call, started at once. Subscribe to it or iterate it to read
+ * the items, or await it to get the {@link RemoteStream} (the same call's items, read when subscribed).
+ */
+export type RemoteCall<T> = RemoteStream<T> & PromiseLike<RemoteStream<T>>;
 
 /** Per-call options, set with `ref.withOptions(...)` or `system.ref(name, peer, options)`. */
 export interface CallOptions {
   /**
-   * Deadline of the call, ms from now. Wins over the method's and the actor's defaults; 0 or absent:
-   * the callee's default applies (the method's, else for a unary call the actor's), or none.
+   * Deadline of the call, ms from now. A call made inside a handler also keeps its handler's remaining
+   * deadline (the earlier of the two wins) unless `detached`. 0 or absent: the callee's default applies
+   * (the method's, else for a unary call the actor's), or none.
    */
   timeoutMs?: number;
   /** Aborting it cancels the call (CANCELLED): the promise rejects, the stream errors, the server is told. */
   signal?: AbortSignal;
+  /**
+   * A call made inside a handler inherits the handler's deadline and cancellation (it fails when the
+   * handler's call is cancelled or runs out of time). `true` detaches it: only its own options apply.
+   */
+  detached?: boolean;
+  /**
+   * Metadata sent with every call (the CALL record's `h`): string keys and values, such as a request id.
+   * The handler reads it as `callContext().metadata`. Not inherited by calls the handler makes.
+   */
+  metadata?: CallMetadata;
 }
 
 type IsAny<T> = 0 extends 1 & T ? true : false;
-type IsContext<L> =
-  IsAny<L> extends true
-    ? false
-    : [Exclude<L, undefined>] extends [never]
-      ? false
-      : [Exclude<L, undefined>] extends [CallContext]
-        ? true
-        : false;
-
-/** The parameters `A` without a trailing (required or optional) `CallContext`. */
-export type StripContext<A extends readonly unknown[]> = A extends readonly [...infer P, infer L]
-  ? IsContext<L> extends true
-    ? P
-    : A
-  : A extends readonly [...infer P, (infer L)?]
-    ? IsContext<L> extends true
-      ? P
-      : A
-    : A;
 
 /** What a caller gets for a handler returning `R` (see the table above). */
 export type RemoteResult<R> = [R] extends [never]
@@ -65,11 +66,11 @@ export type RemoteResult<R> = [R] extends [never]
     ? // biome-ignore lint/suspicious/noExplicitAny: an untyped handler gives an untyped result
       Promise<any>
     : Awaited<R> extends Observable<infer U>
-      ? RemoteStream<U>
+      ? RemoteCall<U>
       : Awaited<R> extends Readable
         ? Promise<Awaited<R>>
         : Awaited<R> extends AsyncIterable<infer U>
-          ? RemoteStream<U>
+          ? RemoteCall<U>
           : Promise<Awaited<R>>;
 
 /** Names of `T` that are not callable through a ref. */
@@ -79,6 +80,7 @@ export type HiddenName =
   | 'onStop'
   | 'withOptions'
   | 'then'
+  | 'toJSON'
   | 'toString'
   | 'toLocaleString'
   | 'valueOf'
@@ -98,9 +100,7 @@ export type RemoteMethods<T> = {
       ? T[K] extends AnyFunction
         ? K
         : never
-      : never]: T[K] extends (...args: infer A) => infer R
-    ? (...args: StripContext<A>) => RemoteResult<R>
-    : never;
+      : never]: T[K] extends (...args: infer A) => infer R ? (...args: A) => RemoteResult<R> : never;
 };
 
 /** What every ref has besides the actor's methods. */
@@ -135,7 +135,9 @@ export interface RefControls<T> {
  */
 export type Ref<T> = RemoteMethods<T> & RefControls<T>;
 
-/** The function a handler gets for a callback argument typed `F`: each call goes back to the caller. */
-export type RemoteCallback<F extends AnyFunction> = (
-  ...args: StripContext<Parameters<F>>
-) => RemoteResult<ReturnType<F>>;
+/**
+ * The function a handler gets for a callback argument typed `F`: each call goes back to the caller and
+ * returns a promise (also when the ref is local), so declare callback parameters with this type or as
+ * returning a Promise.
+ */
+export type RemoteCallback<F extends AnyFunction> = (...args: Parameters<F>) => RemoteResult<ReturnType<F>>;

@@ -1,124 +1,155 @@
 /**
- * The messages of actor calls (docs/PROTOCOL.md section 5). They are plain objects; the channel layer
+ * The records of actor calls (docs/PROTOCOL.md section 5). They are plain objects; the channel layer
  * encodes them (MessagePack, with channel and byte-stream references) — nothing here touches bytes.
  * Keys are one letter because every call carries them.
  *
- * - A top-level mailbox channel starts with an {@link OpenMessage} naming the actor; every later
- *   message on it, and every message on a nested mailbox channel (a callback or a ref passed as an
- *   argument), is a {@link CallMessage}.
- * - A unary call's reply channel carries one {@link UnaryReply}; a stream call's carries the items
- *   themselves. Both end with FIN, or with an ERROR record `{ code, message, details? }` where `code` is
- *   an RpcError code and `details` a `WireErrorDetails` envelope.
+ * - A call is a DUPLEX stream: the caller's half carries one {@link CallRecord} (with `n`, the actor),
+ *   then FIN; the return half carries the reply.
+ * - A callback or a ref passed to a peer is a nested channel on which the holder writes CallRecords
+ *   (without `n`, with `r`, a reply channel of their own).
+ * - A reply starts with its shape: `{ v }` (a value; then FIN), `{ s: <channel> }` (a stream: the items
+ *   follow once the caller ends the channel `s`, then FIN), or an ERROR record `{ code, message,
+ *   details? }` whose `code` is an RpcError code and `details` a `WireErrorDetails` envelope.
  */
 import { Receiver, Sender } from '../transport/channel/index.js';
+import type { CallMetadata } from './context.js';
 import { rpcError } from './errors.js';
 
-/** First message of a top-level mailbox channel. */
-export interface OpenMessage {
-  /** The actor's name. */
-  n: string;
-}
-
-/** What an argument is, when it is not plain data (`x` of a call). */
-export const ArgKind = {
-  /** Plain data, byte streams included (the channel layer carries those). */
-  VALUE: 0,
-  /** A stream: the caller put a Sender and pumps items into it; the handler gets the Receiver. */
-  STREAM: 1,
-  /** A callback: the caller put a Receiver of calls and serves them; the handler gets a function. */
-  CALLBACK: 2,
-  /** An actor ref: like a callback, but the handler gets a ref whose methods are called by name. */
-  REF: 3,
-} as const;
-
-export type ArgKind = (typeof ArgKind)[keyof typeof ArgKind];
-
-/** A call, as it travels on a mailbox channel. */
-export interface CallMessage {
-  /** Method name; '' on a callback's mailbox. */
+/** A call, as it travels. */
+export interface CallRecord {
+  /** The actor's name: on a call stream only. */
+  n?: string;
+  /** Method name; '' on a callback's channel. */
   m: string;
   /** Arguments, in order. */
   a: unknown[];
-  /** The reply channel: the caller puts a Receiver, the callee gets a Sender. */
-  r: Receiver<unknown> | Sender<unknown>;
-  /** 1 for a stream call (a subscription); absent for a unary call. */
-  s?: 1;
   /** Deadline, ms from when the callee reads the call (relative: no shared clock is assumed); absent: none. */
   t?: number;
-  /** Kind of each argument, when any is not {@link ArgKind.VALUE}; absent: all plain. */
-  x?: ArgKind[];
+  /** Metadata: string keys to string values; absent: none. */
+  h?: CallMetadata;
+  /** The reply channel: on a callback's or ref's channel only (the caller puts a Receiver). */
+  r?: Receiver<unknown> | Sender<unknown>;
 }
 
-/** The one message on a unary call's reply channel. */
-export type UnaryReply =
+/** The first record of a reply that is not an error. */
+export type ReplyShape =
   /** The handler's value; absent when it returned undefined. */
   | { v?: unknown }
-  /** The method returned a stream: the caller should subscribe (a stream call) instead. */
-  | { s: 1 };
+  /** A stream: the items follow once the caller ends this channel (FIN): the callee's Receiver, the
+   *  caller's Sender. */
+  | { s: Receiver<unknown> | Sender<unknown> };
 
 /** Largest timeout a call may carry, ms (about 24.8 days: what a Node timer can wait). */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
+/** Metadata bounds: entries, and characters of a key or a value. */
+export const MAX_METADATA_ENTRIES = 64;
+export const MAX_METADATA_TEXT = 4096;
+
+/** Longest actor name, characters. */
+export const MAX_ACTOR_NAME = 256;
+
 /** A call as the callee validated it. */
 export interface ParsedCall {
+  /** The actor's name; undefined on a nested channel (the channel is the target). */
+  actor: string | undefined;
   method: string;
   args: unknown[];
-  reply: Sender<unknown>;
-  stream: boolean;
   timeoutMs: number | undefined;
-  kinds: ArgKind[] | undefined;
+  metadata: CallMetadata | undefined;
+  /** The reply channel of a call on a nested channel. */
+  reply: Sender<unknown> | undefined;
 }
 
-/** The reply Sender of a message, if it has a usable one (so even a bad call can be answered). */
+/** The reply Sender of a message on a nested channel, if it has a usable one (so even a bad call can be
+ *  answered). */
 export function replyOf(message: unknown): Sender<unknown> | undefined {
-  const r = (message as { r?: unknown } | null)?.r;
+  if (typeof message !== 'object' || message === null) return undefined;
+  const r = Object.hasOwn(message, 'r') ? (message as { r?: unknown }).r : undefined;
   return r instanceof Sender ? r : undefined;
 }
 
-/** Validates a call received on a mailbox channel. Throws INVALID_ARGUMENT saying what is wrong. */
-export function parseCall(message: unknown): ParsedCall {
+/**
+ * Validates a CALL record. `nested`: read on a callback's or ref's channel (needs `r`, no `n`); else
+ * on a call stream (needs `n`, no `r`). Throws INVALID_ARGUMENT saying what is wrong.
+ */
+export function parseCall(message: unknown, nested: boolean): ParsedCall {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) bad('a call must be a map');
-  const { m, a, s, t, x } = message as Record<string, unknown>;
-  const reply = replyOf(message);
-  if (!reply) bad('r must be a reply channel');
+  const record = message as Record<string, unknown>;
+  const m = own(record, 'm');
+  const a = own(record, 'a');
+  const t = own(record, 't');
+  const h = own(record, 'h');
+  const n = own(record, 'n');
+  let reply: Sender<unknown> | undefined;
+  let actor: string | undefined;
+  if (nested) {
+    reply = replyOf(message);
+    if (!reply) bad('r must be a reply channel');
+    if (n !== undefined) bad('n (actor) is not allowed on a nested channel');
+  } else {
+    if (typeof n !== 'string' || n.length === 0 || n.length > MAX_ACTOR_NAME) {
+      bad(`n (actor) must be a name of 1 to ${MAX_ACTOR_NAME} characters`);
+    }
+    if (own(record, 'r') !== undefined) bad('r (reply channel) is not allowed on a call stream');
+    actor = n;
+  }
   if (typeof m !== 'string') bad('m (method) must be a string');
   if (!Array.isArray(a)) bad('a (arguments) must be an array');
-  if (s !== undefined && s !== 1) bad('s must be 1 or absent');
   if (t !== undefined && (!Number.isSafeInteger(t) || (t as number) <= 0 || (t as number) > MAX_TIMEOUT_MS)) {
     bad(`t (timeout) must be an integer of ms from 1 to ${MAX_TIMEOUT_MS}`);
   }
-  let kinds: ArgKind[] | undefined;
-  if (x !== undefined) {
-    if (!Array.isArray(x) || x.length !== a.length) bad('x must list one kind per argument');
-    kinds = x as ArgKind[];
-    for (let i = 0; i < kinds.length; i++) checkArg(i, kinds[i], a[i]);
-  }
-  return { method: m, args: a, reply, stream: s === 1, timeoutMs: t as number | undefined, kinds };
+  return {
+    actor,
+    method: m,
+    args: a,
+    timeoutMs: t as number | undefined,
+    metadata: h === undefined ? undefined : parseMetadata(h),
+    reply,
+  };
 }
 
-/** Validates the first message of a top-level mailbox channel. Throws INVALID_ARGUMENT. */
-export function parseOpen(message: unknown): string {
-  const n = (message as { n?: unknown } | null)?.n;
-  if (typeof n !== 'string' || n.length === 0) bad('a mailbox channel must start with { n: actor name }');
-  return n;
+/** Validates metadata: a map of at most 64 string keys to string values, each at most 4096 characters. */
+export function parseMetadata(h: unknown): CallMetadata {
+  if (typeof h !== 'object' || h === null || Array.isArray(h)) bad('h (metadata) must be a map');
+  const out: Record<string, string> = Object.create(null);
+  let count = 0;
+  for (const [key, value] of Object.entries(h as Record<string, unknown>)) {
+    if (++count > MAX_METADATA_ENTRIES) bad(`h (metadata) has more than ${MAX_METADATA_ENTRIES} entries`);
+    if (typeof value !== 'string') bad(`h (metadata) value of ${key} must be a string`);
+    if (key.length > MAX_METADATA_TEXT || value.length > MAX_METADATA_TEXT) {
+      bad(`h (metadata) keys and values must be at most ${MAX_METADATA_TEXT} characters`);
+    }
+    out[key] = value;
+  }
+  return Object.freeze(out);
 }
 
-function checkArg(i: number, kind: unknown, value: unknown): void {
-  switch (kind) {
-    case ArgKind.VALUE:
-      return;
-    case ArgKind.STREAM:
-      if (!(value instanceof Receiver)) bad(`argument ${i} is a stream but not a channel to read`);
-      return;
-    case ArgKind.CALLBACK:
-    case ArgKind.REF:
-      if (!(value instanceof Sender)) bad(`argument ${i} is a callback or ref but not a channel to call`);
-      return;
-    default:
-      bad(`argument ${i} has an unknown kind ${String(kind)}`);
+/** The shape of a reply's first record, as the caller reads it; INTERNAL when it is malformed. */
+export function parseShape(
+  message: unknown,
+): { kind: 'value'; value: unknown } | { kind: 'stream'; demand: Sender<unknown> } {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+    throw rpcError('INTERNAL', 'malformed reply: not a map');
   }
+  const record = message as Record<string, unknown>;
+  const s = own(record, 's');
+  if (s !== undefined) {
+    if (!(s instanceof Sender)) throw rpcError('INTERNAL', 'malformed reply: s must be a channel');
+    return { kind: 'stream', demand: s };
+  }
+  return { kind: 'value', value: own(record, 'v') };
+}
+
+function own(record: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
 function bad(why: string): never {
   throw rpcError('INVALID_ARGUMENT', `malformed call: ${why}`);
+}
+
+/** Whether `value` can be the demand channel the callee puts in `{ s }` (a Receiver it reads). */
+export function isDemand(value: unknown): value is Receiver<unknown> {
+  return value instanceof Receiver;
 }

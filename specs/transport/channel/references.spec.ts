@@ -9,6 +9,8 @@ import {
   extTypeFor,
   REFERENCE_PAYLOAD_SIZE,
   ReferenceCodec,
+  TAG_MAX,
+  TAG_MIN,
 } from '../../../src/transport/channel/references.js';
 import { isTransportError } from '../../../src/transport/errors.js';
 import { hex, vector } from '../../support/vectors.js';
@@ -23,7 +25,15 @@ describe('references', () => {
     assert.equal(ExtType.CHANNEL, 0x01);
     assert.equal(ExtType.BYTES, 0x02);
     assert.equal(REFERENCE_PAYLOAD_SIZE, 5);
-    assert.deepEqual(Preface, { CHANNEL: 1, NESTED_SEND: 2, NESTED_RECV: 3, BYTES_SEND: 4, BYTES_RECV: 5 });
+    assert.deepEqual(Preface, {
+      CHANNEL: 1,
+      NESTED_SEND: 2,
+      NESTED_RECV: 3,
+      BYTES_SEND: 4,
+      BYTES_RECV: 5,
+      DUPLEX: 6,
+    });
+    assert.deepEqual([TAG_MIN, TAG_MAX], [0x03, 0x0f]);
   });
 
   it('encodes a CHANNEL reference exactly as the vector', () => {
@@ -78,15 +88,19 @@ describe('references', () => {
     );
   });
 
-  it('refuses a forged reference (ExtData of type 1 or 2) and passes other ExtData through', () => {
+  it('refuses a forged reference (ExtData of types 1 to 15) and passes other ExtData through', () => {
     const codec = new ReferenceCodec();
     const slot = { encode: { reference: () => undefined, reset() {} }, decode: undefined, count: 0 };
-    assert.throws(
-      () => codec.tryToEncode(new ExtData(1, Uint8Array.of(0, 0, 0, 1, 2)), slot),
-      (e: unknown) => isTransportError(e, 'ENCODE_ERROR'),
-    );
-    const other = new ExtData(7, Uint8Array.of(1));
-    assert.equal(codec.tryToEncode(other, slot), other);
+    for (const type of [1, 2, 3, 4, 15]) {
+      assert.throws(
+        () => codec.tryToEncode(new ExtData(type, Uint8Array.of(0, 0, 0, 1, 2)), slot),
+        (e: unknown) => isTransportError(e, 'ENCODE_ERROR'),
+      );
+    }
+    for (const type of [16, 0x7f, -2]) {
+      const other = new ExtData(type, Uint8Array.of(1));
+      assert.equal(codec.tryToEncode(other, slot), other);
+    }
   });
 
   it('refuses a reference where no decode context is given (BAD_REFERENCE)', () => {

@@ -43,7 +43,7 @@ describe('listener', () => {
         connection.socket.destroy();
       },
     );
-    const hello = Buffer.from([...PRELUDE_MAGIC, PreludeKind.HELLO, 1, 1, 1]);
+    const hello = Buffer.from([...PRELUDE_MAGIC, PreludeKind.HELLO, 2, 2, 1]);
     const worker = new Worker(CLIENT, {
       eval: true,
       workerData: {

@@ -8,7 +8,7 @@ describe('in-memory connections', () => {
     const [client, server] = memoryConnectionPair();
     assert.equal(client.role, 'client');
     assert.equal(server.role, 'server');
-    assert.equal(client.version, 1);
+    assert.equal(client.version, 2);
     assert.equal(client.codec, 'msgpack');
     assert.equal(client.peer, undefined);
     assert.equal(client.socket.readableLength, 0, 'the prelude bytes were consumed');

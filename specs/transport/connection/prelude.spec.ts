@@ -40,8 +40,8 @@ describe('prelude codec', () => {
     assert.equal(hex(encodeReject(RejectReason.OVERLOADED)), hex(vector('prelude.reject-overloaded')));
     assert.deepEqual(decodePrelude(vector('prelude.hello')), {
       kind: 'HELLO',
-      minVersion: 1,
-      maxVersion: 1,
+      minVersion: 2,
+      maxVersion: 2,
       codecs: 1,
     });
     assert.deepEqual(decodePrelude(vector('prelude.reject-unknown-key')), {

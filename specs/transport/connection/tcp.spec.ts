@@ -21,7 +21,7 @@ describe('TCP connections (insecure)', () => {
       const client = await dialTcp({ host: '127.0.0.1', port: listener.port });
       assert.equal(client.role, 'client');
       assert.equal(client.peer, undefined);
-      assert.equal(client.version, 1);
+      assert.equal(client.version, 2);
       assert.equal(client.resumed, false);
       assert.match(client.remoteAddress ?? '', /^127\.0\.0\.1:\d+$/);
       client.socket.write('echo me');

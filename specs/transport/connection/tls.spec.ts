@@ -35,7 +35,7 @@ describe('TLS connections: an authorized peer', () => {
       assert.equal(client.peer?.id, server.id);
       assert.equal(client.peer?.fingerprint, server.fingerprint);
       assert.equal(client.peer?.name, undefined);
-      assert.equal(client.version, 1);
+      assert.equal(client.version, 2);
       assert.equal(client.codec, 'msgpack');
       assert.equal(client.resumed, false);
       assert.equal(client.remoteAddress, `127.0.0.1:${listener.port}`);

@@ -18,7 +18,8 @@ import {
   type DecodeContext,
   decodeReference,
   type EncodeContext,
-  type ExtType,
+  type EndCodec,
+  isTag,
   type Reference,
   writeReferenceId,
 } from './references.js';
@@ -49,17 +50,32 @@ function isBound(value: object): boolean {
 class OutboundContext implements EncodeContext {
   readonly ends: object[] = [];
   readonly prefaces: Preface[] = [];
+  tag = 0;
 
-  constructor(private readonly reserved: WeakSet<object>) {}
+  constructor(
+    private readonly reserved: WeakSet<object>,
+    private readonly codec: EndCodec | undefined,
+  ) {}
 
   reset(): void {
     empty(this.ends);
     empty(this.prefaces);
+    this.tag = 0;
   }
 
   reference(value: object): Preface | undefined {
-    const preface = prefaceOfEnd(value);
-    if (preface === undefined) return undefined;
+    let preface = prefaceOfEnd(value);
+    this.tag = 0;
+    if (preface === undefined) {
+      const mapped = this.codec?.encode(value);
+      if (mapped === undefined) return undefined;
+      preface = prefaceOfEnd(mapped.end);
+      if ((preface !== Preface.NESTED_SEND && preface !== Preface.NESTED_RECV) || !validTag(mapped.tag)) {
+        throw transportError('ENCODE_ERROR', 'an end codec must give a Sender or Receiver and a valid tag');
+      }
+      value = mapped.end;
+      this.tag = mapped.tag;
+    }
     if (isBound(value) || this.reserved.has(value) || this.ends.includes(value)) {
       throw transportError(
         'ENCODE_ERROR',
@@ -75,8 +91,13 @@ class OutboundContext implements EncodeContext {
   }
 }
 
+function validTag(tag: number): boolean {
+  return tag === 0 || isTag(tag);
+}
+
 /** For ERROR records, which carry no references. */
 const noReferences: EncodeContext = {
+  tag: 0,
   reset() {},
   reference(value) {
     const preface = prefaceOfEnd(value);
@@ -97,6 +118,8 @@ class InboundContext implements DecodeContext {
   private readonly values: unknown[] = [];
   /** Only byte-stream ends need a bind function (from bytes.ts); undefined for channel ends. */
   private readonly binds: ((() => void) | undefined)[] = [];
+  /** What each reference placed in the message (the end codec's values for tagged references). */
+  private readonly placed: unknown[] = [];
 
   constructor(private readonly host: SessionHost) {}
 
@@ -145,7 +168,10 @@ class InboundContext implements DecodeContext {
     this.ports.push(port);
     this.values.push(value);
     this.binds.push(bind);
-    return value;
+    const codec = this.host.ends;
+    const placed = codec !== undefined && isTag(ref.ext) ? codec.decode(value as object, ref.ext) : value;
+    this.placed.push(placed);
+    return placed;
   }
 
   /** The message decoded: the streams are theirs now. */
@@ -157,6 +183,17 @@ class InboundContext implements DecodeContext {
       const bind = binds[i];
       if (bind !== undefined) bind();
       else (values[i] as Sender | Receiver)[kBind](host, port);
+    }
+    const codec = host.ends;
+    if (codec?.committed !== undefined && this.placed.length > 0) {
+      const placed = this.placed.slice();
+      this.clear();
+      try {
+        codec.committed(placed);
+      } catch (err) {
+        reportUnhandled(err);
+      }
+      return;
     }
     this.clear();
   }
@@ -174,6 +211,7 @@ class InboundContext implements DecodeContext {
     empty(this.ports);
     empty(this.values);
     empty(this.binds);
+    empty(this.placed);
   }
 }
 
@@ -213,12 +251,13 @@ export class SessionHost implements ChannelHost {
   constructor(
     readonly mux: Session,
     readonly config: ChannelConfig,
+    readonly ends: EndCodec | undefined,
   ) {
     this.codec = new MessageCodec(config);
     this.unclaimed = new UnclaimedTable(config.maxUnclaimedStreams);
     this.gate = new ReferenceGate(config.maxUnclaimedStreams);
     this.sharedParser = new RecordParser(config.maxMessageSize);
-    this.outbound = new OutboundContext(this.reserved);
+    this.outbound = new OutboundContext(this.reserved, ends);
     this.scratch = {
       bytes: EMPTY,
       idOffsets: [],
@@ -325,6 +364,7 @@ export class SessionHost implements ChannelHost {
     const ctx = this.decoding ? new InboundContext(this) : this.inbound;
     const outer = this.decoding;
     this.decoding = true;
+    this.ends?.begin?.();
     let value: unknown;
     try {
       value = this.codec.decodeBodyAt(bytes, start, length, ctx);
@@ -348,7 +388,7 @@ export class SessionHost implements ChannelHost {
       scanMessage(body, this.config.maxNestingDepth, Number.POSITIVE_INFINITY, (offset, ext, length) => {
         let ref: Reference;
         try {
-          ref = decodeReference(ext as ExtType, body.subarray(offset, offset + length));
+          ref = decodeReference(ext, body.subarray(offset, offset + length));
         } catch {
           return; // a malformed reference names nothing
         }

@@ -3,6 +3,7 @@
  * public surface of the channel layer.
  */
 export { type ChannelConfig, defaultConfig, verifyConfig } from './config.js';
+export type { DuplexEnds } from './duplex.js';
 export { isPreface, Preface } from './preface.js';
 export { ITERATOR_HIGH_WATER, ITERATOR_LOW_WATER, Receiver, type ReceiverObserver } from './receiver.js';
 export {
@@ -16,10 +17,14 @@ export {
 } from './record.js';
 export {
   decodeReference,
+  type EndCodec,
   ExtType,
   encodeReferencePayload,
+  isTag,
   REFERENCE_PAYLOAD_SIZE,
   type Reference,
+  TAG_MAX,
+  TAG_MIN,
 } from './references.js';
 export { type CloseListener, Sender } from './sender.js';
 export { ChannelSession } from './session.js';

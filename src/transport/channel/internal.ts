@@ -19,6 +19,11 @@ export const kBound: unique symbol = Symbol('rxchan.channel.bound');
  * a Receiver errors with the reason, a Sender is over with it. Nothing may bind it afterwards.
  */
 export const kAbandon: unique symbol = Symbol('rxchan.channel.abandon');
+/**
+ * Binds an end to a stream whose port it shares with the other end of a DUPLEX stream: the end does not
+ * attach itself to the port; it returns its port handler, which the duplex binding composes (duplex.ts).
+ */
+export const kBindShared: unique symbol = Symbol('rxchan.channel.bindShared');
 
 /**
  * An encoded MESSAGE record and the ends it carries, whose streams are not open yet: the placeholders at

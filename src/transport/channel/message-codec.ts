@@ -16,7 +16,7 @@ import {
   type DecodeContext,
   type EncodeContext,
   EXT8_HEAD_SIZE,
-  ExtType,
+  isReferenceExt,
   REFERENCE_PAYLOAD_SIZE,
   ReferenceCodec,
   type ReferenceSlot,
@@ -60,7 +60,8 @@ function offsetsHold(record: Uint8Array, offsets: number[], count: number): bool
       at + REFERENCE_PAYLOAD_SIZE > record.length ||
       record[at - EXT8_HEAD_SIZE] !== 0xc7 ||
       record[at - 2] !== REFERENCE_PAYLOAD_SIZE ||
-      (type !== ExtType.CHANNEL && type !== ExtType.BYTES)
+      type === undefined ||
+      !isReferenceExt(type)
     ) {
       return false;
     }

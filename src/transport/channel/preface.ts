@@ -15,6 +15,11 @@ export const Preface = {
   BYTES_SEND: 0x04,
   /** The opener receives raw bytes named in a message; the peer gets a `Writable`. */
   BYTES_RECV: 0x05,
+  /**
+   * Both sides write: the opener's half carries its records to the peer, the return half the peer's
+   * records back (the peer gets a Receiver and a Sender, from `onDuplex`). An actor call is one.
+   */
+  DUPLEX: 0x06,
 } as const;
 
 export type Preface = (typeof Preface)[keyof typeof Preface];
@@ -28,9 +33,10 @@ const NAMES: Record<number, string> = {
   [Preface.NESTED_RECV]: 'NESTED_RECV',
   [Preface.BYTES_SEND]: 'BYTES_SEND',
   [Preface.BYTES_RECV]: 'BYTES_RECV',
+  [Preface.DUPLEX]: 'DUPLEX',
 };
 
-/** True for the five defined preface values. */
+/** True for the six defined preface values. */
 export function isPreface(value: number): value is Preface {
   return NAMES[value] !== undefined;
 }
@@ -41,14 +47,24 @@ export function prefaceName(value: number): string {
 }
 
 /** True when the opener of a stream with this preface is the side that writes on it. The other side
- *  writes nothing and half-closes at once. */
+ *  writes nothing and half-closes at once, except on a DUPLEX stream, where both sides write. */
 export function openerWrites(preface: Preface): boolean {
-  return preface === Preface.CHANNEL || preface === Preface.NESTED_SEND || preface === Preface.BYTES_SEND;
+  return (
+    preface === Preface.CHANNEL ||
+    preface === Preface.NESTED_SEND ||
+    preface === Preface.BYTES_SEND ||
+    preface === Preface.DUPLEX
+  );
 }
 
-/** True for the prefaces of streams that are named by a reference inside a message (all but CHANNEL). */
+/** True when the accepting side of a stream with this preface writes nothing (and half-closes at once). */
+export function acceptorIsSilent(preface: Preface): boolean {
+  return preface !== Preface.DUPLEX && openerWrites(preface);
+}
+
+/** True for the prefaces of streams that are named by a reference inside a message. */
 export function isNested(preface: Preface): boolean {
-  return preface !== Preface.CHANNEL;
+  return preface !== Preface.CHANNEL && preface !== Preface.DUPLEX;
 }
 
 /** One preface byte, ready to pass to `mux.open(preface)`. Shared, so never mutate it. */
@@ -58,4 +74,5 @@ export const PREFACE_BYTES: Readonly<Record<Preface, Uint8Array>> = {
   [Preface.NESTED_RECV]: Uint8Array.of(Preface.NESTED_RECV),
   [Preface.BYTES_SEND]: Uint8Array.of(Preface.BYTES_SEND),
   [Preface.BYTES_RECV]: Uint8Array.of(Preface.BYTES_RECV),
+  [Preface.DUPLEX]: Uint8Array.of(Preface.DUPLEX),
 };

@@ -3,7 +3,7 @@
  */
 import { Observable, type Subscriber, type TeardownLogic } from 'rxjs';
 import { isTransportError, type TransportError, transportError } from '../errors.js';
-import { type ChannelHost, kAbandon, kBind, kBound } from './internal.js';
+import { type ChannelHost, kAbandon, kBind, kBindShared, kBound } from './internal.js';
 import type { PortHandler, StreamPort } from './port.js';
 import { holdsWholeRecords, RecordParser, type RecordSink, RecordType } from './record.js';
 import { reportUnhandled } from './report.js';
@@ -61,6 +61,20 @@ export class Receiver<T = unknown> extends Observable<T> implements AsyncIterabl
     this.#core.cancel();
   }
 
+  /**
+   * Stop delivering messages to the reader (a consume() observer or the subscriber): the stream pauses,
+   * so the peer stops at the stream window. {@link resume} undoes it. For readers that pull at their
+   * own pace; the async iterator does this by itself.
+   */
+  pause(): void {
+    this.#core.setFlowPaused(true);
+  }
+
+  /** Deliver messages again after {@link pause} (those that waited come first). */
+  resume(): void {
+    this.#core.setFlowPaused(false);
+  }
+
   /** Iterate the messages; breaking out of the loop cancels the channel unless it already completed. */
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return iterate(this, this.#core);
@@ -73,7 +87,17 @@ export class Receiver<T = unknown> extends Observable<T> implements AsyncIterabl
 
   /** @internal Bind to a stream this side reads from. */
   [kBind](host: ChannelHost, port: StreamPort): void {
-    this.#core.bind(host, port);
+    this.#core.bind(host, port, false, true);
+  }
+
+  /**
+   * @internal Bind to the read half of a DUPLEX stream; returns the handler duplex.ts composes.
+   * `resetOnError` false: a bad record (or an ERROR record) ends this half for the reader but leaves
+   * the stream, so the other half can still answer; what the peer writes afterwards is discarded.
+   */
+  [kBindShared](host: ChannelHost, port: StreamPort, resetOnError: boolean): PortHandler {
+    this.#core.bind(host, port, true, resetOnError);
+    return this.#core;
   }
 
   /** @internal The message carrying this unbound receiver failed: error with `reason` (see internal.ts). */
@@ -139,6 +163,10 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
 
   /** Its message failed before it was bound: it never will be. */
   private abandoned = false;
+  /** A bad record resets the stream (false on the read half of a DUPLEX stream we accepted). */
+  private resetOnError = true;
+  /** This half failed without a reset: what the peer still writes is read and dropped. */
+  private discarding = false;
 
   get bound(): boolean {
     return this.port !== undefined || this.abandoned;
@@ -151,10 +179,11 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
     if (!this.done) this.fail(reason);
   }
 
-  bind(host: ChannelHost, port: StreamPort): void {
+  bind(host: ChannelHost, port: StreamPort, shared: boolean, resetOnError: boolean): void {
     this.host = host;
     this.port = port;
-    port.attach(this, false);
+    this.resetOnError = resetOnError;
+    if (!shared) port.attach(this, false);
     if (this.done)
       port.reset(); // cancelled before it was bound
     else this.updateFlow();
@@ -197,8 +226,9 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
 
   private updateFlow(): void {
     const port = this.port;
-    if (port === undefined || (this.done && !this.draining)) return;
-    if (this.draining || (this.subscriber !== undefined && !this.flowPaused)) port.resume();
+    if (port === undefined || (this.done && !this.draining && !this.discarding)) return;
+    if (this.draining || this.discarding || (this.subscriber !== undefined && !this.flowPaused))
+      port.resume();
     else port.pause();
   }
 
@@ -212,7 +242,11 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
 
   private fail(err: TransportError): void {
     const s = this.subscriber;
-    this.finish(err, true);
+    this.finish(err, this.resetOnError);
+    if (!this.resetOnError) {
+      this.discarding = true;
+      this.updateFlow();
+    }
     deliverError(s, err);
   }
 
@@ -244,7 +278,7 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
   onDataAt(chunk: Uint8Array, start: number, end: number): void {
     if (this.done) {
       // Nothing may follow an ERROR record.
-      if (this.draining) this.port!.reset();
+      if (this.draining && this.resetOnError) this.port!.reset();
       return;
     }
     let error: TransportError | undefined;
@@ -271,7 +305,7 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
 
   record(type: RecordType, bytes: Uint8Array, start: number, length: number): boolean {
     if (this.done) {
-      if (this.draining) this.port!.reset();
+      if (this.draining && this.resetOnError) this.port!.reset();
       return false;
     }
     const host = this.host!;

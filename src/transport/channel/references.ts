@@ -21,12 +21,61 @@ export const ExtType = {
 
 export type ExtType = (typeof ExtType)[keyof typeof ExtType];
 
+/**
+ * Tagged channel references: ext types {@link TAG_MIN} to {@link TAG_MAX} carry a nested channel exactly
+ * like CHANNEL (same payload, same prefaces), and the ext type is a tag the application gives meaning to
+ * (the actor layer: a ref, a callback). The channel layer opens, claims and binds them as channels and
+ * hands the end to the session's {@link EndCodec} with the tag.
+ */
+export const TAG_MIN = 0x03;
+export const TAG_MAX = 0x0f;
+
+/** True for an ext type that names a stream: CHANNEL, BYTES or a tag. */
+export function isReferenceExt(type: number): boolean {
+  return type >= ExtType.CHANNEL && type <= TAG_MAX;
+}
+
+/** True for a tag (an application's channel reference type). */
+export function isTag(type: number): boolean {
+  return type >= TAG_MIN && type <= TAG_MAX;
+}
+
+/**
+ * How an application carries its own values as channels (set on a ChannelSession): a value that is not a
+ * channel end itself (a ref, a function, an Observable) is replaced by an end when a message is encoded,
+ * and a tagged reference is turned back into a value when a message is decoded.
+ */
+export interface EndCodec {
+  /**
+   * Called for every object of an outbound message that is not plain data nor already an end. Returns
+   * an UNBOUND Sender or Receiver to carry in its place and the tag of the reference (0 for a plain
+   * CHANNEL reference, else {@link TAG_MIN}..{@link TAG_MAX}), or undefined to encode `value` as data.
+   * Throws to refuse the message (ENCODE_ERROR). The end is opened and bound when the message is written.
+   */
+  encode(value: object): { end: object; tag: number } | undefined;
+  /**
+   * A tagged reference was claimed: the value to put in the message instead of `end` (a Sender for a
+   * NESTED_RECV stream, a Receiver for NESTED_SEND). Must not throw. The end is bound once the whole
+   * message is decoded; if the message is rejected after this call, the end is never bound.
+   */
+  decode(end: object, tag: number): unknown;
+  /** A message is about to be decoded (every inbound MESSAGE record, with references or not). */
+  begin?(): void;
+  /**
+   * The message just decoded was decoded whole, and `placed` is what its references put in it, in order
+   * (ends, and the values {@link decode} made of tagged references). Called only for a message with
+   * references, after {@link begin} and before the message is delivered, in the same synchronous run.
+   */
+  committed?(placed: readonly unknown[]): void;
+}
+
 /** Payload length of a reference: stream id (4) and preface (1). Any other length is BAD_REFERENCE. */
 export const REFERENCE_PAYLOAD_SIZE = 5;
 
 /** A decoded reference. */
 export interface Reference {
-  readonly ext: ExtType;
+  /** CHANNEL, BYTES, or a tag (a channel reference). */
+  readonly ext: number;
   /** The stream the sender of the message opened. */
   readonly id: number;
   /** The preface the sender of the message opened it with. */
@@ -67,12 +116,12 @@ export function writeReferenceId(bytes: Uint8Array, offset: number, id: number):
  * Parse a payload of ext type `ext` (CHANNEL or BYTES). Throws TransportError BAD_REFERENCE for a wrong
  * length, stream id 0 (the yamux session id), or a preface that does not belong to the ext type.
  */
-export function decodeReference(ext: ExtType, payload: Uint8Array): Reference {
+export function decodeReference(ext: number, payload: Uint8Array): Reference {
   return readReference(ext, payload, 0, payload.length);
 }
 
 /** {@link decodeReference} of the `length`-byte payload at `at` in `bytes` (no view made). */
-export function readReference(ext: ExtType, bytes: Uint8Array, at: number, length: number): Reference {
+export function readReference(ext: number, bytes: Uint8Array, at: number, length: number): Reference {
   if (length !== REFERENCE_PAYLOAD_SIZE) {
     throw transportError(
       'BAD_REFERENCE',
@@ -82,13 +131,13 @@ export function readReference(ext: ExtType, bytes: Uint8Array, at: number, lengt
   const id = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
   const preface = bytes[at + 4]!;
   const ok =
-    ext === ExtType.CHANNEL
-      ? preface === Preface.NESTED_SEND || preface === Preface.NESTED_RECV
-      : preface === Preface.BYTES_SEND || preface === Preface.BYTES_RECV;
+    ext === ExtType.BYTES
+      ? preface === Preface.BYTES_SEND || preface === Preface.BYTES_RECV
+      : preface === Preface.NESTED_SEND || preface === Preface.NESTED_RECV;
   if (!ok) {
     throw transportError(
       'BAD_REFERENCE',
-      `${ext === ExtType.CHANNEL ? 'channel' : 'byte-stream'} reference with preface ${prefaceName(preface)}`,
+      `${ext === ExtType.BYTES ? 'byte-stream' : 'channel'} reference with preface ${prefaceName(preface)}`,
     );
   }
   if (id === 0) throw transportError('BAD_REFERENCE', 'reference to stream 0');
@@ -104,6 +153,9 @@ export interface EncodeContext {
    * Throws TransportError (ENCODE_ERROR for an end that cannot be sent, REFERENCE_LIMIT).
    */
   reference(value: object): Preface | undefined;
+  /** The tag of the reference {@link reference} just returned a preface for: 0 or absent for
+   *  CHANNEL/BYTES. */
+  readonly tag?: number;
   /** Forget the ends collected so far, before an encode starts (the context is reused per message). */
   reset(): void;
 }
@@ -160,8 +212,11 @@ export class ReferenceCodec implements ExtensionCodecType<ReferenceSlot> {
     const proto = Object.getPrototypeOf(object);
     if (proto === OBJECT_PROTO || proto === ARRAY_PROTO || proto === null) return null;
     if (object instanceof ExtData) {
-      if (object.type === ExtType.CHANNEL || object.type === ExtType.BYTES) {
-        throw transportError('ENCODE_ERROR', `ExtData of type ${object.type} is reserved for references`);
+      if (isReferenceExt(object.type)) {
+        throw transportError(
+          'ENCODE_ERROR',
+          `ExtData of type ${object.type} is reserved for references (types 1 to ${TAG_MAX})`,
+        );
       }
       return object;
     }
@@ -171,13 +226,14 @@ export class ReferenceCodec implements ExtensionCodecType<ReferenceSlot> {
       slot.count++;
       const pos = slot.encoder?.pos;
       if (typeof pos === 'number') slot.offsets?.push(pos + EXT8_HEAD_SIZE);
-      return PLACEHOLDERS[preface]!;
+      const tag = slot.encode.tag;
+      return tag ? new ExtData(tag, encodeReferencePayload(0, preface)) : PLACEHOLDERS[preface]!;
     }
     return builtIn.tryToEncode(object, undefined);
   }
 
   decode(data: Uint8Array, extType: number, slot: ReferenceSlot): unknown {
-    if (extType === ExtType.CHANNEL || extType === ExtType.BYTES) {
+    if (isReferenceExt(extType)) {
       const ref = decodeReference(extType, data);
       if (!slot.decode) throw transportError('BAD_REFERENCE', 'a reference where none may be');
       return slot.decode.claim(ref);

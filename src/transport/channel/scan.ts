@@ -9,7 +9,7 @@
  * nest: a visitor must not start another walk), so a walk allocates nothing.
  */
 import { transportError } from '../errors.js';
-import { ExtType } from './references.js';
+import { isReferenceExt } from './references.js';
 
 /** What {@link scanMessage} measured. */
 export interface ScanResult {
@@ -168,7 +168,7 @@ function walk(
     // For ext values the head ends with the type byte.
     if (isExtHead(b)) {
       const type = bytes[pos + head - 1]!;
-      if (type === ExtType.CHANNEL || type === ExtType.BYTES) {
+      if (isReferenceExt(type)) {
         references++;
         if (references > maxReferences) {
           throw transportError(

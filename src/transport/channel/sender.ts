@@ -3,7 +3,7 @@
  */
 import { isTransportError, type TransportError, transportError } from '../errors.js';
 import type { GateWaiter } from './gate.js';
-import { type ChannelHost, kAbandon, kBind, kBound, type PreparedRecord } from './internal.js';
+import { type ChannelHost, kAbandon, kBind, kBindShared, kBound, type PreparedRecord } from './internal.js';
 import type { PortHandler, StreamPort } from './port.js';
 import { reportUnhandled } from './report.js';
 
@@ -212,12 +212,38 @@ export class Sender<T = unknown> {
     this[kClosed](reason);
   }
 
+  /**
+   * Bytes written on this channel that the connection has not taken yet (queued for the stream's send
+   * window or the socket); 0 while unbound. A writer that keeps writing after write() returned false
+   * grows this; it is how a caller bounds what it queues in bytes rather than in messages.
+   */
+  get bufferedBytes(): number {
+    const port = this.#port;
+    return port === undefined || port.isClosed ? 0 : port.stream.queuedBytes;
+  }
+
   /** @internal Bind to a stream this side writes on; flushes sends made while unbound. */
   [kBind](host: ChannelHost, port: StreamPort): void {
+    this.#bind(host, port, false);
+  }
+
+  /** @internal Bind to the write half of a DUPLEX stream; returns the handler duplex.ts composes. */
+  [kBindShared](host: ChannelHost, port: StreamPort): PortHandler {
+    return this.#bind(host, port, true);
+  }
+
+  #bind(host: ChannelHost, port: StreamPort, shared: boolean): PortHandler {
     this.#host = host;
     this.#port = port;
-    this.#events = new SenderEvents(this);
-    port.attach(this.#events, true);
+    const events = new SenderEvents(this);
+    this.#events = events;
+    if (!shared) port.attach(events, true);
+    this.#flushUnbound();
+    return events;
+  }
+
+  /** Writes what was sent while unbound, in order, then the ending asked for meanwhile. */
+  #flushUnbound(): void {
     const pending = this.#pending;
     this.#pending = undefined;
     if (pending !== undefined) {

@@ -10,10 +10,12 @@ import { type TransportError, transportError } from '../errors.js';
 import type { Session, Stream } from '../mux/index.js';
 import { SessionHost } from './binding.js';
 import { type ChannelConfig, resolveConfig } from './config.js';
+import { bindDuplex, type DuplexEnds } from './duplex.js';
 import { kBind } from './internal.js';
 import { StreamPort } from './port.js';
-import { isPreface, openerWrites, PREFACE_BYTES, Preface } from './preface.js';
+import { acceptorIsSilent, isPreface, PREFACE_BYTES, Preface } from './preface.js';
 import { Receiver } from './receiver.js';
+import type { EndCodec } from './references.js';
 import { reportUnhandled } from './report.js';
 import { Sender } from './sender.js';
 
@@ -41,17 +43,23 @@ export class ChannelSession {
   private readonly backlog: Receiver[] = [];
   private waiters: AcceptWaiter[] = [];
   private channelHandler: ((receiver: Receiver) => void) | undefined;
+  /** Where DUPLEX streams the peer opens go; none: they are reset. */
+  onDuplex: ((ends: DuplexEnds) => void) | undefined = undefined;
   private endError: TransportError | undefined;
   private ended = false;
   /** The one preface callback every inbound stream's port gets. */
   private readonly routePreface = (port: StreamPort, preface: number): void => this.onPreface(port, preface);
 
-  /** Takes `mux.onStream`. Throws INVALID_CONFIG for a bad config. */
+  /**
+   * Takes `mux.onStream`. `ends` carries an application's own values as channels (see EndCodec). Throws
+   * INVALID_CONFIG for a bad config.
+   */
   constructor(
     readonly mux: Session,
     config?: Partial<ChannelConfig>,
+    ends?: EndCodec,
   ) {
-    this.host = new SessionHost(mux, resolveConfig(config));
+    this.host = new SessionHost(mux, resolveConfig(config), ends);
     mux.onStream = (stream) => this.route(stream);
     this.closed = mux.closed;
     void mux.closed.then((err) => this.onEnded(err));
@@ -89,6 +97,16 @@ export class ChannelSession {
     return sender;
   }
 
+  /**
+   * Open a DUPLEX stream (preface DUPLEX): write on `sender`, read the peer's answer on `receiver`. A
+   * record that cannot be read on `receiver` resets the whole stream. Throws the multiplexer's
+   * STREAM_LIMIT, SESSION_CLOSED or GO_AWAY.
+   */
+  openDuplex<Out = unknown, In = unknown>(): DuplexEnds<Out, In> {
+    const port = new StreamPort(this.mux.open(PREFACE_BYTES[Preface.DUPLEX]));
+    return bindDuplex<Out, In>(this.host, port, true);
+  }
+
   /** The next top-level channel the peer opened. Rejects with the session's error (SESSION_CLOSED for a
    *  clean close) when the session ends. */
   accept<T = unknown>(): Promise<Receiver<T>> {
@@ -121,9 +139,13 @@ export class ChannelSession {
       port.reset();
       return;
     }
-    if (openerWrites(preface)) port.end(); // we only read on it: half-close at once
+    if (acceptorIsSilent(preface)) port.end(); // we only read on it: half-close at once
     if (preface === Preface.CHANNEL) {
       this.onTopLevel(port);
+      return;
+    }
+    if (preface === Preface.DUPLEX) {
+      this.onDuplexStream(port);
       return;
     }
     if (!this.host.unclaimed.add(port)) port.reset();
@@ -141,6 +163,21 @@ export class ChannelSession {
     const receiver = new Receiver();
     receiver[kBind](this.host, port);
     this.deliver(receiver);
+  }
+
+  private onDuplexStream(port: StreamPort): void {
+    const handler = this.onDuplex;
+    if (handler === undefined) {
+      port.reset();
+      return;
+    }
+    const ends = bindDuplex(this.host, port, false);
+    try {
+      handler(ends);
+    } catch (err) {
+      reportUnhandled(err);
+      port.reset();
+    }
   }
 
   private deliver(receiver: Receiver): void {

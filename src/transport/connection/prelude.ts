@@ -45,8 +45,8 @@ export const MAX_REJECT_MESSAGE = 1024;
 export const MAX_PRELUDE_FRAME = PRELUDE_HEADER_LENGTH + MAX_REJECT_MESSAGE;
 
 /** Protocol versions this implementation speaks. */
-export const MIN_PROTOCOL_VERSION = 1;
-export const MAX_PROTOCOL_VERSION = 1;
+export const MIN_PROTOCOL_VERSION = 2;
+export const MAX_PROTOCOL_VERSION = 2;
 /** Codec bits: bit 0 is MessagePack; the others are reserved and sent as 0. */
 export const Codec = { MSGPACK: 0x01 } as const;
 /** The codec set this implementation speaks. */
@@ -62,7 +62,7 @@ export interface Hello {
   readonly codecs: number;
 }
 
-/** This implementation's hello: versions 1..1, MessagePack. */
+/** This implementation's hello: versions 2..2, MessagePack. */
 export const OUR_HELLO: Hello = {
   minVersion: MIN_PROTOCOL_VERSION,
   maxVersion: MAX_PROTOCOL_VERSION,

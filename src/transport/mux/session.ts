@@ -141,6 +141,11 @@ export class Session {
     return this.ended;
   }
 
+  /** True once `open()` would throw for the session's state: ended, closing, or the peer sent GoAway. */
+  get isClosing(): boolean {
+    return this.ended || this.localGoAway || this.remoteGoAway !== undefined;
+  }
+
   /**
    * Open a stream. The SYN is queued at once (before any frame written later), in a Data frame that
    * carries `preface` as its payload if given, else a WindowUpdate frame.
