@@ -91,21 +91,28 @@ describe('AuthorizedKeys', () => {
     assert.equal(keys.lookup(bob.publicKey)?.name, 'bob', 'a failed update changes nothing');
   });
 
-  it('reloads its file on request; a broken file keeps the previous keys', async () => {
+  it('reloads its file on request: bad lines grant nothing, a file that cannot be read grants nothing', async () => {
     const file = join(dir, 'reload');
     await writeFile(file, `${alice.id} alice\n`);
-    const keys = await AuthorizedKeys.load(file);
+    const errors: Error[] = [];
+    const keys = await AuthorizedKeys.load(file, { onError: (e) => errors.push(e) });
     assert.equal(keys.lookup(alice.publicKey)?.name, 'alice');
     await writeFile(file, `# alice revoked\n${bob.id} bob\n`);
-    await keys.reload();
+    assert.deepEqual(await keys.reload(), []);
     assert.equal(keys.lookup(alice.publicKey), undefined);
     assert.equal(keys.lookup(bob.publicKey)?.name, 'bob');
-    await writeFile(file, `${bob.id}\n`);
-    await assert.rejects(
-      keys.reload(),
-      (e: unknown) => isAuthError(e, 'AUTHORIZED_KEYS_INVALID') && e.file === file && e.line === 1,
-    );
-    assert.equal(keys.lookup(bob.publicKey)?.name, 'bob');
+    await writeFile(file, `${bob.id}\n${alice.id} alice\n`);
+    const problems = await keys.reload();
+    assert.equal(problems.length, 1);
+    assert.ok(isAuthError(problems[0], 'AUTHORIZED_KEYS_INVALID') && problems[0].file === file);
+    assert.equal(problems[0].line, 1);
+    assert.deepEqual(errors, problems, 'each bad line also goes to onError');
+    assert.equal(keys.lookup(bob.publicKey), undefined, 'a bad line grants nothing');
+    assert.equal(keys.lookup(alice.publicKey)?.name, 'alice');
+    await rm(file);
+    await assert.rejects(keys.reload(), (e: unknown) => isAuthError(e, 'KEY_FILE_NOT_FOUND'));
+    assert.equal(keys.size, 0, 'a file that is gone grants nothing');
+    assert.ok(isAuthError(errors.at(-1), 'KEY_FILE_NOT_FOUND'));
     await assert.rejects(AuthorizedKeys.load(join(dir, 'missing')), (e: unknown) =>
       isAuthError(e, 'KEY_FILE_NOT_FOUND'),
     );
@@ -116,7 +123,7 @@ describe('AuthorizedKeys', () => {
     const file = join(dir, 'watched');
     await writeFile(file, `${alice.id} alice\n`);
     const errors: Error[] = [];
-    const keys = await AuthorizedKeys.load(file, { watch: true, onReloadError: (e) => errors.push(e) });
+    const keys = await AuthorizedKeys.load(file, { watch: true, onError: (e) => errors.push(e) });
     try {
       await writeFile(file, `${alice.id} alice\n${bob.id} bob\n`);
       await until(() => keys.lookup(bob.publicKey) !== undefined);
@@ -124,10 +131,10 @@ describe('AuthorizedKeys', () => {
       await writeFile(temp, `${bob.id} bob\n`);
       await rename(temp, file);
       await until(() => keys.lookup(alice.publicKey) === undefined);
-      await writeFile(file, 'garbage\n');
+      await writeFile(file, `garbage\n${bob.id} bob\n`);
       await until(() => errors.length > 0);
-      assert.ok(isAuthError(errors[0], 'AUTHORIZED_KEYS_INVALID'));
-      assert.equal(keys.lookup(bob.publicKey)?.name, 'bob');
+      assert.ok(isAuthError(errors[0], 'AUTHORIZED_KEYS_INVALID') && errors[0].line === 1);
+      assert.equal(keys.lookup(bob.publicKey)?.name, 'bob', 'the good line still applies');
     } finally {
       keys.close();
     }

@@ -7,10 +7,11 @@
  *
  * A plain line lets that key connect, and gives the connection its name (the rest of the line,
  * trimmed). An `@admin` line does not let the key connect: it trusts the key to sign grants
- * (delegations, see grant.ts) for other keys. Any malformed line, or the same key twice with the
- * same marker, fails the whole text: a trust list is either exactly what was written or rejected.
+ * (delegations, see grant.ts) for other keys. A malformed line, or the same key again with the same
+ * marker (its first line wins), grants nothing: like sshd, a file is read line by line and a bad line
+ * only loses its own key ({@link readAuthorizedKeys}); {@link parseAuthorizedKeys} is the strict form.
  */
-import { authError } from './errors.js';
+import { type AuthError, authError } from './errors.js';
 import { decodeKey } from './key-text.js';
 
 /** The marker of a line that trusts a key to sign grants. */
@@ -32,47 +33,77 @@ export interface AuthorizedKey {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
+/** What a lenient read of authorized-keys text found. */
+export interface AuthorizedKeysText {
+  /** The well-formed lines, in order (for a duplicated key, its first line). */
+  readonly entries: AuthorizedKey[];
+  /** One AuthError AUTHORIZED_KEYS_INVALID per line that grants nothing, naming `source` and the line. */
+  readonly problems: AuthError[];
+}
+
 /**
- * Parses authorized-keys text. Throws AuthError AUTHORIZED_KEYS_INVALID naming `source` and the line:
- * a key that is not 43 base64url characters, a missing or too long name, an unknown `@` marker, a
- * duplicate key.
+ * Reads authorized-keys text line by line: every well-formed line is kept, every other one is reported
+ * in `problems` (a key that is not 43 base64url characters, a missing or too long name, an unknown `@`
+ * marker, a key already given with the same marker) and grants nothing. Never throws.
  */
-export function parseAuthorizedKeys(text: string, source = 'authorized keys'): AuthorizedKey[] {
-  const out: AuthorizedKey[] = [];
+export function readAuthorizedKeys(text: string, source = 'authorized keys'): AuthorizedKeysText {
+  const entries: AuthorizedKey[] = [];
+  const problems: AuthError[] = [];
   const seen = new Set<string>();
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
     if (line === '' || line.startsWith('#')) continue;
-    const no = i + 1;
-    const fail = (why: string): never => {
-      throw authError('AUTHORIZED_KEYS_INVALID', `${source}:${no}: ${why}`, { line: no });
-    };
-    let rest = line;
-    let admin = false;
-    if (rest.startsWith('@')) {
-      const marker = rest.split(/\s/, 1)[0]!;
-      if (marker !== ADMIN_MARKER) fail(`unknown marker ${JSON.stringify(marker)} (only ${ADMIN_MARKER})`);
-      admin = true;
-      rest = rest.slice(marker.length).trimStart();
+    const parsed = parseLine(line);
+    const why =
+      typeof parsed === 'string'
+        ? parsed
+        : seen.has(`${parsed.admin} ${parsed.id}`)
+          ? `duplicate ${parsed.admin ? 'admin ' : ''}key ${parsed.id}`
+          : undefined;
+    if (why !== undefined) {
+      problems.push(authError('AUTHORIZED_KEYS_INVALID', `${source}:${i + 1}: ${why}`, { line: i + 1 }));
+      continue;
     }
-    const space = rest.search(/\s/);
-    const keyText = space < 0 ? rest : rest.slice(0, space);
-    const name = space < 0 ? '' : rest.slice(space).trim();
-    let publicKey: Uint8Array;
-    try {
-      publicKey = decodeKey(keyText, 'key');
-    } catch (err) {
-      return fail((err as Error).message);
-    }
-    const problem = nameProblem(name);
-    if (problem) fail(problem);
-    const seenKey = `${admin ? 'admin' : 'key'} ${keyText}`;
-    if (seen.has(seenKey)) fail(`duplicate ${admin ? 'admin ' : ''}key ${keyText}`);
-    seen.add(seenKey);
-    out.push({ publicKey, id: keyText, name, admin });
+    const entry = parsed as AuthorizedKey;
+    seen.add(`${entry.admin} ${entry.id}`);
+    entries.push(entry);
   }
-  return out;
+  return { entries, problems };
+}
+
+/**
+ * Parses authorized-keys text strictly (for text in code): throws the first problem
+ * {@link readAuthorizedKeys} finds, AuthError AUTHORIZED_KEYS_INVALID naming `source` and the line.
+ */
+export function parseAuthorizedKeys(text: string, source = 'authorized keys'): AuthorizedKey[] {
+  const { entries, problems } = readAuthorizedKeys(text, source);
+  if (problems.length > 0) throw problems[0]!;
+  return entries;
+}
+
+/** One non-empty, non-comment line: its entry, or why it is malformed. */
+function parseLine(line: string): AuthorizedKey | string {
+  let rest = line;
+  let admin = false;
+  if (rest.startsWith('@')) {
+    const marker = rest.split(/\s/, 1)[0]!;
+    if (marker !== ADMIN_MARKER) return `unknown marker ${JSON.stringify(marker)} (only ${ADMIN_MARKER})`;
+    admin = true;
+    rest = rest.slice(marker.length).trimStart();
+  }
+  const space = rest.search(/\s/);
+  const keyText = space < 0 ? rest : rest.slice(0, space);
+  const name = space < 0 ? '' : rest.slice(space).trim();
+  let publicKey: Uint8Array;
+  try {
+    publicKey = decodeKey(keyText, 'key');
+  } catch (err) {
+    return (err as Error).message;
+  }
+  const problem = nameProblem(name);
+  if (problem) return problem;
+  return { publicKey, id: keyText, name, admin };
 }
 
 /** Why `name` cannot name a key, or undefined when it can. */

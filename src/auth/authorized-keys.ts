@@ -1,11 +1,20 @@
 /**
  * The keys a listener lets in: from a file (reloadable without a restart) or from a list in code.
+ *
+ * A file is read like sshd reads authorized_keys: line by line, a bad line losing only its own key
+ * (and reported), and only if nobody but its owner could have written it (StrictModes).
  */
-import { type FSWatcher, watch } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { type FSWatcher, type Stats, watch } from 'node:fs';
+import { type FileHandle, open, realpath, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { type AuthorizedKey, nameProblem, parseAuthorizedKeys } from './authorized-keys-format.js';
-import { authError, isAuthError } from './errors.js';
+import {
+  type AuthorizedKey,
+  type AuthorizedKeysText,
+  nameProblem,
+  parseAuthorizedKeys,
+  readAuthorizedKeys,
+} from './authorized-keys-format.js';
+import { type AuthError, authError } from './errors.js';
 import { encodeKey, toKeyBytes } from './key-text.js';
 
 export type { AuthorizedKey } from './authorized-keys-format.js';
@@ -28,9 +37,13 @@ export interface LoadOptions {
   /** Reload when the file changes (fs.watch on its directory). Default false. */
   watch?: boolean;
   /**
-   * Called when a reload fails (the previous keys stay in force). Default: `process.emitWarning`.
-   * Must not throw.
+   * Called with every problem, as soon as it is found: each line that grants nothing (AuthError
+   * AUTHORIZED_KEYS_INVALID, with `file` and `line`), at load and at every reload; and each reload
+   * that failed as a whole (the file is missing, too large, unreadable or unsafe: then nobody may
+   * connect until a reload succeeds). Default: `process.emitWarning`. Must not throw.
    */
+  onError?: (err: Error) => void;
+  /** @deprecated Use `onError`, which receives the same errors (and the bad lines too). */
   onReloadError?: (err: Error) => void;
 }
 
@@ -51,12 +64,12 @@ export class AuthorizedKeys {
   #admins = new Map<string, AuthorizedKey>();
   #watcher: FSWatcher | undefined;
   #debounce: NodeJS.Timeout | undefined;
-  #reloading: Promise<void> | undefined;
-  #onReloadError: (err: Error) => void;
+  #reloading: Promise<unknown> | undefined;
+  #onError: (err: Error) => void;
 
   private constructor(entries: readonly AuthorizedKey[], file?: string, options: LoadOptions = {}) {
     this.file = file;
-    this.#onReloadError = options.onReloadError ?? ((err) => process.emitWarning(err));
+    this.#onError = options.onError ?? options.onReloadError ?? ((err) => process.emitWarning(err));
     this.#replace(entries);
   }
 
@@ -74,11 +87,16 @@ export class AuthorizedKeys {
   }
 
   /**
-   * Reads an authorized-keys file. Rejects with AuthError AUTHORIZED_KEYS_INVALID for a malformed
-   * file (naming it and the line), KEY_FILE_NOT_FOUND when it is missing.
+   * Reads an authorized-keys file. Every well-formed line is applied; each malformed or duplicate one
+   * is passed to `onError` (AUTHORIZED_KEYS_INVALID naming the file and line) and grants nothing.
+   * Rejects with AuthError KEY_FILE_NOT_FOUND (missing, not a regular file), AUTHORIZED_KEYS_INVALID
+   * (above MAX_AUTHORIZED_KEYS_BYTES), AUTHORIZED_KEYS_PERMISSIONS (others could have written it:
+   * see {@link checkFileSafety}), or the file-system error.
    */
   static async load(file: string, options: LoadOptions = {}): Promise<AuthorizedKeys> {
-    const keys = new AuthorizedKeys(await readKeysFile(file), file, options);
+    const { entries, problems } = await readKeysFile(file);
+    const keys = new AuthorizedKeys(entries, file, options);
+    for (const problem of problems) keys.#report(problem);
     if (options.watch) keys.watch();
     return keys;
   }
@@ -112,16 +130,32 @@ export class AuthorizedKeys {
   }
 
   /**
-   * Re-reads the file. On failure (malformed, missing) the previous keys stay in force and the promise
-   * rejects with the AuthError. Rejects with TypeError for a list in code (use {@link update}).
+   * Re-reads the file and replaces the keys with what it says now, so a removed line always stops
+   * granting. Each bad line grants nothing and is passed to `onError`; they are also the result. If the
+   * file cannot be used as a whole (missing, too large, unreadable, or unsafe as at {@link load}),
+   * nobody may connect until a reload succeeds: the keys are emptied, the error goes to `onError`, and
+   * the promise rejects with it. Rejects with TypeError for a list in code (use {@link update}).
    */
-  async reload(): Promise<void> {
+  async reload(): Promise<AuthError[]> {
     const file = this.file;
     if (file === undefined)
       throw new TypeError('this AuthorizedKeys was not loaded from a file; use update()');
     // Reloads run one at a time, so an older read can never overwrite a newer one.
     const previous = this.#reloading ?? Promise.resolve();
-    const next = previous.then(async () => this.#replace(await readKeysFile(file)));
+    const next = previous.then(async () => {
+      let read: AuthorizedKeysText;
+      try {
+        read = await readKeysFile(file);
+      } catch (err) {
+        // Fail closed: what the file says now is unknown, and the old list may hold revoked keys.
+        this.#replace([]);
+        this.#report(err as Error);
+        throw err;
+      }
+      this.#replace(read.entries);
+      for (const problem of read.problems) this.#report(problem);
+      return read.problems;
+    });
     this.#reloading = next.catch(() => undefined);
     return next;
   }
@@ -144,11 +178,11 @@ export class AuthorizedKeys {
       if (changed !== null && changed !== name) return;
       clearTimeout(this.#debounce);
       this.#debounce = setTimeout(() => {
-        this.reload().catch((err: Error) => this.#reportReloadError(err));
+        this.reload().catch(() => undefined); // reported to onError by reload()
       }, WATCH_DEBOUNCE_MS);
       this.#debounce.unref();
     });
-    this.#watcher.on('error', (err) => this.#reportReloadError(err));
+    this.#watcher.on('error', (err) => this.#report(err));
     return this;
   }
 
@@ -167,11 +201,11 @@ export class AuthorizedKeys {
     this.#admins = admins;
   }
 
-  #reportReloadError(err: Error): void {
+  #report(err: Error): void {
     try {
-      this.#onReloadError(err);
+      this.#onError(err);
     } catch {
-      // A throwing error hook must not break the watcher; the error was already reported to it.
+      // A throwing error hook must not break a reload or the watcher; the error was already reported to it.
     }
   }
 }
@@ -208,28 +242,82 @@ function entryShapeProblem(item: unknown): string | undefined {
   return undefined;
 }
 
-async function readKeysFile(file: string): Promise<AuthorizedKey[]> {
-  let text: string;
+/**
+ * Reads and parses an authorized-keys file, checking the opened file itself (so a file swapped in
+ * between the check and the read cannot slip past). Bad lines come back as problems naming the file;
+ * whole-file failures reject as described at {@link AuthorizedKeys.load}.
+ */
+async function readKeysFile(file: string): Promise<AuthorizedKeysText> {
+  let handle: FileHandle;
   try {
-    const info = await stat(file);
-    if (info.size > MAX_AUTHORIZED_KEYS_BYTES) {
-      throw authError(
-        'AUTHORIZED_KEYS_INVALID',
-        `${file} is ${info.size} bytes, above the ${MAX_AUTHORIZED_KEYS_BYTES} limit`,
-        { file },
-      );
-    }
-    text = await readFile(file, 'utf8');
+    handle = await open(file, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw authError('KEY_FILE_NOT_FOUND', `authorized keys file ${file} not found`, { file, cause: err });
     }
     throw err;
   }
+  let text: string;
   try {
-    return parseAuthorizedKeys(text, file);
-  } catch (err) {
-    if (!isAuthError(err)) throw err;
-    throw authError(err.code, err.message, { file, ...(err.line === undefined ? {} : { line: err.line }) });
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      throw authError('KEY_FILE_NOT_FOUND', `authorized keys file ${file} is not a regular file`, { file });
+    }
+    await checkFileSafety(file, info);
+    const tooLarge = (size: number) =>
+      authError(
+        'AUTHORIZED_KEYS_INVALID',
+        `${file} is ${size} bytes, above the ${MAX_AUTHORIZED_KEYS_BYTES} limit`,
+        { file },
+      );
+    if (info.size > MAX_AUTHORIZED_KEYS_BYTES) throw tooLarge(info.size);
+    const bytes = await handle.readFile();
+    if (bytes.length > MAX_AUTHORIZED_KEYS_BYTES) throw tooLarge(bytes.length); // grew since stat
+    text = bytes.toString('utf8');
+  } finally {
+    await handle.close();
+  }
+  const { entries, problems } = readAuthorizedKeys(text, file);
+  return {
+    entries,
+    problems: problems.map((p) =>
+      authError(p.code, p.message, { file, ...(p.line === undefined ? {} : { line: p.line }) }),
+    ),
+  };
+}
+
+/**
+ * Throws AuthError AUTHORIZED_KEYS_PERMISSIONS when someone other than its owner could have written
+ * the file (`info` is its fstat): it is writable by group or others, it is owned by neither this
+ * process's user nor root, or the directory it is in (after following links) is writable by group
+ * or others without the sticky bit (anyone could put another file in its place). As sshd's
+ * StrictModes, for the file itself and its directory. Not checked on Windows (no modes).
+ */
+async function checkFileSafety(file: string, info: Stats): Promise<void> {
+  if (process.platform === 'win32') return;
+  const refuse = (why: string, fix: string) =>
+    authError(
+      'AUTHORIZED_KEYS_PERMISSIONS',
+      `authorized keys file ${file}: ${why}; anyone who can write it can let any key in. Fix: ${fix}`,
+      { file },
+    );
+  const mode = (m: number) => (m & 0o7777).toString(8).padStart(4, '0');
+  if ((info.mode & 0o022) !== 0) {
+    throw refuse(`writable by group or others (mode ${mode(info.mode)})`, `chmod go-w ${file}`);
+  }
+  const uid = process.getuid?.();
+  if (uid !== undefined && info.uid !== uid && info.uid !== 0) {
+    throw refuse(
+      `owned by uid ${info.uid}, neither this process's user (uid ${uid}) nor root`,
+      `chown ${uid} ${file}`,
+    );
+  }
+  const dir = dirname(await realpath(file));
+  const dirInfo = await stat(dir);
+  if ((dirInfo.mode & 0o022) !== 0 && (dirInfo.mode & 0o1000) === 0) {
+    throw refuse(
+      `its directory ${dir} is writable by group or others (mode ${mode(dirInfo.mode)}), so the file can be replaced`,
+      `chmod go-w ${dir}`,
+    );
   }
 }

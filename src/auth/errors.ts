@@ -20,6 +20,12 @@ export const AuthErrorCode = {
   INVALID_KEY: 'INVALID_KEY',
   /** An authorized-keys text has a malformed line or a duplicate key; the message names the line. */
   AUTHORIZED_KEYS_INVALID: 'AUTHORIZED_KEYS_INVALID',
+  /**
+   * An authorized-keys file that others could have written: writable by group or others, owned by
+   * someone other than us or root, or in a directory others may write to (without the sticky bit).
+   * The message names the file and the fix.
+   */
+  AUTHORIZED_KEYS_PERMISSIONS: 'AUTHORIZED_KEYS_PERMISSIONS',
   /** A known-hosts text has a malformed line; the message names the line. */
   KNOWN_HOSTS_INVALID: 'KNOWN_HOSTS_INVALID',
   /** A certificate is not ed25519, its self-signature fails, or it is outside its validity period. */

@@ -77,7 +77,7 @@ describe('TLS connections: limits', () => {
     }
   });
 
-  it('beyond maxHandshakes a new connection is destroyed at once; below it, service resumes', async () => {
+  it('beyond maxHandshakes a new connection is refused before TLS (a TLS alert); below it, service resumes', async () => {
     const r = refusals();
     const listener = await listenTls(
       {
@@ -95,10 +95,22 @@ describe('TLS connections: limits', () => {
       const third = await rawTcp(listener.port);
       const result = await drain(third, 3000);
       assert.ok(result.closed, 'the third connection was closed before any handshake');
-      assert.equal(result.data.length, 0);
+      assert.deepEqual(
+        [...result.data],
+        [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 80],
+        'all it got is a fatal internal_error alert',
+      );
       await until(() => r.events.length === 1);
       assert.equal(r.events[0]!.reason, 'HANDSHAKE_LIMIT');
       assert.equal(r.events[0]!.error.code, 'CONNECTION_LIMIT');
+      await assert.rejects(
+        dialTls({ identity: alice, host: '127.0.0.1', port: listener.port, serverKey: server.id }),
+        (err: unknown) =>
+          isTransportError(err, 'CONNECTION_LIMIT') &&
+          err.remoteCode === 'OVERLOADED' &&
+          /server busy/.test(err.message),
+        'a dialer reads the alert as "server busy", not as a reset',
+      );
       for (const h of holders) h.destroy();
       await until(() => listener.handshakes === 0);
       const ok = await dialTls({

@@ -16,11 +16,34 @@ export interface ConnectionConfig {
    */
   maxHandshakes: number;
   /**
+   * Listener: connections in handshake at once from one address (an IPv4 address, or an IPv6 /64;
+   * IPv4-mapped IPv6 counts as IPv4). A connection beyond it is refused before TLS, like one beyond
+   * `maxHandshakes`. 0 means no limit. Default 8: a burst of reconnects from one host or NAT still
+   * fits, while one source can hold at most an eighth of the default `maxHandshakes`.
+   */
+  maxHandshakesPerAddress: number;
+  /**
+   * Listener, TLS: how long a new TCP connection may stay silent, ms: the client speaks first (its
+   * ClientHello is sent at connect), so a connection that has sent nothing by then is destroyed
+   * (HANDSHAKE_TIMEOUT) and frees its handshake slot. Within `handshakeTimeoutMs`, which still bounds
+   * the whole handshake. 0 means only `handshakeTimeoutMs` applies. Default 1000: a ClientHello
+   * crosses any working network in well under a second, while an idle socket no longer holds a slot
+   * for the whole handshake timeout.
+   */
+  firstBytesTimeoutMs: number;
+  /**
    * Listener: established connections at once. A client beyond it gets REJECT OVERLOADED after TLS.
    * 0 means no limit. Default 10_000: far above what one Node process serves well, low enough that a
    * flood of authorized clients cannot exhaust file descriptors and memory unnoticed.
    */
   maxConnections: number;
+  /**
+   * Listener: established connections at once from one address (grouped as for
+   * `maxHandshakesPerAddress`). A client beyond it gets REJECT OVERLOADED after TLS. 0 means no limit.
+   * Default 1000: a tenth of the default `maxConnections`, so no single host (or NAT) can take the
+   * whole listener.
+   */
+  maxConnectionsPerAddress: number;
   /** Lifetime of the certificates we make from our identity, ms. Default 24 h. */
   certificateValidityMs: number;
   /**
@@ -47,7 +70,10 @@ export function defaultConfig(): ConnectionConfig {
   return {
     handshakeTimeoutMs: 5000,
     maxHandshakes: 64,
+    maxHandshakesPerAddress: 8,
+    firstBytesTimeoutMs: 1000,
     maxConnections: 10_000,
+    maxConnectionsPerAddress: 1000,
     certificateValidityMs: 24 * 60 * 60 * 1000,
     certificateRenewBeforeMs: 6 * 60 * 60 * 1000,
     clockToleranceMs: 5 * 60 * 1000,
@@ -74,7 +100,10 @@ export function verifyConfig(config: ConnectionConfig): void {
   };
   intIn('handshakeTimeoutMs', 0, MAX_TIMER_MS);
   intIn('maxHandshakes', 0, 1_000_000);
+  intIn('maxHandshakesPerAddress', 0, 1_000_000);
+  intIn('firstBytesTimeoutMs', 0, MAX_TIMER_MS);
   intIn('maxConnections', 0, 10_000_000);
+  intIn('maxConnectionsPerAddress', 0, 10_000_000);
   intIn('certificateValidityMs', 60_000, 397 * 24 * 60 * 60 * 1000);
   intIn('certificateRenewBeforeMs', 0, config.certificateValidityMs - 1);
   intIn('clockToleranceMs', 0, 24 * 60 * 60 * 1000);

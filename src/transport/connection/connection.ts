@@ -51,9 +51,15 @@ export interface Listener {
 export type RefusedReason =
   /** A REJECT was sent with this reason. */
   | RejectReasonName
-  /** More than `maxHandshakes` in progress: destroyed before TLS. */
+  /**
+   * At `maxHandshakes`, or at `maxHandshakesPerAddress` for the client's address: refused before TLS
+   * (TLS: an internal_error alert, then the connection ends; TCP: REJECT OVERLOADED).
+   */
   | 'HANDSHAKE_LIMIT'
-  /** The handshake did not finish within `handshakeTimeoutMs`. */
+  /**
+   * The handshake did not finish within `handshakeTimeoutMs`, or (TLS) the client sent nothing within
+   * `firstBytesTimeoutMs`.
+   */
   | 'HANDSHAKE_TIMEOUT'
   /** TLS failed (not TLS, TLS below 1.3, a bad handshake). */
   | 'TLS_FAILED'
@@ -66,7 +72,15 @@ export type RefusedReason =
 export interface RefusedEvent {
   readonly reason: RefusedReason;
   readonly error: TransportError;
+  /**
+   * The client as `host:port` (`[host]:port` for IPv6), read when the connection was accepted, so it
+   * is there for every reason. Undefined only if the client was gone before it was accepted.
+   */
   readonly remoteAddress: string | undefined;
+  /** The client's IP address, as the socket gave it (an IPv4 client of a dual-stack listener is `::ffff:a.b.c.d`). */
+  readonly remoteHost: string | undefined;
+  /** The client's port. */
+  readonly remotePort: number | undefined;
   /** The client's verified key, when its certificate was valid (e.g. UNKNOWN_KEY). */
   readonly peer: PeerIdentity | undefined;
 }

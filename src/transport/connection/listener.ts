@@ -1,13 +1,15 @@
 /**
  * The listening machinery shared by TLS and TCP: a net.Server whose connections go through a
  * "secure" step (TLS and judging the client, or nothing for TCP) and then the server's prelude, under
- * one handshake deadline and a cap on handshakes in progress. Only connections that finish the
- * prelude reach `onConnection`.
+ * one handshake deadline, caps on handshakes in progress (in all and per source address) and, where
+ * the client speaks first, a deadline for its first bytes. Only connections that finish the prelude
+ * reach `onConnection`.
  */
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { PeerIdentity } from '../../auth/index.js';
 import { isTransportError, type TransportError, transportError } from '../errors.js';
+import { addressKey } from './address-key.js';
 import type { ConnectionConfig } from './config.js';
 import {
   type Connection,
@@ -17,8 +19,12 @@ import {
   remoteAddressOf,
   reportUnhandledError,
 } from './connection.js';
+import { awaitFirstBytes } from './first-bytes.js';
 import { RejectReason, type RejectReasonName } from './prelude.js';
 import { serverAccept, serverReject } from './prelude-exchange.js';
+import { SecureStepError } from './secure-step-error.js';
+
+export { SecureStepError } from './secure-step-error.js';
 
 /** What the secure step decides about a client. */
 export type Verdict =
@@ -37,23 +43,21 @@ export interface Secured {
   readonly resumed: boolean;
 }
 
+/** Where a connection comes from, read once at accept (a destroyed socket no longer knows). */
+export interface Remote {
+  /** `host:port`, or undefined when the socket was gone before it was accepted. */
+  readonly address: string | undefined;
+  readonly host: string | undefined;
+  readonly port: number | undefined;
+  /** The source it counts against for the per-address limits (address-key.ts). */
+  readonly key: string | undefined;
+}
+
 /** One connection in handshake; the secure step sets `socket` as soon as it wraps the raw socket. */
 export interface Handshake {
   readonly raw: net.Socket;
   socket: Duplex;
-}
-
-/** A failure of the secure step, with the refused reason to report. */
-export class SecureStepError extends Error {
-  constructor(
-    readonly reason: RefusedReason,
-    readonly error: TransportError,
-    readonly peer?: PeerIdentity,
-    /** True when a REJECT was written (the socket then closes on its own, after the linger). */
-    readonly rejected = false,
-  ) {
-    super(error.message, { cause: error });
-  }
+  readonly remote: Remote;
 }
 
 export interface ListenerSpec extends ListenHooks {
@@ -62,6 +66,16 @@ export interface ListenerSpec extends ListenHooks {
   config: ConnectionConfig;
   /** TLS (or nothing) and the verdict. Rejects with SecureStepError; must not throw synchronously. */
   secure: (handshake: Handshake) => Promise<Secured>;
+  /**
+   * True when the client speaks first (TLS: its ClientHello): then `firstBytesTimeoutMs` applies,
+   * and `secure` starts only once the client's first bytes have arrived.
+   */
+  clientSpeaksFirst: boolean;
+  /**
+   * What to write to a connection refused before its handshake (at a handshake limit) before ending
+   * it: the one refusal the client can read at that point (TLS: an alert; TCP: a REJECT).
+   */
+  refusal: (message: string) => Uint8Array;
   onConnection: (connection: Connection) => void;
   /** Called once when the listener closes (stop timers, watchers). */
   onClose?: () => void;
@@ -75,13 +89,45 @@ export async function startListener(spec: ListenerSpec): Promise<Listener> {
   let accepting = 0; // ACCEPT written, HELLO not read yet: holds a connection slot
   let closed = false;
 
-  const refuse = (reason: RefusedReason, error: TransportError, socket: Duplex, peer?: PeerIdentity) => {
+  // Per source (address-key.ts): handshakes in progress, and connections that hold a connection slot
+  // (ACCEPT written, or established).
+  const handshakesFrom = new Counter();
+  const connectionsFrom = new Counter();
+  let refusing = 0; // refused before the handshake, lingering until the client closes
+
+  const refuse = (reason: RefusedReason, error: TransportError, remote: Remote, peer?: PeerIdentity) => {
     if (!spec.onRefused) return;
     try {
-      spec.onRefused({ reason, error, remoteAddress: remoteAddressOf(socket as net.Socket), peer });
+      spec.onRefused({
+        reason,
+        error,
+        remoteAddress: remote.address,
+        remoteHost: remote.host,
+        remotePort: remote.port,
+        peer,
+      });
     } catch (err) {
       reportUnhandledError(err);
     }
+  };
+
+  /**
+   * Refuses a connection before its handshake: writes the transport's refusal, ends our side and
+   * lingers like a REJECT, so the client reads "busy" instead of a reset. At most `maxHandshakes`
+   * refusals linger at once; beyond that they are destroyed at once.
+   */
+  const refuseEarly = (raw: net.Socket, remote: Remote, message: string) => {
+    if (config.maxHandshakes === 0 || refusing < config.maxHandshakes) {
+      refusing++;
+      raw.once('close', () => refusing--);
+      const timer = setTimeout(() => raw.destroy(), config.rejectLingerMs);
+      raw.once('close', () => clearTimeout(timer));
+      raw.end(spec.refusal(message));
+      raw.resume();
+    } else {
+      raw.destroy();
+    }
+    refuse('HANDSHAKE_LIMIT', transportError('CONNECTION_LIMIT', message), remote);
   };
 
   const handle = async (hs: Handshake): Promise<void> => {
@@ -99,8 +145,15 @@ export async function startListener(spec: ListenerSpec): Promise<Listener> {
         true,
       );
     }
-    if (config.maxConnections > 0 && established.size + accepting >= config.maxConnections) {
-      const message = `at maxConnections (${config.maxConnections})`;
+    const key = hs.remote.key!;
+    const full =
+      config.maxConnections > 0 && established.size + accepting >= config.maxConnections
+        ? `server busy: at maxConnections (${config.maxConnections})`
+        : config.maxConnectionsPerAddress > 0 && connectionsFrom.get(key) >= config.maxConnectionsPerAddress
+          ? `server busy: at maxConnectionsPerAddress (${config.maxConnectionsPerAddress}) for ${key}`
+          : undefined;
+    if (full !== undefined) {
+      const message = full;
       serverReject(socket, RejectReason.OVERLOADED, message, config.rejectLingerMs);
       throw new SecureStepError(
         'OVERLOADED',
@@ -112,10 +165,12 @@ export async function startListener(spec: ListenerSpec): Promise<Listener> {
       );
     }
     accepting++;
+    connectionsFrom.add(key);
     let negotiated: Awaited<ReturnType<typeof serverAccept>>;
     try {
       negotiated = await serverAccept(socket);
     } catch (err) {
+      connectionsFrom.remove(key);
       const error = isTransportError(err)
         ? err
         : transportError('HANDSHAKE_FAILED', String(err), { cause: err });
@@ -123,8 +178,10 @@ export async function startListener(spec: ListenerSpec): Promise<Listener> {
     } finally {
       accepting--;
     }
-    if (socket.destroyed)
+    if (socket.destroyed) {
+      connectionsFrom.remove(key);
       throw new SecureStepError('CLOSED', transportError('CONNECTION_LOST', 'client left'));
+    }
     const connection: Connection = {
       socket,
       role: 'server',
@@ -132,10 +189,13 @@ export async function startListener(spec: ListenerSpec): Promise<Listener> {
       version: negotiated.version,
       codec: negotiated.codec,
       resumed: secured.resumed,
-      remoteAddress: remoteAddressOf(hs.raw),
+      remoteAddress: hs.remote.address,
     };
     established.add(connection);
-    socket.once('close', () => established.delete(connection));
+    socket.once('close', () => {
+      established.delete(connection);
+      connectionsFrom.remove(key);
+    });
     finish(hs);
     try {
       spec.onConnection(connection);
@@ -148,28 +208,42 @@ export async function startListener(spec: ListenerSpec): Promise<Listener> {
   const finish = (hs: Handshake) => {
     clearTimeout(timers.get(hs));
     timers.delete(hs);
-    pending.delete(hs);
+    if (pending.delete(hs)) handshakesFrom.remove(hs.remote.key!);
   };
 
   const server = net.createServer({ noDelay: true }, (raw) => {
     // The raw socket's own errors surface through the TLS socket (or are the TCP socket's); a listener
     // here keeps one from ever being unhandled.
     raw.on('error', () => undefined);
+    const remote = remoteOf(raw);
     if (closed) {
       raw.destroy();
       return;
     }
-    if (config.maxHandshakes > 0 && pending.size >= config.maxHandshakes) {
+    if (remote.key === undefined) {
+      // Reset before we got to it: there is nobody left to answer.
       raw.destroy();
-      refuse(
-        'HANDSHAKE_LIMIT',
-        transportError('CONNECTION_LIMIT', `at maxHandshakes (${config.maxHandshakes})`),
+      refuse('CLOSED', transportError('CONNECTION_LOST', 'client left before it was accepted'), remote);
+      return;
+    }
+    if (config.maxHandshakes > 0 && pending.size >= config.maxHandshakes) {
+      refuseEarly(raw, remote, `server busy: at maxHandshakes (${config.maxHandshakes})`);
+      return;
+    }
+    if (
+      config.maxHandshakesPerAddress > 0 &&
+      handshakesFrom.get(remote.key) >= config.maxHandshakesPerAddress
+    ) {
+      refuseEarly(
         raw,
+        remote,
+        `server busy: at maxHandshakesPerAddress (${config.maxHandshakesPerAddress}) for ${remote.key}`,
       );
       return;
     }
-    const hs: Handshake = { raw, socket: raw };
+    const hs: Handshake = { raw, socket: raw, remote };
     pending.add(hs);
+    handshakesFrom.add(remote.key);
     if (config.handshakeTimeoutMs > 0) {
       const timer = setTimeout(() => {
         if (!pending.has(hs)) return;
@@ -182,12 +256,15 @@ export async function startListener(spec: ListenerSpec): Promise<Listener> {
             'HANDSHAKE_TIMEOUT',
             `handshake not finished within ${config.handshakeTimeoutMs} ms`,
           ),
-          raw,
+          remote,
         );
       }, config.handshakeTimeoutMs);
       timers.set(hs, timer);
     }
-    handle(hs).catch((err: unknown) => {
+    const started = spec.clientSpeaksFirst
+      ? awaitFirstBytes(raw, config.firstBytesTimeoutMs).then(() => handle(hs))
+      : handle(hs);
+    started.catch((err: unknown) => {
       if (!pending.has(hs)) return; // already timed out (and reported)
       finish(hs);
       const failure =
@@ -199,7 +276,7 @@ export async function startListener(spec: ListenerSpec): Promise<Listener> {
         hs.socket.destroy();
         raw.destroy();
       }
-      refuse(failure.reason, failure.error, raw, failure.peer);
+      refuse(failure.reason, failure.error, remote, failure.peer);
     });
   });
 
@@ -240,4 +317,30 @@ export async function startListener(spec: ListenerSpec): Promise<Listener> {
       }
     },
   };
+}
+
+/** Reads where `raw` comes from; called at accept, while the socket still knows. */
+function remoteOf(raw: net.Socket): Remote {
+  const host = raw.remoteAddress;
+  const port = raw.remotePort;
+  return { address: remoteAddressOf(raw), host, port, key: addressKey(host) };
+}
+
+/** Counts per key; a key whose count drops to 0 is forgotten, so the map only holds live sources. */
+class Counter {
+  readonly #counts = new Map<string, number>();
+
+  get(key: string): number {
+    return this.#counts.get(key) ?? 0;
+  }
+
+  add(key: string): void {
+    this.#counts.set(key, this.get(key) + 1);
+  }
+
+  remove(key: string): void {
+    const n = this.get(key) - 1;
+    if (n > 0) this.#counts.set(key, n);
+    else this.#counts.delete(key);
+  }
 }

@@ -8,11 +8,20 @@ import { type ConnectionConfig, resolveConfig } from './config.js';
 import { type Connection, type Listener, type ListenHooks, remoteAddressOf } from './connection.js';
 import { guardDial } from './dial-guard.js';
 import { startListener } from './listener.js';
+import { encodeReject, RejectReason } from './prelude.js';
 import { clientPrelude } from './prelude-exchange.js';
 
 export interface TcpListenOptions
   extends Partial<
-      Pick<ConnectionConfig, 'handshakeTimeoutMs' | 'maxHandshakes' | 'maxConnections' | 'rejectLingerMs'>
+      Pick<
+        ConnectionConfig,
+        | 'handshakeTimeoutMs'
+        | 'maxHandshakes'
+        | 'maxHandshakesPerAddress'
+        | 'maxConnections'
+        | 'maxConnectionsPerAddress'
+        | 'rejectLingerMs'
+      >
     >,
     ListenHooks {
   /** Default 127.0.0.1. */
@@ -32,6 +41,9 @@ export function listenTcp(
     port: options.port ?? 0,
     config,
     secure: async (hs) => ({ socket: hs.raw, verdict: { ok: true, peer: undefined }, resumed: false }),
+    // The server speaks first here: a refusal is a REJECT, which the client reads as CONNECTION_LIMIT.
+    clientSpeaksFirst: false,
+    refusal: (message) => encodeReject(RejectReason.OVERLOADED, message),
     onConnection,
     ...(options.onRefused ? { onRefused: options.onRefused } : {}),
   });
@@ -40,6 +52,8 @@ export function listenTcp(
 export interface TcpDialOptions extends Partial<Pick<ConnectionConfig, 'handshakeTimeoutMs'>> {
   host: string;
   port: number;
+  /** The local address to dial from. Default: the system's choice. */
+  localAddress?: string;
 }
 
 /**
@@ -51,7 +65,12 @@ export function dialTcp(options: TcpDialOptions): Promise<Connection> {
   const { host, port } = options;
   return new Promise((resolve, reject) => {
     let settled = false;
-    const socket = net.connect({ host, port, noDelay: true });
+    const socket = net.connect({
+      host,
+      port,
+      noDelay: true,
+      ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
+    });
     const fail = (error: TransportError) => {
       if (settled) return;
       settled = true;

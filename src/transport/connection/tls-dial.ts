@@ -28,6 +28,8 @@ export interface TlsDialOptions extends Partial<ConnectionConfig> {
   identity: Identity;
   host: string;
   port: number;
+  /** The local address to dial from (a machine with several). Default: the system's choice. */
+  localAddress?: string;
   /** The server key(s) we accept (bytes or base64url text). Needed unless `knownHosts` is given. */
   serverKey?: Uint8Array | string | ReadonlyArray<Uint8Array | string>;
   /** A known-hosts file (path) or list; used when `serverKey` is not given. */
@@ -49,8 +51,11 @@ export interface TlsDialOptions extends Partial<ConnectionConfig> {
  * - UNAUTHENTICATED, `remoteCode` the reason: the server rejected us (UNKNOWN_KEY, NO_CERTIFICATE,
  *   BAD_CERTIFICATE, EXPIRED) or we refused the server (SERVER_KEY_MISMATCH, SERVER_UNKNOWN,
  *   SERVER_BAD_CERTIFICATE; then nothing of the prelude is read);
- * - CONNECTION_LIMIT (OVERLOADED), HANDSHAKE_FAILED (TLS failed, VERSION, malformed prelude),
- *   HANDSHAKE_TIMEOUT, CONNECTION_LOST (refused, reset, closed), INVALID_CONFIG.
+ * - CONNECTION_LIMIT, `remoteCode` OVERLOADED, message "server busy: ...": the server is at a limit,
+ *   whether it said so with REJECT OVERLOADED after TLS or with a TLS internal_error alert before it;
+ * - HANDSHAKE_FAILED (TLS failed, VERSION, malformed prelude), HANDSHAKE_TIMEOUT, INVALID_CONFIG;
+ * - CONNECTION_LOST: refused (ECONNREFUSED), or reset or closed; closed before TLS completed says so
+ *   (a busy server out of room even for a refusal, or not an rxchan listener).
  */
 export async function dialTls(options: TlsDialOptions): Promise<Connection> {
   const config = resolveConfig(options);
@@ -93,6 +98,7 @@ export async function dialTls(options: TlsDialOptions): Promise<Connection> {
     const socket = tls.connect({
       host,
       port,
+      ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
       secureContext: clientContext(material),
       minVersion: TLS_VERSION,
       maxVersion: TLS_VERSION,
@@ -106,6 +112,7 @@ export async function dialTls(options: TlsDialOptions): Promise<Connection> {
     let remoteAddress: string | undefined;
     let resumedPeer: PeerIdentity | undefined;
     socket.once('connect', () => {
+      tcpConnected = true;
       try {
         remoteAddress = remoteAddressOf(socket);
         if (stored) resumedPeer = peerIdentity(stored.serverKey);
@@ -131,7 +138,11 @@ export async function dialTls(options: TlsDialOptions): Promise<Connection> {
       socket.destroy();
       reject(error);
     };
-    const guard = guardDial(socket, host, port, config.handshakeTimeoutMs, fail);
+    let tcpConnected = false;
+    let tlsDone = false;
+    const guard = guardDial(socket, host, port, config.handshakeTimeoutMs, (error) =>
+      fail(tcpConnected && !tlsDone ? duringTls(error, host, port) : error),
+    );
 
     if (store) {
       // Only with a store: listening makes Node serialize every ticket the server sends.
@@ -173,6 +184,7 @@ export async function dialTls(options: TlsDialOptions): Promise<Connection> {
     // receives our certificate, and the check's cost delays everything after it (hence the cache in
     // checkCertificate).
     const onSecureConnect = () => {
+      tlsDone = true;
       let facts: CertificateFacts | undefined;
       const cert = socket.getPeerX509Certificate();
       if (cert) {
@@ -212,6 +224,30 @@ export async function dialTls(options: TlsDialOptions): Promise<Connection> {
       }
     });
   });
+}
+
+/**
+ * A failure between TCP connect and the end of TLS, made clear: a TLS internal_error alert is a
+ * listener's "busy" (tls-listen.ts) and fails CONNECTION_LIMIT with `remoteCode` OVERLOADED; a close
+ * or reset says what it may mean. Other failures pass unchanged.
+ */
+function duringTls(error: TransportError, host: string, port: number): TransportError {
+  const cause = error.cause as NodeJS.ErrnoException | undefined;
+  if (cause?.code === 'ERR_SSL_TLSV1_ALERT_INTERNAL_ERROR') {
+    return transportError(
+      'CONNECTION_LIMIT',
+      `server busy: ${host}:${port} refused the connection before TLS (at a handshake limit; try later)`,
+      { remoteCode: 'OVERLOADED', cause },
+    );
+  }
+  if (error.code === 'CONNECTION_LOST') {
+    return transportError(
+      'CONNECTION_LOST',
+      `${host}:${port} closed the connection before TLS completed: the server may be busy (at a handshake limit), or is not an rxchan listener`,
+      { cause: error.cause ?? error },
+    );
+  }
+  return error;
 }
 
 function asTransportError(err: unknown): TransportError {

@@ -91,6 +91,8 @@ export async function listenTls(
       port: options.port ?? 0,
       config,
       secure,
+      clientSpeaksFirst: true,
+      refusal: () => INTERNAL_ERROR_ALERT,
       onConnection,
       ...(options.onRefused ? { onRefused: options.onRefused } : {}),
       onClose: () => creds.stopRenewal(),
@@ -100,6 +102,14 @@ export async function listenTls(
     throw err;
   }
 }
+
+/**
+ * A fatal TLS alert `internal_error` (80) as a plaintext record: how a listener refuses a connection
+ * before TLS (at a handshake limit). TLS has no "busy" alert; internal_error is the one that says the
+ * server cannot go on for reasons unrelated to the client. A dialer that reads it before the
+ * handshake completes fails CONNECTION_LIMIT (tls-dial.ts).
+ */
+const INTERNAL_ERROR_ALERT = Uint8Array.of(0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 80);
 
 /** Resolves when the server side of TLS is established; rejects with SecureStepError. */
 function tlsEstablished(socket: tls.TLSSocket): Promise<void> {
