@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { decode } from '@msgpack/msgpack';
 import fc from 'fast-check';
 import { resolveConfig } from '../../../src/transport/channel/config.js';
 import { fillReferenceId, MessageCodec } from '../../../src/transport/channel/message-codec.js';
@@ -7,6 +8,8 @@ import { Preface } from '../../../src/transport/channel/preface.js';
 import { RECORD_HEADER_SIZE, RecordParser, RecordType } from '../../../src/transport/channel/record.js';
 import { isTransportError, type TransportErrorCode } from '../../../src/transport/errors.js';
 import { hex, vector } from '../../support/vectors.js';
+import { collect, rawStream } from './helpers.js';
+import { makePair } from './pair.js';
 import { FakeDecodeContext, FakeEncodeContext, FakeEnd, messageValue } from './values.js';
 
 const noEnds = new FakeEncodeContext();
@@ -102,14 +105,20 @@ describe('MessageCodec', () => {
     codec.encodeRecord(RecordType.MESSAGE, new Uint8Array(98), noEnds);
   });
 
-  it('does not keep a buffer grown for a message above 256 KiB, even one refused as too large', () => {
+  it('does not keep an encoder grown for a message above 256 KiB, even one refused as too large', () => {
     const codec = new MessageCodec(resolveConfig({ maxMessageSize: 1024 }));
-    const buffer = () => (codec as unknown as { encoder: { bytes: Uint8Array } }).encoder.bytes.length;
+    const encoder = () => (codec as unknown as { encoder: object }).encoder;
+    const before = encoder();
+    assert.throws(
+      () => codec.encodeRecord(RecordType.MESSAGE, new Uint8Array(200 * 1024), noEnds),
+      rejects('MESSAGE_TOO_LARGE'),
+    );
+    assert.equal(encoder(), before, 'kept below the threshold');
     assert.throws(
       () => codec.encodeRecord(RecordType.MESSAGE, new Uint8Array(300 * 1024), noEnds),
       rejects('MESSAGE_TOO_LARGE'),
     );
-    assert.ok(buffer() <= 256 * 1024, `kept ${buffer()} bytes`);
+    assert.notEqual(encoder(), before, 'replaced above it');
   });
 
   it('keeps working after a large message (the encoder buffer is replaced)', () => {
@@ -162,6 +171,49 @@ describe('MessageCodec', () => {
       const { decoded } = roundTrip(codec, { v });
       assert.deepEqual(decoded, { v });
     }
+  });
+
+  it('refuses a bigint outside 64 bits wherever it is: whole message, array, map, class instance, next to an end', () => {
+    const codec = new MessageCodec(resolveConfig());
+    const big = 2n ** 64n;
+    class Point {
+      constructor(readonly x: bigint) {}
+    }
+    for (const value of [
+      big,
+      -big,
+      [1, [2, big]],
+      { a: { b: [{ c: -(2n ** 63n) - 1n }] } },
+      [new Point(big)],
+      { end: new FakeEnd(Preface.NESTED_SEND), v: big },
+    ]) {
+      assert.throws(
+        () => codec.encodeRecord(RecordType.MESSAGE, value, new FakeEncodeContext()),
+        rejects('ENCODE_ERROR'),
+      );
+    }
+    // The codec is fine afterwards, and values in range (with bytes 0xcf/0xd3 about) still encode.
+    const { decoded } = roundTrip(codec, {
+      f: 1.2345e-300,
+      s: 'ϏӓӓϏ',
+      v: [2n ** 63n, new Point(-(2n ** 63n))],
+    });
+    assert.deepEqual(decoded, { f: 1.2345e-300, s: 'ϏӓӓϏ', v: [2n ** 63n, { x: -(2n ** 63n) }] });
+  });
+
+  it('finds the reference placeholders when user data looks like one', () => {
+    const codec = new MessageCodec(resolveConfig());
+    // ext 8, length 5, type CHANNEL, id 0, preface NESTED_RECV: what a placeholder looks like.
+    const lookalike = Uint8Array.of(0xc7, 0x05, 0x01, 0, 0, 0, 0, Preface.NESTED_RECV);
+    const a = new FakeEnd(Preface.NESTED_RECV);
+    const b = new FakeEnd(Preface.BYTES_SEND);
+    const value = { x: lookalike, a, s: String.fromCharCode(...lookalike), b, y: lookalike };
+    const { decoded, ctx } = roundTrip(codec, value);
+    assert.deepEqual(decoded, value);
+    assert.deepEqual(
+      ctx.refs.map((r) => r.id),
+      [1, 3],
+    );
   });
 
   it('turns a circular value into REFERENCE_LIMIT, not a stack overflow', () => {
@@ -241,5 +293,43 @@ describe('MessageCodec', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('decodes a body the same wherever it lies: bytes after it in the buffer are never read', () => {
+    // A one-byte string holding a lone 0xc0 (the start of a two-byte UTF-8 sequence): the library's
+    // decoder reads one byte further for it. It must see the end of the body, not the next record.
+    const codec = new MessageCodec(resolveConfig());
+    const body = Uint8Array.of(0xa1, 0xc0);
+    const alone = decode(Uint8Array.from(body));
+    for (const next of [0x20, 0x00, 0x7f, 0xe0]) {
+      const chunk = Uint8Array.of(0xa1, 0xc0, next, 0x00, 0x00, 0x00);
+      assert.equal(codec.decodeBodyAt(chunk, 0, 2, undefined), alone);
+      assert.equal(codec.decodeBody(chunk.subarray(0, 2), undefined), alone);
+    }
+    // The same inside a larger body: a string at the end of an array.
+    const array = Uint8Array.of(0x92, 0x01, 0xa1, 0xc0, 0x20);
+    assert.deepEqual(codec.decodeBodyAt(array, 0, 4, undefined), decode(array.subarray(0, 4).slice()));
+  });
+});
+
+describe('MessageCodec through a ChannelSession', () => {
+  it('delivers a record holding a truncated UTF-8 sequence as its own bytes say, whatever follows it', async () => {
+    // The next record's header starts with 0x20 (a length of 512 MiB, allowed here): the byte after the
+    // body is one the old in-place decoder read as the missing continuation byte.
+    const p = await makePair('memory', 'client-opens', { b: { maxMessageSize: 0x3000_0000 } });
+    try {
+      const got = p.b.accept<unknown>().then(collect);
+      const { stream } = rawStream(p.a, Preface.CHANNEL);
+      stream.write(
+        Uint8Array.of(0, 0, 0, 2, RecordType.MESSAGE, 0xa1, 0xc0, 0x20, 0, 0, 0, RecordType.MESSAGE),
+      );
+      stream.end();
+      const { values, error } = await got;
+      assert.deepEqual(values, [decode(Uint8Array.of(0xa1, 0xc0))]);
+      assert.ok(isTransportError(error, 'DECODE_ERROR'), 'the stream ends inside the second record');
+      await p.finish();
+    } finally {
+      await p.teardown();
+    }
   });
 });
