@@ -295,6 +295,19 @@ describe('MessageCodec', () => {
     );
   });
 
+  it('decodes a binary value as a plain Uint8Array, also from a body cut from a Buffer', () => {
+    const codec = new MessageCodec(resolveConfig());
+    // A record's body in a Buffer chunk (as the multiplexer delivers them): [bin 8 of 0 bytes, bin 8 "ab"].
+    const chunk = Buffer.from([0xff, 0x92, 0xc4, 0x00, 0xc4, 0x02, 0x61, 0x62, 0xff]);
+    for (const value of [
+      codec.decodeBodyAt(chunk, 1, 7, undefined),
+      codec.decodeBody(chunk.subarray(1, 8), undefined),
+    ] as Uint8Array[][]) {
+      assert.deepStrictEqual(value, [new Uint8Array(0), Uint8Array.of(0x61, 0x62)]);
+      for (const bin of value) assert.equal(Object.getPrototypeOf(bin), Uint8Array.prototype);
+    }
+  });
+
   it('decodes a body the same wherever it lies: bytes after it in the buffer are never read', () => {
     // A one-byte string holding a lone 0xc0 (the start of a two-byte UTF-8 sequence): the library's
     // decoder reads one byte further for it. It must see the end of the body, not the next record.

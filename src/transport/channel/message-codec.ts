@@ -251,7 +251,7 @@ export class MessageCodec {
     countReferences(body, this.config.maxNestingDepth, this.config.maxReferencesPerMessage);
     this.slot.decode = ctx;
     try {
-      return this.decoder.decode(body);
+      return this.decoder.decode(plain(body));
     } catch (err) {
       if (isTransportError(err)) throw err;
       throw transportError('DECODE_ERROR', `message is not valid MessagePack: ${messageOf(err)}`, {
@@ -264,7 +264,7 @@ export class MessageCodec {
 
   /** {@link decodeBody} of the body `bytes[start, start + length)`. Throws the same. */
   decodeBodyAt(bytes: Uint8Array, start: number, length: number, ctx: DecodeContext | undefined): unknown {
-    return this.decodeBody(bytes.subarray(start, start + length), ctx);
+    return this.decodeBody(new Uint8Array(bytes.buffer, bytes.byteOffset + start, length), ctx);
   }
 
   /** Decode an ERROR body. Throws DECODE_ERROR when it is not `{ code: string, message: string, ... }`,
@@ -297,6 +297,16 @@ export class MessageCodec {
   private shrink(bodyLength: number): void {
     if (bodyLength > ENCODER_KEEP_BYTES) this.encoder = this.makeEncoder();
   }
+}
+
+/**
+ * `bytes` as a plain Uint8Array view (the same memory). The decoder returns a binary value as a view of
+ * the bytes it was given, of their class: a body cut from a Buffer chunk would give Buffers.
+ */
+function plain(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 /** Write stream `id` into the placeholder at `offset` (from {@link EncodedRecord.idOffsets}). */
