@@ -43,7 +43,7 @@ export function predict(bytes: Uint8Array, limits: Limits): Prediction {
     if (r.type === RecordType.MESSAGE) {
       if (references > 0) return { values, end: { kind: 'undetermined' } };
       try {
-        values.push(decoder.decode(r.body));
+        values.push(asDelivered(decoder.decode(r.body)));
       } catch {
         return { values, end: { kind: 'error', codes: ['DECODE_ERROR'] } };
       }
@@ -71,6 +71,16 @@ export function predict(bytes: Uint8Array, limits: Limits): Prediction {
   if (error !== undefined) return { values, end: { kind: 'error', codes: [error.code] } };
   if (!parser.idle) return { values, end: { kind: 'error', codes: ['DECODE_ERROR'] } };
   return { values, end: { kind: 'complete' } };
+}
+
+/** A decoded value as PROTOCOL.md 4.3 says a receiver delivers it: a safe 64-bit integer as a number. */
+function asDelivered(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value;
+  if (Array.isArray(value)) return value.map(asDelivered);
+  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, asDelivered(v)]));
+  }
+  return value;
 }
 
 function failed(err: unknown): PredictedEnd {

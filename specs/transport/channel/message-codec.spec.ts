@@ -14,6 +14,25 @@ import { FakeDecodeContext, FakeEncodeContext, FakeEnd, messageValue } from './v
 
 const noEnds = new FakeEncodeContext();
 
+/** `value` as it decodes: a bigint in the safe integer range arrives as a number (PROTOCOL.md 4.3). */
+function safeAsNumbers(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value;
+  if (Array.isArray(value)) return value.map(safeAsNumbers);
+  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, safeAsNumbers(v)]));
+  }
+  return value;
+}
+
+function utf8(text: string): number[] {
+  return [...new TextEncoder().encode(text)];
+}
+
+/** Big-endian bytes of a u32. */
+function be32(n: number): number[] {
+  return [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
+}
+
 function rejects(code: TransportErrorCode) {
   return (e: unknown) => isTransportError(e, code);
 }
@@ -65,7 +84,7 @@ describe('MessageCodec', () => {
     });
     const withDetails = codec.encodeErrorRecord('E', 'm', { n: [1n, 'x'] }, noEnds);
     assert.deepEqual(codec.decodeErrorBody(withDetails.bytes.subarray(RECORD_HEADER_SIZE)).details, {
-      n: [1n, 'x'],
+      n: [1, 'x'],
     });
   });
 
@@ -74,7 +93,7 @@ describe('MessageCodec', () => {
     fc.assert(
       fc.property(messageValue(true), (value) => {
         const { decoded } = roundTrip(codec, value);
-        assert.deepStrictEqual(decoded, value);
+        assert.deepStrictEqual(decoded, safeAsNumbers(value));
       }),
       { numRuns: 500 },
     );
@@ -295,6 +314,76 @@ describe('MessageCodec', () => {
     );
   });
 
+  it('decodes an int 64 / uint 64 as a number when it is a safe integer, as a bigint only outside', () => {
+    const codec = new MessageCodec(resolveConfig());
+    const u64 = (hi: number, lo: number) => [0xcf, ...be32(hi), ...be32(lo)];
+    const i64 = (hi: number, lo: number) => [0xd3, ...be32(hi), ...be32(lo)];
+    const cases: [number[], unknown][] = [
+      [u64(0, 5), 5],
+      [i64(0, 5), 5],
+      [i64(0xffff_ffff, 0xffff_fffb), -5],
+      [u64(0x1f_ffff, 0xffff_ffff), Number.MAX_SAFE_INTEGER],
+      [i64(0xffe0_0000, 1), Number.MIN_SAFE_INTEGER],
+      [u64(0x20_0000, 0), 2n ** 53n],
+      [i64(0xffe0_0000, 0), -(2n ** 53n)],
+      [u64(0xffff_ffff, 0xffff_ffff), 2n ** 64n - 1n],
+      [i64(0x8000_0000, 0), -(2n ** 63n)],
+    ];
+    for (const [bytes, expected] of cases) {
+      assert.deepStrictEqual(
+        codec.decodeBody(Uint8Array.from(bytes), undefined),
+        expected,
+        hex(Uint8Array.from(bytes)),
+      );
+      // The same inside containers, and in an ERROR body's details.
+      const nested = Uint8Array.of(0x81, 0xa1, 0x6b, 0x92, ...bytes, 0xc0);
+      assert.deepStrictEqual(codec.decodeBody(nested, undefined), { k: [expected, null] });
+      const error = Uint8Array.of(0x83, 0xa4, ...utf8('code'), 0xa1, 0x45, 0xa7, ...utf8('message'), 0xa0);
+      const details = Uint8Array.of(...error, 0xa7, ...utf8('details'), ...bytes);
+      assert.deepStrictEqual(codec.decodeErrorBody(details).details, expected);
+    }
+  });
+
+  it('decodes a __proto__ key as an own property, in key order, and sets no prototype', () => {
+    const codec = new MessageCodec(resolveConfig());
+    const proto = utf8('__proto__');
+    // { "a": 1, "__proto__": { "x": 1 }, "timestamp": "__proto__" } ("timestamp" is another 9-byte key).
+    const body = Uint8Array.of(
+      ...[0x83, 0xa1, 0x61, 0x01],
+      ...[0xa9, ...proto, 0x81, 0xa1, 0x78, 0x01],
+      ...[0xa9, ...utf8('timestamp'), 0xa9, ...proto],
+    );
+    const value = codec.decodeBody(body, undefined) as Record<string, unknown>;
+    assert.deepStrictEqual(value, JSON.parse('{"a":1,"__proto__":{"x":1},"timestamp":"__proto__"}'));
+    assert.deepEqual(Object.keys(value), ['a', '__proto__', 'timestamp']);
+    assert.equal(Object.getPrototypeOf(value), Object.prototype);
+    assert.deepEqual(Object.getOwnPropertyDescriptor(value, '__proto__')?.value, { x: 1 });
+    assert.equal((value as { x?: unknown }).x, undefined);
+    // As str 8, nested in an array, next to a 64-bit integer and a reference.
+    const ctx = new FakeDecodeContext();
+    const nested = Uint8Array.of(
+      ...[0x93, 0x81, 0xd9, 0x09, ...proto, 0xcf, 0, 0, 0, 0, 0, 0, 0, 7],
+      ...[0xc7, 0x05, 0x01, 0, 0, 0, 3, Preface.NESTED_RECV, 0xa9, ...proto],
+    );
+    const decoded = codec.decodeBody(nested, ctx) as unknown[];
+    assert.deepStrictEqual(decoded[0], JSON.parse('{"__proto__":7}'));
+    assert.deepEqual(decoded[1], new FakeEnd(Preface.NESTED_RECV, 3));
+    assert.equal(decoded[2], '__proto__');
+    assert.equal(({} as { x?: unknown }).x, undefined);
+  });
+
+  it('encodes an own __proto__ property as a map key (what JSON.parse gives) and decodes it back', () => {
+    const codec = new MessageCodec(resolveConfig());
+    const value = JSON.parse('{"__proto__":{"x":[1]},"b":2}');
+    const record = codec.encodeRecord(RecordType.MESSAGE, value, noEnds);
+    const body = record.bytes.subarray(RECORD_HEADER_SIZE);
+    assert.equal(
+      hex(body),
+      hex(Uint8Array.of(0x82, 0xa9, ...utf8('__proto__'), 0x81, 0xa1, 0x78, 0x91, 0x01, 0xa1, 0x62, 0x02)),
+    );
+    assert.deepStrictEqual(codec.decodeBody(body, undefined), value);
+  });
+
   it('decodes a binary value as a plain Uint8Array, also from a body cut from a Buffer', () => {
     const codec = new MessageCodec(resolveConfig());
     // A record's body in a Buffer chunk (as the multiplexer delivers them): [bin 8 of 0 bytes, bin 8 "ab"].
@@ -340,6 +429,53 @@ describe('MessageCodec through a ChannelSession', () => {
       const { values, error } = await got;
       assert.deepEqual(values, [decode(Uint8Array.of(0xa1, 0xc0))]);
       assert.ok(isTransportError(error, 'DECODE_ERROR'), 'the stream ends inside the second record');
+      await p.finish();
+    } finally {
+      await p.teardown();
+    }
+  });
+
+  for (const direction of ['client-opens', 'server-opens'] as const) {
+    it(`carries a __proto__ key as an own property both ways, without touching any prototype (${direction})`, async () => {
+      const p = await makePair('memory', direction);
+      try {
+        const got = p.b.accept<unknown>().then(collect);
+        const sender = p.a.open<unknown>();
+        // What JSON.parse gives: an own property named __proto__ (the object's prototype is untouched).
+        await sender.send(JSON.parse('{"a":1,"__proto__":{"polluted":true},"z":[{"__proto__":null}]}'));
+        sender.close();
+        const { values, error } = await got;
+        assert.equal(error, undefined);
+        const [value] = values as Record<string, unknown>[];
+        assert.equal(Object.getPrototypeOf(value), Object.prototype);
+        assert.deepEqual(Object.keys(value!), ['a', '__proto__', 'z']);
+        assert.deepEqual(Object.getOwnPropertyDescriptor(value, '__proto__')?.value, { polluted: true });
+        const inner = (value!.z as Record<string, unknown>[])[0]!;
+        assert.ok(Object.hasOwn(inner, '__proto__'));
+        assert.equal(Object.getPrototypeOf(inner), Object.prototype);
+        assert.equal(({} as Record<string, unknown>).polluted, undefined);
+        await p.finish();
+      } finally {
+        await p.teardown();
+      }
+    });
+  }
+
+  it('delivers 64-bit integers from another encoder: safe ones as numbers, the others as bigints', async () => {
+    const p = await makePair('memory', 'client-opens');
+    try {
+      const got = p.b.accept<unknown>().then(collect);
+      const { stream } = rawStream(p.a, Preface.CHANNEL);
+      const body = Uint8Array.of(
+        ...[0x93, 0xcf, 0, 0, 0, 0, 0, 0, 0, 5], // [uint 64 5,
+        ...[0xd3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfb], // int 64 -5,
+        ...[0xcf, 0, 0x20, 0, 0, 0, 0, 0, 0], // uint 64 2^53]
+      );
+      stream.write(Uint8Array.of(0, 0, 0, body.length, RecordType.MESSAGE, ...body));
+      stream.end();
+      const { values, error } = await got;
+      assert.equal(error, undefined);
+      assert.deepStrictEqual(values, [[5, -5, 2n ** 53n]]);
       await p.finish();
     } finally {
       await p.teardown();

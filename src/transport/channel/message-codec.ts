@@ -8,10 +8,17 @@
  * that no message names. Pure apart from the reused buffers.
  *
  * @msgpack/msgpack is used through its public API only (Encoder.encodeSharedRef, Decoder.decode, the
- * extension codec option). What it does not do is done around it: the range of a bigint is checked after
- * the encode (see {@link BigIntCheck}).
+ * extension codec and key decoder options). What it does not do is done around it: the range of a bigint
+ * (checked after the encode, see {@link BigIntCheck}), 64-bit integers decoded as numbers when they are
+ * safe, and `__proto__` keys (see {@link normalize}).
  */
-import { Decoder, Encoder, type ExtData, type ExtensionCodecType } from '@msgpack/msgpack';
+import {
+  Decoder,
+  type DecoderOptions,
+  Encoder,
+  type ExtData,
+  type ExtensionCodecType,
+} from '@msgpack/msgpack';
 import { isTransportError, type TransportError, transportError } from '../errors.js';
 import type { ChannelConfig } from './config.js';
 import { Preface } from './preface.js';
@@ -160,10 +167,12 @@ export class MessageCodec {
   private readonly bigInts = new BigIntCheck();
   private encoder: Encoder<ReferenceSlot>;
   private readonly decoder: Decoder<ReferenceSlot>;
+  /** For bodies that hold the bytes of `__proto__`; made when first needed. */
+  private protoDecoder: Decoder<ReferenceSlot> | undefined;
 
   constructor(private readonly config: ChannelConfig) {
     this.encoder = this.makeEncoder();
-    this.decoder = this.makeDecoder();
+    this.decoder = this.makeDecoder(undefined);
   }
 
   /**
@@ -244,14 +253,17 @@ export class MessageCodec {
   /**
    * Decode a MESSAGE body. The limits are checked on the bytes first (scan.ts), so nothing is built or
    * claimed for a message that breaks them; then @msgpack/msgpack's Decoder decodes exactly the body (no
-   * byte outside it is read), claiming each reference through `ctx`. Throws TransportError: DECODE_ERROR,
-   * REFERENCE_LIMIT, or what `ctx.claim` throws (BAD_REFERENCE).
+   * byte outside it is read), claiming each reference through `ctx`. An int 64 / uint 64 that is a safe
+   * integer becomes a number, and a `__proto__` key an own property (see {@link normalize}). Throws
+   * TransportError: DECODE_ERROR, REFERENCE_LIMIT, or what `ctx.claim` throws (BAD_REFERENCE).
    */
   decodeBody(body: Uint8Array, ctx: DecodeContext | undefined): unknown {
     countReferences(body, this.config.maxNestingDepth, this.config.maxReferencesPerMessage);
     this.slot.decode = ctx;
     try {
-      return this.decoder.decode(plain(body));
+      const proto = holdsProtoBytes(body);
+      const value = (proto ? this.protoSafeDecoder() : this.decoder).decode(plain(body));
+      return proto || mayHoldInt64(body) ? normalize(value) : value;
     } catch (err) {
       if (isTransportError(err)) throw err;
       throw transportError('DECODE_ERROR', `message is not valid MessagePack: ${messageOf(err)}`, {
@@ -290,12 +302,110 @@ export class MessageCodec {
     });
   }
 
-  private makeDecoder(): Decoder<ReferenceSlot> {
-    return new Decoder<ReferenceSlot>({ extensionCodec: codec, context: this.slot, useBigInt64: true });
+  private makeDecoder(keyDecoder: KeyDecoder | undefined): Decoder<ReferenceSlot> {
+    return new Decoder<ReferenceSlot>({
+      extensionCodec: codec,
+      context: this.slot,
+      useBigInt64: true,
+      ...(keyDecoder === undefined ? {} : { keyDecoder }),
+    });
+  }
+
+  private protoSafeDecoder(): Decoder<ReferenceSlot> {
+    this.protoDecoder ??= this.makeDecoder(protoKeys);
+    return this.protoDecoder;
   }
 
   private shrink(bodyLength: number): void {
     if (bodyLength > ENCODER_KEEP_BYTES) this.encoder = this.makeEncoder();
+  }
+}
+
+type KeyDecoder = NonNullable<DecoderOptions<ReferenceSlot>['keyDecoder']>;
+
+/** "__proto__" in UTF-8. */
+const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f];
+
+function isProtoAt(bytes: Uint8Array, at: number): boolean {
+  if (at + PROTO.length > bytes.length) return false;
+  for (let i = 0; i < PROTO.length; i++) if (bytes[at + i] !== PROTO[i]) return false;
+  return true;
+}
+
+/** True when the bytes of "__proto__" occur anywhere in `bytes` (as a key or not). */
+function holdsProtoBytes(bytes: Uint8Array): boolean {
+  if (bytes.length > SHORT_BODY) {
+    for (let at = bytes.indexOf(0x5f); at >= 0; at = bytes.indexOf(0x5f, at + 1)) {
+      if (isProtoAt(bytes, at)) return true;
+    }
+    return false;
+  }
+  for (let at = 0; at < bytes.length; at++) if (bytes[at] === 0x5f && isProtoAt(bytes, at)) return true;
+  return false;
+}
+
+/**
+ * What the decoder gives a `__proto__` map key instead (its own check refuses that key, and assigning it
+ * would set the map's prototype); {@link normalize} turns it into an own property named `__proto__`. A
+ * peer that sends this string as a key gets the same result, which it could have had by sending
+ * `__proto__`; the random part only keeps that from happening by chance.
+ */
+const PROTO_MARKER = `\u0000__proto__\u0000${Math.random().toString(36).slice(2)}`;
+const keyText = new TextDecoder();
+
+/**
+ * The key decoder for bodies holding the bytes of `__proto__`. It sees only 9-byte string keys (the
+ * library decodes the others itself); those other than `__proto__` are decoded with TextDecoder.
+ */
+const protoKeys: KeyDecoder = {
+  canBeCached: (byteLength) => byteLength === PROTO.length,
+  decode: (bytes, at, byteLength) =>
+    isProtoAt(bytes, at) ? PROTO_MARKER : keyText.decode(bytes.subarray(at, at + byteLength)),
+};
+
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * A decoded value made what docs/PROTOCOL.md 4.3 says, in place: a bigint (an int 64 / uint 64) that is
+ * a safe integer becomes a number, and a {@link PROTO_MARKER} key an own property `__proto__` (the other
+ * keys keep their order). Enters arrays and maps only: a claimed end, a Date, binary or ExtData is never
+ * a plain object. Depth is bounded by the scan that ran before the decode.
+ */
+function normalize(value: unknown): unknown {
+  if (typeof value === 'bigint') return value >= MIN_SAFE && value <= MAX_SAFE ? Number(value) : value;
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = normalize(value[i]);
+    return value;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const map = value as Record<string, unknown>;
+  let marked = false;
+  for (const key of Object.keys(map)) {
+    if (key === PROTO_MARKER) marked = true;
+    const item = map[key];
+    if (typeof item === 'bigint' || (typeof item === 'object' && item !== null)) map[key] = normalize(item);
+  }
+  if (marked) ownProto(map);
+  return map;
+}
+
+/** Rebuild `map` with its {@link PROTO_MARKER} key as an own `__proto__` data property, in key order. */
+function ownProto(map: Record<string, unknown>): void {
+  const entries = Object.entries(map);
+  for (const [key] of entries) delete map[key];
+  for (const [key, item] of entries) {
+    if (key === PROTO_MARKER) {
+      Object.defineProperty(map, '__proto__', {
+        value: item,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+    } else {
+      map[key] = item;
+    }
   }
 }
 
