@@ -57,6 +57,9 @@ const codec = new ReferenceCodec();
 const EXT8 = 0xc7;
 const PLACEHOLDER_SIZE = 3 + REFERENCE_PAYLOAD_SIZE;
 
+/** Bodies up to this many bytes are searched by a loop (a native indexOf costs more per call). */
+const SHORT_BODY = 256;
+
 /** True when a placeholder (id 0, a preface of its ext type) starts at `at` of `bytes`. */
 function isPlaceholder(bytes: Uint8Array, at: number): boolean {
   if (at + PLACEHOLDER_SIZE > bytes.length || bytes[at + 1] !== REFERENCE_PAYLOAD_SIZE) return false;
@@ -94,9 +97,6 @@ function nextExt8(bytes: Uint8Array, from: number): number {
   return -1;
 }
 
-/** Bodies up to this many bytes are searched by a loop (a native indexOf costs more per call). */
-const SHORT_BODY = 256;
-
 /** True when `bytes` holds a byte that may be the head of an int 64 or uint 64 (or it is other data). */
 function mayHoldInt64(bytes: Uint8Array): boolean {
   if (bytes.length > SHORT_BODY) return bytes.indexOf(0xcf) >= 0 || bytes.indexOf(0xd3) >= 0;
@@ -106,6 +106,9 @@ function mayHoldInt64(bytes: Uint8Array): boolean {
   }
   return false;
 }
+
+/** A list of noted objects longer than this is dropped after the encode rather than emptied. */
+const NOTED_KEEP = 1024;
 
 const INT64_MIN = -(2n ** 63n);
 const UINT64_MAX = 2n ** 64n - 1n;
@@ -125,7 +128,7 @@ function checkBigInt(value: bigint): void {
  * range). An item whose getter changes its value between the encoder's read and this one is not covered.
  */
 class BigIntCheck implements ExtensionCodecType<ReferenceSlot> {
-  private readonly noted: unknown[] = [];
+  private noted: unknown[] = [];
   private count = 0;
 
   tryToEncode(object: unknown, slot: ReferenceSlot): ExtData | null {
@@ -154,9 +157,13 @@ class BigIntCheck implements ExtensionCodecType<ReferenceSlot> {
     }
   }
 
-  /** Forget the noted objects (so none is kept alive by the codec). */
+  /** Forget the noted objects (so none is kept alive by the codec), and a list grown for a large message. */
   clear(): void {
-    for (let i = 0; i < this.count; i++) this.noted[i] = undefined;
+    if (this.count > NOTED_KEEP) {
+      this.noted = [];
+    } else {
+      for (let i = 0; i < this.count; i++) this.noted[i] = undefined;
+    }
     this.count = 0;
   }
 }
