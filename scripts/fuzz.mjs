@@ -2,7 +2,8 @@
 // Runs the fuzz properties of specs/fuzz (the same ones `npm test` samples) for at least FUZZ_TOTAL cases
 // in all (default 1,000,000), in rounds: every round runs each compiled fuzz spec with FUZZ_RUNS cases per
 // property (scaled by the property's weight; default 25,000) and a fresh seed, two files at a time.
-// Prints each round, then cases and cases/s per property. On a failure it prints the spec's report (the
+// Prints each round, then cases and cases/s per property, and for a property that reports them (counts
+// in its FUZZ-STAT line) the share of its cases its oracle left undetermined. On a failure it prints the spec's report (the
 // counterexample, its seed and path), how to replay it, and exits 1.
 //
 //   npm run build && node scripts/fuzz.mjs                 # >= 1,000,000 cases
@@ -104,9 +105,10 @@ for (let round = 0; cases < total; round++) {
         process.exit(1);
       }
       for (const s of stats) {
-        const p = perProperty.get(s.name) ?? { cases: 0, ms: 0 };
+        const p = perProperty.get(s.name) ?? { cases: 0, ms: 0, counts: {} };
         p.cases += s.cases;
         p.ms += s.ms;
+        for (const [k, n] of Object.entries(s.counts ?? {})) p.counts[k] = (p.counts[k] ?? 0) + n;
         perProperty.set(s.name, p);
         roundCases += s.cases;
       }
@@ -126,6 +128,15 @@ for (const [name, p] of [...perProperty].sort((a, b) => b[1].cases - a[1].cases)
   const rate = Math.round((p.cases * 1000) / Math.max(p.ms, 1));
   console.log(
     `${name.padEnd(30)} ${p.cases.toLocaleString('en').padStart(10)} ${rate.toLocaleString('en').padStart(12)}`,
+  );
+}
+for (const [name, p] of perProperty) {
+  const { checked, undetermined } = p.counts;
+  if (checked === undefined || undetermined === undefined) continue;
+  const share = checked === 0 ? 0 : (100 * undetermined) / checked;
+  console.log(
+    `${name}: ${undetermined.toLocaleString('en')} of ${checked.toLocaleString('en')} cases checked ` +
+      `against the oracle were undetermined (${share.toFixed(2)}%)`,
   );
 }
 console.log(

@@ -6,16 +6,27 @@
  * then opens one stream per reference, in order, and writes each id in place with {@link fillReferenceId}:
  * nothing is opened for a message that fails to encode or is too large, and the peer never sees a stream
  * that no message names. Pure apart from the reused buffers.
+ *
+ * @msgpack/msgpack is used through its public API only (Encoder.encodeSharedRef, Decoder.decode, the
+ * extension codec and key decoder options). What it does not do is done around it: the range of a bigint
+ * (checked after the encode, see {@link BigIntCheck}), 64-bit integers decoded as numbers when they are
+ * safe, and `__proto__` keys (see {@link normalize}).
  */
-import { Decoder, Encoder } from '@msgpack/msgpack';
+import {
+  Decoder,
+  type DecoderOptions,
+  Encoder,
+  type ExtData,
+  type ExtensionCodecType,
+} from '@msgpack/msgpack';
 import { isTransportError, type TransportError, transportError } from '../errors.js';
 import type { ChannelConfig } from './config.js';
-import { decodeInPlace, supportsInPlace } from './decode-in-place.js';
+import { Preface } from './preface.js';
 import { frameRecordPooled, RECORD_HEADER_SIZE, RecordType } from './record.js';
 import {
   type DecodeContext,
   type EncodeContext,
-  EXT8_HEAD_SIZE,
+  ExtType,
   isReferenceExt,
   REFERENCE_PAYLOAD_SIZE,
   ReferenceCodec,
@@ -43,60 +54,141 @@ const ENCODER_KEEP_BYTES = 256 * 1024;
 
 const codec = new ReferenceCodec();
 
-/** Where the slot's offsets point between encodes (never written: an encode always sets its own). */
-const NO_OFFSETS: number[] = [];
+/** The head of a reference placeholder: ext 8 (0xc7), payload length 5; then the type, id 0, preface. */
+const EXT8 = 0xc7;
+const PLACEHOLDER_SIZE = 3 + REFERENCE_PAYLOAD_SIZE;
+
+/** Bodies up to this many bytes are searched by a loop (a native indexOf costs more per call). */
+const SHORT_BODY = 256;
+
+/** True when a placeholder (id 0, a preface of its ext type) starts at `at` of `bytes`. */
+function isPlaceholder(bytes: Uint8Array, at: number): boolean {
+  if (at + PLACEHOLDER_SIZE > bytes.length || bytes[at + 1] !== REFERENCE_PAYLOAD_SIZE) return false;
+  const type = bytes[at + 2];
+  const preface = bytes[at + 7]!;
+  if (bytes[at + 3] !== 0 || bytes[at + 4] !== 0 || bytes[at + 5] !== 0 || bytes[at + 6] !== 0) return false;
+  if (type === ExtType.BYTES) return preface === Preface.BYTES_SEND || preface === Preface.BYTES_RECV;
+  // CHANNEL, or a tagged channel reference (4.3).
+  return isReferenceExt(type!) && (preface === Preface.NESTED_SEND || preface === Preface.NESTED_RECV);
+}
 
 /**
- * True when `offsets` (payload offsets in the body, from the encoder's position) are `count` references
- * in `record`: each preceded by an ext 8 head of length 5 and type CHANNEL or BYTES. They are shifted to
- * offsets in the record in place.
+ * Appends to `idOffsets` the id offset of every placeholder in the body of `record`, found by their bytes
+ * (a search for 0xc7, then the 8-byte pattern). Every placeholder the encoder wrote is there, so
+ * finding exactly `count` means none of them is user data that happens to look like one (two cannot
+ * overlap: no byte of the pattern after the first is 0xc7). Returns false when more are found.
  */
-function offsetsHold(record: Uint8Array, offsets: number[], count: number): boolean {
-  if (offsets.length !== count) return false;
-  for (let i = 0; i < count; i++) {
-    const at = offsets[i]! + RECORD_HEADER_SIZE;
-    const type = record[at - 1];
-    if (
-      at + REFERENCE_PAYLOAD_SIZE > record.length ||
-      record[at - EXT8_HEAD_SIZE] !== 0xc7 ||
-      record[at - 2] !== REFERENCE_PAYLOAD_SIZE ||
-      type === undefined ||
-      !isReferenceExt(type)
-    ) {
-      return false;
+function findPlaceholders(record: Uint8Array, count: number, idOffsets: number[]): boolean {
+  let at = nextExt8(record, RECORD_HEADER_SIZE);
+  while (at >= 0) {
+    if (isPlaceholder(record, at)) {
+      if (idOffsets.length === count) return false;
+      idOffsets.push(at + 3);
+      at = nextExt8(record, at + PLACEHOLDER_SIZE);
+    } else {
+      at = nextExt8(record, at + 1);
     }
   }
-  for (let i = 0; i < count; i++) offsets[i] = offsets[i]! + RECORD_HEADER_SIZE;
-  return true;
+  return idOffsets.length === count;
+}
+
+/** The offset of the next 0xc7 in `bytes` from `from`, or -1. */
+function nextExt8(bytes: Uint8Array, from: number): number {
+  if (bytes.length - from > SHORT_BODY) return bytes.indexOf(EXT8, from);
+  for (let i = from; i < bytes.length; i++) if (bytes[i] === EXT8) return i;
+  return -1;
+}
+
+/** True when `bytes` holds a byte that may be the head of an int 64 or uint 64 (or it is other data). */
+function mayHoldInt64(bytes: Uint8Array): boolean {
+  if (bytes.length > SHORT_BODY) return bytes.indexOf(0xcf) >= 0 || bytes.indexOf(0xd3) >= 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === 0xcf || b === 0xd3) return true;
+  }
+  return false;
+}
+
+/** A list of noted objects longer than this is dropped after the encode rather than emptied. */
+const NOTED_KEEP = 1024;
+
+const INT64_MIN = -(2n ** 63n);
+const UINT64_MAX = 2n ** 64n - 1n;
+
+function checkBigInt(value: bigint): void {
+  if (value < INT64_MIN || value > UINT64_MAX) {
+    throw transportError('ENCODE_ERROR', `bigint ${value} does not fit in 64 bits`);
+  }
+}
+
+/**
+ * The encoder's extension codec: the channel {@link ReferenceCodec}, noting every object it leaves to the
+ * encoder (which then writes it as an array, a map or a binary). @msgpack/msgpack writes a bigint with
+ * DataView.setBigInt64/setBigUint64, which wrap values outside 64 bits silently; a bigint is only ever
+ * written as an item of such an object (or as the whole message), so after an encode whose bytes may hold
+ * a 64-bit integer, {@link check} reads the items of the noted objects again (ENCODE_ERROR for one out of
+ * range). An item whose getter changes its value between the encoder's read and this one is not covered.
+ */
+class BigIntCheck implements ExtensionCodecType<ReferenceSlot> {
+  private noted: unknown[] = [];
+  private count = 0;
+
+  tryToEncode(object: unknown, slot: ReferenceSlot): ExtData | null {
+    const ext = codec.tryToEncode(object, slot);
+    if (ext === null) this.noted[this.count++] = object;
+    return ext;
+  }
+
+  decode(data: Uint8Array, extType: number, slot: ReferenceSlot): unknown {
+    return codec.decode(data, extType, slot);
+  }
+
+  /** Throws ENCODE_ERROR for a bigint outside 64 bits among the items of the objects noted since clear(). */
+  check(): void {
+    for (let i = 0; i < this.count; i++) {
+      const object = this.noted[i];
+      if (Array.isArray(object)) {
+        for (const item of object) if (typeof item === 'bigint') checkBigInt(item);
+      } else if (typeof object === 'object' && object !== null && !ArrayBuffer.isView(object)) {
+        const map = object as Record<string, unknown>;
+        for (const key of Object.keys(map)) {
+          const item = map[key];
+          if (typeof item === 'bigint') checkBigInt(item);
+        }
+      }
+    }
+  }
+
+  /** Forget the noted objects (so none is kept alive by the codec), and a list grown for a large message. */
+  clear(): void {
+    if (this.count > NOTED_KEEP) {
+      this.noted = [];
+    } else {
+      for (let i = 0; i < this.count; i++) this.noted[i] = undefined;
+    }
+    this.count = 0;
+  }
 }
 
 export class MessageCodec {
-  private readonly slot: ReferenceSlot = {
-    encode: undefined,
-    decode: undefined,
-    count: 0,
-    encoder: undefined,
-    offsets: [],
-  };
+  /** No `encoder` in the slot: the reference codec then records no offsets (they are found by bytes). */
+  private readonly slot: ReferenceSlot = { encode: undefined, decode: undefined, count: 0 };
+  private readonly bigInts = new BigIntCheck();
   private encoder: Encoder<ReferenceSlot>;
   private readonly decoder: Decoder<ReferenceSlot>;
-  /** The decoder exposes what decode-in-place.ts needs (checked once). */
-  private readonly inPlace: boolean;
+  /** For bodies that hold the bytes of `__proto__`; made when first needed. */
+  private protoDecoder: Decoder<ReferenceSlot> | undefined;
 
   constructor(private readonly config: ChannelConfig) {
     this.encoder = this.makeEncoder();
-    this.decoder = new Decoder<ReferenceSlot>({
-      extensionCodec: codec,
-      context: this.slot,
-      useBigInt64: true,
-    });
-    this.inPlace = supportsInPlace(this.decoder);
+    this.decoder = this.makeDecoder(undefined);
   }
 
   /**
    * Encode `value` as one record of `type`. `ctx` sees every non-primitive value and collects the ends.
-   * Throws TransportError: ENCODE_ERROR (a value MessagePack cannot carry, an end that cannot be sent),
-   * REFERENCE_LIMIT (too deep, too many references), MESSAGE_TOO_LARGE (body above maxMessageSize).
+   * Throws TransportError: ENCODE_ERROR (a value MessagePack cannot carry, a bigint outside 64 bits, an end
+   * that cannot be sent), REFERENCE_LIMIT (too deep, too many references), MESSAGE_TOO_LARGE (body above
+   * maxMessageSize).
    */
   encodeRecord(type: RecordType, value: unknown, ctx: EncodeContext): EncodedRecord {
     const idOffsets: number[] = [];
@@ -108,65 +200,54 @@ export class MessageCodec {
    * {@link encodeRecord} without the result object: returns the record's bytes and appends the offset of
    * each reference's stream id to `idOffsets` (which it empties first). Throws like encodeRecord.
    *
-   * The offsets come from the encoder's write position when the codec met each end, checked against the
-   * bytes (an ext 8 head of the right type must precede each); if the encoder does not expose its position
-   * or a check fails, a scan of the body finds them instead. Either way the count must match.
+   * The offsets are found in the record's bytes: by the placeholders' byte pattern, or, when user data
+   * looks like a placeholder too, by a structural scan of the body. Either way the count must match.
    */
   encodeInto(type: RecordType, value: unknown, ctx: EncodeContext, idOffsets: number[]): Uint8Array {
     while (idOffsets.length !== 0) idOffsets.pop(); // not `length = 0`: see empty() in binding.ts
-    let length: number;
     const slot = this.slot;
-    const encoder = this.encoder;
+    const bigInts = this.bigInts;
     slot.encode = ctx;
     slot.count = 0;
-    slot.encoder = encoder as unknown as ReferenceSlot['encoder'];
-    slot.offsets = idOffsets;
+    let body: Uint8Array;
     try {
-      length = encodeBody(encoder, value);
+      if (typeof value === 'bigint') checkBigInt(value);
+      // A view of the encoder's buffer, valid until its next encode: frame() copies it.
+      body = this.encoder.encodeSharedRef(value);
+      if (mayHoldInt64(body)) bigInts.check();
     } catch (err) {
       throw encodeFailure(err, this.config.maxNestingDepth);
     } finally {
       slot.encode = undefined;
-      slot.encoder = undefined;
-      slot.offsets = NO_OFFSETS;
+      bigInts.clear();
     }
     try {
-      // Read the encoder's bytes before shrink() replaces it.
-      return this.frame(type, encodedBytes(encoder), length, slot.count, idOffsets);
+      return this.frame(type, body, slot.count, idOffsets);
     } finally {
-      this.shrink(length);
+      this.shrink(body.length);
     }
   }
 
   /**
-   * The record of the `length`-byte body at the start of `source`, which carries `count` references whose
-   * id offsets (in the body) are in `idOffsets`: checked, and made offsets in the record. Throws
-   * MESSAGE_TOO_LARGE, or ENCODE_ERROR when the references cannot be found.
+   * The record of `body`, which carries `count` references: their id offsets in the record go to
+   * `idOffsets`. Throws MESSAGE_TOO_LARGE, or ENCODE_ERROR when the references cannot be found.
    */
-  private frame(
-    type: RecordType,
-    source: Uint8Array,
-    length: number,
-    count: number,
-    idOffsets: number[],
-  ): Uint8Array {
-    if (length > this.config.maxMessageSize) {
+  private frame(type: RecordType, body: Uint8Array, count: number, idOffsets: number[]): Uint8Array {
+    if (body.length > this.config.maxMessageSize) {
       throw transportError(
         'MESSAGE_TOO_LARGE',
-        `message of ${length} bytes is above maxMessageSize (${this.config.maxMessageSize} bytes)`,
+        `message of ${body.length} bytes is above maxMessageSize (${this.config.maxMessageSize} bytes)`,
       );
     }
-    // The one copy (the encoders' buffers are reused).
-    const bytes = frameRecordPooled(type, source, length);
-    if (count === 0) return bytes; // no reference: the codec pushed no offset
-    if (!offsetsHold(bytes, idOffsets, count)) {
-      idOffsets.length = 0;
-      const found = countReferences(bytes.subarray(RECORD_HEADER_SIZE), Infinity, Infinity, (offset) => {
-        idOffsets.push(RECORD_HEADER_SIZE + offset);
-      });
-      if (found !== count) {
-        throw transportError('ENCODE_ERROR', `found ${found} references, encoded ${count}`);
-      }
+    // The one copy (the encoder's buffer is reused).
+    const bytes = frameRecordPooled(type, body, body.length);
+    if (count === 0 || findPlaceholders(bytes, count, idOffsets)) return bytes;
+    while (idOffsets.length !== 0) idOffsets.pop();
+    const found = countReferences(bytes.subarray(RECORD_HEADER_SIZE), Infinity, Infinity, (offset) => {
+      idOffsets.push(RECORD_HEADER_SIZE + offset);
+    });
+    if (found !== count) {
+      throw transportError('ENCODE_ERROR', `found ${found} references, encoded ${count}`);
     }
     return bytes;
   }
@@ -180,16 +261,18 @@ export class MessageCodec {
 
   /**
    * Decode a MESSAGE body. The limits are checked on the bytes first (scan.ts), so nothing is built or
-   * claimed for a message that breaks them; then @msgpack/msgpack's Decoder decodes it in place
-   * (decode-in-place.ts), claiming each reference through `ctx`. Throws TransportError: DECODE_ERROR,
-   * REFERENCE_LIMIT, or what `ctx.claim` throws (BAD_REFERENCE).
+   * claimed for a message that breaks them; then @msgpack/msgpack's Decoder decodes exactly the body (no
+   * byte outside it is read), claiming each reference through `ctx`. An int 64 / uint 64 that is a safe
+   * integer becomes a number, and a `__proto__` key an own property (see {@link normalize}). Throws
+   * TransportError: DECODE_ERROR, REFERENCE_LIMIT, or what `ctx.claim` throws (BAD_REFERENCE).
    */
   decodeBody(body: Uint8Array, ctx: DecodeContext | undefined): unknown {
     countReferences(body, this.config.maxNestingDepth, this.config.maxReferencesPerMessage);
     this.slot.decode = ctx;
     try {
-      // The scan above checked that the body is exactly one well-formed value, as decodeInPlace requires.
-      return decodeInPlace(this.decoder, body, this.inPlace);
+      const proto = holdsProtoBytes(body);
+      const value = (proto ? this.protoSafeDecoder() : this.decoder).decode(plain(body));
+      return proto || mayHoldInt64(body) ? normalize(value) : value;
     } catch (err) {
       if (isTransportError(err)) throw err;
       throw transportError('DECODE_ERROR', `message is not valid MessagePack: ${messageOf(err)}`, {
@@ -202,7 +285,7 @@ export class MessageCodec {
 
   /** {@link decodeBody} of the body `bytes[start, start + length)`. Throws the same. */
   decodeBodyAt(bytes: Uint8Array, start: number, length: number, ctx: DecodeContext | undefined): unknown {
-    return this.decodeBody(bytes.subarray(start, start + length), ctx);
+    return this.decodeBody(new Uint8Array(bytes.buffer, bytes.byteOffset + start, length), ctx);
   }
 
   /** Decode an ERROR body. Throws DECODE_ERROR when it is not `{ code: string, message: string, ... }`,
@@ -220,12 +303,26 @@ export class MessageCodec {
   }
 
   private makeEncoder(): Encoder<ReferenceSlot> {
-    return new RangeCheckedEncoder({
-      extensionCodec: codec,
+    return new Encoder<ReferenceSlot>({
+      extensionCodec: this.bigInts,
       context: this.slot,
       useBigInt64: true,
       maxDepth: this.config.maxNestingDepth,
     });
+  }
+
+  private makeDecoder(keyDecoder: KeyDecoder | undefined): Decoder<ReferenceSlot> {
+    return new Decoder<ReferenceSlot>({
+      extensionCodec: codec,
+      context: this.slot,
+      useBigInt64: true,
+      ...(keyDecoder === undefined ? {} : { keyDecoder }),
+    });
+  }
+
+  private protoSafeDecoder(): Decoder<ReferenceSlot> {
+    this.protoDecoder ??= this.makeDecoder(protoKeys);
+    return this.protoDecoder;
   }
 
   private shrink(bodyLength: number): void {
@@ -233,70 +330,102 @@ export class MessageCodec {
   }
 }
 
-const INT64_MIN = -(2n ** 63n);
-const UINT64_MAX = 2n ** 64n - 1n;
+type KeyDecoder = NonNullable<DecoderOptions<ReferenceSlot>['keyDecoder']>;
 
-/**
- * @msgpack/msgpack writes a bigint with DataView.setBigInt64/setBigUint64, which wrap values outside 64
- * bits silently. This subclass checks the range first (ENCODE_ERROR). It hooks the encoder's own
- * `encodeBigInt64` method, which is not part of its typed API: message-codec.spec.ts pins the behaviour,
- * so a library change that bypasses the hook fails a spec instead of corrupting data.
- */
-class RangeCheckedEncoder extends Encoder<ReferenceSlot> {}
-{
-  const proto = Encoder.prototype as unknown as { encodeBigInt64?: (value: bigint) => void };
-  const original = proto.encodeBigInt64;
-  if (typeof original === 'function') {
-    (RangeCheckedEncoder.prototype as unknown as typeof proto).encodeBigInt64 = function (value: bigint) {
-      if (value < INT64_MIN || value > UINT64_MAX) {
-        throw transportError('ENCODE_ERROR', `bigint ${value} does not fit in 64 bits`);
-      }
-      original.call(this, value);
-    };
+/** "__proto__" in UTF-8. */
+const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f];
+
+function isProtoAt(bytes: Uint8Array, at: number): boolean {
+  if (at + PROTO.length > bytes.length) return false;
+  for (let i = 0; i < PROTO.length; i++) if (bytes[at + i] !== PROTO[i]) return false;
+  return true;
+}
+
+/** True when the bytes of "__proto__" occur anywhere in `bytes` (as a key or not). */
+function holdsProtoBytes(bytes: Uint8Array): boolean {
+  if (bytes.length > SHORT_BODY) {
+    for (let at = bytes.indexOf(0x5f); at >= 0; at = bytes.indexOf(0x5f, at + 1)) {
+      if (isProtoAt(bytes, at)) return true;
+    }
+    return false;
   }
+  for (let at = 0; at < bytes.length; at++) if (bytes[at] === 0x5f && isProtoAt(bytes, at)) return true;
+  return false;
 }
 
 /**
- * The encoder's internals used to encode in place: `encodeSharedRef` returns a new subarray view of the
- * encoder's buffer for every message (~96 bytes of heap), when the caller only needs the buffer and the
- * length. Not part of the library's typed API, so checked once: {@link encodeBody} falls back to
- * `encodeSharedRef` when they are missing. The round-trip and vector specs pin the result.
+ * What the decoder gives a `__proto__` map key instead (its own check refuses that key, and assigning it
+ * would set the map's prototype); {@link normalize} turns it into an own property named `__proto__`. A
+ * peer that sends this string as a key gets the same result, which it could have had by sending
+ * `__proto__`; the random part only keeps that from happening by chance.
  */
-interface InPlaceEncoder {
-  entered: boolean;
-  pos: number;
-  bytes: Uint8Array;
-  doEncode(value: unknown, depth: number): void;
+const PROTO_MARKER = `\u0000__proto__\u0000${Math.random().toString(36).slice(2)}`;
+const keyText = new TextDecoder();
+
+/**
+ * The key decoder for bodies holding the bytes of `__proto__`. It sees only 9-byte string keys (the
+ * library decodes the others itself); those other than `__proto__` are decoded with TextDecoder.
+ */
+const protoKeys: KeyDecoder = {
+  canBeCached: (byteLength) => byteLength === PROTO.length,
+  decode: (bytes, at, byteLength) =>
+    isProtoAt(bytes, at) ? PROTO_MARKER : keyText.decode(bytes.subarray(at, at + byteLength)),
+};
+
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * A decoded value made what docs/PROTOCOL.md 4.3 says, in place: a bigint (an int 64 / uint 64) that is
+ * a safe integer becomes a number, and a {@link PROTO_MARKER} key an own property `__proto__` (the other
+ * keys keep their order). Enters arrays and maps only: a claimed end, a Date, binary or ExtData is never
+ * a plain object. Depth is bounded by the scan that ran before the decode.
+ */
+function normalize(value: unknown): unknown {
+  if (typeof value === 'bigint') return value >= MIN_SAFE && value <= MAX_SAFE ? Number(value) : value;
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = normalize(value[i]);
+    return value;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const map = value as Record<string, unknown>;
+  let marked = false;
+  for (const key of Object.keys(map)) {
+    if (key === PROTO_MARKER) marked = true;
+    const item = map[key];
+    if (typeof item === 'bigint' || (typeof item === 'object' && item !== null)) map[key] = normalize(item);
+  }
+  if (marked) ownProto(map);
+  return map;
 }
 
-const IN_PLACE = typeof (Encoder.prototype as unknown as Partial<InPlaceEncoder>).doEncode === 'function';
-
-/** Encode `value` into the encoder's buffer; returns the body's length (the body is at offset 0). */
-function encodeBody(encoder: Encoder<ReferenceSlot>, value: unknown): number {
-  const e = encoder as unknown as InPlaceEncoder;
-  if (!IN_PLACE || e.entered !== false || typeof e.pos !== 'number') {
-    const body = encoder.encodeSharedRef(value);
-    lastShared = body;
-    return body.length;
-  }
-  lastShared = undefined;
-  // What encodeSharedRef does, minus its subarray: `entered` makes a nested encode use a clone.
-  e.entered = true;
-  try {
-    e.pos = 0;
-    e.doEncode(value, 1);
-    return e.pos;
-  } finally {
-    e.entered = false;
+/** Rebuild `map` with its {@link PROTO_MARKER} key as an own `__proto__` data property, in key order. */
+function ownProto(map: Record<string, unknown>): void {
+  const entries = Object.entries(map);
+  for (const [key] of entries) delete map[key];
+  for (const [key, item] of entries) {
+    if (key === PROTO_MARKER) {
+      Object.defineProperty(map, '__proto__', {
+        value: item,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+    } else {
+      map[key] = item;
+    }
   }
 }
 
-/** The body encodeSharedRef returned, when {@link encodeBody} had to use it. */
-let lastShared: Uint8Array | undefined;
-
-/** The buffer holding the body {@link encodeBody} just encoded, from offset 0. */
-function encodedBytes(encoder: Encoder<ReferenceSlot>): Uint8Array {
-  return lastShared ?? (encoder as unknown as InPlaceEncoder).bytes;
+/**
+ * `bytes` as a plain Uint8Array view (the same memory). The decoder returns a binary value as a view of
+ * the bytes it was given, of their class: a body cut from a Buffer chunk would give Buffers.
+ */
+function plain(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 /** Write stream `id` into the placeholder at `offset` (from {@link EncodedRecord.idOffsets}). */

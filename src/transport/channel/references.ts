@@ -172,13 +172,6 @@ export interface ReferenceSlot {
   decode: DecodeContext | undefined;
   /** References encoded since the owner last set it to 0. */
   count: number;
-  /**
-   * The encoder writing the message, when its write position can be read: then the payload offset of each
-   * reference in the encoded body goes to `offsets` (the owner checks them: see message-codec.ts).
-   */
-  encoder?: { readonly pos?: unknown } | undefined;
-  /** Payload offsets in the body, in encoding order; the owner empties it before each encode. */
-  offsets?: number[];
 }
 
 const builtIn = ExtensionCodec.defaultCodec;
@@ -224,8 +217,6 @@ export class ReferenceCodec implements ExtensionCodecType<ReferenceSlot> {
     const preface = slot.encode.reference(object as object);
     if (preface !== undefined) {
       slot.count++;
-      const pos = slot.encoder?.pos;
-      if (typeof pos === 'number') slot.offsets?.push(pos + EXT8_HEAD_SIZE);
       const tag = slot.encode.tag;
       return tag ? new ExtData(tag, encodeReferencePayload(0, preface)) : PLACEHOLDERS[preface]!;
     }
