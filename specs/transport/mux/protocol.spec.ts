@@ -28,6 +28,8 @@ for (const transport of TRANSPORTS) {
       const { session, raw, done } = await rawPair(transport, 'client');
       session.open();
       const s3 = session.open();
+      // Once its SYN is on the wire, a FIN has no frame of the stream to ride on: a WindowUpdate of its own.
+      await raw.waitFor((x) => x.streamId === 3, 'SYN of stream 3');
       s3.end();
       const fin = await raw.waitFor((x) => x.streamId === 3 && (x.flags & Flag.FIN) !== 0, 'FIN');
       s3.reset();
@@ -40,6 +42,34 @@ for (const transport of TRANSPORTS) {
       assert.equal(hex(fin.bytes), hex(vector('mux.fin')));
       assert.equal(hex(rst.bytes), hex(vector('mux.rst')));
       await done();
+    });
+
+    it('a stream opened, written and ended in one tick is mux.data-syn-fin; its answer mux.data-ack-fin', async () => {
+      const client = await rawPair(transport, 'client');
+      const s = client.session.open(Uint8Array.of(0x01));
+      s.write(Buffer.from('hi'));
+      s.end();
+      const call = await client.raw.waitFor((x) => x.streamId === 1, 'the call');
+      assert.equal(hex(call.bytes), hex(vector('mux.data-syn-fin')));
+      s.reset();
+      await client.done();
+
+      const server = await rawPair(transport, 'server');
+      server.session.onStream = (t) =>
+        t.listen({
+          onData() {},
+          onEnd() {
+            t.write(Buffer.from('ok'));
+            t.end();
+          },
+          onClose() {},
+        });
+      server.raw.socket.write(vector('mux.data-syn-fin'));
+      const reply = await server.raw.waitFor((x) => x.streamId === 1, 'the answer');
+      assert.equal(hex(reply.bytes), hex(vector('mux.data-ack-fin')));
+      await tick(3 * ACK_DELAY_MS);
+      assert.equal(server.raw.frames.length, 1, 'nothing else: no ACK of its own, no WindowUpdate');
+      await server.done();
     });
 
     it('answers mux.ping-syn with mux.ping-ack, and close() writes mux.go-away-normal then ends', async () => {

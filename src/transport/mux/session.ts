@@ -58,9 +58,9 @@ export class Session {
   private resolveClosed!: (err: TransportError | undefined) => void;
   private endError: TransportError | undefined;
 
-  /** The stream and flags of the Data frame whose payload the reader is collecting. */
+  /** The stream of the Data frame whose payload the reader is collecting, and whether that frame has FIN. */
   private rxStream: Stream | undefined;
-  private rxFlags = 0;
+  private rxFin = false;
   private closeTimer: NodeJS.Timeout | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
 
@@ -303,17 +303,19 @@ export class Session {
     if (s._remoteClosed) return this.fail('PROTOCOL_ERROR', `Data on stream ${id} after its FIN`);
     if (!s._debit(length))
       return this.fail('WINDOW_EXCEEDED', `stream ${id}: ${length} bytes beyond the window`);
+    // SYN (streamFor) and ACK apply before the payload, FIN after its last byte (PROTOCOL.md 3.3).
+    if ((flags & Flag.ACK) !== 0) s._onAck();
     this.rxStream = s;
-    this.rxFlags = flags;
+    this.rxFin = (flags & Flag.FIN) !== 0;
     return Verdict.Payload;
   }
 
-  /** A piece of the current Data frame's payload (already debited at its header); flags after the last piece. */
+  /** A piece of the current Data frame's payload (already debited at its header); its FIN after the last piece. */
   private onPayload(chunk: Buffer, start: number, end: number, last: boolean): void {
     const s = this.rxStream!;
     if (last) this.rxStream = undefined;
     s._onData(chunk, start, end);
-    if (last && !this.ended) this.applyFlags(s, this.rxFlags);
+    if (last && this.rxFin && !this.ended) s._onFin();
   }
 
   private onWindowUpdate(flags: number, id: number, delta: number): Verdict {
