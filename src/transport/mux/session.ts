@@ -391,7 +391,9 @@ export class Session {
       return undefined;
     }
     if (id > this.highestPeerId) this.highestPeerId = id;
-    return this.inbound.admit(id, this.localGoAway || this.remoteGoAway !== undefined);
+    // Only our own GoAway refuses the peer's streams. The peer's GoAway says it takes no new streams from
+    // us; streams it opens after it are still served (hashicorp/yamux's incomingStream does the same).
+    return this.inbound.admit(id, this.localGoAway);
   }
 
   private isOurs(id: number): boolean {
