@@ -161,16 +161,40 @@ describe('docs/ERRORS.md: error codes', () => {
     }
   });
 
-  it('says "GoAway N" only where the multiplexer sends GoAway N for that code', () => {
-    let checked = 0;
-    for (const [code, cells] of rowsByName(transport, /^[A-Z_]+$/)) {
-      const m = /GoAway (\d)/.exec(cells[3] ?? '');
-      if (!m) continue;
-      checked++;
+  it('says for every transport code the GoAway the multiplexer sends when that code ends a session', () => {
+    // goAwayCodeFor is what Session.destroy(err) sends. A row whose wire cell says "GoAway N" must get N; a
+    // row that closes the connection without naming a GoAway must get none (undefined); every other row
+    // (codes that end a stream, a channel, a handshake, or nothing) names no GoAway, and a session a layer
+    // above destroys with such an error sends GoAway 2 (PROTOCOL.md 6.1: destroy() with an error).
+    const table = rowsByName(transport, /^[A-Z_]+$/);
+    assert.equal(table.size, Object.keys(TransportErrorCode).length, 'one row per TransportErrorCode');
+    for (const [code, cells] of table) {
+      const closes = cells[2] ?? '';
+      const wire = cells[3] ?? '';
       const sent = goAwayCodeFor(transportError(code as TransportErrorCode, 'probe'));
-      assert.equal(sent, Number(m[1]), `${code}: the multiplexer sends GoAway ${sent}`);
+      const m = /GoAway (\d)/.exec(wire);
+      if (m) {
+        assert.equal(
+          sent,
+          Number(m[1]),
+          `${code}: docs/ERRORS.md says GoAway ${m[1]}, the multiplexer sends ${sent}`,
+        );
+      } else if (closes.includes('the connection')) {
+        assert.equal(
+          sent,
+          undefined,
+          `${code} closes the connection with no GoAway in its wire cell, yet GoAway ${sent} is sent`,
+        );
+      } else {
+        assert.ok(!/GoAway/.test(wire), `${code}: "${wire}" mentions a GoAway without its code`);
+        assert.equal(
+          sent,
+          GoAwayCode.InternalError,
+          `${code}: a session destroyed with it sends GoAway ${sent}`,
+        );
+      }
     }
-    assert.ok(checked >= 5, `only ${checked} GoAway cells found`);
+    assert.equal(goAwayCodeFor(undefined), GoAwayCode.Normal, 'a clean close sends GoAway 0');
   });
 });
 

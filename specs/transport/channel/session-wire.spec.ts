@@ -41,8 +41,9 @@ describe('channel session wire', () => {
     await sender.send({ op: 'add', args: [1, 2], reply: new Receiver() });
     await new Promise((r) => setImmediate(r));
     const bytes = Buffer.concat(socket.written);
-    // stream 1: SYN + CHANNEL preface; stream 3: SYN + NESTED_RECV preface (and its FIN); then the record.
-    const nestedSyn = Buffer.from([0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 1, Preface.NESTED_RECV]);
+    // stream 1: SYN + CHANNEL preface; stream 3: SYN + NESTED_RECV preface and its FIN, in one Data frame
+    // (SYN|FIN); then the record.
+    const nestedSyn = Buffer.from([0, 0, 0, 5, 0, 0, 0, 3, 0, 0, 0, 1, Preface.NESTED_RECV]);
     const record = Buffer.from(vector('channel.record-call'));
     const synAt = bytes.indexOf(nestedSyn);
     const recordAt = bytes.indexOf(record);

@@ -25,6 +25,7 @@ describe('mux config', () => {
       keepAliveTimeoutMs: 10_000,
       closeTimeoutMs: 5_000,
       writeHighWaterMark: 256 * 1024,
+      separateFin: false,
     });
     verifyConfig(defaultConfig());
     assert.notEqual(defaultConfig(), defaultConfig(), 'a fresh object each time');
@@ -44,6 +45,7 @@ describe('mux config', () => {
     ['keepalive on with a zero timeout', { keepAliveIntervalMs: 10, keepAliveTimeoutMs: 0 }],
     ['a zero high-water mark', { writeHighWaterMark: 0 }],
     ['a string', { closeTimeoutMs: '5' as unknown as number }],
+    ['separateFin not a boolean', { separateFin: 1 as unknown as boolean }],
   ];
   for (const [name, partial] of bad) {
     it(`rejects ${name} with INVALID_CONFIG`, () => {

@@ -49,6 +49,16 @@ describe('mux frame vectors (docs/PROTOCOL.md 3.9)', () => {
     ['mux.go-away-normal', { type: FrameType.GoAway, flags: 0, streamId: 0, length: GoAwayCode.Normal }, []],
     ['mux.fin', { type: FrameType.WindowUpdate, flags: Flag.FIN, streamId: 3, length: 0 }, []],
     ['mux.rst', { type: FrameType.WindowUpdate, flags: Flag.RST, streamId: 3, length: 0 }, []],
+    [
+      'mux.data-syn-fin',
+      { type: FrameType.Data, flags: Flag.SYN | Flag.FIN, streamId: 1, length: 3 },
+      [0x01, 0x68, 0x69],
+    ],
+    [
+      'mux.data-ack-fin',
+      { type: FrameType.Data, flags: Flag.ACK | Flag.FIN, streamId: 1, length: 2 },
+      [0x6f, 0x6b],
+    ],
   ];
   for (const [name, header, payload] of cases) {
     it(`${name} encodes and decodes byte for byte`, () => {

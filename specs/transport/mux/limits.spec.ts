@@ -1,6 +1,7 @@
 /**
  * Every receive limit of the multiplexer, hit on purpose: concurrent streams (both directions), the
- * accept backlog, the frame length and the stream window (by a hand-written peer that ignores it). Going
+ * accept backlog, the frame length, the stream window (by a hand-written peer that ignores it) and the
+ * ping answers queued while our socket is congested (MAX_QUEUED_PONGS). Going
  * over a limit resets that stream or ends the session with a typed error and the matching GoAway code,
  * never an exception.
  */
@@ -8,6 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isTransportError } from '../../../src/transport/errors.js';
 import { Flag, FrameType, GoAwayCode, INITIAL_STREAM_WINDOW } from '../../../src/transport/mux/frame.js';
+import { MAX_QUEUED_PONGS } from '../../../src/transport/mux/outbox.js';
 import {
   collect,
   DIRECTIONS,
@@ -225,5 +227,35 @@ for (const transport of TRANSPORTS) {
       assert.equal(session.isClosed, false);
       await done();
     });
+
+    // In memory only: a loopback TCP socket's kernel buffers take megabytes before write() says false.
+    if (transport === 'memory')
+      it(`MAX_QUEUED_PONGS: while our socket is congested at most ${MAX_QUEUED_PONGS} ping answers wait; the rest go unanswered`, async () => {
+        const { session, socket, raw, done } = await rawPair(transport, 'server');
+        // The peer stops reading, and a stream fills its window: our socket.write() says false, nothing more
+        // is written until 'drain'.
+        raw.socket.pause();
+        const s = session.open(Uint8Array.of(1));
+        s.write(pattern(INITIAL_STREAM_WINDOW - 1));
+        await until(() => socket.writableNeedDrain, 'our socket congested');
+        const pings = 3 * MAX_QUEUED_PONGS;
+        for (let i = 1; i <= pings; i++) raw.send(FrameType.Ping, Flag.SYN, 0, i);
+        await tick(20);
+        raw.socket.resume();
+        await raw.waitFor((f) => f.type === FrameType.Data && f.streamId === 2, 'the stream data');
+        await tick(20);
+        const answered = raw.frames.filter((f) => f.type === FrameType.Ping).map((f) => f.length);
+        assert.deepEqual(
+          answered,
+          Array.from({ length: MAX_QUEUED_PONGS }, (_, i) => i + 1),
+          'the first ones are answered, the rest dropped',
+        );
+        // Not a lasting state: once the socket drains, pings are answered again.
+        raw.send(FrameType.Ping, Flag.SYN, 0, 999);
+        await raw.waitFor((f) => f.type === FrameType.Ping && f.length === 999, 'a later ping answered');
+        assert.equal(session.isClosed, false);
+        s.reset();
+        await done();
+      });
   });
 }

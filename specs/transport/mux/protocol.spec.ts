@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isTransportError, type TransportErrorCode } from '../../../src/transport/errors.js';
 import { encodeHeader, Flag, FrameType, GoAwayCode } from '../../../src/transport/mux/frame.js';
+import { StreamState } from '../../../src/transport/mux/index.js';
 import { ACK_DELAY_MS } from '../../../src/transport/mux/session.js';
 import { hex, vector } from '../../support/vectors.js';
 import { collect, type RawPeer, rawPair, TRANSPORTS, tick, until, withTimeout } from './harness.js';
@@ -28,6 +29,8 @@ for (const transport of TRANSPORTS) {
       const { session, raw, done } = await rawPair(transport, 'client');
       session.open();
       const s3 = session.open();
+      // Once its SYN is on the wire, a FIN has no frame of the stream to ride on: a WindowUpdate of its own.
+      await raw.waitFor((x) => x.streamId === 3, 'SYN of stream 3');
       s3.end();
       const fin = await raw.waitFor((x) => x.streamId === 3 && (x.flags & Flag.FIN) !== 0, 'FIN');
       s3.reset();
@@ -39,6 +42,95 @@ for (const transport of TRANSPORTS) {
       );
       assert.equal(hex(fin.bytes), hex(vector('mux.fin')));
       assert.equal(hex(rst.bytes), hex(vector('mux.rst')));
+      await done();
+    });
+
+    it('a stream opened, written and ended in one tick is mux.data-syn-fin; its answer mux.data-ack-fin', async () => {
+      const client = await rawPair(transport, 'client');
+      const s = client.session.open(Uint8Array.of(0x01));
+      s.write(Buffer.from('hi'));
+      s.end();
+      const call = await client.raw.waitFor((x) => x.streamId === 1, 'the call');
+      assert.equal(hex(call.bytes), hex(vector('mux.data-syn-fin')));
+      s.reset();
+      await client.done();
+
+      const server = await rawPair(transport, 'server');
+      server.session.onStream = (t) =>
+        t.listen({
+          onData() {},
+          onEnd() {
+            t.write(Buffer.from('ok'));
+            t.end();
+          },
+          onClose() {},
+        });
+      server.raw.socket.write(vector('mux.data-syn-fin'));
+      const reply = await server.raw.waitFor((x) => x.streamId === 1, 'the answer');
+      assert.equal(hex(reply.bytes), hex(vector('mux.data-ack-fin')));
+      await tick(3 * ACK_DELAY_MS);
+      assert.equal(server.raw.frames.length, 1, 'nothing else: no ACK of its own, no WindowUpdate');
+      await server.done();
+    });
+
+    it('accepts a stream opened with a WindowUpdate SYN whose data comes in later frames', async () => {
+      // hashicorp/yamux and libp2p-yamux open this way: SYN alone, then Data frames without flags.
+      const { session, raw, done } = await rawPair(transport, 'server');
+      const accepted = session.accept();
+      raw.send(FrameType.WindowUpdate, Flag.SYN, 1, 0);
+      const s = await withTimeout(accepted, 5_000, 'accept');
+      const got = collect(s);
+      await tick(5);
+      raw.send(FrameType.Data, 0, 1, 3, Buffer.from('abc'));
+      await tick(5);
+      raw.send(FrameType.Data, Flag.FIN, 1, 3, Buffer.from('def'));
+      await until(() => s.state === StreamState.RemoteClose, 'the peer half-closed');
+      s.end();
+      const r = await got;
+      assert.equal(r.data.toString(), 'abcdef');
+      assert.equal(r.err, undefined);
+      await raw.waitFor((f) => f.streamId === 1 && (f.flags & Flag.FIN) !== 0, 'our FIN');
+      const ours = raw.frames.filter((f) => f.streamId === 1);
+      assert.equal(ours[0]!.flags & Flag.ACK, Flag.ACK, 'acknowledged');
+      assert.equal(ours.at(-1)!.flags & Flag.FIN, Flag.FIN);
+      await done();
+    });
+
+    it("after the peer's GoAway(0) it opens nothing (GO_AWAY) but still serves streams the peer opens", async () => {
+      const { session, raw, done } = await rawPair(transport, 'server');
+      session.onStream = (s) => {
+        const chunks: Buffer[] = [];
+        s.listen({
+          onData: (c) => void chunks.push(Buffer.from(c)),
+          onEnd: () => {
+            s.write(Buffer.concat(chunks));
+            s.end();
+          },
+          onClose() {},
+        });
+      };
+      raw.socket.write(vector('mux.go-away-normal'));
+      await until(() => {
+        try {
+          session.open().reset();
+          return false;
+        } catch (e) {
+          return isTransportError(e, 'GO_AWAY');
+        }
+      }, 'GO_AWAY from open()');
+      // One socket write: header and payload written apart may be held apart by Nagle past the ACK deadline.
+      const header = encodeHeader({
+        type: FrameType.Data,
+        flags: Flag.SYN | Flag.FIN,
+        streamId: 1,
+        length: 4,
+      });
+      raw.socket.write(Buffer.concat([header, Buffer.from('late')]));
+      const reply = await raw.waitFor((f) => f.streamId === 1, 'the answer');
+      assert.equal(reply.flags & Flag.RST, 0, 'not refused');
+      assert.equal(reply.payload.toString(), 'late');
+      assert.equal(reply.flags, Flag.ACK | Flag.FIN);
+      assert.equal(session.isClosed, false);
       await done();
     });
 

@@ -63,6 +63,34 @@ describe('mux frame writer', () => {
     ]);
   });
 
+  it("sets FIN on the last frame when it is the stream's, and then never extends that frame", () => {
+    const w = new FrameWriter();
+    w.data(Flag.SYN, 1, Buffer.from('a'), 100);
+    w.data(0, 1, Buffer.from('b'), 100);
+    w.urgent(FrameType.Ping, Flag.ACK, 0, 7); // urgent frames go first: they never break the tail
+    assert.equal(w.addFin(3), false, "not the last frame's stream");
+    assert.equal(w.addFin(1), true);
+    w.data(0, 1, Buffer.from('c'), 100); // (never done after FIN by a stream; the writer still keeps it apart)
+    w.frame(FrameType.WindowUpdate, Flag.SYN, 3, 0);
+    assert.equal(w.addFin(3), true, 'a flags-only WindowUpdate takes FIN too');
+    w.frame(FrameType.WindowUpdate, Flag.RST, 5, 0);
+    assert.equal(w.addFin(5), false, 'never on an RST');
+    w.frame(FrameType.GoAway, 0, 0, 0);
+    assert.equal(w.addFin(0), false, 'never on a session frame');
+    w.data(0, 7, Buffer.alloc(COPY_LIMIT + 1, 1), 1 << 20);
+    assert.equal(w.addFin(7), true, 'a referenced payload keeps its header in the arena');
+    assert.deepEqual(parse(w.take()), [
+      [FrameType.Ping, Flag.ACK, 0, 7, ''],
+      [FrameType.Data, Flag.SYN | Flag.FIN, 1, 2, '6162'],
+      [FrameType.Data, 0, 1, 1, '63'],
+      [FrameType.WindowUpdate, Flag.SYN | Flag.FIN, 3, 0, ''],
+      [FrameType.WindowUpdate, Flag.RST, 5, 0, ''],
+      [FrameType.GoAway, 0, 0, 0, ''],
+      [FrameType.Data, Flag.FIN, 7, COPY_LIMIT + 1, '01'.repeat(COPY_LIMIT + 1)],
+    ]);
+    assert.equal(w.addFin(7), false, 'nothing after take(): those bytes belong to the socket');
+  });
+
   it('references large payloads instead of copying them', () => {
     const w = new FrameWriter();
     const big = Buffer.alloc(COPY_LIMIT + 1, 1);

@@ -68,6 +68,14 @@ export interface MuxConfig {
    * returns false, bytes. Default 256 KiB. Min 1.
    */
   writeHighWaterMark: number;
+  /**
+   * Send a stream's FIN in a WindowUpdate frame of its own instead of on the stream's last frame. Off (the
+   * default): a stream opened, written and ended within one tick is one Data frame with SYN|FIN (or, on
+   * the accepting side, ACK|FIN), and a FIN never costs a frame while the stream's last frame is still
+   * waiting to be written. On: for peers that apply a Data frame's flags before its payload and drop the
+   * payload of a Data frame with FIN, as @chainsafe/libp2p-yamux 8 does (specs/interop). Default false.
+   */
+  separateFin: boolean;
 }
 
 /** A fresh object with every default. */
@@ -84,6 +92,7 @@ export function defaultConfig(): MuxConfig {
     keepAliveTimeoutMs: 10_000,
     closeTimeoutMs: 5_000,
     writeHighWaterMark: 256 * 1024,
+    separateFin: false,
   };
 }
 
@@ -100,6 +109,7 @@ export function verifyConfig(c: MuxConfig): void {
   int(c, 'keepAliveTimeoutMs', 0, 2 ** 31 - 1);
   int(c, 'closeTimeoutMs', 0, 2 ** 31 - 1);
   int(c, 'writeHighWaterMark', 1, Number.MAX_SAFE_INTEGER);
+  bool(c, 'separateFin');
   if (c.maxFrameLength < c.streamWindow) {
     throw transportError('INVALID_CONFIG', 'mux: maxFrameLength must be >= streamWindow');
   }
@@ -114,11 +124,18 @@ export function resolveConfig(partial?: Partial<MuxConfig>): MuxConfig {
   if (partial) {
     for (const key of Object.keys(c) as (keyof MuxConfig)[]) {
       const v = partial[key];
-      if (v !== undefined) c[key] = v;
+      if (v !== undefined) (c as unknown as Record<string, unknown>)[key] = v;
     }
   }
   verifyConfig(c);
   return c;
+}
+
+function bool(c: MuxConfig, key: keyof MuxConfig): void {
+  const v = c[key];
+  if (typeof v !== 'boolean') {
+    throw transportError('INVALID_CONFIG', `mux: ${key} must be true or false, got ${String(v)}`);
+  }
 }
 
 function int(c: MuxConfig, key: keyof MuxConfig, min: number, max: number): void {

@@ -58,6 +58,14 @@ export class Outbox {
     this.schedule();
   }
 
+  /**
+   * Put FIN for `streamId` on the last frame queued, when that frame is the stream's and not yet written
+   * (see {@link FrameWriter.addFin}). false when it cannot: the caller queues a frame for the FIN.
+   */
+  finOnLast(streamId: number): boolean {
+    return !this.closed && this.writer.addFin(streamId);
+  }
+
   /** Queue a Ping request ahead of everything else. */
   ping(opaque: number): void {
     if (this.closed) return;

@@ -58,9 +58,9 @@ export class Session {
   private resolveClosed!: (err: TransportError | undefined) => void;
   private endError: TransportError | undefined;
 
-  /** The stream and flags of the Data frame whose payload the reader is collecting. */
+  /** The stream of the Data frame whose payload the reader is collecting, and whether that frame has FIN. */
   private rxStream: Stream | undefined;
-  private rxFlags = 0;
+  private rxFin = false;
   private closeTimer: NodeJS.Timeout | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
 
@@ -204,9 +204,9 @@ export class Session {
 
   /**
    * Immediate: reset every stream (RST on the wire; locally onClose gets `err`, SESSION_CLOSED when none),
-   * reject pending accept()/ping()/drained(), send GoAway (code from err: PROTOCOL_ERROR /
-   * WINDOW_EXCEEDED / FRAME_TOO_LARGE -> 1, others -> 2, none -> 0; none when the peer is gone or sent
-   * GoAway with an error), end the socket and destroy it after {@link LINGER_MS} if the peer does not
+   * reject pending accept()/ping()/drained(), send GoAway ({@link goAwayCodeFor}: PROTOCOL_ERROR /
+   * WINDOW_EXCEEDED / FRAME_TOO_LARGE -> 1, others -> 2, none -> 0; no GoAway for CONNECTION_LOST and
+   * GO_AWAY), end the socket and destroy it after {@link LINGER_MS} if the peer does not
    * hang up. `closed` resolves when the socket has closed. Idempotent.
    */
   destroy(err?: TransportError): void {
@@ -223,16 +223,16 @@ export class Session {
     this.pinger.fail(reason);
 
     const socket = this.socket;
-    const peerGone = err !== undefined && (err.code === 'CONNECTION_LOST' || err.code === 'GO_AWAY');
+    const code = goAwayCodeFor(err);
     if (socket.destroyed || (err !== undefined && err.code === 'CONNECTION_LOST')) {
       this.outbox.closed = true;
       socket.destroy();
     } else {
-      if (!peerGone) {
+      if (code !== undefined) {
         // RST each open stream first: some peers (libp2p-yamux) take GoAway(0) as a clean end of all
         // their streams, which would make a stream cut off mid-message look complete.
         for (const s of open) this.outbox.frame(FrameType.WindowUpdate, Flag.RST, s.id, 0);
-        if (!this.goAwaySent) this.sendGoAway(goAwayCodeFor(err));
+        if (!this.goAwaySent) this.sendGoAway(code);
       }
       this.outbox.finish();
       socket.end();
@@ -308,17 +308,19 @@ export class Session {
     if (s._remoteClosed) return this.fail('PROTOCOL_ERROR', `Data on stream ${id} after its FIN`);
     if (!s._debit(length))
       return this.fail('WINDOW_EXCEEDED', `stream ${id}: ${length} bytes beyond the window`);
+    // SYN (streamFor) and ACK apply before the payload, FIN after its last byte (PROTOCOL.md 3.3).
+    if ((flags & Flag.ACK) !== 0) s._onAck();
     this.rxStream = s;
-    this.rxFlags = flags;
+    this.rxFin = (flags & Flag.FIN) !== 0;
     return Verdict.Payload;
   }
 
-  /** A piece of the current Data frame's payload (already debited at its header); flags after the last piece. */
+  /** A piece of the current Data frame's payload (already debited at its header); its FIN after the last piece. */
   private onPayload(chunk: Buffer, start: number, end: number, last: boolean): void {
     const s = this.rxStream!;
     if (last) this.rxStream = undefined;
     s._onData(chunk, start, end);
-    if (last && !this.ended) this.applyFlags(s, this.rxFlags);
+    if (last && this.rxFin && !this.ended) s._onFin();
   }
 
   private onWindowUpdate(flags: number, id: number, delta: number): Verdict {
@@ -394,7 +396,9 @@ export class Session {
       return undefined;
     }
     if (id > this.highestPeerId) this.highestPeerId = id;
-    return this.inbound.admit(id, this.localGoAway || this.remoteGoAway !== undefined);
+    // Only our own GoAway refuses the peer's streams. The peer's GoAway says it takes no new streams from
+    // us; streams it opens after it are still served (hashicorp/yamux's incomingStream does the same).
+    return this.inbound.admit(id, this.localGoAway);
   }
 
   private isOurs(id: number): boolean {
@@ -441,14 +445,21 @@ function lost(message: string, cause?: unknown): TransportError {
   return transportError('CONNECTION_LOST', `mux: ${message}`, cause === undefined ? undefined : { cause });
 }
 
-/** The GoAway code that tells the peer why we end: 1 for its protocol errors, 2 for ours, 0 for a clean close. */
-export function goAwayCodeFor(err: TransportError | undefined): number {
+/**
+ * The GoAway code a session ended by `err` sends (PROTOCOL.md 6.1): 0 for a clean close (no error), 1 for
+ * the peer's protocol errors, 2 for any other error; undefined when it sends none: CONNECTION_LOST (the
+ * peer is gone) and GO_AWAY (the peer ended the session with a GoAway of its own, which is not answered).
+ */
+export function goAwayCodeFor(err: TransportError | undefined): number | undefined {
   if (err === undefined) return GoAwayCode.Normal;
   switch (err.code) {
     case 'PROTOCOL_ERROR':
     case 'WINDOW_EXCEEDED':
     case 'FRAME_TOO_LARGE':
       return GoAwayCode.ProtocolError;
+    case 'CONNECTION_LOST':
+    case 'GO_AWAY':
+      return undefined;
     default:
       return GoAwayCode.InternalError;
   }

@@ -165,11 +165,16 @@ export class Stream extends StreamCore {
     }
   }
 
+  /**
+   * FIN rides on the stream's last frame when that is still in the outbox's batch (a stream opened,
+   * written and ended in one tick is one frame), else it goes in a WindowUpdate of its own, as it always
+   * does with `separateFin` (for peers that apply a Data frame's flags before its payload).
+   */
   private sendFin(): void {
     this.bits |= Bit.FinSent;
-    // FIN always goes in a frame of its own: libp2p-yamux applies a Data frame's flags before its payload
-    // and would drop the payload of a Data+FIN frame.
-    this.windowUpdate(Flag.FIN, 0);
+    if (this.host.config.separateFin || this.has(Bit.OpenPending) || !this.host.outbox.finOnLast(this.id)) {
+      this.windowUpdate(Flag.FIN, 0);
+    }
     this.maybeClose();
   }
 

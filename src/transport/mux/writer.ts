@@ -5,7 +5,9 @@
  * pool) so that a batch of small frames is one contiguous Buffer; large payloads are referenced, not
  * copied, and go out as extra chunks of the same corked write (writev). A Data frame that directly follows
  * a Data frame of the same stream is merged into it (its header's length is patched) while the result
- * stays within the frame size limit, so many small writes on a stream in one tick cost one header.
+ * stays within the frame size limit, so many small writes on a stream in one tick cost one header; and
+ * a stream's FIN is set on its frame at the tail of the batch ({@link FrameWriter.addFin}) instead of
+ * costing a frame of its own.
  *
  * Memory: the batch holds what the session queued since the last flush. Stream data enters only as the
  * stream's send window allows, so it is bounded by the windows; control frames are 12 bytes each.
@@ -25,13 +27,18 @@ export class FrameWriter {
   private parts: Buffer[] = [];
   private urgentParts: Buffer[] = [];
   private queued = 0;
-  /** The last queued frame when it is a Data frame that may still be extended, else undefined. */
-  private lastArena: Buffer | undefined;
-  private lastAt = 0;
-  private lastId = 0;
-  private lastLength = 0;
-  /** `queued` right after that frame: the frame is still last only while nothing was queued after it. */
-  private lastEnd = -1;
+  /**
+   * The last ordinary (not urgent) frame queued in this batch, while its header may still change: its
+   * arena, the header's offset, stream id, type, flags and (Data) payload length. undefined after take(),
+   * and for frames on stream 0. Urgent frames go in front of the batch, so they never come between two
+   * ordinary frames.
+   */
+  private tailArena: Buffer | undefined;
+  private tailAt = 0;
+  private tailId = 0;
+  private tailType = 0;
+  private tailFlags = 0;
+  private tailLength = 0;
 
   /** Bytes queued and not yet taken. */
   get queuedBytes(): number {
@@ -52,6 +59,22 @@ export class FrameWriter {
     const at = this.reserve(HEADER_LENGTH);
     putHeader(this.arena, at, type, flags, streamId, length);
     this.queued += HEADER_LENGTH;
+    this.setTail(at, type, flags, streamId, 0);
+  }
+
+  /**
+   * Sets FIN on the last frame queued, when it is a Data or WindowUpdate frame of `streamId` without RST
+   * that has not been taken yet, so that the stream's last data (or its flags-only frame) carries its
+   * half-close. Returns false, changing nothing, otherwise: the caller then queues a frame for the FIN.
+   * A frame with FIN is never extended by a later Data frame.
+   */
+  addFin(streamId: number): boolean {
+    const arena = this.tailArena;
+    if (arena === undefined || this.tailId !== streamId || (this.tailFlags & Flag.RST) !== 0) return false;
+    this.tailFlags |= Flag.FIN;
+    arena[this.tailAt + 3] = this.tailFlags & 0xff;
+    arena[this.tailAt + 2] = this.tailFlags >>> 8;
+    return true;
   }
 
   /** Queues a Ping (or other session frame) ahead of everything else in the batch. */
@@ -70,18 +93,17 @@ export class FrameWriter {
   data(flags: number, streamId: number, payload: Uint8Array, maxFrame: number): void {
     const n = payload.length;
     if (
-      this.lastArena !== undefined &&
-      this.lastEnd === this.queued &&
-      this.lastId === streamId &&
+      this.tailArena !== undefined &&
+      this.tailType === FrameType.Data &&
+      this.tailId === streamId &&
       flags === 0 &&
-      this.lastLength + n <= maxFrame
+      (this.tailFlags & (Flag.FIN | Flag.RST)) === 0 &&
+      this.tailLength + n <= maxFrame
     ) {
-      this.lastLength += n;
-      const arena = this.lastArena;
-      arena.writeUInt32BE(this.lastLength, this.lastAt + 8);
+      this.tailLength += n;
+      this.tailArena.writeUInt32BE(this.tailLength, this.tailAt + 8);
       this.payload(payload);
       this.queued += n;
-      this.lastEnd = this.queued;
       return;
     }
     // Header and a small payload in one reservation: the common case of small messages.
@@ -92,15 +114,7 @@ export class FrameWriter {
     if (small) arena.set(payload, at + HEADER_LENGTH);
     else this.payload(payload);
     this.queued += HEADER_LENGTH + n;
-    if ((flags & (Flag.FIN | Flag.RST)) === 0) {
-      this.lastArena = arena;
-      this.lastAt = at;
-      this.lastId = streamId;
-      this.lastLength = n;
-      this.lastEnd = this.queued;
-    } else {
-      this.lastArena = undefined;
-    }
+    this.setTail(at, FrameType.Data, flags, streamId, n);
   }
 
   /** Everything queued, urgent frames first, as Buffers for one write; the batch starts empty again. */
@@ -117,9 +131,22 @@ export class FrameWriter {
     this.parts = [];
     this.urgentParts = [];
     this.queued = 0;
-    this.lastArena = undefined;
-    this.lastEnd = -1;
+    this.tailArena = undefined;
     return out;
+  }
+
+  /** Remembers the frame just queued at `at` in the current arena as the batch's tail. */
+  private setTail(at: number, type: number, flags: number, streamId: number, length: number): void {
+    if (streamId === 0) {
+      this.tailArena = undefined;
+      return;
+    }
+    this.tailArena = this.arena;
+    this.tailAt = at;
+    this.tailId = streamId;
+    this.tailType = type;
+    this.tailFlags = flags;
+    this.tailLength = length;
   }
 
   private payload(p: Uint8Array): void {
