@@ -14,6 +14,7 @@ import { memoryConnectionPair } from '../../src/transport/connection/index.js';
 import { isTransportError } from '../../src/transport/errors.js';
 import { Session } from '../../src/transport/mux/index.js';
 import { hex, vector } from '../support/vectors.js';
+import { WireTap } from '../transport/mux/wire-tap.js';
 
 const invalid = (e: unknown) => isRpcError(e, 'INVALID_ARGUMENT');
 
@@ -152,6 +153,40 @@ describe('call record vectors', () => {
       isRpcError(e, 'NOT_FOUND'),
     );
     assertContains(wrote.server!, 'actors.reply-error');
+    await client.close();
+    await server.close();
+  });
+});
+
+describe('frames of a unary call', () => {
+  it('is one Data frame each way: SYN|FIN with the preface and the CALL, ACK|FIN with the reply (issue 10 #8)', async () => {
+    const server = new ActorSystem();
+    await server.register(Calculator);
+    const [c, s] = memoryConnectionPair();
+    const toServer = new WireTap(s.socket);
+    const toClient = new WireTap(c.socket);
+    const client = new ActorSystem({ dial: async () => c });
+    server.serve(s);
+    const calc = client.ref<Calculator>('calculator', { host: 'memory', port: 1 });
+    assert.equal(await calc.add(1, 2), 3);
+    assert.deepEqual(toServer.describe(), ['Data SYN|FIN 31 #1']);
+    assert.deepEqual(toClient.describe(), ['Data ACK|FIN 9 #1']);
+    for (let i = 0; i < 5; i++) {
+      const [up, down] = [toServer.frames.length, toClient.frames.length];
+      assert.equal(await calc.add(i, 1), i + 1);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(toServer.since(up).length + toClient.since(down).length, 2, `call ${i}: two frames`);
+    }
+    await client.close();
+    await server.close();
+  });
+
+  it('the first call on a connection is the bytes of the frame vectors', async () => {
+    const { client, server, wrote } = await tapped();
+    const calc = client.ref<Calculator>('calculator', { host: 'memory', port: 1 });
+    assert.equal(await calc.add(1, 2), 3);
+    assertContains(wrote.client!, 'actors.frame-call');
+    assertContains(wrote.server!, 'actors.frame-reply');
     await client.close();
     await server.close();
   });
