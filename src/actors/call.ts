@@ -16,6 +16,12 @@
  */
 import { Observable, type Subscriber, type TeardownLogic } from 'rxjs';
 import { type RpcError, rpcError } from './errors.js';
+import type { CallOptions } from './types.js';
+
+/** What makes a call (a ref's invoker): a second subscription to a stream result makes a new one. */
+export interface CallMaker {
+  call(method: string, args: unknown[], options: CallOptions): Call<unknown>;
+}
 
 /** The consumer side of a stream result's items. */
 export interface ItemObserver {
@@ -61,13 +67,22 @@ export class Call<T = unknown> extends Observable<T> implements PromiseLike<unkn
   #waiters: ShapeWaiter[] | undefined;
   /** The stream has been started (or cancelled): a later reader makes a new call. */
   #taken = false;
-  #promise: Promise<unknown> | undefined;
   /** Cancels the call before its outcome is known (set by the invoker). */
   #cancel: ((reason: RpcError) => void) | undefined;
 
-  /** `again` makes a new call with the same method, arguments and options (a second subscription). */
-  constructor(private readonly again: () => Call<T>) {
+  /** `maker` makes a new call with the same method, arguments and options (a second subscription). */
+  constructor(
+    private readonly maker: CallMaker,
+    private readonly method: string,
+    private readonly args: unknown[],
+    private readonly options: CallOptions,
+  ) {
     super();
+  }
+
+  /** A new call with the same method, arguments and options. */
+  private again(): Call<T> {
+    return this.maker.call(this.method, this.args, this.options) as Call<T>;
   }
 
   /** @internal The invoker's way to cancel the call while it has no outcome. */
@@ -107,17 +122,10 @@ export class Call<T = unknown> extends Observable<T> implements PromiseLike<unkn
     onFulfilled?: ((value: unknown) => R1 | PromiseLike<R1>) | null,
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    this.#promise ??= new Promise((resolve, reject) => {
-      this.#wait({
-        settled: (call) => {
-          const self = call as Call<T>;
-          if (self.#state === VALUE) resolve(self.#value);
-          else if (self.#state === STREAM) resolve(new ResultStream<T>(self));
-          else reject(self.#error);
-        },
-      });
+    // One promise per then(): settled by the outcome through the handlers, as a native then() would.
+    return new Promise<R1 | R2>((resolve, reject) => {
+      this.#wait(new ThenWaiter(resolve, reject, onFulfilled, onRejected));
     });
-    return this.#promise.then(onFulfilled, onRejected);
   }
 
   catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<unknown> {
@@ -197,6 +205,13 @@ export class Call<T = unknown> extends Observable<T> implements PromiseLike<unkn
     return this.again();
   }
 
+  /** @internal What awaiting the call gives: the value, the stream (as a RemoteStream), or the error. */
+  settledOutcome(): { ok: true; value: unknown } | { ok: false; error: RpcError } {
+    if (this.#state === VALUE) return { ok: true, value: this.#value };
+    if (this.#state === STREAM) return { ok: true, value: new ResultStream<T>(this) };
+    return { ok: false, error: this.#error! };
+  }
+
   /** @internal Cancel the call if it has no outcome yet. */
   cancelPending(why: string): void {
     this.#cancelPending(why);
@@ -224,6 +239,32 @@ export class Call<T = unknown> extends Observable<T> implements PromiseLike<unkn
     this.#waiters = undefined;
     if (waiters === undefined) return;
     for (const w of waiters) w.settled(this as Call<unknown>);
+  }
+}
+
+/** One then(): hands the outcome to its handlers and settles its promise with what they return. */
+class ThenWaiter implements ShapeWaiter {
+  constructor(
+    private readonly resolve: (v: never) => void,
+    private readonly reject: (e: unknown) => void,
+    private readonly onFulfilled: ((value: unknown) => unknown) | null | undefined,
+    private readonly onRejected: ((reason: unknown) => unknown) | null | undefined,
+  ) {}
+
+  settled(call: Call<unknown>): void {
+    const outcome = call.settledOutcome();
+    try {
+      if (outcome.ok) {
+        const f = this.onFulfilled;
+        this.resolve((typeof f === 'function' ? f(outcome.value) : outcome.value) as never);
+      } else {
+        const r = this.onRejected;
+        if (typeof r === 'function') this.resolve(r(outcome.error) as never);
+        else this.reject(outcome.error);
+      }
+    } catch (err) {
+      this.reject(err);
+    }
   }
 }
 

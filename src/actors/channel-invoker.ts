@@ -59,7 +59,7 @@ export class ChannelInvoker implements PassedInvoker {
   }
 
   call(method: string, args: unknown[], options: CallOptions): Call<unknown> {
-    return remoteCall(this.route, undefined, method, args, options, this.scope);
+    return remoteCall(this, this.route, undefined, method, args, options, this.scope);
   }
 
   /** Passing this ref on to another peer: calls are forwarded through this node. */

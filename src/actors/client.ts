@@ -128,19 +128,24 @@ export class RemoteInvoker implements RefInvoker {
     client: PeerClient,
     private readonly actor: string,
   ) {
+    // The route of the current link, kept: a route is asked for on every call.
+    let last: Route | undefined;
     this.route = () => {
       const link = client.current();
       if (link) {
         // A connection whose peer said GoAway (or that ended unnoticed) takes no new streams: dial anew.
         if (link.channels.mux.isClosing) client.retire(link);
-        else return { link };
+        else {
+          if (last?.link !== link) last = { link };
+          return last;
+        }
       }
       return client.connect().then((l) => ({ link: l }));
     };
   }
 
   call(method: string, args: unknown[], options: CallOptions): Call<unknown> {
-    return remoteCall(this.route, this.actor, method, args, options);
+    return remoteCall(this, this.route, this.actor, method, args, options);
   }
 
   target(options: CallOptions): Target {

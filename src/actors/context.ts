@@ -96,9 +96,12 @@ export const DEADLINE_SKEW_MS = 50;
  * without one. A signal first read after the abort is already aborted, with the same reason.
  */
 export class CallScope {
-  readonly context: CallContext;
   /** Aborted by its own deadline timer (not by a cancel or a lost connection). */
   expired = false;
+  /** When the deadline passes (Date.now() ms); undefined: none. */
+  deadline: number | undefined;
+  /** Made on first read: a handler that never asks for its context costs no object. */
+  private ctx: ScopeContext | undefined;
   private controller: AbortController | undefined;
   /** 'abort' listeners added directly (see {@link addEventListener}); usually none or one. */
   private listeners: AbortListener | AbortListener[] | undefined;
@@ -111,16 +114,21 @@ export class CallScope {
    * instead of `timeoutMs` to compute the deadline (a call that inherited one).
    */
   constructor(
-    caller: Caller,
+    private readonly caller: Caller,
     private readonly actor: string,
     private readonly method: string,
     private readonly timeoutMs: number | undefined,
-    metadata: CallMetadata = NO_METADATA,
+    private readonly metadata: CallMetadata = NO_METADATA,
     private readonly onAbort?: (reason: RpcError) => void,
   ) {
-    const deadline = timeoutMs ? Date.now() + timeoutMs : undefined;
-    this.context = new ScopeContext(this, caller, actor, method, deadline, metadata);
+    this.deadline = timeoutMs ? Date.now() + timeoutMs : undefined;
     if (timeoutMs) this.timer = setTimeout(expire, timeoutMs, this);
+  }
+
+  /** The context its handler sees (see {@link callContext}). */
+  get context(): CallContext {
+    this.ctx ??= new ScopeContext(this, this.caller, this.actor, this.method, this.metadata);
+    return this.ctx;
   }
 
   /** The handler's signal (made on first use). */
@@ -197,7 +205,7 @@ export class CallScope {
    */
   cancel(): void {
     if (this.done) return;
-    const deadline = this.context.deadline;
+    const deadline = this.deadline;
     const skew = Math.min(DEADLINE_SKEW_MS, (this.timeoutMs ?? 0) / 2);
     if (deadline !== undefined && deadline - Date.now() <= skew) this.abort(this.deadlineError());
     else this.abort(rpcError('CANCELLED', `${label(this.actor, this.method)}: the caller cancelled`));
@@ -216,7 +224,7 @@ export class CallScope {
    */
   dropDeadline(): void {
     this.clear();
-    (this.context as ScopeContext).clearDeadline();
+    this.deadline = undefined;
   }
 
   /** The deadline timer fired. */
@@ -245,26 +253,19 @@ function expire(scope: CallScope): void {
 /** The context a {@link CallScope} hands its handler; `signal` is made on first read. */
 class ScopeContext implements CallContext {
   readonly #scope: CallScope;
-  #deadline: number | undefined;
 
   constructor(
     scope: CallScope,
     readonly caller: Caller,
     readonly actor: string,
     readonly method: string,
-    deadline: number | undefined,
     readonly metadata: CallMetadata,
   ) {
     this.#scope = scope;
-    this.#deadline = deadline;
   }
 
   get deadline(): number | undefined {
-    return this.#deadline;
-  }
-
-  clearDeadline(): void {
-    this.#deadline = undefined;
+    return this.#scope.deadline;
   }
 
   get signal(): AbortSignal {

@@ -27,7 +27,7 @@ export class LocalInvoker implements RefInvoker {
   ) {}
 
   call(method: string, args: unknown[], options: CallOptions): Call<unknown> {
-    const call = new Call<unknown>(() => this.call(method, args, options));
+    const call = new Call<unknown>(this, method, args, options);
     let cell: ActorCell;
     try {
       cell = this.admitted(method);
@@ -38,7 +38,7 @@ export class LocalInvoker implements RefInvoker {
     const parent = options.detached ? undefined : currentScope();
     const defaults = cell.defaultTimeout(method);
     const own = options.timeoutMs || defaults.ms;
-    const inherited = parent?.context.deadline;
+    const inherited = parent?.deadline;
     let timeout = own;
     if (inherited !== undefined) {
       const left = Math.max(1, inherited - Date.now());

@@ -15,7 +15,7 @@
  */
 import { Receiver, type ReceiverObserver, type Sender } from '../transport/channel/index.js';
 import { isTransportError } from '../transport/errors.js';
-import { Call, type ItemObserver, type StreamResult } from './call.js';
+import { Call, type CallMaker, type ItemObserver, type StreamResult } from './call.js';
 import { type CallScope, currentScope, onSignal } from './context.js';
 import type { EndOwner } from './ends.js';
 import { type RpcError, rpcError, toRpcError } from './errors.js';
@@ -51,10 +51,11 @@ enum Phase {
 
 /**
  * Start one call to `actor` (by name; undefined: through `source`'s channel). Never throws: a call that
- * cannot start fails through its Call. `bound`: the scope calls through a callback belong to (else the
- * handler running now, if any).
+ * cannot start fails through its Call. `maker` makes the same call again (a second subscription).
+ * `bound`: the scope calls through a callback belong to (else the handler running now, if any).
  */
 export function remoteCall(
+  maker: CallMaker,
   source: RouteSource,
   actor: string | undefined,
   method: string,
@@ -62,7 +63,7 @@ export function remoteCall(
   options: CallOptions,
   bound?: CallScope,
 ): Call<unknown> {
-  const call = new Call<unknown>(() => remoteCall(source, actor, method, args, options, bound));
+  const call = new Call<unknown>(maker, method, args, options);
   const parent = options.detached ? undefined : (bound ?? currentScope());
   new OutboundCall(call, actor, method, args, options, parent).route(source);
   return call;
@@ -350,7 +351,7 @@ function expire(call: OutboundCall): void {
  */
 function deadlineOf(options: CallOptions, parent: CallScope | undefined): number | undefined {
   const own = options.timeoutMs ? Date.now() + options.timeoutMs : undefined;
-  const inherited = parent?.context.deadline;
+  const inherited = parent?.deadline;
   if (inherited === undefined) return own;
   return own === undefined ? inherited : Math.min(own, inherited);
 }
