@@ -398,9 +398,8 @@ class Queue<T> {
  * Items a pull pump takes from its source in one event-loop turn. A source whose next() resolves at once
  * would otherwise run on microtasks until the stream window and write buffer are full:
  * the connection writes nothing (it flushes once the microtasks are done), so the reader idles, then gets it all in
- * one burst; and other streams, timers and I/O of the process wait as long. Measured on the suite's
- * subscription of 1,000,000 `{ seq }`: ~0.8M msg/s without turns, ~1.3M with 256 or 512 items per turn
- * (both processes then busy at once), and more CPU per item at 128 (more, smaller socket writes).
+ * one burst; and other streams, timers and I/O of the process wait as long. The turn's size trades
+ * throughput against fairness (bench/RESULTS.md has the measurements behind 256).
  */
 export const PULL_TURN_ITEMS = 256;
 

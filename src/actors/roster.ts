@@ -2,7 +2,7 @@
  * A set of calls in progress, kept as an intrusive doubly-linked list: the links live on the entries
  * themselves, so adding and removing cost no hashing and no allocation. Every call is added when it
  * starts and removed when it ends, on both sides of a connection, so this is on the path of every call
- * (a Set's add/delete was ~2% of each side's CPU at 100k calls/s). An entry is on at most one roster.
+ * (see bench/RESULTS.md for what a Set cost). An entry is on at most one roster.
  */
 
 /** What an entry carries for its roster; initialise all three to undefined. */

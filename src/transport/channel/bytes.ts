@@ -135,15 +135,14 @@ export function remoteReadable(port: StreamPort): { readable: Readable; bind: ()
     // The multiplexer's stream window is the read-ahead; this Readable only hands chunks over, one at a
     // time: each chunk pushed is pushed alone into an empty buffer and leaves whole. read() returns all
     // it buffers as ONE Buffer, copying when it holds several chunks: with the default 16 KiB, a quarter
-    // of the chunks of a fast stream were copied (Readable's fromList, ~15% of the receiver's CPU on the
-    // suite's 512 MiB stream).
+    // of the chunks of a fast stream were copied (Readable's fromList).
     highWaterMark: 1,
     read() {
       // Not synchronously: a chunk pushed from inside read() is joined (copied) to the chunk that read()
       // is returning. Deferred, it is pushed once that one has left. On a promise job: it runs before the
       // jobs of an async iterator's yield, so its next read() finds the chunk there instead of waiting
-      // for 'readable' (measured, 16 KiB chunks through for-await: 0.8 us per chunk; 1.0-1.4 deferred
-      // with nextTick, which runs after them; queueMicrotask also makes an AsyncResource per call).
+      // for 'readable' (nextTick runs after them; queueMicrotask also makes an AsyncResource per call;
+      // bench/RESULTS.md has the comparison).
       void settled.then(resume);
     },
     destroy(err, callback) {
