@@ -26,6 +26,7 @@ describe('mux config', () => {
       closeTimeoutMs: 5_000,
       writeHighWaterMark: 256 * 1024,
       separateFin: false,
+      maxBufferedBytes: 16 * 1024 * 1024,
     });
     verifyConfig(defaultConfig());
     assert.notEqual(defaultConfig(), defaultConfig(), 'a fresh object each time');
@@ -46,6 +47,7 @@ describe('mux config', () => {
     ['a zero high-water mark', { writeHighWaterMark: 0 }],
     ['a string', { closeTimeoutMs: '5' as unknown as number }],
     ['separateFin not a boolean', { separateFin: 1 as unknown as boolean }],
+    ['a zero inbound budget', { maxBufferedBytes: 0 }],
   ];
   for (const [name, partial] of bad) {
     it(`rejects ${name} with INVALID_CONFIG`, () => {

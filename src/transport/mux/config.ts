@@ -76,6 +76,16 @@ export interface MuxConfig {
    * payload of a Data frame with FIN, as @chainsafe/libp2p-yamux 8 does (specs/interop). Default false.
    */
   separateFin: boolean;
+  /**
+   * Inbound memory budget of one session, bytes: when the bytes received and not yet consumed, all its
+   * streams together (buffered because a stream's listener is paused or not attached yet, or the stream
+   * waits to be accepted), reach it, the session stops reading its socket, so TCP pushes back on the
+   * peer; reading resumes once consumers bring them down to half of it. A paused session reads no frame
+   * at all (no credit, no ping answer) until then. Windows bound each stream; this bounds the session,
+   * which windows alone bound only to `maxConcurrentStreams * streamWindow` + growth. The bytes held may
+   * exceed it by what was left of the socket read that reached it. Default 16 MiB. Min 1.
+   */
+  maxBufferedBytes: number;
 }
 
 /** A fresh object with every default. */
@@ -93,6 +103,7 @@ export function defaultConfig(): MuxConfig {
     closeTimeoutMs: 5_000,
     writeHighWaterMark: 256 * 1024,
     separateFin: false,
+    maxBufferedBytes: 16 * 1024 * 1024,
   };
 }
 
@@ -110,6 +121,7 @@ export function verifyConfig(c: MuxConfig): void {
   int(c, 'closeTimeoutMs', 0, 2 ** 31 - 1);
   int(c, 'writeHighWaterMark', 1, Number.MAX_SAFE_INTEGER);
   bool(c, 'separateFin');
+  int(c, 'maxBufferedBytes', 1, Number.MAX_SAFE_INTEGER);
   if (c.maxFrameLength < c.streamWindow) {
     throw transportError('INVALID_CONFIG', 'mux: maxFrameLength must be >= streamWindow');
   }

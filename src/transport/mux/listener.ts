@@ -3,6 +3,7 @@
  * that carries it ({@link StreamHost}, internal).
  */
 import type { TransportError } from '../errors.js';
+import type { ReadBudget } from './budget.js';
 import type { MuxConfig } from './config.js';
 import type { Outbox } from './outbox.js';
 import type { Session } from './session.js';
@@ -42,6 +43,12 @@ export interface StreamHost {
   readonly outbox: Outbox;
   /** performance.now() when the session began handling the socket read in progress, ms. */
   now: number;
+  /** Inbound bytes held by the session's streams (their `buffered` queues), against `maxBufferedBytes`. */
+  readonly readBudget: ReadBudget;
+  /** Bytes written by the session's streams and not yet framed (their `unsent` queues), all together. */
+  unsentBytes: number;
+  /** A stream dropped unsent bytes (reset, session end): the session's queued bytes fell. */
+  queueFell(): void;
   /** The stream has ended: take it out of the table. */
   remove(stream: Stream): void;
 }

@@ -34,14 +34,30 @@ export class Outbox {
    */
   private readonly flushLater = (): void => this.flush();
 
+  /**
+   * Set while somebody waits for the queued bytes to fall: each socket write then reports its completion
+   * through `written`.
+   */
+  reportWrites = false;
+
+  /**
+   * @param written called when bytes left the socket's buffer ('drain', or a reported write completed).
+   */
   constructor(
     private readonly socket: Duplex,
     private readonly maxSendFrame: number,
+    private readonly written: () => void,
   ) {
     socket.on('drain', () => {
       this.blocked = false;
       this.flush();
+      written();
     });
+  }
+
+  /** Bytes queued in the batch and in the socket's own buffer (written, not yet handed to the OS). */
+  get queuedBytes(): number {
+    return this.writer.queuedBytes + this.socket.writableLength;
   }
 
   /** Queue a frame without payload. */
@@ -100,12 +116,15 @@ export class Outbox {
     const socket = this.socket;
     const parts = this.writer.take();
     if (socket.destroyed || socket.writableEnded) return;
+    const done = this.reportWrites ? this.written : undefined;
     let ok: boolean;
-    if (parts.length === 1) ok = socket.write(parts[0]);
+    if (parts.length === 1) ok = socket.write(parts[0], done);
     else {
       socket.cork();
       ok = true;
-      for (const p of parts) ok = socket.write(p);
+      const last = parts.length - 1;
+      for (let i = 0; i < last; i++) ok = socket.write(parts[i]);
+      ok = socket.write(parts[last], done);
       socket.uncork();
     }
     if (!ok) this.blocked = true;

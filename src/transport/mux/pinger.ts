@@ -20,6 +20,10 @@ export class Pinger {
   private interval: NodeJS.Timeout | undefined;
   private deadline: NodeJS.Timeout | undefined;
   private probing = false;
+  /** A keepalive ping is out, unanswered. */
+  private keepAliveOut = false;
+  private held = false;
+  private timeoutMs = 0;
   private readonly probeDone = (): void => {
     this.probing = false;
   };
@@ -37,21 +41,42 @@ export class Pinger {
 
   /** Ping every `intervalMs`; no answer within `timeoutMs` calls onTimeout(KEEPALIVE_TIMEOUT). */
   startKeepAlive(intervalMs: number, timeoutMs: number): void {
+    this.timeoutMs = timeoutMs;
     this.interval = setInterval(() => {
-      if (this.deadline !== undefined) return; // the previous keepalive ping is still out
-      this.deadline = setTimeout(() => {
-        this.stop();
-        this.onTimeout(transportError('KEEPALIVE_TIMEOUT', `mux: no ping answer within ${timeoutMs} ms`));
-      }, timeoutMs);
+      // The previous keepalive ping is still out, or answers cannot be read now.
+      if (this.keepAliveOut || this.held) return;
+      this.keepAliveOut = true;
+      this.armDeadline();
       this.ping({
         start: performance.now(),
         resolve: () => {
+          this.keepAliveOut = false;
           clearTimeout(this.deadline);
           this.deadline = undefined;
         },
         reject: () => {},
       });
     }, intervalMs);
+  }
+
+  /**
+   * While held (the session has stopped reading its socket, so no answer can arrive), no keepalive ping
+   * goes out and an unanswered one does not time out; on release its deadline starts over.
+   */
+  hold(on: boolean): void {
+    if (this.held === on) return;
+    this.held = on;
+    clearTimeout(this.deadline);
+    this.deadline = undefined;
+    if (!on && this.keepAliveOut && this.interval !== undefined) this.armDeadline();
+  }
+
+  private armDeadline(): void {
+    const timeoutMs = this.timeoutMs;
+    this.deadline = setTimeout(() => {
+      this.stop();
+      this.onTimeout(transportError('KEEPALIVE_TIMEOUT', `mux: no ping answer within ${timeoutMs} ms`));
+    }, timeoutMs);
   }
 
   /** Round-trip time in ms of one ping; rejects through fail(). */

@@ -20,6 +20,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { type TransportError, transportError } from '../errors.js';
+import { QueueWatch, ReadBudget } from './budget.js';
 import { type MuxConfig, type Role, resolveConfig } from './config.js';
 import { Flag, FrameType, GoAwayCode, MAX_UINT32 } from './frame.js';
 import { ACK_DELAY_MS, InboundStreams } from './inbound.js';
@@ -50,6 +51,8 @@ export class Session {
   private highestPeerId = 0;
   private readonly inbound: InboundStreams;
   private readonly pinger: Pinger;
+  private readonly readBudget: ReadBudget;
+  private readonly queueWatch = new QueueWatch();
 
   private ended = false;
   private localGoAway = false;
@@ -76,9 +79,14 @@ export class Session {
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
-    const outbox = new Outbox(socket, this.config.maxSendFrame);
+    const outbox = new Outbox(socket, this.config.maxSendFrame, () => this.checkQueue());
     this.outbox = outbox;
     const c = this.config;
+    this.readBudget = new ReadBudget(
+      c.maxBufferedBytes,
+      () => this.stopReading(),
+      () => this.startReading(),
+    );
     const tuner = new WindowTuner(
       c.streamWindow,
       Math.min(c.maxStreamWindow, c.maxFrameLength),
@@ -91,6 +99,9 @@ export class Session {
       tuner,
       outbox,
       now: performance.now(),
+      readBudget: this.readBudget,
+      unsentBytes: 0,
+      queueFell: () => this.checkQueue(),
       remove: (s) => this.remove(s),
     };
     this.inbound = new InboundStreams(this.host, this.streams);
@@ -144,6 +155,45 @@ export class Session {
   /** True once `open()` would throw for the session's state: ended, closing, or the peer sent GoAway. */
   get isClosing(): boolean {
     return this.ended || this.localGoAway || this.remoteGoAway !== undefined;
+  }
+
+  /**
+   * Bytes received on this session's streams and not yet taken by their consumers (paused or not yet
+   * attached listeners, streams waiting to be accepted), all streams together. Reading stops when it
+   * reaches `maxBufferedBytes` ({@link readPaused}).
+   */
+  get bufferedBytes(): number {
+    return this.readBudget.bytes;
+  }
+
+  /** True while the session does not read its socket because {@link bufferedBytes} reached `maxBufferedBytes`. */
+  get readPaused(): boolean {
+    return this.readBudget.paused;
+  }
+
+  /**
+   * Bytes queued for writing across the session, read-only: what its streams wrote and could not frame
+   * yet (no send window), the frames waiting for the next socket write or for the socket to drain, and
+   * what the socket holds and has not handed to the OS. It grows when the peer does not read; a layer
+   * above bounds its memory by starting no new work for this session while it is above a budget, and
+   * waits with {@link onQueueBelow}.
+   */
+  get queuedBytes(): number {
+    return this.host.unsentBytes + this.outbox.queuedBytes;
+  }
+
+  /**
+   * Calls `listener` once, as soon as {@link queuedBytes} is at or below `lowWater` bytes (in a microtask;
+   * at the next one if it already is). Returns a function that cancels it. A listener still waiting when
+   * the session ends is never called (the session's `closed` says it ended). An exception it throws is
+   * reported as uncaught, never thrown into the session.
+   */
+  onQueueBelow(lowWater: number, listener: () => void): () => void {
+    if (this.ended) return noop;
+    const cancel = this.queueWatch.add(lowWater, listener);
+    this.outbox.reportWrites = true;
+    this.checkQueue();
+    return cancel;
   }
 
   /**
@@ -221,6 +271,8 @@ export class Session {
     this.streams.clear();
     this.inbound.fail(reason);
     this.pinger.fail(reason);
+    this.queueWatch.clear();
+    this.outbox.reportWrites = false;
 
     const socket = this.socket;
     const code = goAwayCodeFor(err);
@@ -236,6 +288,8 @@ export class Session {
       }
       this.outbox.finish();
       socket.end();
+      // Read again (and ignore) what comes, so the peer's end of the connection is seen.
+      if (this.readBudget.paused) socket.resume();
       this.lingerTimer = setTimeout(() => socket.destroy(), LINGER_MS);
     }
   }
@@ -411,7 +465,29 @@ export class Session {
     return Verdict.Stop;
   }
 
+  /** The inbound budget is reached: stop reading the socket (TCP pushes back on the peer). */
+  private stopReading(): void {
+    if (this.ended) return;
+    this.socket.pause();
+    this.pinger.hold(true);
+  }
+
+  /** Consumers took enough of what was held: read again. */
+  private startReading(): void {
+    if (this.ended) return;
+    this.socket.resume();
+    this.pinger.hold(false);
+  }
+
   // ------------------------------------------------------------------ writing
+
+  /** The queued bytes may have fallen: call the watchers that are due; report writes only while some wait. */
+  private checkQueue(): void {
+    const watch = this.queueWatch;
+    if (!watch.waiting) return;
+    watch.check(this.queuedBytes);
+    this.outbox.reportWrites = watch.waiting;
+  }
 
   private sendGoAway(code: number): void {
     this.goAwaySent = true;
@@ -440,6 +516,8 @@ export class Session {
     return this.endError ?? transportError('SESSION_CLOSED', 'mux: the session is closed');
   }
 }
+
+function noop(): void {}
 
 function lost(message: string, cause?: unknown): TransportError {
   return transportError('CONNECTION_LOST', `mux: ${message}`, cause === undefined ? undefined : { cause });

@@ -133,6 +133,7 @@ export abstract class StreamCore {
     }
     if (this.buffered === undefined) this.buffered = new ChunkQueue();
     this.buffered.push(view(chunk, start, end));
+    this.host.readBudget.add(end - start);
     if (!this.has(Bit.Delivering | Bit.DeliverScheduled)) this.deliver();
   }
 
@@ -240,6 +241,7 @@ export abstract class StreamCore {
       while (!this.has(Bit.Paused | Bit.Finished)) {
         const chunk = queue.shift();
         if (chunk === undefined) break;
+        this.host.readBudget.remove(chunk.length);
         this.callData(chunk, 0, chunk.length);
         this.unacked += chunk.length;
       }

@@ -64,6 +64,7 @@ export class Stream extends StreamCore {
     }
     if (this.unsent === undefined) this.unsent = new ChunkQueue();
     this.unsent.push(data);
+    this.host.unsentBytes += n;
     this.pump();
     if (this.queuedBytes < config.writeHighWaterMark) return true;
     this.bits |= Bit.NeedDrain;
@@ -139,6 +140,7 @@ export class Stream extends StreamCore {
       while (this.sendWindow > 0 && !this.has(Bit.Finished)) {
         const part = queue.take(Math.min(this.sendWindow, config.maxSendFrame));
         if (part === undefined) break;
+        this.host.unsentBytes -= part.length;
         this.sendWindow -= part.length;
         this.sendData(part);
       }
@@ -184,8 +186,14 @@ export class Stream extends StreamCore {
     this.bits |= Bit.Finished;
     this.closeError = err;
     this._state = err === undefined ? StreamState.Closed : StreamState.Reset;
-    this.unsent = undefined;
+    const host = this.host;
+    if (this.buffered !== undefined && this.buffered.bytes > 0) host.readBudget.remove(this.buffered.bytes);
     this.buffered = undefined;
+    if (this.unsent !== undefined && this.unsent.bytes > 0) {
+      host.unsentBytes -= this.unsent.bytes;
+      host.queueFell();
+    }
+    this.unsent = undefined;
     // The growth stays counted in `grown` (receiveWindow does not change), but goes back to the budget.
     if (this.grown > 0) this.host.tuner.release(this.grown);
     this.host.remove(this);
