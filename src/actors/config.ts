@@ -23,6 +23,19 @@ export interface ActorsConfig {
    * Default 1024. One more is answered RESOURCE_EXHAUSTED without reaching the actor. 0: no limit.
    */
   maxCallsPerConnection: number;
+  /**
+   * Bytes queued for one connection's peer and not yet taken by it (replies, stream items, byte
+   * streams: the multiplexer's queuedBytes), beyond which this node admits no new call from that
+   * connection and reads no new call stream from it, so its calls wait in the multiplexer and TCP pushes
+   * back; admission resumes once the queue is down to half. Default 16 MiB (16_777_216). 0: no limit.
+   */
+  maxConnectionQueuedBytes: number;
+  /**
+   * The same for all connections of this system together: beyond it, a connection holding more than
+   * its share (this over the number of connections) gets no new call admitted until the total is below
+   * it again (looked at again every 10 ms). Default 256 MiB (268_435_456). 0: no limit.
+   */
+  maxQueuedBytes: number;
   /** Messages waiting in one actor's mailbox, count. Default 10_000. One more: RESOURCE_EXHAUSTED. 0: no limit. */
   maxMailbox: number;
   /**
@@ -63,6 +76,8 @@ export function defaultConfig(): ActorsConfig {
     maxPendingCalls: 1024,
     maxCallsPerConnection: 1024,
     maxMailbox: 10_000,
+    maxConnectionQueuedBytes: 16 * 1024 * 1024,
+    maxQueuedBytes: 256 * 1024 * 1024,
     streamBufferBytes: 32 * 1024 * 1024,
     streamBuffer: 1024,
     overflow: 'error',
@@ -78,6 +93,8 @@ const COUNTS = [
   'maxPendingCalls',
   'maxCallsPerConnection',
   'maxMailbox',
+  'maxConnectionQueuedBytes',
+  'maxQueuedBytes',
   'streamBuffer',
   'streamBufferBytes',
 ] as const;

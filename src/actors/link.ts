@@ -23,7 +23,16 @@ export interface Core {
   report(err: unknown): void;
   /** A hosted actor by name. */
   lookup(name: string): ActorCell | undefined;
+  /**
+   * True while the bytes queued for all connections together are above `maxQueuedBytes` and a
+   * connection that has `queued` bytes waiting holds more than its share of them (the limit over the
+   * number of connections): a connection whose peer reads is not held for the others.
+   */
+  overQueued(queued: number): boolean;
 }
+
+/** How often a connection held by the system-wide queue limit looks again, ms. */
+export const QUEUE_RECHECK_MS = 10;
 
 /** A call this node made on the link, as the link needs to start and end it. */
 export interface PendingCall extends RosterEntry {
@@ -51,6 +60,8 @@ export interface ServedScope extends RosterEntry {
 export interface Admission {
   /** Its CALL record has been read (or it failed): it may go once every earlier one went. */
   readonly ready: boolean;
+  /** Start reading its CALL record (once). */
+  read(): void;
   /** Its turn: dispatch the call (or answer its failure). Never throws. */
   admit(): void;
 }
@@ -70,6 +81,10 @@ export class Link {
   /** Inbound call streams in the order they were opened, until admitted (see {@link enter}). */
   private admissions: Admission[] = [];
   private admissionHead = 0;
+  /** Admission is held by the queue limits: stops the wait. */
+  private holding: (() => void) | undefined;
+  /** Call streams that arrived while admission was held: read once it resumes. */
+  private unread: Admission[] = [];
   /** Channels we read calls from: callbacks and refs we passed. */
   private readonly served = new Set<Receiver<unknown>>();
   /** Channels of refs the peer passed us, which we keep until released, collected or closed. */
@@ -166,12 +181,19 @@ export class Link {
    */
   enter(admission: Admission): void {
     this.admissions.push(admission);
+    if (this.holding === undefined) admission.read();
+    else this.unread.push(admission);
   }
 
-  /** An entered call became ready: admit every ready call at the head, in order. */
+  /**
+   * An entered call became ready: admit every ready call at the head, in order, while the bytes queued
+   * for the peer stay within the limits (maxConnectionQueuedBytes for this connection, maxQueuedBytes
+   * for all); beyond them admission holds, and new call streams are left unread, until the queue drains.
+   */
   advance(): void {
     const list = this.admissions;
     while (this.admissionHead < list.length && list[this.admissionHead]!.ready) {
+      if (this.holding !== undefined || this.overQueued()) return;
       const next = list[this.admissionHead]!;
       list[this.admissionHead++] = undefined as unknown as Admission;
       next.admit();
@@ -183,6 +205,31 @@ export class Link {
       this.admissions = list.slice(this.admissionHead);
       this.admissionHead = 0;
     }
+  }
+
+  /** True when the queue limits hold admission now; then it waits for the queue (see {@link advance}). */
+  private overQueued(): boolean {
+    const mux = this.channels.mux;
+    const limit = this.core.config.maxConnectionQueuedBytes;
+    if (limit > 0 && mux.queuedBytes > limit) {
+      this.holding = mux.onQueueBelow(limit / 2, () => this.resume());
+      return true;
+    }
+    if (this.core.overQueued(mux.queuedBytes)) {
+      const timer = setTimeout(() => this.resume(), QUEUE_RECHECK_MS);
+      this.holding = () => clearTimeout(timer);
+      return true;
+    }
+    return false;
+  }
+
+  /** The queue drained (or it is time to look again): read what waited, admit what is ready. */
+  private resume(): void {
+    this.holding = undefined;
+    const unread = this.unread;
+    this.unread = [];
+    for (const a of unread) a.read();
+    this.advance();
   }
 
   /** Count a call the peer made; false (and nothing counted) when the peer is at maxCallsPerConnection. */
@@ -335,6 +382,8 @@ export class Link {
     );
     this.endReason = reason;
     clearInterval(this.idleTimer);
+    this.holding?.();
+    this.holding = undefined;
     const waiting = this.waitingCalls.slice(this.waitingHead);
     this.waitingCalls.length = 0;
     this.waitingHead = 0;

@@ -26,9 +26,7 @@ import { type ParsedCall, parseCall, replyOf } from './wire.js';
 
 /** A call stream the peer opened: read its CALL record, then admit it in the order streams were opened. */
 export function serveCallStream(link: Link, stream: DuplexEnds): void {
-  const inbound = new InboundCall(link, stream.sender, stream.receiver);
-  link.enter(inbound);
-  stream.receiver.consume(inbound);
+  link.enter(new InboundCall(link, stream.sender, stream.receiver));
 }
 
 /** What reading a call stream's caller half came to. */
@@ -45,7 +43,7 @@ enum Read {
 
 /** The caller's half of a call stream: exactly one CALL record, then FIN. */
 class InboundCall implements Admission, ReceiverObserver<unknown> {
-  private read = Read.Waiting;
+  private state = Read.Waiting;
   private call: ParsedCall | undefined;
   private placed: readonly unknown[] | undefined;
   private failure: RpcError | undefined;
@@ -57,12 +55,16 @@ class InboundCall implements Admission, ReceiverObserver<unknown> {
   ) {}
 
   get ready(): boolean {
-    return this.read !== Read.Waiting;
+    return this.state !== Read.Waiting;
+  }
+
+  read(): void {
+    this.receiver.consume(this);
   }
 
   next(message: unknown): void {
     const placed = this.link.ends.take();
-    if (this.read !== Read.Waiting) {
+    if (this.state !== Read.Waiting) {
       // One record per call: anything more breaks the protocol. The stream is reset (the call, if it
       // runs, sees CANCELLED); what the record carried is released.
       releasePlaced(placed, true);
@@ -72,40 +74,40 @@ class InboundCall implements Admission, ReceiverObserver<unknown> {
     try {
       this.call = parseCall(message, false);
       this.placed = placed;
-      this.read = Read.Call;
+      this.state = Read.Call;
     } catch (err) {
       releasePlaced(placed, true);
       this.failure = toRpcError(err, 'INVALID_ARGUMENT');
-      this.read = Read.Failed;
+      this.state = Read.Failed;
     }
     this.link.advance();
   }
 
   error(err: unknown): void {
-    if (this.read !== Read.Waiting) return; // after the CALL, the reply channel tells the served call
+    if (this.state !== Read.Waiting) return; // after the CALL, the reply channel tells the served call
     if (isTransportError(err, 'STREAM_RESET') || isSessionEnd(err)) {
-      this.read = Read.Gone;
+      this.state = Read.Gone;
     } else {
       this.failure = unreadable(err);
-      this.read = Read.Failed;
+      this.state = Read.Failed;
     }
     this.link.advance();
   }
 
   complete(): void {
-    if (this.read !== Read.Waiting) return;
+    if (this.state !== Read.Waiting) return;
     this.failure = rpcError(
       'INVALID_ARGUMENT',
       'malformed call: the call stream ended without a CALL record',
     );
-    this.read = Read.Failed;
+    this.state = Read.Failed;
     this.link.advance();
   }
 
   admit(): void {
     try {
-      if (this.read === Read.Call) serveCall(this.link, undefined, this.call!, this.reply, this.placed);
-      else if (this.read === Read.Failed) answerError(this.link, this.reply, this.failure);
+      if (this.state === Read.Call) serveCall(this.link, undefined, this.call!, this.reply, this.placed);
+      else if (this.state === Read.Failed) answerError(this.link, this.reply, this.failure);
     } catch (bug) {
       this.link.core.report(bug);
     }

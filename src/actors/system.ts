@@ -118,6 +118,7 @@ export class ActorSystem {
       stats: this.pumpStats,
       report,
       lookup: (name) => this.cells.get(name),
+      overQueued: (queued) => this.overQueued(queued),
     };
   }
 
@@ -226,6 +227,21 @@ export class ActorSystem {
     await withTimeout(Promise.all([...this.cells.values()].map((cell) => cell.stop())), timeout);
     await Promise.all([...this.peers.values()].map((p) => p.close(timeout)));
     await Promise.all([...this.links].map((link) => closeLink(link, timeout)));
+  }
+
+  /** The bytes queued for all connections, summed at most once per millisecond. */
+  private queued = { at: 0, bytes: 0 };
+
+  private overQueued(queued: number): boolean {
+    const limit = this.config.maxQueuedBytes;
+    if (limit === 0 || queued <= limit / Math.max(1, this.links.size)) return false;
+    const now = Date.now();
+    if (now !== this.queued.at) {
+      let bytes = 0;
+      for (const link of this.links) bytes += link.channels.mux.queuedBytes;
+      this.queued = { at: now, bytes };
+    }
+    return this.queued.bytes > limit;
   }
 
   private async dialPeer(peer: Peer): Promise<Link> {
