@@ -150,10 +150,14 @@ describe('actors over TLS: graceful server shutdown', () => {
     await eventually(() => serial.queued === 1, 'the second call to wait in the mailbox');
     const began = Date.now();
     const closing = p.server.close();
+    assert.equal(p.server.close(), closing, 'a second close() returns the same promise');
     const outcome = await queued;
     const answeredIn = Date.now() - began;
     assert.ok(isRpcError(outcome, 'UNAVAILABLE'), `the queued call got ${String(outcome)}`);
     assert.ok(answeredIn < 300, `the queued call was answered ${answeredIn} ms after close() began`);
+    // A new connection is refused while the running call finishes.
+    const late = p.opsClient().ref<Serial>('serial', p.peer);
+    await assert.rejects(late.work(1), (e) => isRpcError(e, 'UNAVAILABLE'));
     assert.equal(await running, 'done', 'the running call finishes');
     await closing;
     assert.equal(serial.instance.starts, 1, 'the queued call never started');
