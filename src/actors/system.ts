@@ -229,7 +229,7 @@ export class ActorSystem {
    *    `closeTimeoutMs`, which lets stream results, calls this system made, and byte streams finish;
    *    at the deadline they are cut, and what is still in progress on them fails UNAVAILABLE.
    *
-   * Wire SIGTERM and SIGINT to it with {@link closeOnSignals}.
+   * `closeOnSignals(system)` wires SIGTERM and SIGINT to it.
    */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -307,6 +307,9 @@ const END_SERVICES: EndServices = {
   passedInvoker: (link, sender, what, held) => new ChannelInvoker(link, sender, what, held),
 };
 
+/** The longest delay a Node timer takes, ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The moment close() gives up waiting: `ms` from when it was made. */
 class Deadline {
   private readonly at: number;
@@ -316,7 +319,8 @@ class Deadline {
   constructor(ms: number) {
     this.at = Date.now() + ms;
     this.passed = new Promise((resolve) => {
-      this.timer = setTimeout(resolve, ms, false);
+      // A Node timer fires at once beyond 2^31-1 ms: wait that long at most (about 24.8 days).
+      this.timer = setTimeout(resolve, Math.min(ms, MAX_TIMER_MS), false);
     });
   }
 
