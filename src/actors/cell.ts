@@ -170,8 +170,9 @@ export class ActorCell {
   }
 
   /**
-   * Abort every handler still running with `reason` (its `callContext().signal` fires): the call ends
-   * for its caller as the abort says, and the handler is no longer waited for.
+   * Abort every handler still running with `reason`: its `callContext().signal` fires, a local caller's
+   * call fails with `reason` at once (a remote caller learns when its connection ends), and the
+   * handler is no longer waited for.
    */
   abortRunning(reason: RpcError): void {
     for (const job of this.running.takeAll()) job.abort(reason);
