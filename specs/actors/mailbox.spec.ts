@@ -96,18 +96,43 @@ describe('Mailbox', () => {
     await mailbox.close();
   });
 
-  it('close() waits for queued and running jobs, then refuses new ones with UNAVAILABLE', async () => {
+  it('close() refuses the queued jobs at once (UNAVAILABLE, never run), waits for the running one, then refuses new ones', async () => {
     const mailbox = new Mailbox('m', 1, 0);
     const log: string[] = [];
     const active = { now: 0, max: 0 };
-    const jobs = [mailbox.post(job(log, 0, 5, active)), mailbox.post(job(log, 1, 1, active))];
-    await mailbox.close();
-    assert.deepEqual(log, ['start 0', 'end 0', 'start 1', 'end 1']);
-    await Promise.all(jobs);
+    const running = mailbox.post(job(log, 0, 30, active));
+    const queued = [mailbox.post(job(log, 1, 1, active)), mailbox.post(job(log, 2, 1, active))];
+    const order: string[] = [];
+    for (const [i, q] of queued.entries()) {
+      q.then(
+        () => order.push(`resolved ${i + 1}`),
+        (e: unknown) => order.push(`${isRpcError(e, 'UNAVAILABLE') ? 'refused' : String(e)} ${i + 1}`),
+      );
+    }
+    const closed = mailbox.close().then(() => order.push('closed'));
+    await Promise.allSettled(queued);
+    assert.deepEqual(order, ['refused 1', 'refused 2'], 'refused before the running job ended');
+    assert.equal(mailbox.size, 0);
+    assert.equal(await running, 0);
+    await closed;
+    assert.deepEqual(order, ['refused 1', 'refused 2', 'closed']);
+    assert.deepEqual(log, ['start 0', 'end 0'], 'the queued jobs never started');
     await assert.rejects(
       mailbox.post(() => 1),
       (e) => isRpcError(e, 'UNAVAILABLE'),
     );
     await mailbox.close(); // idempotent
+  });
+
+  it('close() of an idle mailbox resolves at once; with concurrency N it waits for every running job', async () => {
+    await new Mailbox('idle', 1, 0).close();
+    const mailbox = new Mailbox('m', 3, 0);
+    const log: string[] = [];
+    const active = { now: 0, max: 0 };
+    const jobs = [5, 15, 25].map((d, i) => mailbox.post(job(log, i, d, active)));
+    assert.equal(mailbox.active, 3);
+    await mailbox.close();
+    assert.equal(mailbox.active, 0);
+    assert.deepEqual(await Promise.all(jobs), [0, 1, 2]);
   });
 });

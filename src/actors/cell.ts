@@ -3,6 +3,10 @@
  * options and its lifecycle. The first turn of the mailbox creates the instance and runs `onStart`;
  * calls that arrive meanwhile wait behind it. An actor whose start fails is `failed`: every call to it
  * fails with UNAVAILABLE, and the failure is reported once.
+ *
+ * It stops in three steps, which the system paces (see ActorSystem.close): {@link ActorCell.drain}
+ * refuses new calls and answers the queued ones UNAVAILABLE, then waits for the running ones;
+ * {@link ActorCell.abortRunning} aborts those still running; {@link ActorCell.stop} runs `onStop`.
  */
 import 'reflect-metadata';
 import type { DependencyContainer, InjectionToken } from 'tsyringe';
@@ -10,9 +14,10 @@ import { authorize } from './authorize.js';
 import type { ActorsConfig } from './config.js';
 import { type Caller, type CallScope, runInScope } from './context.js';
 import { type ActorOptions, type MethodOptions, methodOptions } from './decorators.js';
-import { rpcError } from './errors.js';
+import { type RpcError, rpcError } from './errors.js';
 import { callableMethods } from './invoke.js';
 import { Mailbox, type MailboxJob } from './mailbox.js';
+import { Roster, type RosterEntry } from './roster.js';
 import type { Outcome } from './target.js';
 
 /** Token under which an actor's child container holds the actor's name. */
@@ -22,7 +27,11 @@ export const ACTOR_NAME: InjectionToken<string> = 'rxchan.actorName';
 export interface ActorLifecycle {
   /** Runs before any call. Throwing (or rejecting) marks the actor failed: it is reported and not served. */
   onStart?(): void | Promise<void>;
-  /** Runs when the system closes, after the calls in progress. Errors are reported. */
+  /**
+   * Runs when the system closes, once the actor's calls in progress have ended, or have run out of
+   * `closeTimeoutMs` and been aborted (their signal fires; a handler that ignores it may still be
+   * running). Never after a failed `onStart`. `close()` waits for it. Errors are reported.
+   */
   onStop?(): void | Promise<void>;
 }
 
@@ -42,6 +51,10 @@ export class ActorCell {
   private readonly mailbox: Mailbox;
   private status: CellState = 'starting';
   private started = false;
+  /** The calls whose handler is running (entered {@link run}, no outcome yet): what a stop aborts. */
+  private readonly running = new Roster<CellJob>();
+  private draining: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
 
   constructor(
     readonly name: string,
@@ -76,10 +89,10 @@ export class ActorCell {
 
   /**
    * Throws the reason `caller` cannot call `method`: UNIMPLEMENTED (no such method), PERMISSION_DENIED
-   * (not allowed by the actor's or the method's `allow`), UNAVAILABLE (failed or stopped actor).
+   * (not allowed by the actor's or the method's `allow`), UNAVAILABLE (failed, stopping or stopped actor).
    */
   admit(method: string, caller: Caller): void {
-    if (this.status === 'failed' || this.status === 'stopped') {
+    if (this.status === 'failed' || this.status === 'stopping' || this.status === 'stopped') {
       throw rpcError('UNAVAILABLE', `actor ${this.name} is ${this.status}`);
     }
     if (!this.methods.has(method))
@@ -143,13 +156,41 @@ export class ActorCell {
   }
 
   /**
-   * Stop: refuse new calls (UNAVAILABLE), let queued and running ones finish, run `onStop`, dispose the
-   * child container. Errors of `onStop` are reported, never thrown. Idempotent.
+   * The first step of a stop: refuse new calls (UNAVAILABLE), and answer the calls still queued
+   * UNAVAILABLE at once, without running them. Resolves when the handlers running now have ended (a
+   * stream result counts as ended once returned: its items are the connection's to finish). Never
+   * rejects. Idempotent.
    */
-  async stop(): Promise<void> {
-    if (this.status === 'stopping' || this.status === 'stopped') return;
-    if (this.status !== 'failed') this.status = 'stopping';
-    await this.mailbox.close();
+  drain(): Promise<void> {
+    if (this.draining === undefined) {
+      if (this.status === 'starting' || this.status === 'running') this.status = 'stopping';
+      this.draining = this.mailbox.close();
+    }
+    return this.draining;
+  }
+
+  /**
+   * Abort every handler still running with `reason`: its `callContext().signal` fires, a local caller's
+   * call fails with `reason` at once (a remote caller learns when its connection ends), and the
+   * handler is no longer waited for.
+   */
+  abortRunning(reason: RpcError): void {
+    for (const job of this.running.takeAll()) job.abort(reason);
+  }
+
+  /**
+   * The last step of a stop: {@link drain} (not waiting for the running handlers: wait for `drain()`
+   * first, or abort them), then `onStop` if `onStart` had succeeded, then dispose the child container.
+   * Resolves when that is done; errors of `onStop` and of the disposal are reported, never thrown.
+   * Idempotent.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.finish();
+    return this.stopping;
+  }
+
+  private async finish(): Promise<void> {
+    void this.drain();
     try {
       if (this.started) await this.instance?.onStop?.();
     } catch (err) {
@@ -163,6 +204,16 @@ export class ActorCell {
       this.report(err);
     }
     this.status = 'stopped';
+  }
+
+  /** A call's handler starts: it is running until its outcome. */
+  enter(job: CellJob): void {
+    this.running.add(job);
+  }
+
+  /** A call's handler has its outcome (or never ran). */
+  leave(job: CellJob): void {
+    this.running.delete(job);
   }
 
   private async start(): Promise<void> {
@@ -181,7 +232,11 @@ export class ActorCell {
 }
 
 /** A call as a turn of a cell's mailbox (one object per call: no closures). */
-class CellJob implements MailboxJob {
+class CellJob implements MailboxJob, RosterEntry {
+  rosterOf: Roster<RosterEntry> | undefined = undefined;
+  rosterPrev: RosterEntry | undefined = undefined;
+  rosterNext: RosterEntry | undefined = undefined;
+
   constructor(
     private readonly cell: ActorCell,
     private readonly method: string,
@@ -191,15 +246,23 @@ class CellJob implements MailboxJob {
   ) {}
 
   run(): unknown {
+    this.cell.enter(this);
     return this.cell.run(this.method, this.args, this.scope);
   }
 
   resolve(value: unknown): void {
+    this.cell.leave(this);
     this.outcome.resolve(value);
   }
 
   reject(err: unknown): void {
+    this.cell.leave(this);
     this.outcome.reject(err);
+  }
+
+  /** The system is closing and the handler ran out of time (see {@link ActorCell.abortRunning}). */
+  abort(reason: RpcError): void {
+    this.scope.abort(reason);
   }
 }
 

@@ -40,6 +40,7 @@
 export { Call } from './call.js';
 export { ACTOR_NAME, type ActorClass, type ActorLifecycle } from './cell.js';
 export type { Peer } from './client.js';
+export { type CloseOnSignalsOptions, closeOnSignals } from './close-on-signals.js';
 export { type ActorsConfig, defaultConfig, type OverflowPolicy, verifyConfig } from './config.js';
 export { type CallContext, type Caller, type CallMetadata, callContext } from './context.js';
 export { type ActorOptions, actor, type MethodOptions, method } from './decorators.js';

@@ -7,6 +7,9 @@
  * plain value, or throws, ends at once and the next one may start in the same tick). A job that throws
  * fails only its own `post()` promise; the mailbox goes on with the next one.
  *
+ * Closing it (when the actor stops) refuses the jobs still waiting, UNAVAILABLE, without running them,
+ * and waits only for those already running.
+ *
  * The drain is a plain FIFO and a running count rather than `mergeMap`: it is on the path of every call,
  * and `mergeMap(job => from(promise))` costs an Observable, a subscription and a promise per message.
  * For the same reason a job is an object with methods ({@link MailboxJob}, given to {@link Mailbox.enqueue}):
@@ -115,11 +118,18 @@ export class Mailbox {
     this.subject.next(job);
   }
 
-  /** Accept no more jobs; resolves when every queued and running job has finished. Idempotent. */
+  /**
+   * Accept no more jobs, and refuse those still waiting: each one's `reject` gets UNAVAILABLE at once,
+   * in posting order, and it never runs. Resolves when the jobs running now have finished (at once when
+   * none is). Idempotent: every call resolves at the same moment.
+   */
   close(): Promise<void> {
-    this.closing = true;
+    if (!this.closing) {
+      this.closing = true;
+      this.refuseWaiting();
+    }
     const done = new Promise<void>((resolve) => {
-      if (this.size === 0 && this.running === 0) resolve();
+      if (this.running === 0) resolve();
       else {
         const prev = this.idle;
         this.idle = () => {
@@ -132,6 +142,16 @@ export class Mailbox {
       this.subject.complete();
       this.subscription.unsubscribe();
     });
+  }
+
+  /** The jobs that have not started, refused UNAVAILABLE (see {@link close}). */
+  private refuseWaiting(): void {
+    const waiting = this.waiting.slice(this.head);
+    this.waiting = [];
+    this.head = 0;
+    for (const job of waiting) {
+      job.reject(rpcError('UNAVAILABLE', `actor ${this.name} is stopping: the call was still queued`));
+    }
   }
 
   /** Start waiting jobs while there is room. A loop, not recursion: jobs that end at once chain here. */
@@ -185,6 +205,10 @@ export class Mailbox {
   /** A job ended; the caller drains next (the loop in {@link drain}, or the job's own callback). */
   private finished(): void {
     this.running--;
-    if (this.closing && this.size === 0 && this.running === 0) this.idle?.();
+    if (this.closing && this.running === 0) {
+      const idle = this.idle;
+      this.idle = undefined;
+      idle?.();
+    }
   }
 }

@@ -213,8 +213,24 @@ export class ActorSystem {
   }
 
   /**
-   * Stop listening, let calls in progress finish (up to `closeTimeoutMs`), stop every actor (`onStop`),
-   * close every connection (pending calls fail UNAVAILABLE). Idempotent.
+   * Shut down gracefully; resolves when everything below is done. Idempotent: every call returns the
+   * same promise. Never rejects (failures of `onStop` go to `onError`).
+   *
+   * 1. Stop accepting: the listeners close, a connection that completes its handshake now is cut,
+   *    no new dial starts, `register()` and `listen()` throw UNAVAILABLE, and new calls to this
+   *    system's actors fail UNAVAILABLE at once.
+   * 2. Calls still queued in a mailbox are answered UNAVAILABLE at once: they never start.
+   * 3. Calls running go on, for at most `closeTimeoutMs` from when close() began, IN TOTAL (step 5
+   *    has what is left of it). An actor whose handlers have all ended goes to step 4 at once;
+   *    handlers still running at the deadline are aborted: their `callContext().signal` fires with
+   *    UNAVAILABLE, and they are not waited for. Their callers get UNAVAILABLE: a local caller at
+   *    once, a remote one when step 5 cuts its connection.
+   * 4. Each actor's `onStop` runs (close() waits for it, however long it takes).
+   * 5. The connections close gracefully (GoAway: no new calls either way) in what is left of
+   *    `closeTimeoutMs`, which lets stream results, calls this system made, and byte streams finish;
+   *    at the deadline they are cut, and what is still in progress on them fails UNAVAILABLE.
+   *
+   * `closeOnSignals(system)` wires SIGTERM and SIGINT to it.
    */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -222,11 +238,32 @@ export class ActorSystem {
   }
 
   private async shutdown(): Promise<void> {
-    const timeout = this.config.closeTimeoutMs;
-    await Promise.all(this.listeners.map((l) => l.close().catch(this.core.report)));
-    await withTimeout(Promise.all([...this.cells.values()].map((cell) => cell.stop())), timeout);
-    await Promise.all([...this.peers.values()].map((p) => p.close(timeout)));
-    await Promise.all([...this.links].map((link) => closeLink(link, timeout)));
+    const timeoutMs = this.config.closeTimeoutMs;
+    const deadline = new Deadline(timeoutMs);
+    try {
+      // 1. Listeners refuse from now on (their close does not wait for the connections).
+      const listening = this.listeners.map((l) => l.close().catch(this.core.report));
+      const overdue = rpcError(
+        'UNAVAILABLE',
+        `the actor system is closing: the call ran past closeTimeoutMs (${timeoutMs} ms)`,
+      );
+      // 2-4, for each actor on its own.
+      await Promise.all(
+        [...this.cells.values()].map(async (cell) => {
+          if (!(await deadline.race(cell.drain()))) cell.abortRunning(overdue);
+          await cell.stop();
+        }),
+      );
+      // 5.
+      const left = deadline.left();
+      await Promise.all([
+        ...[...this.peers.values()].map((p) => p.close(left)),
+        ...[...this.links].map((link) => closeLink(link, left)),
+      ]);
+      await Promise.all(listening);
+    } finally {
+      deadline.clear();
+    }
   }
 
   /** The bytes queued for all connections, summed at most once per millisecond. */
@@ -286,8 +323,40 @@ const END_SERVICES: EndServices = {
   passedInvoker: (link, sender, what, held) => new ChannelInvoker(link, sender, what, held),
 };
 
-async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
+/** The longest delay a Node timer takes, ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The moment close() gives up waiting: `ms` from when it was made. */
+class Deadline {
+  private readonly at: number;
+  private readonly passed: Promise<false>;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(ms: number) {
+    this.at = Date.now() + ms;
+    this.passed = new Promise((resolve) => {
+      // A Node timer fires at once beyond 2^31-1 ms: wait that long at most (about 24.8 days).
+      this.timer = setTimeout(resolve, Math.min(ms, MAX_TIMER_MS), false);
+    });
+  }
+
+  /** True when `work` settled before the deadline, false at the deadline (`work` goes on). */
+  race(work: Promise<unknown>): Promise<boolean> {
+    return Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      this.passed,
+    ]);
+  }
+
+  /** Ms until the deadline; 0 once it passed. */
+  left(): number {
+    return Math.max(0, this.at - Date.now());
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
 }
