@@ -58,7 +58,11 @@ export interface ActorsConfig {
   reconnectMaxMs: number;
   /** Send a failing handler's stack to the caller (`RpcError.remoteStack`). Default false. */
   exposeStackTraces: boolean;
-  /** `close()` waits this long for calls in progress before cutting them, ms. Default 5_000. 0: cut at once. */
+  /**
+   * `close()` gives running calls this long in total, ms, counted from when it begins (calls still
+   * queued are refused at once); then it aborts them (UNAVAILABLE), runs `onStop` and closes the
+   * connections. Default 5_000. 0: cut at once.
+   */
   closeTimeoutMs: number;
   /**
    * A connection unused for this long is closed gracefully (GoAway 0), by whichever side notices first,

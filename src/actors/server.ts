@@ -256,9 +256,15 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
     }
   }
 
-  /** Our own deadline is answered; a cancelled or lost reply channel has nobody to answer. */
+  /**
+   * Our own deadline is answered, and so is an abort by this node (UNAVAILABLE: the system is closing),
+   * so the caller learns at once; a cancelled or lost call stream has nobody to answer (writing on it
+   * does nothing).
+   */
   protected override whenAborted(reason: RpcError): void {
-    if (!this.answered && this.expired) answerError(this.link, this.reply, reason);
+    if (!this.answered && (this.expired || reason.code === 'UNAVAILABLE')) {
+      answerError(this.link, this.reply, reason);
+    }
     this.answered = true;
     // A stream the caller never asked for has no pump to end the call.
     if (this.source !== undefined && !this.pumping) {
