@@ -21,13 +21,13 @@
 import { Readable, Writable } from 'node:stream';
 import { isObservable } from 'rxjs';
 import { type EndCodec, Receiver, Sender } from '../transport/channel/index.js';
-import type { Call } from './call.js';
+import { functionTarget, type Target } from './callee/target.js';
+import type { Call } from './caller/call.js';
+import { isRef, makeRef, type RefInvoker, refState } from './caller/ref.js';
 import type { CallScope } from './context.js';
 import { isStreamLike } from './invoke.js';
 import type { Link } from './link.js';
 import { type AbortLike, type PumpOptions, pumpIterable, pumpObservable } from './pump.js';
-import { isRef, makeRef, type RefInvoker, refState } from './ref.js';
-import { functionTarget, type Target } from './target.js';
 import type { CallOptions, Ref } from './types.js';
 
 /** Ext types (channel-layer tags) of values that travel as channels. */

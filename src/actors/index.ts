@@ -37,9 +37,11 @@
  * // ticks 1
  * ```
  */
-export { Call } from './call.js';
-export { ACTOR_NAME, type ActorClass, type ActorLifecycle } from './cell.js';
-export type { Peer } from './client.js';
+
+export { ACTOR_NAME, type ActorClass, type ActorLifecycle } from './callee/cell.js';
+export { Call } from './caller/call.js';
+export type { Peer } from './caller/client.js';
+export { isRef } from './caller/ref.js';
 export { type CloseOnSignalsOptions, closeOnSignals } from './close-on-signals.js';
 export { type ActorsConfig, defaultConfig, type OverflowPolicy, verifyConfig } from './config.js';
 export { type CallContext, type Caller, type CallMetadata, callContext } from './context.js';
@@ -52,7 +54,6 @@ export {
   rpcError,
   toRpcError,
 } from './errors.js';
-export { isRef } from './ref.js';
 export { ActorSystem, type ActorSystemOptions, type ListenOptions, type SystemStats } from './system.js';
 export type {
   CallOptions,

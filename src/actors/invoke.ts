@@ -4,7 +4,7 @@
  */
 import { Readable, Writable } from 'node:stream';
 import { from, isObservable, type Observable } from 'rxjs';
-import { isRef } from './ref.js';
+import { isRef } from './caller/ref.js';
 
 /**
  * Names never callable through a ref (see `HiddenName` in types.ts): the constructor, the lifecycle

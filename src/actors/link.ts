@@ -7,7 +7,7 @@
  */
 import type { ChannelSession, Receiver, Sender } from '../transport/channel/index.js';
 import type { Connection } from '../transport/connection/index.js';
-import type { ActorCell } from './cell.js';
+import type { ActorCell } from './callee/cell.js';
 import type { ActorsConfig } from './config.js';
 import { type Caller, callerOf } from './context.js';
 import type { ActorEnds } from './ends.js';

@@ -15,18 +15,18 @@ import {
   listenTls,
 } from '../transport/connection/index.js';
 import { type MuxConfig, Session } from '../transport/mux/index.js';
-import { ActorCell, type ActorClass } from './cell.js';
-import { ChannelInvoker } from './channel-invoker.js';
-import { closeLink, type Peer, PeerClient, peerKey, RemoteInvoker } from './client.js';
+import { ActorCell, type ActorClass } from './callee/cell.js';
+import { serveCallStream, serveChannel } from './callee/server.js';
+import { ChannelInvoker } from './caller/channel-invoker.js';
+import { closeLink, type Peer, PeerClient, peerKey, RemoteInvoker } from './caller/client.js';
+import { LocalInvoker } from './caller/local.js';
+import { makeRef } from './caller/ref.js';
 import { type ActorsConfig, resolveConfig } from './config.js';
 import { type ActorOptions, actorMetadata, verifyActorOptions, verifyName } from './decorators.js';
 import { ActorEnds, type EndServices } from './ends.js';
 import { rpcError } from './errors.js';
 import { type Core, Link } from './link.js';
-import { LocalInvoker } from './local.js';
 import type { PumpStats } from './pump.js';
-import { makeRef } from './ref.js';
-import { serveCallStream, serveChannel } from './server.js';
 import type { CallOptions, Ref } from './types.js';
 
 /** How to build an {@link ActorSystem}. */

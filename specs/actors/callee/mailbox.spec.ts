@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
-import { isRpcError } from '../../src/actors/errors.js';
-import { Mailbox } from '../../src/actors/mailbox.js';
+import { Mailbox } from '../../../src/actors/callee/mailbox.js';
+import { isRpcError } from '../../../src/actors/errors.js';
 
 /** A job that records when it starts and ends, and takes `delay` ms (0: a microtask). */
 function job(log: string[], id: number, delay: number, active: { now: number; max: number }) {

@@ -8,15 +8,15 @@
  * not checked against `allow` lists (the caller is this process; `callContext().caller.local` is true).
  */
 import { Subscriber, type Subscription } from 'rxjs';
+import type { ActorCell } from '../callee/cell.js';
+import { capabilityTarget, type Outcome, type Target } from '../callee/target.js';
+import { CallScope, currentScope, LOCAL_CALLER, onSignal } from '../context.js';
+import { asyncCallbacks } from '../ends.js';
+import { type RpcError, rpcError, toRpcError } from '../errors.js';
+import { isStreamLike, toObservable } from '../invoke.js';
+import type { CallOptions } from '../types.js';
 import { Call, type ItemObserver, type StreamResult } from './call.js';
-import type { ActorCell } from './cell.js';
-import { CallScope, currentScope, LOCAL_CALLER, onSignal } from './context.js';
-import { asyncCallbacks } from './ends.js';
-import { type RpcError, rpcError, toRpcError } from './errors.js';
-import { isStreamLike, toObservable } from './invoke.js';
 import type { RefInvoker } from './ref.js';
-import { capabilityTarget, type Outcome, type Target } from './target.js';
-import type { CallOptions } from './types.js';
 
 const NO_TIMEOUT = { ms: undefined, unaryOnly: false } as const;
 

@@ -13,18 +13,18 @@
  * signal. A deadline fails the call at once but leaves the reply channel to the callee's own deadline
  * for a moment (see `OutboundCall.expire`).
  */
-import { Receiver, type ReceiverObserver, type Sender } from '../transport/channel/index.js';
-import { isTransportError } from '../transport/errors.js';
+import { Receiver, type ReceiverObserver, type Sender } from '../../transport/channel/index.js';
+import { isTransportError } from '../../transport/errors.js';
+import { type CallScope, currentScope, onSignal } from '../context.js';
+import type { EndOwner } from '../ends.js';
+import { type RpcError, rpcError, toRpcError } from '../errors.js';
+import { isThenable } from '../invoke.js';
+import type { Link, PendingCall } from '../link.js';
+import { AbortFlag, type AbortLike } from '../pump.js';
+import type { Roster, RosterEntry } from '../roster.js';
+import type { CallOptions } from '../types.js';
+import { type CallRecord, parseShape } from '../wire.js';
 import { Call, type CallMaker, type ItemObserver, type StreamResult } from './call.js';
-import { type CallScope, currentScope, onSignal } from './context.js';
-import type { EndOwner } from './ends.js';
-import { type RpcError, rpcError, toRpcError } from './errors.js';
-import { isThenable } from './invoke.js';
-import type { Link, PendingCall } from './link.js';
-import { AbortFlag, type AbortLike } from './pump.js';
-import type { Roster, RosterEntry } from './roster.js';
-import type { CallOptions } from './types.js';
-import { type CallRecord, parseShape } from './wire.js';
 
 /** Where a call goes: a link, and the channel of a ref or callback a peer passed us (none: by name). */
 export interface Route {

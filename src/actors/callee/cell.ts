@@ -10,14 +10,14 @@
  */
 import 'reflect-metadata';
 import type { DependencyContainer, InjectionToken } from 'tsyringe';
+import type { ActorsConfig } from '../config.js';
+import { type Caller, type CallScope, runInScope } from '../context.js';
+import { type ActorOptions, type MethodOptions, methodOptions } from '../decorators.js';
+import { type RpcError, rpcError } from '../errors.js';
+import { callableMethods } from '../invoke.js';
+import { Roster, type RosterEntry } from '../roster.js';
 import { authorize } from './authorize.js';
-import type { ActorsConfig } from './config.js';
-import { type Caller, type CallScope, runInScope } from './context.js';
-import { type ActorOptions, type MethodOptions, methodOptions } from './decorators.js';
-import { type RpcError, rpcError } from './errors.js';
-import { callableMethods } from './invoke.js';
 import { Mailbox, type MailboxJob } from './mailbox.js';
-import { Roster, type RosterEntry } from './roster.js';
 import type { Outcome } from './target.js';
 
 /** Token under which an actor's child container holds the actor's name. */

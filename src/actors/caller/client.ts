@@ -5,14 +5,15 @@
  * it dials again; the wait doubles per failure from `reconnectBaseMs` up to `reconnectMaxMs`, and
  * resets once a dial succeeds.
  */
+
+import { forwardTarget, type Target } from '../callee/target.js';
+import type { ActorsConfig } from '../config.js';
+import { type RpcError, rpcError, toRpcError } from '../errors.js';
+import type { Link } from '../link.js';
+import type { CallOptions } from '../types.js';
 import type { Call } from './call.js';
-import type { ActorsConfig } from './config.js';
-import { type RpcError, rpcError, toRpcError } from './errors.js';
-import type { Link } from './link.js';
 import type { RefInvoker } from './ref.js';
 import { type Route, remoteCall } from './remote-call.js';
-import { forwardTarget, type Target } from './target.js';
-import type { CallOptions } from './types.js';
 
 /** Where a remote actor lives. */
 export interface Peer {

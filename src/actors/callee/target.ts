@@ -4,13 +4,13 @@
  * target differs.
  */
 
+import type { Invoker } from '../caller/ref.js';
+import type { OverflowPolicy } from '../config.js';
+import { type Caller, type CallScope, runInScope } from '../context.js';
+import { rpcError } from '../errors.js';
+import { isThenable } from '../invoke.js';
+import type { CallOptions } from '../types.js';
 import type { ActorCell } from './cell.js';
-import type { OverflowPolicy } from './config.js';
-import { type Caller, type CallScope, runInScope } from './context.js';
-import { rpcError } from './errors.js';
-import { isThenable } from './invoke.js';
-import type { Invoker } from './ref.js';
-import type { CallOptions } from './types.js';
 
 /** Per-method options a target gives the code that streams its results. */
 export interface StreamOptions {

@@ -12,17 +12,22 @@
  * anything else). A call that is refused or fails releases everything its CALL record carried (ends.ts).
  */
 import { isObservable } from 'rxjs';
-import { type DuplexEnds, Receiver, type ReceiverObserver, type Sender } from '../transport/channel/index.js';
-import { isTransportError } from '../transport/errors.js';
-import { CallScope } from './context.js';
-import { bindCallbacks, releasePlaced } from './ends.js';
-import { errorToWire, type RpcError, rpcError, toRpcError } from './errors.js';
-import { isStreamLike } from './invoke.js';
-import type { Admission, Link } from './link.js';
-import { type PumpEnd, type PumpOptions, pumpIterable, pumpObservable } from './pump.js';
-import type { Roster, RosterEntry } from './roster.js';
+import {
+  type DuplexEnds,
+  Receiver,
+  type ReceiverObserver,
+  type Sender,
+} from '../../transport/channel/index.js';
+import { isTransportError } from '../../transport/errors.js';
+import { CallScope } from '../context.js';
+import { bindCallbacks, releasePlaced } from '../ends.js';
+import { errorToWire, type RpcError, rpcError, toRpcError } from '../errors.js';
+import { isStreamLike } from '../invoke.js';
+import type { Admission, Link } from '../link.js';
+import { type PumpEnd, type PumpOptions, pumpIterable, pumpObservable } from '../pump.js';
+import type { Roster, RosterEntry } from '../roster.js';
+import { type ParsedCall, parseCall, replyOf } from '../wire.js';
 import { cellTarget, type Outcome, type Target } from './target.js';
-import { type ParsedCall, parseCall, replyOf } from './wire.js';
 
 /** A call stream the peer opened: read its CALL record, then admit it in the order streams were opened. */
 export function serveCallStream(link: Link, stream: DuplexEnds): void {

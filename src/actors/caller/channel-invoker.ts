@@ -3,15 +3,15 @@
  * belongs to the call that carried it). The route is fixed: this link, this channel. When the passer
  * stops serving it (the call ended, it dropped the ref) or the connection ends, calls fail UNAVAILABLE.
  */
-import type { Sender } from '../transport/channel/index.js';
+import type { Sender } from '../../transport/channel/index.js';
+import { forwardTarget, type Target } from '../callee/target.js';
+import type { CallScope } from '../context.js';
+import type { PassedInvoker } from '../ends.js';
+import { rpcError } from '../errors.js';
+import type { Link } from '../link.js';
+import type { CallOptions } from '../types.js';
 import type { Call } from './call.js';
-import type { CallScope } from './context.js';
-import type { PassedInvoker } from './ends.js';
-import { rpcError } from './errors.js';
-import type { Link } from './link.js';
 import { type Route, remoteCall } from './remote-call.js';
-import { forwardTarget, type Target } from './target.js';
-import type { CallOptions } from './types.js';
 
 /** Closes the channel of a received ref that was collected without being released. */
 const finalizer = new FinalizationRegistry<{ link: Link; channel: Sender<unknown> }>(({ link, channel }) =>

@@ -2,8 +2,8 @@
  * Authorization of a call on the caller's identity. Only peers whose key this node accepted can call
  * at all (the connection layer checks that); `allow` lists narrow it per actor and per method.
  */
-import type { Caller } from './context.js';
-import { rpcError } from './errors.js';
+import type { Caller } from '../context.js';
+import { rpcError } from '../errors.js';
 
 /** Any authenticated peer (one with a key id). */
 export const ANY_PEER = '*';

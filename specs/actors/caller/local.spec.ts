@@ -12,7 +12,7 @@ import {
   isRpcError,
   method,
   RpcError,
-} from '../../src/actors/index.js';
+} from '../../../src/actors/index.js';
 
 const systems: ActorSystem[] = [];
 afterEach(async () => {

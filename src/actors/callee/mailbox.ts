@@ -17,8 +17,8 @@
  * closure here. {@link Mailbox.post} wraps a function in a job for callers that want a promise.
  */
 import { Subject, type Subscription } from 'rxjs';
-import { rpcError } from './errors.js';
-import { isThenable } from './invoke.js';
+import { rpcError } from '../errors.js';
+import { isThenable } from '../invoke.js';
 
 /** One turn of the actor: `run` starts it; then exactly one of `resolve` / `reject` gets its outcome. */
 export interface MailboxJob {

@@ -15,8 +15,8 @@
  * {@link Call.resolveValue}, {@link Call.resolveStream} or {@link Call.reject}.
  */
 import { Observable, type Subscriber, type TeardownLogic } from 'rxjs';
-import { type RpcError, rpcError } from './errors.js';
-import type { CallOptions } from './types.js';
+import { type RpcError, rpcError } from '../errors.js';
+import type { CallOptions } from '../types.js';
 
 /** What makes a call (a ref's invoker): a second subscription to a stream result makes a new one. */
 export interface CallMaker {

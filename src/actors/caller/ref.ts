@@ -5,9 +5,10 @@
  * returned from an async function. Code that tells refs from other values asks `isRef` first: a ref
  * answers any method name, so duck typing (`isObservable`) mistakes it for other things.
  */
+
+import type { Target } from '../callee/target.js';
+import { type CallOptions, REF, type Ref } from '../types.js';
 import type { Call } from './call.js';
-import type { Target } from './target.js';
-import { type CallOptions, REF, type Ref } from './types.js';
 
 /** How a ref reaches its target: the local mailbox, a connection, or a channel a peer gave us. */
 export interface Invoker {
