@@ -91,6 +91,11 @@ class Calculator {
   add(a: number, b: number): number {
     return a + b;
   }
+  async count(...streams: Observable<unknown>[]): Promise<number> {
+    let n = 0;
+    for (const s of streams) n += (await lastValueFrom(s.pipe(toArray()))).length;
+    return n;
+  }
   ticks(n: number): Observable<string> {
     return of(...Array.from({ length: n }, (_, i) => `item ${i}`));
   }
@@ -217,6 +222,34 @@ describe('a peer that breaks the call format', () => {
     assert.deepEqual(await ask({ n: 'calculator', m: 'add', a: [1, 1], zzz: 'unknown keys are ignored' }), [
       { v: 2 },
     ]);
+    channels.destroy();
+    await server.close();
+  });
+
+  it('a CALL naming a stream beyond maxUnclaimedStreams fails alone, answered INVALID_ARGUMENT (PROTOCOL 4.3)', async () => {
+    const server = new ActorSystem({ channel: { maxUnclaimedStreams: 2 } });
+    await server.register(Calculator);
+    const [c, s] = memoryConnectionPair();
+    server.serve(s);
+    const channels = new ChannelSession(new Session(c.socket, 'client'));
+    const call = (streams: number) => {
+      const ends = Array.from({ length: streams }, () => new Sender<number>());
+      const duplex = channels.openDuplex<unknown, unknown>();
+      // One record naming `streams` new streams: their SYNs all go ahead of it.
+      duplex.sender.write({ n: 'calculator', m: 'count', a: ends });
+      duplex.sender.close();
+      for (const end of ends) {
+        end.write(1);
+        end.close();
+      }
+      return lastValueFrom(duplex.receiver.pipe(toArray()));
+    };
+    const remote = (code: string) => (e: unknown) =>
+      isTransportError(e, 'CHANNEL_ERROR') && e.remoteCode === code;
+    // The third stream is reset on arrival (over the limit), so the record names a stream the server
+    // does not have: BAD_REFERENCE, for that call only.
+    await assert.rejects(call(3), remote('INVALID_ARGUMENT'));
+    assert.deepEqual(await call(2), [{ v: 2 }], 'the next call on the connection is served');
     channels.destroy();
     await server.close();
   });
