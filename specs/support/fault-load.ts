@@ -160,7 +160,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     config: { closeTimeoutMs: 1_000 },
   });
   await server.register(LoadTarget);
-  const { port } = await server.listen();
+  // Every client dials from 127.0.0.1, up to 16 at once: one source, as behind a NAT (SECURITY.md).
+  const { port } = await server.listen({ maxHandshakesPerAddress: 64 });
   const peer = { host: '127.0.0.1', port, key: serverId.id };
 
   // Warm up (TLS, JIT, the first certificate) so the baseline is not the empty process.
