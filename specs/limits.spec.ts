@@ -63,6 +63,7 @@ const HITS: Readonly<Record<string, readonly Hit[]>> = {
   'MuxConfig.maxFrameLength': [
     { file: `${mux}/limits.spec.ts`, has: 'maxFrameLength: a Data header above it ends the session' },
   ],
+  'MuxConfig.maxBufferedBytes': [{ file: `${mux}/budget.spec.ts`, has: 'maxBufferedBytes' }],
   'MuxConfig.maxSendFrame': [{ file: `${mux}/coalesce.spec.ts`, has: 'split into frames of maxSendFrame' }],
   'MuxConfig.keepAliveIntervalMs': [
     {
@@ -199,6 +200,10 @@ const HITS: Readonly<Record<string, readonly Hit[]>> = {
       has: 'answers RESOURCE_EXHAUSTED beyond maxCallsPerConnection',
     },
   ],
+  'ActorsConfig.maxConnectionQueuedBytes': [
+    { file: 'specs/integration/faults-memory.spec.ts', has: 'maxConnectionQueuedBytes' },
+  ],
+  'ActorsConfig.maxQueuedBytes': [{ file: 'specs/integration/faults-memory.spec.ts', has: 'maxQueuedBytes' }],
   'ActorsConfig.maxMailbox': [
     {
       file: `${it9n}/actors-limits.spec.ts`,
@@ -257,7 +262,7 @@ const HITS: Readonly<Record<string, readonly Hit[]>> = {
   ],
   '@actor({ concurrency })': [
     { file: `${it9n}/actors-limits.spec.ts`, has: 'beyond `concurrency` running' },
-    { file: 'specs/actors/local.spec.ts', has: 'runs up to `concurrency` messages at once' },
+    { file: 'specs/actors/caller/local.spec.ts', has: 'runs up to `concurrency` messages at once' },
   ],
   '@method({ buffer })': [
     { file: `${it9n}/actors-streams.spec.ts`, has: '@method({ buffer: 16 })' },

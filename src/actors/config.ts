@@ -132,9 +132,20 @@ export function isOverflowPolicy(v: unknown): v is OverflowPolicy {
 
 /** A timeout option: a non-negative integer of ms (0: none). Throws INVALID_CONFIG. */
 export function verifyTimeout(where: string, v: unknown): void {
-  if (v !== undefined && (!Number.isSafeInteger(v) || (v as number) < 0)) {
-    bad(where, `timeoutMs must be a non-negative integer of ms, got ${String(v)}`);
+  if (v !== undefined && (!Number.isSafeInteger(v) || (v as number) < 0 || (v as number) > MAX_TIMER_MS)) {
+    bad(where, `timeoutMs must be an integer of ms from 0 to ${MAX_TIMER_MS}, got ${String(v)}`);
   }
+}
+
+/**
+ * Why a call's `timeoutMs` option cannot be used (it is not 0 to MAX_TIMER_MS ms, what a timer can
+ * wait), or undefined when it can (or is absent).
+ */
+export function badCallTimeout(v: unknown): string | undefined {
+  if (v === undefined || (Number.isFinite(v) && (v as number) >= 0 && (v as number) <= MAX_TIMER_MS)) {
+    return undefined;
+  }
+  return `timeoutMs must be a number of ms from 0 to ${MAX_TIMER_MS}, got ${String(v)}`;
 }
 
 function bad(field: string, why: string): never {

@@ -105,7 +105,11 @@ export function methodOptions(cls: Function, name: string): MethodOptions | unde
 /** Throws INVALID_CONFIG unless `name` is a non-empty string of at most 256 characters. */
 export function verifyName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
-    throw transportError('INVALID_CONFIG', `actor name must be 1 to 256 characters, got ${String(name)}`);
+    const shown =
+      typeof name === 'string' && name.length > 64
+        ? `${name.slice(0, 64)}... (${name.length} characters)`
+        : String(name);
+    throw transportError('INVALID_CONFIG', `actor name must be 1 to 256 characters, got ${shown}`);
   }
 }
 

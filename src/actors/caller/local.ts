@@ -10,6 +10,7 @@
 import { Subscriber, type Subscription } from 'rxjs';
 import type { ActorCell } from '../callee/cell.js';
 import { capabilityTarget, type Outcome, type Target } from '../callee/target.js';
+import { badCallTimeout } from '../config.js';
 import { CallScope, currentScope, LOCAL_CALLER, onSignal } from '../context.js';
 import { asyncCallbacks } from '../ends.js';
 import { type RpcError, rpcError, toRpcError } from '../errors.js';
@@ -30,6 +31,8 @@ export class LocalInvoker implements RefInvoker {
     const call = new Call<unknown>(this, method, args, options);
     let cell: ActorCell;
     try {
+      const badTimeout = badCallTimeout(options.timeoutMs);
+      if (badTimeout !== undefined) throw rpcError('INVALID_ARGUMENT', `${method}: ${badTimeout}`);
       cell = this.admitted(method);
     } catch (err) {
       call.reject(toRpcError(err));

@@ -15,6 +15,7 @@
  */
 import { Receiver, type ReceiverObserver, type Sender } from '../../transport/channel/index.js';
 import { isTransportError } from '../../transport/errors.js';
+import { badCallTimeout } from '../config.js';
 import { type CallScope, currentScope, onSignal } from '../context.js';
 import type { EndOwner } from '../ends.js';
 import { type RpcError, rpcError, toRpcError } from '../errors.js';
@@ -99,6 +100,11 @@ class OutboundCall implements PendingCall, ReceiverObserver<unknown>, StreamResu
 
   /** Arm the deadline and the cancellations, then find the route. */
   route(source: RouteSource): void {
+    const badTimeout = badCallTimeout(this.options.timeoutMs);
+    if (badTimeout !== undefined) {
+      this.fail(rpcError('INVALID_ARGUMENT', `${this.method}: ${badTimeout}`));
+      return;
+    }
     if (this.deadline !== undefined) {
       const remaining = this.deadline - Date.now();
       if (remaining <= 0) {
