@@ -17,6 +17,19 @@ export const SOURCE_CHUNK = 64 * 1024;
 /** Subscriptions to `idle()` open in this process (the callee's side): scenario 6 waits for them. */
 let idleSubscribed = 0;
 
+const idleTeardown = (): void => {
+  idleSubscribed--;
+};
+
+/**
+ * What `idle()` returns: one Observable for every call, counting its subscriptions with a shared
+ * teardown, so a stream costs the callee what any subscription costs and nothing of the benchmark's.
+ */
+const IDLE = new Observable<never>(() => {
+  idleSubscribed++;
+  return idleTeardown;
+});
+
 /** How many `idle()` streams the callee has subscribed and not torn down. */
 export function idleSubscriptions(): number {
   return idleSubscribed;
@@ -84,12 +97,7 @@ export class Bench {
    * streams are really open, not merely called.
    */
   idle(): Observable<never> {
-    return new Observable<never>(() => {
-      idleSubscribed++;
-      return () => {
-        idleSubscribed--;
-      };
-    });
+    return IDLE;
   }
 }
 
