@@ -5,7 +5,7 @@
  *
  *   raw TLS echo  32 bytes, length-prefixed, straight on the TLS socket (no multiplexer);
  *   mux           one yamux stream per request, opened with the request, echoed, FIN both ways;
- *   channel       the actor call's messages (mailbox channel, CALL with a reply channel, `{ v }`, FIN);
+ *   channel       the actor call's records (a DUPLEX stream: CALL, FIN; `{ v }`, FIN);
  *   rxchan        `add(1, 2)` through a ref: the actor layer on top.
  *
  * Prints, per layer: sequential latency (one call at a time: p50 µs and the server's CPU µs per call) and
@@ -27,7 +27,7 @@ const LEVELS: readonly Level[] = ['raw', 'mux', 'channel', 'rxchan'];
 const LABEL: Record<Level, string> = {
   raw: 'raw TLS echo, 32 B',
   mux: 'mux: a stream per request',
-  channel: 'channels: CALL + reply channel',
+  channel: 'channels: DUPLEX stream, CALL + { v }',
   rxchan: 'rxchan add(1, 2)',
 };
 const PORT: Record<Level, string> = { raw: 'echo', mux: 'mux', channel: 'channel', rxchan: 'rxchan' };

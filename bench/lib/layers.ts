@@ -5,10 +5,11 @@
  *
  *  - `mux`: one multiplexer stream per request: the client opens a stream whose SYN frame carries the
  *    request, half-closes it; the server writes the request back and half-closes. One stream per call,
- *    as every actor call opens one (its reply channel), but no channels and no MessagePack.
- *  - `channel`: the actor call's messages without the actor layer: a mailbox channel carries
- *    `{ m: 'add', a: [1, 2], r: Receiver }`, the server answers `{ v: 3 }` on the reply channel and
- *    closes it (docs/PROTOCOL.md 5.2 and 5.3, byte for byte the same shape).
+ *    as every actor call opens one, but no channels and no MessagePack.
+ *  - `channel`: the actor call's records without the actor layer: the client opens a DUPLEX stream,
+ *    writes the CALL record `{ n: 'bench', m: 'add', a: [1, 2] }` on its half and ends it; the server
+ *    answers `{ v: 3 }` on the return half and ends it (docs/PROTOCOL.md 4.1 and 5, the same records as
+ *    an actor call).
  *
  * Servers: {@link serveMuxEcho}, {@link serveChannelAdd}. Clients: {@link LayerClient.connect}.
  */
@@ -20,8 +21,6 @@ import {
   type Listener,
   listenTls,
   type MuxStream,
-  Receiver,
-  type Sender,
   Session,
 } from '../../src/index.js';
 
@@ -31,10 +30,16 @@ const MUX_REQUEST = new Uint8Array(30).fill(0x5a);
 /** Keepalive off: a benchmark connection needs no pings. */
 const MUX = { keepAliveIntervalMs: 0 };
 
+/** The CALL record of add(1, 2), as an actor call writes it. */
 interface AddCall {
+  n: string;
   m: string;
   a: [number, number];
-  r: Sender<{ v: number }>;
+}
+
+/** The reply's first record: the value. */
+interface AddReply {
+  v: number;
 }
 
 /** Listen with mutual TLS for `client` only; `serve` gets each connection's multiplexer session. */
@@ -78,20 +83,24 @@ export function serveMuxEcho(identity: Identity, client: string) {
   });
 }
 
-/** The `channel` layer's server: every message of every mailbox channel is an add, answered `{ v }`. */
+/** The `channel` layer's server: every DUPLEX stream carries an add, answered `{ v }` and ended. */
 export function serveChannelAdd(identity: Identity, client: string) {
   return listen(identity, client, (session) => {
     const channels = new ChannelSession(session);
-    channels.onChannel = (mailbox) => {
-      (mailbox as Receiver<AddCall>).subscribe({
-        next(call) {
-          const reply = call.r;
-          reply.send({ v: call.a[0] + call.a[1] }).then(
-            () => reply.close(),
-            () => reply.close(),
-          );
+    channels.onDuplex = (ends) => {
+      const reply = ends.sender;
+      ends.receiver.consume({
+        next(message) {
+          const call = message as AddCall;
+          try {
+            reply.write({ v: call.a[0] + call.a[1] });
+          } catch {
+            // the stream ended meanwhile (the benchmark closed the connection)
+          }
+          reply.close();
         },
         error() {}, // the connection ended (the benchmark closes it)
+        complete() {},
       });
     };
   });
@@ -110,15 +119,23 @@ export class LayerClient {
     const close = async () => session.destroy();
     if (layer === 'mux') return new LayerClient(() => muxCall(session), close);
     const channels = new ChannelSession(session);
-    const mailbox = channels.open<{ m: string; a: number[]; r: Receiver<{ v: number }> }>();
     const call = () =>
       new Promise<number>((resolve, reject) => {
-        const reply = new Receiver<{ v: number }>();
-        reply.subscribe({
-          next: (m) => (m.v === 3 ? resolve(m.v) : reject(new Error(`add(1, 2) = ${m.v}`))),
+        const { sender, receiver } = channels.openDuplex<AddCall, AddReply>();
+        let answered = false; // an Error made per call would cost more than the call
+        receiver.consume({
+          next: (m) => {
+            answered = true;
+            if (m.v === 3) resolve(m.v);
+            else reject(new Error(`add(1, 2) = ${m.v}`));
+          },
           error: reject,
+          complete: () => {
+            if (!answered) reject(new Error('the reply ended without a value'));
+          },
         });
-        mailbox.send({ m: 'add', a: [1, 2], r: reply }).catch(reject);
+        sender.write({ n: 'bench', m: 'add', a: [1, 2] });
+        sender.close();
       });
     return new LayerClient(call, close);
   }

@@ -7,6 +7,8 @@
  *    RawEchoClient (bench/actors.ts and the suite's calls scenarios);
  *  - sink: one-way bytes. The client sends an 8-byte count (./mux-wire.ts) and then that many bytes;
  *    the server answers with the count it received once it has them all.
+ *  - source: one-way bytes the other way. The client sends an 8-byte count; the server writes that many
+ *    bytes in 64 KiB writes (waiting for 'drain') and ends the connection.
  *
  * Servers (child side) pause reading while their writes are not drained, so a slow peer cannot grow
  * their memory; a peer that breaks the framing loses its connection, nothing else.
@@ -142,6 +144,70 @@ export async function rawOneWay(
     const count = await answer;
     const ms = nowMs() - start;
     if (count !== total) throw new Error(`raw sink counted ${count} bytes, ${total} sent`);
+    return ms;
+  } finally {
+    clearTimeout(timer);
+    socket.destroy();
+  }
+}
+
+/** Bytes of each write of {@link rawSourceServer}. */
+export const SOURCE_CHUNK = 64 * 1024;
+
+/** Write the bytes announced by the 8-byte header in {@link SOURCE_CHUNK} writes, then end. */
+export function rawSourceServer(cert: Pems): Promise<RawServer> {
+  const chunk = Buffer.alloc(SOURCE_CHUNK, 0xa5);
+  return serveTls(cert, (socket) => {
+    let header: Buffer = Buffer.alloc(0);
+    const onHeader = (b: Buffer): void => {
+      header = Buffer.concat([header, b]);
+      if (header.length < COUNT_LENGTH) return;
+      socket.off('data', onHeader);
+      let left = decodeCount(header);
+      const pump = (): void => {
+        while (left > 0 && !socket.destroyed) {
+          const n = Math.min(left, chunk.length);
+          left -= n;
+          if (!socket.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+            socket.once('drain', pump);
+            return;
+          }
+        }
+        socket.end();
+      };
+      pump();
+    };
+    socket.on('data', onHeader);
+  });
+}
+
+/**
+ * Ask a {@link rawSourceServer} for `total` bytes on a fresh connection (mutual TLS 1.3) and read them
+ * with `for await`, as a caller reads a Readable result; resolves with the ms from the request written to
+ * the end of the stream. Rejects if the count differs or the stream did not end within `limitMs`.
+ */
+export async function rawDownload(port: number, cert: Pems, total: number, limitMs: number): Promise<number> {
+  const socket = tls.connect({
+    host: '127.0.0.1',
+    port,
+    key: cert.keyPem,
+    cert: cert.certPem,
+    ...TLS13,
+    rejectUnauthorized: false,
+  });
+  socket.setNoDelay(true);
+  const timer = setTimeout(
+    () => socket.destroy(new Error(`raw download: not done within ${limitMs} ms`)),
+    limitMs,
+  );
+  try {
+    await once(socket, 'secureConnect');
+    const start = nowMs();
+    socket.write(encodeCount(total));
+    let got = 0;
+    for await (const b of socket) got += (b as Buffer).length;
+    const ms = nowMs() - start;
+    if (got !== total) throw new Error(`raw download read ${got} bytes, ${total} asked for`);
     return ms;
   } finally {
     clearTimeout(timer);

@@ -7,7 +7,7 @@ import { envInt } from '../lib/env.js';
 
 /** Every field with its unit; see {@link suiteConfig} for the variable and default of each. */
 export interface SuiteConfig {
-  /** Scenarios to run, 1..6, in this order. */
+  /** Scenarios to run, 1..7, in this order. */
   scenarios: number[];
   /** Measured runs per figure, each system in turn within a run (medians and min–max over them). */
   runs: number;
@@ -28,16 +28,18 @@ export interface SuiteConfig {
   mib: number;
   /** Streams held open on one connection in scenario 6. */
   streams: number;
+  /** Calls started at once on one connection in scenario 7. */
+  burst: number;
   /** Longest any single measure may take before the suite fails, ms. */
   limitMs: number;
 }
 
 function envScenarios(): number[] {
   const v = process.env.BENCH_SUITE_SCENARIOS;
-  if (v === undefined || v === '') return [1, 2, 3, 4, 5, 6];
+  if (v === undefined || v === '') return [1, 2, 3, 4, 5, 6, 7];
   const list = v.split(',').map((s) => Number(s.trim()));
-  if (list.some((n) => !Number.isInteger(n) || n < 1 || n > 6)) {
-    throw new Error(`BENCH_SUITE_SCENARIOS must be a comma-separated list of 1..6, got ${v}`);
+  if (list.some((n) => !Number.isInteger(n) || n < 1 || n > 7)) {
+    throw new Error(`BENCH_SUITE_SCENARIOS must be a comma-separated list of 1..7, got ${v}`);
   }
   return [...new Set(list)].sort((a, b) => a - b);
 }
@@ -45,7 +47,8 @@ function envScenarios(): number[] {
 /**
  * The knobs: BENCH_SUITE_SCENARIOS (all), BENCH_SUITE_RUNS (5), BENCH_SUITE_MS (1000),
  * BENCH_SUITE_IN_FLIGHT (100), BENCH_SUITE_MESSAGES (1,000,000), BENCH_SUITE_GRPC_MESSAGES (200,000),
- * BENCH_SUITE_MIB (512), BENCH_SUITE_STREAMS (10,000), BENCH_SUITE_LIMIT_MS (120,000). Throws on a
+ * BENCH_SUITE_MIB (512), BENCH_SUITE_STREAMS (10,000), BENCH_SUITE_BURST (2,000), BENCH_SUITE_WARM_MS
+ * (2,000), BENCH_SUITE_LIMIT_MS (120,000). Throws on a
  * malformed value, so a typo cannot silently run the defaults.
  */
 export function suiteConfig(): SuiteConfig {
@@ -59,6 +62,7 @@ export function suiteConfig(): SuiteConfig {
     grpcMessages: envInt('BENCH_SUITE_GRPC_MESSAGES', 200_000, 1),
     mib: envInt('BENCH_SUITE_MIB', 512, 1),
     streams: envInt('BENCH_SUITE_STREAMS', 10_000, 1),
+    burst: envInt('BENCH_SUITE_BURST', 2_000, 1),
     limitMs: envInt('BENCH_SUITE_LIMIT_MS', 120_000, 1_000),
   };
 }

@@ -3,10 +3,10 @@
  * memory a child measures (../lib/suite-child.ts) are that system's alone.
  *
  *   rxchan  an ActorSystem listening over mutual TLS 1.3 (both keys checked), hosting `bench` (./actor.ts);
- *           ports: rxchan;
+ *           ports: rxchan; stats: the system's, and `idleSubscribed` (./actor.ts, scenario 6);
  *   grpc    @grpc/grpc-js over mutual TLS 1.3 (../lib/grpc-service.ts); ports: grpc;
- *   raw     node:tls, mutual TLS 1.3, nothing checked: a length-prefixed echo and a one-way sink
- *           (../lib/raw-tls.ts); ports: echo, sink;
+ *   raw     node:tls, mutual TLS 1.3, nothing checked: a length-prefixed echo, a one-way sink and a
+ *           one-way source (../lib/raw-tls.ts); ports: echo, sink, source;
  *   mux, channel  the layers under an rxchan call, over the same mutual TLS (../lib/layers.ts); ports: the
  *           layer's name.
  *
@@ -16,9 +16,9 @@ import 'reflect-metadata';
 import { ActorSystem, Identity } from '../../src/index.js';
 import { startGrpcServer } from '../lib/grpc-service.js';
 import { serveChannelAdd, serveMuxEcho } from '../lib/layers.js';
-import { rawEchoServer, rawSinkServer } from '../lib/raw-tls.js';
+import { rawEchoServer, rawSinkServer, rawSourceServer } from '../lib/raw-tls.js';
 import { type Served, serveSuitePeer } from '../lib/suite-child.js';
-import { Bench } from './actor.js';
+import { Bench, idleSubscriptions } from './actor.js';
 import { type Layer, type PeerSpec, streamLimits } from './spec.js';
 
 async function serveRxchan(spec: PeerSpec): Promise<Served> {
@@ -33,7 +33,7 @@ async function serveRxchan(spec: PeerSpec): Promise<Served> {
   return {
     ports: { rxchan: port },
     close: () => system.close(),
-    stats: () => ({ ...system.stats() }),
+    stats: () => ({ ...system.stats(), idleSubscribed: idleSubscriptions() }),
   };
 }
 
@@ -55,10 +55,11 @@ async function serveRaw(spec: PeerSpec): Promise<Served> {
   const cert = { certPem: spec.serverCertPem, keyPem: spec.serverKeyPem };
   const echo = await rawEchoServer(cert);
   const sink = await rawSinkServer(cert);
+  const source = await rawSourceServer(cert);
   return {
-    ports: { echo: echo.port, sink: sink.port },
+    ports: { echo: echo.port, sink: sink.port, source: source.port },
     close: async () => {
-      await Promise.all([echo.close(), sink.close()]);
+      await Promise.all([echo.close(), sink.close(), source.close()]);
     },
   };
 }

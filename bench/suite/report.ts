@@ -9,7 +9,7 @@ import { printTable } from '../lib/table.js';
 
 /** One figure of the summary. */
 export interface Finding {
-  /** Scenario number, 1..6. */
+  /** Scenario number, 1..7. */
   readonly scenario: number;
   readonly figure: string;
   readonly rxchan: string;

@@ -59,13 +59,24 @@ export interface InFlightResult {
   cpuUs: number;
 }
 
-/** Room above the stream count for the mailbox channel and calls still closing. */
+/** What `burst:<n>` measured in the client (scenario 7). */
+export interface BurstResult {
+  /** Calls answered with the right sum. */
+  ok: number;
+  /** From the first call started to the last settled, ms. */
+  ms: number;
+  /** Failed calls by RpcError code ('WRONG_ANSWER', 'NO_ANSWER' and 'NOT_AN_RPC_ERROR' for others). */
+  failures: Record<string, number>;
+}
+
+/** Room above the stream count for calls still closing. */
 const SLACK = 64;
 
 /**
- * Limits (ActorSystemOptions `mux` and `config`) that let one connection hold `streams` calls open at
- * once, on either end: every open call holds one reply stream, and the defaults (4096 streams, 1024
- * calls) are below the 10,000 of scenario 6. Only limits change; nothing is preallocated by them.
+ * Limits (ActorSystemOptions `mux` and `config`) that let one connection hold `streams` stream calls
+ * open at once, on either end: an open stream call holds its call stream and, until the caller asks
+ * for the items, the demand channel, and the defaults (4096 streams, 1024 calls) are below the 10,000
+ * of scenario 6. Only limits change; nothing is preallocated by them.
  */
 export function streamLimits(streams: number): {
   mux: { maxConcurrentStreams: number };
