@@ -349,6 +349,8 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
   complete(): void {
     if (this.pumping || this.source === undefined || this.aborted) return;
     this.pumping = true;
+    // The demand channel has done its job: let go of it (and of its closed stream) for the stream's life.
+    this.demand = undefined;
     this.streamOut(this.source);
   }
 
