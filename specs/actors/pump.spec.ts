@@ -7,13 +7,8 @@ import { from, Observable, range, Subject, throwError } from 'rxjs';
 import type { OverflowPolicy } from '../../src/actors/config.js';
 import { CallScope, LOCAL_CALLER } from '../../src/actors/context.js';
 import { rpcError } from '../../src/actors/errors.js';
-import {
-  PULL_TURN_ITEMS,
-  type PumpStats,
-  pumpIterable,
-  pumpObservable,
-  type Sink,
-} from '../../src/actors/pump.js';
+import { PULL_TURN_ITEMS, pumpIterable } from '../../src/actors/pull-pump.js';
+import { type PumpStats, pumpObservable, type Sink } from '../../src/actors/pump.js';
 import { transportError } from '../../src/transport/errors.js';
 
 /**

@@ -27,7 +27,8 @@ import { isRef, makeRef, type RefInvoker, refState } from './caller/ref.js';
 import type { CallScope } from './context.js';
 import { isStreamLike } from './invoke.js';
 import type { Link } from './link.js';
-import { type AbortLike, type PumpOptions, pumpIterable, pumpObservable } from './pump.js';
+import { pumpIterable } from './pull-pump.js';
+import { type AbortLike, type PumpOptions, pumpObservable } from './pump.js';
 import type { CallOptions, Ref } from './types.js';
 
 /** Ext types (channel-layer tags) of values that travel as channels. */
