@@ -113,14 +113,15 @@ export class StreamPort implements StreamListener {
   /**
    * Give the stream to `handler` (once), paused or resuming. Held data, an end or a close that already
    * happened are delivered from a microtask, so the handler is never called back from inside the code
-   * that attached it (a claim in the middle of decoding a message). A paused attach with nothing to
-   * deliver needs no microtask.
+   * that attached it (a claim in the middle of decoding a message). A paused attach needs no microtask
+   * unless the stream has closed: held data and the end wait for a resume, and only the close is
+   * delivered while paused.
    */
   attach(handler: PortHandler, resume: boolean): void {
     this.handler = handler;
     if (!resume) {
       this.pause();
-      if (this.held === undefined && !this.is(REMOTE_ENDED) && !this.is(CLOSED)) return;
+      if (!this.is(CLOSED)) return;
     }
     this.bits = resume ? this.bits | RESUME_ON_REPLAY : this.bits & ~RESUME_ON_REPLAY;
     replaySoon(this);
