@@ -44,6 +44,8 @@ const CLOSE_DELIVERED = 16;
 const DRAINING = 32;
 /** attach() asked for a resume (set) or a flush (clear) once the microtask runs. */
 const RESUME_ON_REPLAY = 64;
+/** reset() was called (the multiplexer may tell the close later). */
+const RESET = 128;
 
 /**
  * Ports whose handler gets what was held, from a microtask (see {@link StreamPort.attach}). One queue and
@@ -163,6 +165,7 @@ export class StreamPort implements StreamListener {
 
   /** RST now (a no-op once closed). The handler gets onClose(STREAM_RESET). */
   reset(): void {
+    this.bits |= RESET;
     this.held = undefined;
     this.stream.reset();
   }
@@ -247,7 +250,11 @@ export class StreamPort implements StreamListener {
     }
   }
 
-  /** The first data of an inbound stream: its first byte is the preface; the rest is held. */
+  /**
+   * The first data of an inbound stream: its first byte is the preface, routed while the port is paused.
+   * The rest follows once the route returns, as any data: to the handler when one attached and resumed
+   * meanwhile, else held (nothing, once the stream is reset or closed).
+   */
   private routePreface(buf: Uint8Array, start: number, end: number): void {
     if (end === start) return;
     const route = this.onPreface!;
@@ -255,8 +262,8 @@ export class StreamPort implements StreamListener {
     const preface = buf[start]!;
     this.preface = preface;
     this.pause();
-    if (end - start > 1) this.hold(new Uint8Array(buf.buffer, buf.byteOffset + start + 1, end - start - 1));
     route(this, preface);
+    if (end - start > 1 && !this.is(CLOSED | RESET)) this.onDataAt(buf, start + 1, end);
   }
 
   private is(bit: number): boolean {
