@@ -4,12 +4,12 @@
  * acceptor the other way round. Each half ends on its own (FIN after its last record). An actor call is
  * one: the CALL record goes one way, the reply comes back the other.
  *
- * The Sender and the Receiver share the stream's one port: this handler routes what arrives to the
- * Receiver and the stream's end to both, so neither end attaches itself.
+ * The Sender and the Receiver share the stream's one port: the Receiver is its handler, and passes the
+ * stream's close on to the Sender's handler, so neither end attaches itself.
  */
 import { type TransportError, transportError } from '../errors.js';
 import { type ChannelHost, kBindShared, kWriteEncoded, type PreparedRecord } from './internal.js';
-import type { PortHandler, StreamPort } from './port.js';
+import type { StreamPort } from './port.js';
 import { Receiver } from './receiver.js';
 import { asTransportError, Sender } from './sender.js';
 
@@ -19,31 +19,6 @@ export interface DuplexEnds<Out = unknown, In = unknown> {
   readonly sender: Sender<Out>;
   /** The other side's half: what it reads. */
   readonly receiver: Receiver<In>;
-}
-
-class DuplexEvents implements PortHandler {
-  constructor(
-    private readonly rx: PortHandler,
-    private readonly tx: PortHandler,
-  ) {}
-
-  onData(chunk: Uint8Array): void {
-    this.rx.onData(chunk);
-  }
-
-  onDataAt(buf: Uint8Array, start: number, end: number): void {
-    this.rx.onDataAt!(buf, start, end);
-  }
-
-  onEnd(): void {
-    this.rx.onEnd();
-  }
-
-  onClose(err: TransportError | undefined): void {
-    // The reader first: a reply that completed must not look like a failure of the writer's end.
-    this.rx.onClose(err);
-    this.tx.onClose(err);
-  }
 }
 
 /**
@@ -59,8 +34,7 @@ export function bindDuplex<Out, In>(
   const sender = new Sender<Out>();
   const receiver = new Receiver<In>();
   const tx = sender[kBindShared](host, port);
-  const rx = receiver[kBindShared](host, port, resetOnError);
-  port.attach(new DuplexEvents(rx, tx), false);
+  port.attach(receiver[kBindShared](host, port, resetOnError, tx), false);
   return { sender, receiver };
 }
 
@@ -84,8 +58,7 @@ export function writeOnceDuplex<In>(host: ChannelHost, port: StreamPort, message
     if (n > 0 && !host.gate.mayOpen(port, n)) {
       const sender = new Sender<unknown>();
       const tx = sender[kBindShared](host, port);
-      const rx = receiver[kBindShared](host, port, true);
-      port.attach(new DuplexEvents(rx, tx), false);
+      port.attach(receiver[kBindShared](host, port, true, tx), false);
       sender[kWriteEncoded](record);
       sender.close();
       return receiver;
@@ -96,7 +69,7 @@ export function writeOnceDuplex<In>(host: ChannelHost, port: StreamPort, message
     throw writeError(err);
   }
   port.end();
-  port.attach(receiver[kBindShared](host, port, true), false);
+  port.attach(receiver[kBindShared](host, port, true, undefined), false);
   return receiver;
 }
 
