@@ -13,7 +13,12 @@
  * signal. A deadline fails the call at once but leaves the reply channel to the callee's own deadline
  * for a moment (see `OutboundCall.expire`).
  */
-import { Receiver, type ReceiverObserver, type Sender } from '../../transport/channel/index.js';
+import {
+  openDuplexCall,
+  Receiver,
+  type ReceiverObserver,
+  type Sender,
+} from '../../transport/channel/index.js';
 import { isTransportError } from '../../transport/errors.js';
 import { badCallTimeout } from '../config.js';
 import { type CallScope, currentScope, onSignal } from '../context.js';
@@ -186,17 +191,9 @@ class OutboundCall implements PendingCall, ReceiverObserver<unknown>, StreamResu
         record.r = reply;
         this.channel.write(record);
       } else {
-        const stream = link.channels.openDuplex<CallRecord, unknown>();
-        reply = stream.receiver;
-        try {
-          stream.sender.write(record);
-        } catch (err) {
-          // The stream is open but carries no CALL: reset it, or the callee would hold the calls opened
-          // after it (they are admitted in order) until the connection ends.
-          stream.receiver.cancel();
-          throw err;
-        }
-        stream.sender.close();
+        // A stream whose CALL cannot be written is reset (openDuplexCall does it), or the callee would
+        // hold the calls opened after it (they are admitted in order) until the connection ends.
+        reply = openDuplexCall(link.channels, record);
       }
     } catch (err) {
       this.fail(sendError(err));

@@ -4,14 +4,14 @@
  * acceptor the other way round. Each half ends on its own (FIN after its last record). An actor call is
  * one: the CALL record goes one way, the reply comes back the other.
  *
- * The Sender and the Receiver share the stream's one port: this handler routes what arrives to the
- * Receiver and the stream's end to both, so neither end attaches itself.
+ * The Sender and the Receiver share the stream's one port: the Receiver is its handler, and passes the
+ * stream's close on to the Sender's handler, so neither end attaches itself.
  */
-import type { TransportError } from '../errors.js';
-import { type ChannelHost, kBindShared } from './internal.js';
-import type { PortHandler, StreamPort } from './port.js';
+import { type TransportError, transportError } from '../errors.js';
+import { type ChannelHost, kBindShared, kWriteEncoded, type PreparedRecord } from './internal.js';
+import type { StreamPort } from './port.js';
 import { Receiver } from './receiver.js';
-import { Sender } from './sender.js';
+import { asTransportError, Sender } from './sender.js';
 
 /** The two ends of one DUPLEX stream, as one side holds them. */
 export interface DuplexEnds<Out = unknown, In = unknown> {
@@ -19,31 +19,6 @@ export interface DuplexEnds<Out = unknown, In = unknown> {
   readonly sender: Sender<Out>;
   /** The other side's half: what it reads. */
   readonly receiver: Receiver<In>;
-}
-
-class DuplexEvents implements PortHandler {
-  constructor(
-    private readonly rx: PortHandler,
-    private readonly tx: PortHandler,
-  ) {}
-
-  onData(chunk: Uint8Array): void {
-    this.rx.onData(chunk);
-  }
-
-  onDataAt(buf: Uint8Array, start: number, end: number): void {
-    this.rx.onDataAt!(buf, start, end);
-  }
-
-  onEnd(): void {
-    this.rx.onEnd();
-  }
-
-  onClose(err: TransportError | undefined): void {
-    // The reader first: a reply that completed must not look like a failure of the writer's end.
-    this.rx.onClose(err);
-    this.tx.onClose(err);
-  }
 }
 
 /**
@@ -59,7 +34,50 @@ export function bindDuplex<Out, In>(
   const sender = new Sender<Out>();
   const receiver = new Receiver<In>();
   const tx = sender[kBindShared](host, port);
-  const rx = receiver[kBindShared](host, port, resetOnError);
-  port.attach(new DuplexEvents(rx, tx), false);
+  port.attach(receiver[kBindShared](host, port, resetOnError, tx), false);
   return { sender, receiver };
+}
+
+/**
+ * The opener's side of a DUPLEX stream whose half carries exactly one record: write `message` and FIN on
+ * `port` (our new stream), and return the Receiver of the return half, which resets the stream on a bad
+ * record. The same bytes as {@link bindDuplex} then `sender.write(message)` and `sender.close()`, without
+ * a Sender: the record is encoded once and written on the port. Only a record whose references the
+ * reference gate holds back goes through a Sender (it writes the record when the gate allows, then FIN).
+ *
+ * Throws TransportError: what encoding throws (ENCODE_ERROR, REFERENCE_LIMIT, MESSAGE_TOO_LARGE), the
+ * multiplexer's STREAM_LIMIT / SESSION_CLOSED / GO_AWAY from opening a reference's stream, or the write's
+ * error (CHANNEL_CANCELLED for a reset). The stream is reset then, so the peer sees no half without a record.
+ */
+export function writeOnceDuplex<In>(host: ChannelHost, port: StreamPort, message: unknown): Receiver<In> {
+  const receiver = new Receiver<In>();
+  let record: PreparedRecord;
+  try {
+    record = host.encode(message);
+    const n = record.prefaces.length;
+    if (n > 0 && !host.gate.mayOpen(port, n)) {
+      const sender = new Sender<unknown>();
+      const tx = sender[kBindShared](host, port);
+      port.attach(receiver[kBindShared](host, port, true, tx), false);
+      sender[kWriteEncoded](record);
+      sender.close();
+      return receiver;
+    }
+    host.write(port, record);
+  } catch (err) {
+    port.reset();
+    throw writeError(err);
+  }
+  port.end();
+  port.attach(receiver[kBindShared](host, port, true, undefined), false);
+  return receiver;
+}
+
+/** A failed write as a Sender reports it: a reset stream is a cancelled channel. */
+function writeError(err: unknown): TransportError {
+  const e = asTransportError(err);
+  if (e.code === 'STREAM_RESET') {
+    return transportError('CHANNEL_CANCELLED', 'the receiver cancelled the channel', { cause: e });
+  }
+  return e;
 }

@@ -27,4 +27,4 @@ export {
   TAG_MIN,
 } from './references.js';
 export { type CloseListener, Sender } from './sender.js';
-export { ChannelSession } from './session.js';
+export { ChannelSession, openDuplexCall } from './session.js';

@@ -24,6 +24,10 @@ export const kAbandon: unique symbol = Symbol('rxchan.channel.abandon');
  * attach itself to the port; it returns its port handler, which the duplex binding composes (duplex.ts).
  */
 export const kBindShared: unique symbol = Symbol('rxchan.channel.bindShared');
+/** Writes a record the host encoded for a bound Sender's stream, as write() would (see duplex.ts). */
+export const kWriteEncoded: unique symbol = Symbol('rxchan.channel.writeEncoded');
+/** ChannelSession's one-record DUPLEX opener (see {@link openDuplexCall} in session.ts). */
+export const kOpenDuplexCall: unique symbol = Symbol('rxchan.channel.openDuplexCall');
 
 /**
  * An encoded MESSAGE record and the ends it carries, whose streams are not open yet: the placeholders at

@@ -33,7 +33,7 @@ import {
   type ReferenceSlot,
   writeReferenceId,
 } from './references.js';
-import { countReferences } from './scan.js';
+import { countReferences, isProtoAt, SAW_INT64, SAW_PROTO, scannedFeatures } from './scan.js';
 
 /** A record ready to write, header and body in one buffer. */
 export interface EncodedRecord {
@@ -268,11 +268,12 @@ export class MessageCodec {
    */
   decodeBody(body: Uint8Array, ctx: DecodeContext | undefined): unknown {
     countReferences(body, this.config.maxNestingDepth, this.config.maxReferencesPerMessage);
+    const seen = scannedFeatures();
     this.slot.decode = ctx;
     try {
-      const proto = holdsProtoBytes(body);
+      const proto = (seen & SAW_PROTO) !== 0;
       const value = (proto ? this.protoSafeDecoder() : this.decoder).decode(plain(body));
-      return proto || mayHoldInt64(body) ? normalize(value) : value;
+      return (seen & (SAW_INT64 | SAW_PROTO)) !== 0 ? normalize(value) : value;
     } catch (err) {
       if (isTransportError(err)) throw err;
       throw transportError('DECODE_ERROR', `message is not valid MessagePack: ${messageOf(err)}`, {
@@ -332,27 +333,6 @@ export class MessageCodec {
 
 type KeyDecoder = NonNullable<DecoderOptions<ReferenceSlot>['keyDecoder']>;
 
-/** "__proto__" in UTF-8. */
-const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f];
-
-function isProtoAt(bytes: Uint8Array, at: number): boolean {
-  if (at + PROTO.length > bytes.length) return false;
-  for (let i = 0; i < PROTO.length; i++) if (bytes[at + i] !== PROTO[i]) return false;
-  return true;
-}
-
-/** True when the bytes of "__proto__" occur anywhere in `bytes` (as a key or not). */
-function holdsProtoBytes(bytes: Uint8Array): boolean {
-  if (bytes.length > SHORT_BODY) {
-    for (let at = bytes.indexOf(0x5f); at >= 0; at = bytes.indexOf(0x5f, at + 1)) {
-      if (isProtoAt(bytes, at)) return true;
-    }
-    return false;
-  }
-  for (let at = 0; at < bytes.length; at++) if (bytes[at] === 0x5f && isProtoAt(bytes, at)) return true;
-  return false;
-}
-
 /**
  * What the decoder gives a `__proto__` map key instead (its own check refuses that key, and assigning it
  * would set the map's prototype); {@link normalize} turns it into an own property named `__proto__`. A
@@ -361,13 +341,15 @@ function holdsProtoBytes(bytes: Uint8Array): boolean {
  */
 const PROTO_MARKER = `\u0000__proto__\u0000${Math.random().toString(36).slice(2)}`;
 const keyText = new TextDecoder();
+/** The UTF-8 length of `__proto__`. */
+const PROTO_LENGTH = 9;
 
 /**
  * The key decoder for bodies holding the bytes of `__proto__`. It sees only 9-byte string keys (the
  * library decodes the others itself); those other than `__proto__` are decoded with TextDecoder.
  */
 const protoKeys: KeyDecoder = {
-  canBeCached: (byteLength) => byteLength === PROTO.length,
+  canBeCached: (byteLength) => byteLength === PROTO_LENGTH,
   decode: (bytes, at, byteLength) =>
     isProtoAt(bytes, at) ? PROTO_MARKER : keyText.decode(bytes.subarray(at, at + byteLength)),
 };

@@ -44,6 +44,8 @@ const CLOSE_DELIVERED = 16;
 const DRAINING = 32;
 /** attach() asked for a resume (set) or a flush (clear) once the microtask runs. */
 const RESUME_ON_REPLAY = 64;
+/** reset() was called (the multiplexer may tell the close later). */
+const RESET = 128;
 
 /**
  * Ports whose handler gets what was held, from a microtask (see {@link StreamPort.attach}). One queue and
@@ -113,14 +115,15 @@ export class StreamPort implements StreamListener {
   /**
    * Give the stream to `handler` (once), paused or resuming. Held data, an end or a close that already
    * happened are delivered from a microtask, so the handler is never called back from inside the code
-   * that attached it (a claim in the middle of decoding a message). A paused attach with nothing to
-   * deliver needs no microtask.
+   * that attached it (a claim in the middle of decoding a message). A paused attach needs no microtask
+   * unless the stream has closed: held data and the end wait for a resume, and only the close is
+   * delivered while paused.
    */
   attach(handler: PortHandler, resume: boolean): void {
     this.handler = handler;
     if (!resume) {
       this.pause();
-      if (this.held === undefined && !this.is(REMOTE_ENDED) && !this.is(CLOSED)) return;
+      if (!this.is(CLOSED)) return;
     }
     this.bits = resume ? this.bits | RESUME_ON_REPLAY : this.bits & ~RESUME_ON_REPLAY;
     replaySoon(this);
@@ -162,6 +165,7 @@ export class StreamPort implements StreamListener {
 
   /** RST now (a no-op once closed). The handler gets onClose(STREAM_RESET). */
   reset(): void {
+    this.bits |= RESET;
     this.held = undefined;
     this.stream.reset();
   }
@@ -246,7 +250,11 @@ export class StreamPort implements StreamListener {
     }
   }
 
-  /** The first data of an inbound stream: its first byte is the preface; the rest is held. */
+  /**
+   * The first data of an inbound stream: its first byte is the preface, routed while the port is paused.
+   * The rest follows once the route returns, as any data: to the handler when one attached and resumed
+   * meanwhile, else held (nothing, once the stream is reset or closed).
+   */
   private routePreface(buf: Uint8Array, start: number, end: number): void {
     if (end === start) return;
     const route = this.onPreface!;
@@ -254,8 +262,8 @@ export class StreamPort implements StreamListener {
     const preface = buf[start]!;
     this.preface = preface;
     this.pause();
-    if (end - start > 1) this.hold(new Uint8Array(buf.buffer, buf.byteOffset + start + 1, end - start - 1));
     route(this, preface);
+    if (end - start > 1 && !this.is(CLOSED | RESET)) this.onDataAt(buf, start + 1, end);
   }
 
   private is(bit: number): boolean {

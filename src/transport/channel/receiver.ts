@@ -91,12 +91,19 @@ export class Receiver<T = unknown> extends Observable<T> implements AsyncIterabl
   }
 
   /**
-   * @internal Bind to the read half of a DUPLEX stream; returns the handler duplex.ts composes.
-   * `resetOnError` false: a bad record (or an ERROR record) ends this half for the reader but leaves
-   * the stream, so the other half can still answer; what the peer writes afterwards is discarded.
+   * @internal Bind to the read half of a DUPLEX stream; returns the port's handler, for duplex.ts to
+   * attach. `resetOnError` false: a bad record (or an ERROR record) ends this half for the reader but
+   * leaves the stream, so the other half can still answer; what the peer writes afterwards is discarded.
+   * `writer`: the handler of this side's half (a Sender's), told of the stream's close after the reader.
    */
-  [kBindShared](host: ChannelHost, port: StreamPort, resetOnError: boolean): PortHandler {
+  [kBindShared](
+    host: ChannelHost,
+    port: StreamPort,
+    resetOnError: boolean,
+    writer: PortHandler | undefined,
+  ): PortHandler {
     this.#core.bind(host, port, true, resetOnError);
+    this.#core.writer = writer;
     return this.#core;
   }
 
@@ -165,6 +172,8 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
   private abandoned = false;
   /** A bad record resets the stream (false on the read half of a DUPLEX stream we accepted). */
   private resetOnError = true;
+  /** On a DUPLEX stream, the handler of the write half sharing the port: it gets onClose after us. */
+  writer: PortHandler | undefined = undefined;
   /** This half failed without a reset: what the peer still writes is read and dropped. */
   private discarding = false;
 
@@ -264,11 +273,14 @@ class ReceiverCore<T> implements PortHandler, RecordSink {
   }
 
   onClose(err: TransportError | undefined): void {
-    if (this.done) return;
-    const s = this.subscriber;
-    this.finish(err, false);
-    if (err === undefined) deliverComplete(s);
-    else deliverError(s, err);
+    // The reader first: a reply that completed must not look like a failure of the writer's end.
+    if (!this.done) {
+      const s = this.subscriber;
+      this.finish(err, false);
+      if (err === undefined) deliverComplete(s);
+      else deliverError(s, err);
+    }
+    this.writer?.onClose(err);
   }
 
   onData(chunk: Uint8Array): void {

@@ -45,6 +45,31 @@ const remaining: number[] = [];
 let top = 0;
 /** The depth the last walk measured. */
 let lastDepth = 0;
+/** What the last walk saw (SAW_* bits). */
+let lastSeen = 0;
+
+/** {@link scannedFeatures}: the value holds an int 64 or a uint 64. */
+export const SAW_INT64 = 1;
+/** {@link scannedFeatures}: the value holds the string `__proto__` (as a map key or not). */
+export const SAW_PROTO = 2;
+
+/**
+ * What the last walk that completed saw in its value: SAW_INT64 and SAW_PROTO bits. Read it right after
+ * {@link countReferences} returns (the next walk replaces it).
+ */
+export function scannedFeatures(): number {
+  return lastSeen;
+}
+
+/** "__proto__" in UTF-8. */
+const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f];
+
+/** True when the bytes of "__proto__" start at `at` of `bytes`. */
+export function isProtoAt(bytes: Uint8Array, at: number): boolean {
+  if (at + PROTO.length > bytes.length) return false;
+  for (let i = 0; i < PROTO.length; i++) if (bytes[at + i] !== PROTO[i]) return false;
+  return true;
+}
 
 /**
  * {@link scanMessage} without the result object: returns the number of references (the depth is not
@@ -70,6 +95,7 @@ function walk(
   let pos = 0;
   let depth = 0;
   let references = 0;
+  let seen = 0;
   do {
     const d = top + 1;
     if (d > maxDepth) {
@@ -124,9 +150,12 @@ function walk(
           payload = 4;
           break;
         case 0xcb: // float 64
+          payload = 8;
+          break;
         case 0xcf: // uint 64
         case 0xd3: // int 64
           payload = 8;
+          seen |= SAW_INT64;
           break;
         case 0xcc: // uint 8
         case 0xd0: // int 8
@@ -165,6 +194,7 @@ function walk(
       }
     }
     if (pos + head + payload > end) throw truncated(pos);
+    if (payload === PROTO.length && isStrHead(b) && isProtoAt(bytes, pos + head)) seen |= SAW_PROTO;
     // For ext values the head ends with the type byte.
     if (isExtHead(b)) {
       const type = bytes[pos + head - 1]!;
@@ -198,7 +228,13 @@ function walk(
     throw transportError('DECODE_ERROR', `${end - pos} bytes after the end of the MessagePack value`);
   }
   lastDepth = depth;
+  lastSeen = seen;
   return references;
+}
+
+/** fixstr of 9 bytes, str 8, str 16, str 32. */
+function isStrHead(b: number): boolean {
+  return b === 0xa9 || (b >= 0xd9 && b <= 0xdb);
 }
 
 function isExtHead(b: number): boolean {

@@ -3,7 +3,15 @@
  */
 import { isTransportError, type TransportError, transportError } from '../errors.js';
 import type { GateWaiter } from './gate.js';
-import { type ChannelHost, kAbandon, kBind, kBindShared, kBound, type PreparedRecord } from './internal.js';
+import {
+  type ChannelHost,
+  kAbandon,
+  kBind,
+  kBindShared,
+  kBound,
+  kWriteEncoded,
+  type PreparedRecord,
+} from './internal.js';
 import type { PortHandler, StreamPort } from './port.js';
 import { reportUnhandled } from './report.js';
 
@@ -230,6 +238,16 @@ export class Sender<T = unknown> {
   /** @internal Bind to the write half of a DUPLEX stream; returns the handler duplex.ts composes. */
   [kBindShared](host: ChannelHost, port: StreamPort): PortHandler {
     return this.#bind(host, port, true);
+  }
+
+  /**
+   * @internal write() of `record`, which the host just encoded (its scratch) for this bound sender: written
+   * now, or held until the reference gate lets its streams open. Throws like write().
+   */
+  [kWriteEncoded](record: PreparedRecord): void {
+    const refused = this.#refusal();
+    if (refused !== undefined) throw refused;
+    this.#submit(record, undefined, undefined);
   }
 
   #bind(host: ChannelHost, port: StreamPort, shared: boolean): PortHandler {

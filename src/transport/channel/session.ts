@@ -10,8 +10,8 @@ import { type TransportError, transportError } from '../errors.js';
 import type { Session, Stream } from '../mux/index.js';
 import { SessionHost } from './binding.js';
 import { type ChannelConfig, resolveConfig } from './config.js';
-import { bindDuplex, type DuplexEnds } from './duplex.js';
-import { kBind } from './internal.js';
+import { bindDuplex, type DuplexEnds, writeOnceDuplex } from './duplex.js';
+import { kBind, kOpenDuplexCall } from './internal.js';
 import { StreamPort } from './port.js';
 import { acceptorIsSilent, isPreface, PREFACE_BYTES, Preface } from './preface.js';
 import { Receiver } from './receiver.js';
@@ -105,6 +105,12 @@ export class ChannelSession {
   openDuplex<Out = unknown, In = unknown>(): DuplexEnds<Out, In> {
     const port = new StreamPort(this.mux.open(PREFACE_BYTES[Preface.DUPLEX]));
     return bindDuplex<Out, In>(this.host, port, true);
+  }
+
+  /** @internal See {@link openDuplexCall}. */
+  [kOpenDuplexCall]<In>(message: unknown): Receiver<In> {
+    const port = new StreamPort(this.mux.open(PREFACE_BYTES[Preface.DUPLEX]));
+    return writeOnceDuplex<In>(this.host, port, message);
   }
 
   /** The next top-level channel the peer opened. Rejects with the session's error (SESSION_CLOSED for a
@@ -207,4 +213,15 @@ export class ChannelSession {
   private closeReason(): TransportError {
     return this.endError ?? transportError('SESSION_CLOSED', 'the channel session is closed');
   }
+}
+
+/**
+ * Open a DUPLEX stream on `session`, write `message` and FIN on our half, and return the Receiver of the
+ * peer's answer: {@link ChannelSession.openDuplex}, `sender.write(message)` and `sender.close()` in one,
+ * with no Sender. A record that cannot be read on the Receiver resets the whole stream. Throws the
+ * multiplexer's STREAM_LIMIT, SESSION_CLOSED or GO_AWAY, or what write() throws (the stream is reset then).
+ * For the channel layer's users inside this package (not re-exported by the transport's index).
+ */
+export function openDuplexCall<In = unknown>(session: ChannelSession, message: unknown): Receiver<In> {
+  return session[kOpenDuplexCall]<In>(message);
 }
