@@ -115,8 +115,8 @@ export class CallScope {
    */
   constructor(
     private readonly caller: Caller,
-    private readonly actor: string,
-    private readonly method: string,
+    protected readonly actor: string,
+    protected readonly method: string,
     private readonly timeoutMs: number | undefined,
     private readonly metadata: CallMetadata = NO_METADATA,
     private readonly onAbort?: (reason: RpcError) => void,

@@ -154,7 +154,23 @@ export function pumpObservable<T>(
   sink: Sink<T>,
   options: PumpOptions,
 ): Promise<PumpEnd> {
-  return new Promise<PumpEnd>((resolve) => new PushPump(sink, options, resolve).start(source));
+  return new Promise<PumpEnd>((resolve) => startPushPump(source, sink, options, { pumpEnded: resolve }));
+}
+
+/** Who hears how a pump ended (an object, so an open stream holds no promise and no closure for it). */
+export interface PumpDone {
+  /** Called once, with how the pump ended; must not throw. */
+  pumpEnded(end: PumpEnd): void;
+}
+
+/** {@link pumpObservable} without a promise: `done.pumpEnded` hears the end. */
+export function startPushPump<T>(
+  source: Observable<T>,
+  sink: Sink<T>,
+  options: PumpOptions,
+  done: PumpDone,
+): void {
+  new PushPump(sink, options, done).start(source);
 }
 
 /**
@@ -180,7 +196,7 @@ class PushPump<T> {
   constructor(
     private readonly sink: Sink<T>,
     private readonly options: PumpOptions,
-    private readonly resolve: (end: PumpEnd) => void,
+    private readonly done: PumpDone,
   ) {}
 
   start(source: Observable<T>): void {
@@ -280,7 +296,7 @@ class PushPump<T> {
     } catch {
       // The source's teardown threw (RxJS's UnsubscriptionError): the pump has ended all the same.
     }
-    this.resolve(end);
+    this.done.pumpEnded(end);
   }
 
   /** It has entered the byte budget (started, and not stopped before its subscription). */

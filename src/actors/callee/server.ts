@@ -18,14 +18,14 @@ import {
   type ReceiverObserver,
   type Sender,
 } from '../../transport/channel/index.js';
-import { isTransportError } from '../../transport/errors.js';
+import { isTransportError, type TransportError } from '../../transport/errors.js';
 import { CallScope } from '../context.js';
 import { bindCallbacks, releasePlaced } from '../ends.js';
 import { errorToWire, type RpcError, rpcError, toRpcError } from '../errors.js';
 import { isStreamLike } from '../invoke.js';
 import type { Admission, Link } from '../link.js';
 import { pumpIterable } from '../pull-pump.js';
-import { type PumpEnd, type PumpOptions, pumpObservable } from '../pump.js';
+import { type PumpDone, type PumpEnd, type PumpOptions, startPushPump } from '../pump.js';
 import type { Roster, RosterEntry } from '../roster.js';
 import { type ParsedCall, parseCall, replyOf } from '../wire.js';
 import { cellTarget, type Outcome, type Target } from './target.js';
@@ -204,7 +204,7 @@ function serveCall(
     releasePlaced(placed, true);
     return;
   }
-  new ServedCall(link, target, call, reply, placed).start();
+  new ServedCall(link, target, call, reply, placed).start(call.args);
 }
 
 /**
@@ -213,7 +213,7 @@ function serveCall(
  * result is a stream. One object per call, with methods rather than closures, since every call makes
  * one.
  */
-class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown> {
+class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>, PumpDone {
   /** Set once something was (or will be) written on the reply channel, or nothing may be. */
   private answered = false;
   /** Cleared when the handler's result was taken: what the call carried is the handler's from then on. */
@@ -233,7 +233,7 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
   constructor(
     private readonly link: Link,
     private readonly target: Target,
-    private readonly call: ParsedCall,
+    call: ParsedCall,
     private readonly reply: Sender<unknown>,
     private readonly placed: readonly unknown[] | undefined,
     defaults = target.defaultTimeout(call.method),
@@ -242,24 +242,25 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
     this.unaryDeadline = call.timeoutMs === undefined && defaults.unaryOnly;
   }
 
-  start(): void {
-    const { link, call } = this;
-    link.watch(this);
+  /** Dispatch the call with `args` (kept only by the handler from here on). */
+  start(args: unknown[]): void {
+    this.link.watch(this);
     bindCallbacks(this.placed, this);
     try {
-      this.target.dispatch(call.method, call.args, this, this);
+      this.target.dispatch(this.method, args, this, this);
     } catch (err) {
       this.reject(err);
     }
     // A call that ended already (a handler that returned a value, at once) needs no watch on its reply
     // channel; one that goes on learns from it that the caller cancelled.
-    if (!this.finished) {
-      this.reply.onClosed((err) => {
-        if (err === undefined) return;
-        if (isTransportError(err, 'CHANNEL_CANCELLED')) this.cancel();
-        else this.abort(toRpcError(err));
-      });
-    }
+    if (!this.finished) this.reply.onClosed(this);
+  }
+
+  /** The reply channel closed (Sender.onClosed): with an error, nobody will read the answer. */
+  channelClosed(err: TransportError | undefined): void {
+    if (err === undefined) return;
+    if (isTransportError(err, 'CHANNEL_CANCELLED')) this.cancel();
+    else this.abort(toRpcError(err));
   }
 
   /**
@@ -358,7 +359,7 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
   /** Pump the stream result into the reply channel, with the method's buffer and overflow policy. */
   private streamOut(source: object): void {
     const { config, stats } = this.link.core;
-    const per = this.target.streamOptions(this.call.method);
+    const per = this.target.streamOptions(this.method);
     const options: PumpOptions = {
       buffer: per.buffer ?? config.streamBuffer,
       bytes: this.link.pushBytes,
@@ -368,16 +369,18 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
       stats,
     };
     const reply = this.reply;
-    const pumped = isObservable(source)
-      ? pumpObservable(source, reply, options)
-      : pumpIterable(source as AsyncIterable<unknown>, reply, options);
-    pumped.then(
-      (end) => this.streamEnded(end),
+    if (isObservable(source)) {
+      startPushPump(source, reply, options, this);
+      return;
+    }
+    pumpIterable(source as AsyncIterable<unknown>, reply, options).then(
+      (end) => this.pumpEnded(end),
       (err: unknown) => this.reject(err),
     );
   }
 
-  private streamEnded(end: PumpEnd): void {
+  /** The stream's pump ended (PumpDone). */
+  pumpEnded(end: PumpEnd): void {
     // A deadline during the stream: the scope's abort handler cannot answer (the stream had begun).
     const reason = this.reason;
     if (end === 'cancelled' && reason?.code === 'DEADLINE_EXCEEDED' && this.expired) {

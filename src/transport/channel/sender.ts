@@ -463,12 +463,18 @@ class SenderEvents implements PortHandler, GateWaiter {
   }
 }
 
-/** A listener given to {@link Sender.onClosed}. */
-export type CloseListener = (err: TransportError | undefined) => void;
+/**
+ * A listener given to {@link Sender.onClosed}: a function, or an object whose `channelClosed` is called
+ * (so a caller that watches many channels needs no closure per channel).
+ */
+export type CloseListener =
+  | ((err: TransportError | undefined) => void)
+  | { channelClosed(err: TransportError | undefined): void };
 
 function callListener(listener: CloseListener, err: TransportError | undefined): void {
   try {
-    listener(err);
+    if (typeof listener === 'function') listener(err);
+    else listener.channelClosed(err);
   } catch (e) {
     reportUnhandled(e);
   }
