@@ -49,28 +49,12 @@ import { DEFAULT_MAX_SESSIONS } from '../src/transport/connection/session-store.
 import { GoAwayCode, INITIAL_STREAM_WINDOW } from '../src/transport/mux/frame.js';
 import { MAX_QUEUED_PONGS } from '../src/transport/mux/outbox.js';
 import { ACK_DELAY_MS, goAwayCodeFor, LINGER_MS } from '../src/transport/mux/session.js';
+import { section } from './support/markdown.js';
 
 // dist/specs/docs.spec.js -> the repository root is two levels up.
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const errorsMd = readFileSync(join(root, 'docs', 'ERRORS.md'), 'utf8');
 const protocolMd = readFileSync(join(root, 'docs', 'PROTOCOL.md'), 'utf8');
-
-/** The text under the heading that starts with `heading`, up to the next heading of the same or a higher level. */
-function section(text: string, heading: string): string {
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => l.startsWith(`${heading}`));
-  assert.ok(start >= 0, `heading "${heading}" not found`);
-  const level = /^#+/.exec(heading)![0].length;
-  let end = lines.length;
-  for (let i = start + 1; i < lines.length; i++) {
-    const m = /^(#+) /.exec(lines[i]!);
-    if (m && m[1]!.length <= level) {
-      end = i;
-      break;
-    }
-  }
-  return lines.slice(start + 1, end).join('\n');
-}
 
 /** The body rows of every Markdown table in `text`, as trimmed cells (header and separator rows dropped). */
 function rows(text: string): string[][] {

@@ -15,6 +15,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { section } from './support/markdown.js';
 
 // dist/specs/limits.spec.js -> the repository root is two levels up.
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -387,23 +388,6 @@ const NOT_LIMITS: Readonly<Record<string, string>> = {
   // Sends a handler's stack to its caller (exercised by specs/integration/actors.spec.ts).
   'ActorsConfig.exposeStackTraces': 'a disclosure switch',
 };
-
-/** The text under the heading that starts with `heading`, up to the next heading of the same or a higher level. */
-function section(text: string, heading: string): string {
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => l.startsWith(heading));
-  assert.ok(start >= 0, `heading "${heading}" not found`);
-  const level = /^#+/.exec(heading)![0].length;
-  let end = lines.length;
-  for (let i = start + 1; i < lines.length; i++) {
-    const m = /^(#+) /.exec(lines[i]!);
-    if (m && m[1]!.length <= level) {
-      end = i;
-      break;
-    }
-  }
-  return lines.slice(start + 1, end).join('\n');
-}
 
 /**
  * The body rows of every Markdown table in `text`, by their first cell with backticks dropped (header
