@@ -2,52 +2,25 @@
  * The first-bytes deadline of a listener whose clients speak first (TLS: the ClientHello is sent at
  * connect). A connection that stays silent is an idle socket holding a handshake slot; it is dropped
  * long before the whole-handshake deadline.
+ *
+ * The deadline only looks at the socket's byte count (`bytesRead`, counted by its handle): it never
+ * reads from the socket itself, so TLS takes the socket over untouched (a socket whose first bytes were
+ * pulled into its JavaScript buffer makes TLS read through a slower path for the connection's whole
+ * life).
  */
 import type net from 'node:net';
-import { transportError } from '../errors.js';
-import { SecureStepError } from './secure-step-error.js';
 
 /**
- * Resolves once `raw` has bytes to read; they stay buffered in `raw` (not consumed), so whatever
- * wraps it next (a TLSSocket) reads them first. Rejects with SecureStepError HANDSHAKE_TIMEOUT when
- * nothing arrived within `timeoutMs` (0: no deadline of its own), CLOSED when the client ended or
- * left first. Never throws; leaves no listener behind.
+ * Calls `onSilent` once if `raw` has received no byte `timeoutMs` after this call (and is still open);
+ * returns the function that cancels the deadline. `timeoutMs` 0: no deadline.
  */
-export function awaitFirstBytes(raw: net.Socket, timeoutMs: number): Promise<void> {
-  if (raw.readableLength > 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
-    const done = (error?: SecureStepError) => {
-      clearTimeout(timer);
-      raw.off('readable', onReadable);
-      raw.off('close', onClose);
-      if (error) reject(error);
-      else resolve();
-    };
-    const closedEarly = () =>
-      new SecureStepError(
-        'CLOSED',
-        transportError('CONNECTION_LOST', 'client closed before sending anything'),
-      );
-    // 'readable' also fires at the end of the stream, with nothing to read.
-    const onReadable = () => done(raw.readableLength > 0 ? undefined : closedEarly());
-    const onClose = () => done(closedEarly());
-    raw.on('readable', onReadable);
-    raw.once('close', onClose);
-    if (timeoutMs > 0) {
-      timer = setTimeout(
-        () =>
-          done(
-            new SecureStepError(
-              'HANDSHAKE_TIMEOUT',
-              transportError(
-                'HANDSHAKE_TIMEOUT',
-                `client sent nothing within ${timeoutMs} ms (firstBytesTimeoutMs)`,
-              ),
-            ),
-          ),
-        timeoutMs,
-      );
-    }
-  });
+export function firstBytesDeadline(raw: net.Socket, timeoutMs: number, onSilent: () => void): () => void {
+  if (timeoutMs <= 0) return noop;
+  const timer = setTimeout(() => {
+    if (raw.bytesRead === 0 && !raw.destroyed) onSilent();
+  }, timeoutMs);
+  timer.unref();
+  return () => clearTimeout(timer);
 }
+
+function noop(): void {}

@@ -19,7 +19,7 @@ import {
   remoteAddressOf,
   reportUnhandledError,
 } from './connection.js';
-import { awaitFirstBytes } from './first-bytes.js';
+import { firstBytesDeadline } from './first-bytes.js';
 import { RejectReason, type RejectReasonName } from './prelude.js';
 import { serverAccept, serverReject } from './prelude-exchange.js';
 import { SecureStepError } from './secure-step-error.js';
@@ -261,9 +261,24 @@ export async function startListener(spec: ListenerSpec): Promise<Listener> {
       }, config.handshakeTimeoutMs);
       timers.set(hs, timer);
     }
-    const started = spec.clientSpeaksFirst
-      ? awaitFirstBytes(raw, config.firstBytesTimeoutMs).then(() => handle(hs))
-      : handle(hs);
+    if (spec.clientSpeaksFirst) {
+      const stop = firstBytesDeadline(raw, config.firstBytesTimeoutMs, () => {
+        if (!pending.has(hs)) return;
+        finish(hs);
+        hs.socket.destroy();
+        raw.destroy();
+        refuse(
+          'HANDSHAKE_TIMEOUT',
+          transportError(
+            'HANDSHAKE_TIMEOUT',
+            `client sent nothing within ${config.firstBytesTimeoutMs} ms (firstBytesTimeoutMs)`,
+          ),
+          remote,
+        );
+      });
+      raw.once('close', stop);
+    }
+    const started = handle(hs);
     started.catch((err: unknown) => {
       if (!pending.has(hs)) return; // already timed out (and reported)
       finish(hs);
