@@ -90,7 +90,7 @@ export interface PumpStats {
 
 /**
  * What stops a pump: an AbortSignal, or anything with its `aborted` flag and 'abort' listeners (a served
- * call's scope is one, so a stream needs no AbortController: ~1 KiB per open stream).
+ * call's scope is one, so a stream needs no AbortController, an EventTarget with its own tables).
  */
 export interface AbortLike {
   readonly aborted: boolean;

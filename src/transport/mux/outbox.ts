@@ -6,10 +6,9 @@
  * after every microtask checkpoint, looping until both queues are empty. A flush queued with the first
  * frame of a turn therefore runs once the callback AND all the promise chains it started have run, deep
  * or shallow, so they still share one write; and it runs before the event loop moves on (a setImmediate
- * flush waits for the check phase). Measured (bench/layers.ts, A/B, same build otherwise): one call at a
- * time over TLS 79 -> 71 µs p50 for a bare mux stream and ~10 µs less for an actor call, with 100 calls in
- * flight the same calls/s and CPU per call. A queueMicrotask flush, by contrast, fires in the middle of
- * the promise chains (measured earlier: 3x the socket writes with async handlers of uneven depth).
+ * flush waits for the check phase, which costs latency). A queueMicrotask flush, by contrast, fires in
+ * the middle of the promise chains and splits their frames over several writes. (bench/RESULTS.md has
+ * the measurements.)
  *
  * Socket backpressure: once socket.write() returns false nothing more is written until 'drain'. The batch
  * meanwhile only grows by what stream windows allow plus small control frames (and at most

@@ -4,8 +4,7 @@
  *
  * Why not a Map: a call opens and closes a stream, and a Map that keeps a few hundred live entries under
  * that churn reallocates its backing table every few hundred insertions (deleted entries are only
- * dropped by a rehash into a new table): measured ~260 bytes allocated per stream on the reply-channel
- * probe. Here inserting and deleting allocate nothing; the arrays only grow (load above 1/2) or shrink
+ * dropped by a rehash into a new table), an allocation per stream (bench/RESULTS.md). Here inserting and deleting allocate nothing; the arrays only grow (load above 1/2) or shrink
  * (load below 1/32) when the number of open streams changes by a factor.
  *
  * Hashing: multiply-shift with a random odd multiplier per table (2-universal), so a peer, which picks
