@@ -29,7 +29,7 @@ import { isStreamLike } from './invoke.js';
 import type { Link } from './link.js';
 import { pumpIterable } from './pull-pump.js';
 import { type AbortLike, type PumpOptions, pumpObservable } from './pump.js';
-import type { CallOptions, Ref } from './types.js';
+import type { Ref } from './types.js';
 
 /** Ext types (channel-layer tags) of values that travel as channels. */
 export const EndTag = {
@@ -220,5 +220,3 @@ export function asyncCallbacks(args: unknown[]): unknown[] {
 function localCallback(fn: Function): (...args: unknown[]) => Promise<unknown> {
   return async (...args: unknown[]) => fn(...args);
 }
-
-export type { CallOptions };

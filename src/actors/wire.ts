@@ -11,7 +11,7 @@
  *   follow once the caller ends the channel `s`, then FIN), or an ERROR record `{ code, message,
  *   details? }` whose `code` is an RpcError code and `details` a `WireErrorDetails` envelope.
  */
-import { Receiver, Sender } from '../transport/channel/index.js';
+import { type Receiver, Sender } from '../transport/channel/index.js';
 import type { CallMetadata } from './context.js';
 import { rpcError } from './errors.js';
 
@@ -30,14 +30,6 @@ export interface CallRecord {
   /** The reply channel: on a callback's or ref's channel only (the caller puts a Receiver). */
   r?: Receiver<unknown> | Sender<unknown>;
 }
-
-/** The first record of a reply that is not an error. */
-export type ReplyShape =
-  /** The handler's value; absent when it returned undefined. */
-  | { v?: unknown }
-  /** A stream: the items follow once the caller ends this channel (FIN): the callee's Receiver, the
-   *  caller's Sender. */
-  | { s: Receiver<unknown> | Sender<unknown> };
 
 /** Largest timeout a call may carry, ms (about 24.8 days: what a Node timer can wait). */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
@@ -147,9 +139,4 @@ function own(record: Record<string, unknown>, key: string): unknown {
 
 function bad(why: string): never {
   throw rpcError('INVALID_ARGUMENT', `malformed call: ${why}`);
-}
-
-/** Whether `value` can be the demand channel the callee puts in `{ s }` (a Receiver it reads). */
-export function isDemand(value: unknown): value is Receiver<unknown> {
-  return value instanceof Receiver;
 }

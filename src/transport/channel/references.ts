@@ -176,10 +176,6 @@ export interface ReferenceSlot {
 
 const builtIn = ExtensionCodec.defaultCodec;
 
-/** Bytes an ext 8 value writes before its payload: 0xc7, the length, the type. A 5-byte payload has no
- *  fixext form, so a reference is always ext 8. */
-export const EXT8_HEAD_SIZE = 3;
-
 /**
  * The placeholder reference per preface (stream id 0), shared: the encoder copies the payload, and nobody
  * writes into these.

@@ -244,38 +244,25 @@ export async function startListener(spec: ListenerSpec): Promise<Listener> {
     const hs: Handshake = { raw, socket: raw, remote };
     pending.add(hs);
     handshakesFrom.add(remote.key);
+    /** A deadline passed while the handshake was still in progress: drop it and say which. */
+    const timedOut = (message: string) => {
+      if (!pending.has(hs)) return;
+      finish(hs);
+      hs.socket.destroy();
+      raw.destroy();
+      refuse('HANDSHAKE_TIMEOUT', transportError('HANDSHAKE_TIMEOUT', message), remote);
+    };
     if (config.handshakeTimeoutMs > 0) {
-      const timer = setTimeout(() => {
-        if (!pending.has(hs)) return;
-        finish(hs);
-        hs.socket.destroy();
-        raw.destroy();
-        refuse(
-          'HANDSHAKE_TIMEOUT',
-          transportError(
-            'HANDSHAKE_TIMEOUT',
-            `handshake not finished within ${config.handshakeTimeoutMs} ms`,
-          ),
-          remote,
-        );
-      }, config.handshakeTimeoutMs);
+      const timer = setTimeout(
+        () => timedOut(`handshake not finished within ${config.handshakeTimeoutMs} ms`),
+        config.handshakeTimeoutMs,
+      );
       timers.set(hs, timer);
     }
     if (spec.clientSpeaksFirst) {
-      const stop = firstBytesDeadline(raw, config.firstBytesTimeoutMs, () => {
-        if (!pending.has(hs)) return;
-        finish(hs);
-        hs.socket.destroy();
-        raw.destroy();
-        refuse(
-          'HANDSHAKE_TIMEOUT',
-          transportError(
-            'HANDSHAKE_TIMEOUT',
-            `client sent nothing within ${config.firstBytesTimeoutMs} ms (firstBytesTimeoutMs)`,
-          ),
-          remote,
-        );
-      });
+      const stop = firstBytesDeadline(raw, config.firstBytesTimeoutMs, () =>
+        timedOut(`client sent nothing within ${config.firstBytesTimeoutMs} ms (firstBytesTimeoutMs)`),
+      );
       raw.once('close', stop);
     }
     const started = handle(hs);
