@@ -12,6 +12,7 @@ import type { ActorsConfig } from './config.js';
 import { type Caller, callerOf } from './context.js';
 import type { ActorEnds } from './ends.js';
 import { type RpcError, rpcError, toRpcError } from './errors.js';
+import type { InterceptorChains } from './interceptors.js';
 import { ByteBudget, type PumpStats } from './pump.js';
 import { Roster, type RosterEntry } from './roster.js';
 
@@ -19,6 +20,8 @@ import { Roster, type RosterEntry } from './roster.js';
 export interface Core {
   readonly config: ActorsConfig;
   readonly stats: PumpStats;
+  /** The system's interceptors: served calls run through `server`, calls made through `client`. */
+  readonly interceptors: InterceptorChains;
   /** Where failures nobody else can see go (a failed onStart, a reply that could not be written). */
   report(err: unknown): void;
   /** A hosted actor by name. */
