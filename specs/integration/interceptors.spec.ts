@@ -49,6 +49,16 @@ class Shop {
   ticks(n: number): Observable<number> {
     return interval(5).pipe(take(n));
   }
+  async slow(ms: number): Promise<string> {
+    const { signal } = callContext();
+    try {
+      await sleep(ms, undefined, { signal });
+      return 'done';
+    } catch (err) {
+      log.push(`slow aborted ${(signal.reason as { code?: string }).code}`);
+      throw err;
+    }
+  }
   async notify(cb: (text: string) => Promise<string>): Promise<string> {
     return cb('hello');
   }
@@ -246,6 +256,19 @@ describe('client interceptors', () => {
         ['INVALID_ARGUMENT', false],
       ],
     );
+  });
+
+  it('pass a cancel on to the attempt in flight when they returned a promise', async () => {
+    const awaiting: ClientInterceptor = async (call, next) => await next(call);
+    const { shop } = await setup([], [{ client: awaiting }]);
+    const errors: unknown[] = [];
+    const sub = (shop.slow(5_000) as unknown as Observable<string>).subscribe({
+      error: (e: unknown) => errors.push(e),
+    });
+    await sleep(100);
+    sub.unsubscribe();
+    await eventually(() => log.includes('slow aborted CANCELLED'), 'the handler to see the cancel');
+    assert.deepEqual(errors, []);
   });
 
   it('may answer without calling (a cache), or fail the call by throwing', async () => {

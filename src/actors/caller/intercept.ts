@@ -52,7 +52,12 @@ class ClientRun {
   /** A Call settled by what an interceptor returned instead of one. */
   private adopt(call: OutgoingCall, result: unknown): Call<unknown> {
     const adopted = new Call<unknown>(this.maker, call.method, [...call.args], call.options);
-    adopted.onCancel((reason) => this.latest?.cancelPending(reason.message));
+    // The reader gave up before the interceptor settled: the call fails now, the attempt in flight is
+    // cancelled, and a stream the interceptor hands on later is cancelled by resolveStream.
+    adopted.onCancel((reason) => {
+      adopted.reject(reason);
+      this.latest?.cancelPending(reason.message);
+    });
     if (!isThenable(result)) {
       settle(adopted, result);
       return adopted;
