@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { defaultRestartOptions } from '../src/actors/callee/supervisor.js';
 import { DEADLINE_SKEW_MS } from '../src/actors/context.js';
 import { DEADLINE_GRACE_MS, MAX_LINGERING } from '../src/actors/link.js';
 import { MAX_TIMEOUT_MS } from '../src/actors/wire.js';
@@ -254,6 +255,24 @@ describe('docs/ERRORS.md: limits', () => {
     for (const name of table.keys()) {
       assert.ok(name in constants, `docs/ERRORS.md 6.6 lists ${name}, which this spec does not check`);
     }
+  });
+
+  it('states the restart defaults of an actor as defaultRestartOptions() has them', () => {
+    const table = rowsByName(
+      section(limits, '### 6.5 Per actor and per method'),
+      /^@actor\(\{ restart: \{ \w+ \} \}\)$/,
+    );
+    const defaults: Record<string, number> = defaultRestartOptions();
+    for (const [field, value] of Object.entries(defaults)) {
+      const cells = table.get(`@actor({ restart: { ${field} } })`);
+      assert.ok(cells, `restart.${field} has no row in docs/ERRORS.md 6.5`);
+      assert.equal(
+        parseDefault(cells[1]!),
+        value,
+        `restart.${field}: docs say ${cells[1]}, the code ${value}`,
+      );
+    }
+    assert.equal(table.size, Object.keys(defaults).length, 'a documented restart option the code lacks');
   });
 
   it('reads a default cell strictly, so prose in it fails rather than passing unchecked', () => {

@@ -265,6 +265,24 @@ const HITS: Readonly<Record<string, readonly Hit[]>> = {
     { file: `${it9n}/actors-limits.spec.ts`, has: 'beyond `concurrency` running' },
     { file: 'specs/actors/caller/local.spec.ts', has: 'runs up to `concurrency` messages at once' },
   ],
+  '@actor({ restart: { maxRestarts } })': [
+    { file: 'specs/actors/supervision.spec.ts', has: 'once maxRestarts are used up, the actor is failed' },
+    { file: `${it9n}/actors-supervision.spec.ts`, has: 'when the restarts are used up, remote calls fail' },
+  ],
+  '@actor({ restart: { withinMs } })': [
+    {
+      file: 'specs/actors/callee/supervisor.spec.ts',
+      has: 'refuses the restart beyond maxRestarts within withinMs',
+    },
+  ],
+  '@actor({ restart: { backoffMs } })': [
+    { file: 'specs/actors/supervision.spec.ts', has: 'backs off exponentially between restarts' },
+    { file: 'specs/actors/supervision.spec.ts', has: 'a call waiting through a restart keeps its deadline' },
+  ],
+  '@actor({ restart: { maxBackoffMs } })': [
+    { file: 'specs/actors/supervision.spec.ts', has: 'backs off exponentially between restarts' },
+    { file: 'specs/actors/callee/supervisor.spec.ts', has: 'backs off exponentially, capped' },
+  ],
   '@method({ buffer })': [
     { file: `${it9n}/actors-streams.spec.ts`, has: '@method({ buffer: 16 })' },
     {

@@ -197,6 +197,21 @@ describe('validation of local calls, and of the options', () => {
     }
   });
 
+  it('does not let refused arguments count as a fatal failure of the actor', async () => {
+    const system = new ActorSystem({ onError: (e) => reported.push(e) });
+    try {
+      await system.register('strict', ZodCalc, { restart: 'on-failure', fatal: () => true });
+      const calc = system.ref<ZodCalc>('strict');
+      for (let i = 0; i < 3; i++) {
+        await assert.rejects((calc.add as unknown as (a: unknown) => Promise<number>)('x'), invalid);
+      }
+      assert.equal(system.stats().restarts, 0);
+      assert.equal(await calc.add(2, 2), 4);
+    } finally {
+      await system.close();
+    }
+  });
+
   it('refuses a schema that is not a Standard Schema', () => {
     assert.throws(() => method({ params: [{} as never] }), /params\[0\] must be a Standard Schema/);
     assert.throws(() => method({ result: 5 as never }), /result must be a Standard Schema/);

@@ -6,6 +6,7 @@ import 'reflect-metadata';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { injectable } from 'tsyringe';
 import { transportError } from '../transport/errors.js';
+import { type RestartPolicy, verifySupervision } from './callee/supervisor.js';
 import { isOverflowPolicy, type OverflowPolicy, verifyTimeout } from './config.js';
 
 /** Options of an actor, from `@actor(name, options)` or `system.register(name, Class, options)`. */
@@ -19,6 +20,22 @@ export interface ActorOptions {
   timeoutMs?: number;
   /** Messages the actor handles at once. Default 1: one at a time, in arrival order. */
   concurrency?: number;
+  /**
+   * What happens when the actor fails (its `onStart` throws, or a handler fails with an error `fatal`
+   * accepts). `'never'` (default): it stays failed, its calls fail UNAVAILABLE, until unregistered.
+   * `'on-failure'`, or an object of limits: the failed instance is stopped and, after a backoff, a fresh
+   * one is resolved from a new child container and started; calls wait meanwhile. See
+   * `RestartOptions` for the limits and their defaults.
+   */
+  restart?: RestartPolicy;
+  /**
+   * Which errors of a handler are failures of the actor itself (a lost database connection, a broken
+   * invariant), rather than of one call. The call is answered with its error either way; then a fatal
+   * one restarts the actor (or fails it, under `restart: 'never'`). Asked about each error a handler
+   * throws or rejects with, unless the call was aborted (deadline, cancellation, stop); not about the
+   * errors of a stream result once it was returned. Default: no error is fatal.
+   */
+  fatal?: (err: unknown) => boolean;
 }
 
 /** Options of one method, from `@method(options)`; they win over the actor's. */
@@ -133,6 +150,7 @@ export function verifyActorOptions(o: ActorOptions): void {
   if (o.concurrency !== undefined && (!Number.isSafeInteger(o.concurrency) || o.concurrency < 1)) {
     throw transportError('INVALID_CONFIG', `actor concurrency must be an integer >= 1, got ${o.concurrency}`);
   }
+  verifySupervision(o.restart, o.fatal);
 }
 
 /** Throws INVALID_CONFIG naming the bad option. */

@@ -39,6 +39,11 @@
  */
 
 export { ACTOR_NAME, type ActorClass, type ActorLifecycle } from './callee/cell.js';
+export {
+  defaultRestartOptions,
+  type RestartOptions,
+  type RestartPolicy,
+} from './callee/supervisor.js';
 export type { ValidationIssue } from './callee/validation.js';
 export { Call } from './caller/call.js';
 export type { Peer } from './caller/client.js';

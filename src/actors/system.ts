@@ -15,7 +15,7 @@ import {
   listenTls,
 } from '../transport/connection/index.js';
 import { type MuxConfig, Session } from '../transport/mux/index.js';
-import { ActorCell, type ActorClass } from './callee/cell.js';
+import { ActorCell, type ActorClass, type SupervisionStats } from './callee/cell.js';
 import { serveCallStream, serveChannel } from './callee/server.js';
 import { ChannelInvoker } from './caller/channel-invoker.js';
 import { closeLink, type Peer, PeerClient, peerKey, RemoteInvoker } from './caller/client.js';
@@ -24,7 +24,7 @@ import { makeRef } from './caller/ref.js';
 import { type ActorsConfig, resolveConfig } from './config.js';
 import { type ActorOptions, actorMetadata, verifyActorOptions, verifyName } from './decorators.js';
 import { ActorEnds, type EndServices } from './ends.js';
-import { rpcError } from './errors.js';
+import { type RpcError, rpcError } from './errors.js';
 import { type InterceptorChains, type Interceptors, interceptorChains } from './interceptors.js';
 import { type Core, Link } from './link.js';
 import type { PumpStats } from './pump.js';
@@ -44,7 +44,10 @@ export interface ActorSystemOptions {
   mux?: Partial<MuxConfig>;
   /** Channel settings for every connection. */
   channel?: Partial<ChannelConfig>;
-  /** Failures nobody else can see: an actor whose start failed, an onStop that threw. Default: console.error. */
+  /**
+   * Failures nobody else can see: an actor that failed (its start, or a handler's fatal error) and
+   * whether it restarts, an onStop that threw. Default: console.error.
+   */
   onError?: (err: unknown) => void;
   /** How to reach a peer. Default: TLS 1.3 with `identity`, requiring the peer to prove `peer.key`. */
   dial?: (peer: Peer) => Promise<Connection>;
@@ -81,6 +84,8 @@ export interface SystemStats {
   bufferedItems: number;
   /** Items dropped by 'drop-oldest' / 'drop-newest' overflow policies so far. */
   droppedItems: number;
+  /** Actor restarts so far (see `@actor({ restart })`). */
+  restarts: number;
 }
 
 /**
@@ -111,6 +116,9 @@ export class ActorSystem {
   private readonly links = new Set<Link>();
   private readonly listeners: Listener[] = [];
   private readonly pumpStats: PumpStats = { buffered: 0, dropped: 0 };
+  private readonly supervision: SupervisionStats = { restarts: 0 };
+  /** Actors being unregistered, and the end of their stop. */
+  private readonly leaving = new Map<ActorCell, Promise<void>>();
   private readonly core: Core;
   private readonly interceptors: InterceptorChains;
   private closing: Promise<void> | undefined;
@@ -134,11 +142,14 @@ export class ActorSystem {
   /**
    * Host an actor class: by the name and options of its `@actor` decorator, or by `name` (options
    * merged over the decorator's). The instance is resolved from a child container and started
-   * (`onStart`) at once; calls wait for the start. Resolves when started; rejects with the start's
-   * failure, which is also reported to `onError` (so not awaiting is fine). A class with constructor
-   * parameters must be `@actor` or `@injectable()` (tsyringe needs their types).
+   * (`onStart`) at once; calls wait for the start. Resolves when started (after restarts, under a
+   * restart policy); rejects with the start's failure (the last one, once the restarts are used up),
+   * which is also reported to `onError` (so not awaiting is fine), or UNAVAILABLE when the actor was
+   * stopped first. A class with constructor parameters must be `@actor` or `@injectable()` (tsyringe
+   * needs their types).
    * Throws TransportError INVALID_CONFIG for a bad name or options; RpcError INVALID_ARGUMENT when the
-   * class has no `@actor` name and none is given, or the name is taken; UNAVAILABLE after close().
+   * class has no `@actor` name and none is given, or the name is taken (until `unregister(name)` has
+   * resolved); UNAVAILABLE after close().
    */
   register<T extends object>(cls: ActorClass<T>): Promise<void>;
   register<T extends object>(name: string, cls: ActorClass<T>, options?: ActorOptions): Promise<void>;
@@ -153,9 +164,35 @@ export class ActorSystem {
     if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
     if (this.cells.has(name))
       throw rpcError('INVALID_ARGUMENT', `an actor named ${name} is already registered`);
-    const cell = new ActorCell(name, cls, options, this.container, this.config, this.core.report);
+    const { container, config, core, supervision } = this;
+    const cell = new ActorCell(name, cls, options, container, config, core.report, supervision);
     this.cells.set(name, cell);
     return cell.ready;
+  }
+
+  /**
+   * Stop the actor `name` as `close()` stops each actor, then free its name. New calls to it fail
+   * UNAVAILABLE at once, and so do the calls queued in its mailbox; the calls running get
+   * `closeTimeoutMs` (from now) to end, then are aborted (their signal fires, UNAVAILABLE); then its
+   * `onStop` runs and its container is disposed. Works on a failed actor too. Resolves when that is done:
+   * from then on, calls to `name` fail NOT_FOUND and `register(name, ...)` works again (refs made before
+   * find the new actor: they look the name up on every call). Never rejects but for an unknown `name`:
+   * RpcError NOT_FOUND. Calling it again while it runs returns the same promise.
+   */
+  unregister(name: string): Promise<void> {
+    const cell = this.cells.get(name);
+    if (cell === undefined) return Promise.reject(rpcError('NOT_FOUND', `no actor named ${name}`));
+    let leaving = this.leaving.get(cell);
+    if (leaving === undefined) {
+      const deadline = new Deadline(this.config.closeTimeoutMs);
+      leaving = stopCell(cell, deadline, this.overdue('the actor is being unregistered')).finally(() => {
+        deadline.clear();
+        this.leaving.delete(cell);
+        if (this.cells.get(name) === cell) this.cells.delete(name);
+      });
+      this.leaving.set(cell, leaving);
+    }
+    return leaving;
   }
 
   /**
@@ -221,6 +258,7 @@ export class ActorSystem {
       servedCalls,
       bufferedItems: this.pumpStats.buffered,
       droppedItems: this.pumpStats.dropped,
+      restarts: this.supervision.restarts,
     };
   }
 
@@ -255,17 +293,9 @@ export class ActorSystem {
     try {
       // 1. Listeners refuse from now on (their close does not wait for the connections).
       const listening = this.listeners.map((l) => l.close().catch(this.core.report));
-      const overdue = rpcError(
-        'UNAVAILABLE',
-        `the actor system is closing: the call ran past closeTimeoutMs (${timeoutMs} ms)`,
-      );
+      const overdue = this.overdue('the actor system is closing');
       // 2-4, for each actor on its own.
-      await Promise.all(
-        [...this.cells.values()].map(async (cell) => {
-          if (!(await deadline.race(cell.drain()))) cell.abortRunning(overdue);
-          await cell.stop();
-        }),
-      );
+      await Promise.all([...this.cells.values()].map((cell) => stopCell(cell, deadline, overdue)));
       // 5.
       const left = deadline.left();
       await Promise.all([
@@ -276,6 +306,12 @@ export class ActorSystem {
     } finally {
       deadline.clear();
     }
+  }
+
+  /** The error of a handler aborted at `closeTimeoutMs` while `why`. */
+  private overdue(why: string): RpcError {
+    const ms = this.config.closeTimeoutMs;
+    return rpcError('UNAVAILABLE', `${why}: the call ran past closeTimeoutMs (${ms} ms)`);
   }
 
   /** The bytes queued for all connections, summed at most once per millisecond. */
@@ -334,6 +370,15 @@ const END_SERVICES: EndServices = {
   serveChannel,
   passedInvoker: (link, sender, what, held) => new ChannelInvoker(link, sender, what, held),
 };
+
+/**
+ * Steps 2-4 of a close for one actor: drain it, abort the handlers still running at `deadline` with
+ * `overdue`, stop it. Never rejects.
+ */
+async function stopCell(cell: ActorCell, deadline: Deadline, overdue: RpcError): Promise<void> {
+  if (!(await deadline.race(cell.drain()))) cell.abortRunning(overdue);
+  await cell.stop();
+}
 
 /** The longest delay a Node timer takes, ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

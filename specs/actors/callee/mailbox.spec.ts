@@ -136,3 +136,51 @@ describe('Mailbox', () => {
     assert.deepEqual(await Promise.all(jobs), [0, 1, 2]);
   });
 });
+
+describe('Mailbox hold and forgetRunning', () => {
+  it('holds jobs posted while held, and runs them in order once released', async () => {
+    const mailbox = new Mailbox('m', 2, 3);
+    mailbox.hold();
+    const log: string[] = [];
+    const posted = [1, 2, 3].map((i) => mailbox.post(() => log.push(`run ${i}`)));
+    await sleep(5);
+    assert.deepEqual(log, [], 'nothing ran while held');
+    assert.equal(mailbox.size, 3);
+    await assert.rejects(
+      mailbox.post(() => 0),
+      (e) => isRpcError(e, 'RESOURCE_EXHAUSTED'),
+      'capacity still applies',
+    );
+    mailbox.release();
+    await Promise.all(posted);
+    assert.deepEqual(log, ['run 1', 'run 2', 'run 3']);
+  });
+
+  it('forgets the jobs running: the next job starts, their outcome still reaches them, close waits not', async () => {
+    const mailbox = new Mailbox('m', 1, 0);
+    let finish!: (v: string) => void;
+    const stuck = mailbox.post(() => new Promise<string>((resolve) => (finish = resolve)));
+    const next = mailbox.post(() => 'next');
+    await sleep(5);
+    assert.equal(mailbox.active, 1);
+    mailbox.forgetRunning();
+    mailbox.release();
+    assert.equal(await next, 'next', 'the next job did not wait for the forgotten one');
+    await mailbox.close();
+    finish('late');
+    assert.equal(await stuck, 'late');
+    assert.equal(mailbox.active, 0, 'the forgotten job did not count down twice');
+  });
+
+  it('close(why) names what the actor is in the errors of the jobs it refuses', async () => {
+    const mailbox = new Mailbox('m', 1, 0);
+    mailbox.hold();
+    const queued = mailbox.post(() => 0);
+    await mailbox.close('failed');
+    await assert.rejects(queued, (e) => isRpcError(e, 'UNAVAILABLE') && /m is failed/.test(e.message));
+    await assert.rejects(
+      mailbox.post(() => 0),
+      (e) => isRpcError(e, 'UNAVAILABLE') && /m is failed/.test(e.message),
+    );
+  });
+});

@@ -8,7 +8,8 @@
  * fails only its own `post()` promise; the mailbox goes on with the next one.
  *
  * Closing it (when the actor stops) refuses the jobs still waiting, UNAVAILABLE, without running them,
- * and waits only for those already running.
+ * and waits only for those already running. Holding it (while the actor starts or restarts) lets jobs
+ * be posted but starts none until it is released.
  *
  * The drain is a plain FIFO and a running count rather than `mergeMap`: it is on the path of every call,
  * and `mergeMap(job => from(promise))` costs an Observable, a subscription and a promise per message.
@@ -50,7 +51,12 @@ export class Mailbox {
   private running = 0;
   private draining = false;
   private closing = false;
+  private held = false;
+  /** Bumped by {@link forgetRunning}: a job started in an earlier generation no longer counts. */
+  private generation = 0;
   private idle: (() => void) | undefined;
+  /** What the actor is once closed, for the errors of refused jobs. */
+  private why = 'stopping';
 
   /**
    * @param name the actor's name, for error messages
@@ -63,7 +69,12 @@ export class Mailbox {
     private readonly capacity: number,
   ) {
     this.subscription = this.subject.subscribe((job) => {
-      if (!this.draining && this.running < this.concurrency && this.head === this.waiting.length) {
+      if (
+        !this.draining &&
+        !this.held &&
+        this.running < this.concurrency &&
+        this.head === this.waiting.length
+      ) {
         // Nothing waits and there is room: start it now, without queueing it (the common case of a
         // served call; queueing would grow a fresh array per call). Jobs posted meanwhile wait for drain.
         this.draining = true;
@@ -108,7 +119,7 @@ export class Mailbox {
    */
   enqueue(job: MailboxJob): void {
     if (this.closing) {
-      job.reject(rpcError('UNAVAILABLE', `actor ${this.name} is stopping`));
+      job.reject(rpcError('UNAVAILABLE', `actor ${this.name} is ${this.why}`));
       return;
     }
     if (this.capacity > 0 && this.size >= this.capacity) {
@@ -118,14 +129,36 @@ export class Mailbox {
     this.subject.next(job);
   }
 
+  /** Start no job until {@link release}; jobs are still posted (up to `capacity`) and wait. Idempotent. */
+  hold(): void {
+    this.held = true;
+  }
+
+  /** Start the waiting jobs again, in order, while there is room. */
+  release(): void {
+    this.held = false;
+    this.drain();
+  }
+
   /**
-   * Accept no more jobs, and refuse those still waiting: each one's `reject` gets UNAVAILABLE at once,
-   * in posting order, and it never runs. Resolves when the jobs running now have finished (at once when
-   * none is). Idempotent: every call resolves at the same moment.
+   * The jobs running now no longer take a place in the concurrency, nor keep {@link close} waiting:
+   * they were aborted and are not waited for. Each still gets its own outcome when it ends.
    */
-  close(): Promise<void> {
+  forgetRunning(): void {
+    this.generation++;
+    this.running = 0;
+    if (this.closing) this.wakeIdle();
+  }
+
+  /**
+   * Accept no more jobs, and refuse those still waiting: each one's `reject` gets UNAVAILABLE at once
+   * (the actor "is `why`"), in posting order, and it never runs. Resolves when the jobs running now
+   * have finished (at once when none is). Idempotent: every call resolves at the same moment.
+   */
+  close(why = 'stopping'): Promise<void> {
     if (!this.closing) {
       this.closing = true;
+      this.why = why;
       this.refuseWaiting();
     }
     const done = new Promise<void>((resolve) => {
@@ -150,7 +183,7 @@ export class Mailbox {
     this.waiting = [];
     this.head = 0;
     for (const job of waiting) {
-      job.reject(rpcError('UNAVAILABLE', `actor ${this.name} is stopping: the call was still queued`));
+      job.reject(rpcError('UNAVAILABLE', `actor ${this.name} is ${this.why}: the call was still queued`));
     }
   }
 
@@ -158,7 +191,7 @@ export class Mailbox {
   private drain(): void {
     if (this.draining) return;
     this.draining = true;
-    while (this.running < this.concurrency && this.head < this.waiting.length) {
+    while (!this.held && this.running < this.concurrency && this.head < this.waiting.length) {
       const job = this.waiting[this.head]!;
       this.waiting[this.head++] = undefined as unknown as Job;
       if (this.head === this.waiting.length) {
@@ -188,27 +221,35 @@ export class Mailbox {
       job.resolve(result);
       return;
     }
+    const generation = this.generation;
     (result as PromiseLike<unknown>).then(
       (value) => {
-        this.finished();
+        this.finished(generation);
         job.resolve(value);
         this.drain();
       },
       (err: unknown) => {
-        this.finished();
+        this.finished(generation);
         job.reject(err);
         this.drain();
       },
     );
   }
 
-  /** A job ended; the caller drains next (the loop in {@link drain}, or the job's own callback). */
-  private finished(): void {
+  /**
+   * A job ended; the caller drains next (the loop in {@link drain}, or the job's own callback). A job
+   * of an earlier generation (see {@link forgetRunning}) was no longer counted.
+   */
+  private finished(generation = this.generation): void {
+    if (generation !== this.generation) return;
     this.running--;
-    if (this.closing && this.running === 0) {
-      const idle = this.idle;
-      this.idle = undefined;
-      idle?.();
-    }
+    if (this.closing && this.running === 0) this.wakeIdle();
+  }
+
+  /** Resolve what {@link close} returned. */
+  private wakeIdle(): void {
+    const idle = this.idle;
+    this.idle = undefined;
+    idle?.();
   }
 }

@@ -10,7 +10,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { concatMap, from, isObservable, type Observable, of } from 'rxjs';
 import { label } from '../context.js';
-import { rpcError } from '../errors.js';
+import { type RpcError, rpcError } from '../errors.js';
 import { isStreamLike, isThenable } from '../invoke.js';
 
 /** One issue as the caller gets it in `details.issues`: `path[0]` is the argument's index. */
@@ -20,6 +20,14 @@ export interface ValidationIssue {
 }
 
 type Result = StandardSchemaV1.Result<unknown>;
+
+/** The errors that refused a call's arguments (the caller's fault, never the actor's failure). */
+const refusals = new WeakSet<object>();
+
+/** True for the INVALID_ARGUMENT a method's schemas answered (see the `fatal` actor option). */
+export function isRefusedArguments(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && refusals.has(err);
+}
 
 /** Checks the calls of one method (a HandlerInvoker: see context.ts). */
 export class MethodValidator {
@@ -49,9 +57,11 @@ export class MethodValidator {
     args: readonly unknown[],
   ): unknown[] | Promise<unknown[]> {
     if (args.length > params.length) {
-      throw rpcError(
-        'INVALID_ARGUMENT',
-        `${this.what} takes at most ${params.length} argument(s), got ${args.length}`,
+      throw refused(
+        rpcError(
+          'INVALID_ARGUMENT',
+          `${this.what} takes at most ${params.length} argument(s), got ${args.length}`,
+        ),
       );
     }
     const results: (Result | Promise<Result>)[] = params.map((schema, i) =>
@@ -71,11 +81,13 @@ export class MethodValidator {
     if (issues.length === 0) return values;
     const first = issues[0]!;
     const where = first.path.length > 1 ? ` at ${first.path.slice(1).join('.')}` : '';
-    throw rpcError(
-      'INVALID_ARGUMENT',
-      `${this.what}: argument ${first.path[0]}${where}: ${first.message}` +
-        (issues.length > 1 ? ` (and ${issues.length - 1} more issue(s))` : ''),
-      { details: { issues } },
+    throw refused(
+      rpcError(
+        'INVALID_ARGUMENT',
+        `${this.what}: argument ${first.path[0]}${where}: ${first.message}` +
+          (issues.length > 1 ? ` (and ${issues.length - 1} more issue(s))` : ''),
+        { details: { issues } },
+      ),
     );
   }
 
@@ -120,6 +132,11 @@ export class MethodValidator {
   ): AsyncIterable<unknown> {
     for await (const item of source) yield await this.checkOne(schema, item, 'stream item');
   }
+}
+
+function refused(err: RpcError): RpcError {
+  refusals.add(err);
+  return err;
 }
 
 function issueOf(issue: StandardSchemaV1.Issue, argument: number | undefined): ValidationIssue {
