@@ -1,0 +1,104 @@
+/**
+ * package.json checked for what an app that installs rxchan gets (scripts/first-project.mjs, run by
+ * .ci/run, is the real proof: it installs the packed tarball into a new app):
+ *
+ * - the libraries whose objects cross between the app and rxchan (rxjs Observables, tsyringe's
+ *   registry, reflect-metadata, the OpenTelemetry API's globals) are peer dependencies, never also
+ *   dependencies, so the app and rxchan share one copy; each is a dev dependency with its peer range
+ *   (or one of its alternatives), so our own build and specs run on what we declare;
+ * - every package that src imports is a dependency or a peer dependency;
+ * - the package ships dist/src, docs and the README, and its bin and exports point into dist/src;
+ * - `prepare` builds src alone;
+ * - the README's first project lists each peer dependency with the range we build with.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+// dist/specs/package.spec.js -> the repository root is two levels up.
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  files: string[];
+  bin: Record<string, string>;
+  main: string;
+  types: string;
+  exports: Record<string, Record<string, string>>;
+  scripts: Record<string, string>;
+  dependencies: Record<string, string>;
+  peerDependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
+
+const SHARED = ['@opentelemetry/api', 'reflect-metadata', 'rxjs', 'tsyringe'];
+
+/** The package a bare import specifier names (`@scope/name/sub` -> `@scope/name`). */
+function packageOf(specifier: string): string {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+}
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
+}
+
+describe('package.json', () => {
+  it('makes the libraries shared with the app peer dependencies, not dependencies', () => {
+    assert.deepEqual(Object.keys(pkg.peerDependencies).sort(), SHARED);
+    for (const name of SHARED) {
+      assert.equal(pkg.dependencies[name], undefined, `${name} is both a dependency and a peer dependency`);
+      // The dev range is the peer range or one of its `||` alternatives (the one we build with).
+      const alternatives = pkg.peerDependencies[name]!.split('||').map((r) => r.trim());
+      assert.ok(
+        alternatives.includes(pkg.devDependencies[name]!),
+        `${name}: the dev range is not a peer range`,
+      );
+    }
+  });
+
+  it('declares every package that src imports', () => {
+    const declared = new Set([...Object.keys(pkg.dependencies), ...Object.keys(pkg.peerDependencies)]);
+    const builtins = new Set(builtinModules);
+    const imports = /^(?:import|export)\b[^;'"]*?\bfrom\s+'([^']+)'|^import\s+'([^']+)'/gm;
+    let checked = 0;
+    for (const file of sources(join(root, 'src'))) {
+      for (const [, from, bare] of readFileSync(file, 'utf8').matchAll(imports)) {
+        const specifier = from ?? bare;
+        if (specifier!.startsWith('.') || specifier!.startsWith('node:') || builtins.has(specifier!))
+          continue;
+        checked++;
+        assert.ok(
+          declared.has(packageOf(specifier!)),
+          `${file} imports ${specifier}, which package.json does not declare`,
+        );
+      }
+    }
+    assert.ok(checked > 0, 'no package import found in src: the pattern is wrong');
+  });
+
+  it('ships dist/src without source maps, docs and the README; its entry points are in dist/src', () => {
+    assert.deepEqual(pkg.files, ['dist/src', '!dist/src/**/*.map', 'docs', 'README.md']);
+    const entries = [pkg.main, pkg.types, ...Object.values(pkg.bin), ...Object.values(pkg.exports['.']!)];
+    for (const entry of entries) assert.match(entry, /^\.\/dist\/src\/[^/]+\.(d\.ts|js)$/, entry);
+  });
+
+  it('builds src alone on prepare', () => {
+    assert.equal(pkg.scripts.prepare, 'npm run build:src');
+    assert.match(pkg.scripts['build:src']!, /tsc -p tsconfig\.build\.json$/);
+    const config = readFileSync(join(root, 'tsconfig.build.json'), 'utf8').replace(/^\s*\/\/.*$/gm, '');
+    assert.deepEqual(JSON.parse(config).include, ['src']);
+  });
+
+  it("lists each peer dependency, with the range we build with, in the README's first project", () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const block = /<!-- file: package\.json -->\n```json\n([\s\S]*?)```\n/.exec(readme);
+    assert.ok(block, 'README.md has no "file: package.json" block');
+    const app = JSON.parse(block[1]!) as { type: string; dependencies: Record<string, string> };
+    assert.equal(app.type, 'module');
+    for (const name of SHARED) assert.equal(app.dependencies[name], pkg.devDependencies[name], name);
+  });
+});
