@@ -21,7 +21,8 @@ import {
 import { isTransportError, type TransportError } from '../../transport/errors.js';
 import { CallScope } from '../context.js';
 import { bindCallbacks, releasePlaced } from '../ends.js';
-import { errorToWire, type RpcError, rpcError, toRpcError } from '../errors.js';
+import { type ErrorWhere, errorToWire } from '../error-policy.js';
+import { type RpcError, rpcError, toRpcError } from '../errors.js';
 import { isStreamLike } from '../invoke.js';
 import type { Admission, Link } from '../link.js';
 import { pumpIterable } from '../pull-pump.js';
@@ -364,7 +365,8 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
       buffer: per.buffer ?? config.streamBuffer,
       bytes: this.link.pushBytes,
       overflow: per.overflow ?? config.overflow,
-      exposeStack: config.exposeStackTraces,
+      errors: this.link.core,
+      where: this.where(),
       signal: this,
       stats,
     };
@@ -394,12 +396,17 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
     try {
       if (!this.answered) {
         this.answered = true;
-        answerError(this.link, this.reply, this.reason ?? err);
+        answerError(this.link, this.reply, this.reason ?? err, this.where());
       }
     } catch (bug) {
       this.link.core.report(bug);
     }
     this.end();
+  }
+
+  /** Where this call's errors come from, for `onError` (made only when one is sent). */
+  private where(): ErrorWhere {
+    return { actor: this.actor, method: this.method, peer: this.link.caller };
   }
 
   /** Once: stop the deadline, release what the call holds, and count it out of the connection. */
@@ -419,8 +426,11 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
   }
 }
 
-/** Answer `reply` with `err` as an ERROR record (see PROTOCOL.md 5.6); never throws. */
-function answerError(link: Link, reply: Sender<unknown>, err: unknown): void {
-  const e = errorToWire(err, link.core.config.exposeStackTraces);
+/**
+ * Answer `reply` with `err` as an ERROR record (see PROTOCOL.md 5.3, 5.6); never throws. An error that is
+ * not an RpcError is masked and reported, with `where` (error-policy.ts).
+ */
+function answerError(link: Link, reply: Sender<unknown>, err: unknown, where?: ErrorWhere): void {
+  const e = errorToWire(err, link.core, where ?? { peer: link.caller });
   reply.error(e.code, e.message, e.details);
 }

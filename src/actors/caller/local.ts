@@ -13,6 +13,7 @@ import { capabilityTarget, type Outcome, type Target } from '../callee/target.js
 import { badCallTimeout } from '../config.js';
 import { CallScope, currentScope, LOCAL_CALLER, onSignal } from '../context.js';
 import { asyncCallbacks } from '../ends.js';
+import { type ErrorMapper, errorToLocal } from '../error-policy.js';
 import { type RpcError, rpcError, toRpcError } from '../errors.js';
 import { isStreamLike, toObservable } from '../invoke.js';
 import type { CallOptions } from '../types.js';
@@ -25,6 +26,8 @@ export class LocalInvoker implements RefInvoker {
   constructor(
     private readonly actor: string,
     private readonly lookup: (name: string) => ActorCell | undefined,
+    /** The system's `mapError`: a handler's error that is not an RpcError goes through it (error-policy.ts). */
+    private readonly mapError?: ErrorMapper,
   ) {}
 
   call(method: string, args: unknown[], options: CallOptions): Call<unknown> {
@@ -47,7 +50,7 @@ export class LocalInvoker implements RefInvoker {
       const left = Math.max(1, inherited - Date.now());
       timeout = own === undefined ? left : Math.min(own, left);
     }
-    const local = new LocalCall(call, this.actor, method, timeout, options, parent);
+    const local = new LocalCall(call, this.actor, method, timeout, options, parent, this.mapError);
     local.unaryDeadline = options.timeoutMs === undefined && inherited === undefined && defaults.unaryOnly;
     if (local.started()) cell.enqueue(method, asyncCallbacks(args), local.scope, local);
     return call;
@@ -94,6 +97,7 @@ class LocalCall implements Outcome, StreamResult {
     timeoutMs: number | undefined,
     options: CallOptions,
     private readonly parent: CallScope | undefined,
+    private readonly mapError: ErrorMapper | undefined,
   ) {
     this.scope = new CallScope(LOCAL_CALLER, actor, method, timeoutMs, options.metadata, (reason) =>
       this.aborted(reason),
@@ -133,7 +137,7 @@ class LocalCall implements Outcome, StreamResult {
   reject(err: unknown): void {
     if (this.done) return;
     this.end();
-    this.call.reject(toRpcError(this.scope.reason ?? err));
+    this.call.reject(errorToLocal(this.scope.reason ?? err, this.mapError));
   }
 
   start(observer: ItemObserver): void {
@@ -147,7 +151,7 @@ class LocalCall implements Outcome, StreamResult {
       error: (err: unknown) => {
         const o = this.observer;
         this.end();
-        o?.error(toRpcError(err));
+        o?.error(errorToLocal(err, this.mapError));
       },
       complete: () => {
         const o = this.observer;
