@@ -29,6 +29,8 @@ export {
   callContext,
   closeOnSignals,
   defaultConfig as defaultActorsConfig,
+  type ErrorInfo,
+  type ErrorMapper,
   isRef,
   isRpcError,
   type ListenOptions,
