@@ -404,7 +404,7 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
     this.end();
   }
 
-  /** Where this call's errors come from, for `onError` (made only when one is sent). */
+  /** Where this call's errors come from, for `onError` (made for an error reply, or once per stream result). */
   private where(): ErrorWhere {
     return { actor: this.actor, method: this.method, peer: this.link.caller };
   }
