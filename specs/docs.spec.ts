@@ -17,6 +17,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { defaultRestartOptions } from '../src/actors/callee/supervisor.js';
 import { DEADLINE_SKEW_MS } from '../src/actors/context.js';
+import { MAX_ERROR_ID_LENGTH, MAX_ERROR_REASON_LENGTH } from '../src/actors/error-envelope.js';
 import { DEADLINE_GRACE_MS, MAX_LINGERING } from '../src/actors/link.js';
 import { MAX_TIMEOUT_MS } from '../src/actors/wire.js';
 import { MAX_AUTHORIZED_KEYS_BYTES, WATCH_DEBOUNCE_MS } from '../src/auth/authorized-keys.js';
@@ -245,6 +246,8 @@ describe('docs/ERRORS.md: limits', () => {
       DEADLINE_GRACE_MS,
       MAX_LINGERING,
       DEADLINE_SKEW_MS,
+      MAX_ERROR_REASON_LENGTH,
+      MAX_ERROR_ID_LENGTH,
     };
     const table = rowsByName(section(limits, '### 6.6 Fixed limits'), /^[A-Z][A-Z0-9_]+$/);
     for (const [name, value] of Object.entries(constants)) {

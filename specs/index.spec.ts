@@ -55,6 +55,11 @@ describe('public surface (src/index.ts)', () => {
       'UNAUTHENTICATED',
       'INTERNAL',
       'UNIMPLEMENTED',
+      'FAILED_PRECONDITION',
+      'ALREADY_EXISTS',
+      'ABORTED',
+      'OUT_OF_RANGE',
+      'DATA_LOSS',
     ]) {
       assert.equal((rxchan.RpcErrorCode as Record<string, string>)[code], code);
     }

@@ -383,6 +383,12 @@ const HITS: Readonly<Record<string, readonly Hit[]>> = {
       has: 'CERTIFICATE_CACHE_SIZE: the least recently used certificate is forgotten',
     },
   ],
+  MAX_ERROR_REASON_LENGTH: [
+    { file: 'specs/actors/error-envelope.spec.ts', has: 'MAX_ERROR_REASON_LENGTH and MAX_ERROR_ID_LENGTH' },
+  ],
+  MAX_ERROR_ID_LENGTH: [
+    { file: 'specs/actors/error-envelope.spec.ts', has: 'MAX_ERROR_REASON_LENGTH and MAX_ERROR_ID_LENGTH' },
+  ],
   'actor name': [
     {
       file: `${it9n}/actors-call-bounds.spec.ts`,
@@ -405,6 +411,8 @@ const NOT_LIMITS: Readonly<Record<string, string>> = {
   'MuxConfig.separateFin': 'a wire option for peers that drop a Data frame’s payload with FIN',
   // Sends a handler's stack to its caller (exercised by specs/integration/actors.spec.ts).
   'ActorsConfig.exposeStackTraces': 'a disclosure switch',
+  // Sends an unexpected error's message (exercised by specs/integration/actors-errors.spec.ts).
+  'ActorsConfig.exposeErrorMessages': 'a disclosure switch',
 };
 
 /**

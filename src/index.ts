@@ -33,6 +33,8 @@ export {
   closeOnSignals,
   defaultConfig as defaultActorsConfig,
   defaultRestartOptions,
+  type ErrorInfo,
+  type ErrorMapper,
   type IncomingCall,
   type Interceptors,
   isRef,

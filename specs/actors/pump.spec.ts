@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { from, Observable, range, Subject, throwError } from 'rxjs';
 import type { OverflowPolicy } from '../../src/actors/config.js';
 import { CallScope, LOCAL_CALLER } from '../../src/actors/context.js';
+import type { ErrorPolicy } from '../../src/actors/error-policy.js';
 import { rpcError } from '../../src/actors/errors.js';
 import { PULL_TURN_ITEMS, pumpIterable } from '../../src/actors/pull-pump.js';
 import { type PumpStats, pumpObservable, type Sink } from '../../src/actors/pump.js';
@@ -60,9 +61,19 @@ class FakeSink implements Sink<number> {
   }
 }
 
+/**
+ * How the pumps here write a source's error: with the messages shown (`exposeErrorMessages`), so a spec
+ * sees which error ended the stream; masking is specs/actors/error-policy.spec.ts's.
+ */
+const errors: ErrorPolicy = {
+  config: { exposeErrorMessages: true, exposeStackTraces: false },
+  mapError: undefined,
+  report: () => {},
+};
+
 /** Pump options, with no byte budget: every item the sink refuses queues (the item-count rules alone). */
 function options(buffer: number, overflow: OverflowPolicy, stats?: PumpStats) {
-  return { buffer, overflow, exposeStack: false, signal: new AbortController().signal, stats };
+  return { buffer, overflow, errors, signal: new AbortController().signal, stats };
 }
 
 const flush = () => new Promise((r) => setImmediate(r));
@@ -154,7 +165,7 @@ describe('pumpObservable', () => {
     sink.release();
     assert.equal(await pumped, 'error');
     assert.deepEqual(sink.sent, [1, 2]);
-    assert.deepEqual(sink.ended, { code: 'UNKNOWN', message: 'source broke' });
+    assert.deepEqual(sink.ended, { code: 'INTERNAL', message: 'source broke' });
     assert.equal(
       await pumpObservable(
         throwError(() => new Error('x')),
@@ -250,7 +261,7 @@ describe('pumpIterable', () => {
     }
     const broken = new FakeSink();
     assert.equal(await pumpIterable(failing(), broken, options(1, 'error')), 'error');
-    assert.deepEqual(broken.ended, { code: 'UNKNOWN', message: 'iterator broke' });
+    assert.deepEqual(broken.ended, { code: 'INTERNAL', message: 'iterator broke' });
   });
 });
 
@@ -309,7 +320,7 @@ describe('pumpIterable turns', () => {
     } as unknown as AsyncIterable<number>;
     const sink = new FakeSink();
     assert.equal(await pumpIterable(source, sink, options(1, 'error')), 'error');
-    assert.deepEqual(sink.ended, { code: 'UNKNOWN', message: 'no iterator' });
+    assert.deepEqual(sink.ended, { code: 'INTERNAL', message: 'no iterator' });
   });
 });
 

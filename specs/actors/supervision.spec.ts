@@ -171,7 +171,7 @@ describe('restart on failure', () => {
     assert.equal(errors.length, 0);
     await assert.rejects(
       ref.explode(true),
-      (e) => isRpcError(e, 'UNKNOWN') && /instance 1 is broken/.test(e.message),
+      (e) => isRpcError(e, 'INTERNAL') && /instance 1 is broken/.test(e.message),
     );
     const after = await ref.whoami();
     assert.equal(after.n, 2, 'the next call is served by a fresh instance');

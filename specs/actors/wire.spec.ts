@@ -7,7 +7,7 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { lastValueFrom, type Observable, of, toArray } from 'rxjs';
-import { ActorSystem, actor, isRpcError } from '../../src/actors/index.js';
+import { ActorSystem, actor, isRpcError, RpcError } from '../../src/actors/index.js';
 import { parseCall, parseShape } from '../../src/actors/wire.js';
 import { ChannelSession, Receiver, Sender } from '../../src/transport/channel/index.js';
 import { memoryConnectionPair } from '../../src/transport/connection/index.js';
@@ -99,6 +99,9 @@ class Calculator {
   ticks(n: number): Observable<string> {
     return of(...Array.from({ length: n }, (_, i) => `item ${i}`));
   }
+  reserve(sku: string): never {
+    throw new RpcError('FAILED_PRECONDITION', 'out of stock', { reason: 'OUT_OF_STOCK', details: { sku } });
+  }
 }
 
 /** A client and a server system over an in-memory connection, recording what each side writes. */
@@ -158,6 +161,15 @@ describe('call record vectors', () => {
       isRpcError(e, 'NOT_FOUND'),
     );
     assertContains(wrote.server!, 'actors.reply-error');
+    await client.close();
+    await server.close();
+  });
+
+  it("a domain error's ERROR record, with its envelope (details, reason), is the bytes of the vector", async () => {
+    const { client, server, wrote } = await tapped();
+    const calc = client.ref<Calculator>('calculator', { host: 'memory', port: 1 });
+    await assert.rejects(calc.reserve('A-1'), (e) => isRpcError(e, 'FAILED_PRECONDITION'));
+    assertContains(wrote.server!, 'actors.reply-error-envelope');
     await client.close();
     await server.close();
   });

@@ -170,7 +170,7 @@ describe('actors over TLS: byte streams of a refused call are reset', () => {
     const { baseline } = await start();
     const r = endless();
     const w = sink();
-    await assert.rejects(p!.client.ref<Files>('files', p!.peer).broken(r, w), code('UNKNOWN'));
+    await assert.rejects(p!.client.ref<Files>('files', p!.peer).broken(r, w), code('INTERNAL'));
     await released([r, w], baseline);
   });
 

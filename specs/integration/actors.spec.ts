@@ -120,7 +120,7 @@ describe('actors over TLS: request/reply', () => {
     });
     await assert.rejects(
       calc.fail('plain'),
-      (e) => isRpcError(e, 'UNKNOWN') && e.message === 'plain failure',
+      (e) => isRpcError(e, 'INTERNAL') && e.message === `internal error (id ${e.errorId})`,
     );
     assert.equal(await calc.add(2, 2), 4);
   });
@@ -137,7 +137,7 @@ describe('actors over TLS: request/reply', () => {
   it('sends the handler stack when the server enables exposeStackTraces', async () => {
     await start({ server: { config: { exposeStackTraces: true } } });
     await assert.rejects(p.client.ref<Calculator>('calculator', p.peer).fail('plain'), (e) => {
-      assert.ok(isRpcError(e, 'UNKNOWN'));
+      assert.ok(isRpcError(e, 'INTERNAL'));
       assert.match(e.remoteStack ?? '', /TypeError: plain failure[\s\S]*fail/);
       return true;
     });

@@ -59,6 +59,13 @@ export interface ActorsConfig {
   /** Send a failing handler's stack to the caller (`RpcError.remoteStack`). Default false. */
   exposeStackTraces: boolean;
   /**
+   * Send the message of an unexpected error (a handler's, a callback's or a stream source's throw that
+   * is not an RpcError) to the peer, instead of `internal error (id …)`. For development: messages say
+   * what peers should not learn (paths, queries). The code stays INTERNAL, and the error is reported to
+   * `onError` with its id all the same. Default false.
+   */
+  exposeErrorMessages: boolean;
+  /**
    * `close()` gives running calls this long in total, ms, counted from when it begins (calls still
    * queued are refused at once); then it aborts them (UNAVAILABLE), runs `onStop` and closes the
    * connections. Default 5_000. 0: cut at once.
@@ -88,6 +95,7 @@ export function defaultConfig(): ActorsConfig {
     reconnectBaseMs: 100,
     reconnectMaxMs: 10_000,
     exposeStackTraces: false,
+    exposeErrorMessages: false,
     closeTimeoutMs: 5_000,
     idleTimeoutMs: 300_000,
   };
@@ -116,6 +124,7 @@ export function verifyConfig(c: ActorsConfig): void {
   if (c.reconnectMaxMs < c.reconnectBaseMs) bad('reconnectMaxMs', 'must be at least reconnectBaseMs');
   if (!isOverflowPolicy(c.overflow)) bad('overflow', `must be 'error', 'drop-oldest' or 'drop-newest'`);
   if (typeof c.exposeStackTraces !== 'boolean') bad('exposeStackTraces', 'must be a boolean');
+  if (typeof c.exposeErrorMessages !== 'boolean') bad('exposeErrorMessages', 'must be a boolean');
 }
 
 /** Defaults, overridden by `partial`, verified. */

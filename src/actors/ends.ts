@@ -165,7 +165,8 @@ function startPump(link: Link, source: unknown, sender: Sender<unknown>, until: 
     buffer: config.streamBuffer,
     bytes: link.pushBytes,
     overflow: config.overflow,
-    exposeStack: false,
+    errors: link.core,
+    where: { peer: link.caller },
     signal: until,
     stats,
   };

@@ -4,15 +4,22 @@
  * handler, in the actor system, or in the transport below. Code matches on `code`, never on message text.
  *
  * On the wire an RpcError is the ERROR record of the call's reply channel (docs/PROTOCOL.md section 5):
- * `code` is the RpcError code, `details` the {@link WireErrorDetails} envelope.
+ * `code` is the RpcError code, `details` the envelope of error-envelope.ts. What a node sends for an
+ * error of its own code is decided in error-policy.ts (unexpected errors are masked).
  */
 import { isTransportError, type TransportError, type TransportErrorCode } from '../transport/errors.js';
+import { readEnvelope } from './error-envelope.js';
 
-/** Stable codes, gRPC-style. Every one is listed in docs/PROTOCOL.md section 5. */
+/**
+ * Stable codes, gRPC's (the same names and meanings). Every one is listed in docs/PROTOCOL.md 5.6 and
+ * docs/ERRORS.md 4. rxchan itself raises CANCELLED, UNKNOWN, INVALID_ARGUMENT, DEADLINE_EXCEEDED,
+ * NOT_FOUND, PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE, UNAUTHENTICATED, INTERNAL and
+ * UNIMPLEMENTED; the others are for handlers' domain errors.
+ */
 export const RpcErrorCode = {
   /** The caller cancelled the call (AbortSignal, unsubscribe), or the peer cancelled a channel of it. */
   CANCELLED: 'CANCELLED',
-  /** The handler threw something that is not an RpcError; its message is kept. */
+  /** A peer's ERROR record with a code that is not one of these; a local handler's non-RpcError throw. */
   UNKNOWN: 'UNKNOWN',
   /** The call was malformed: bad arguments, a value that cannot be sent, a stream awaited as a value. */
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
@@ -28,10 +35,23 @@ export const RpcErrorCode = {
   UNAVAILABLE: 'UNAVAILABLE',
   /** The peer would not accept our identity, or we would not accept its. */
   UNAUTHENTICATED: 'UNAUTHENTICATED',
-  /** A bug or broken invariant in rxchan or in the peer's messages. */
+  /**
+   * A bug or broken invariant in rxchan or in the peer's messages; or the peer's handler threw
+   * something that is not an RpcError (masked: see `RpcError.errorId`).
+   */
   INTERNAL: 'INTERNAL',
   /** The actor has no such method. */
   UNIMPLEMENTED: 'UNIMPLEMENTED',
+  /** Domain: the system is not in the state the call needs (out of stock, a non-empty directory). */
+  FAILED_PRECONDITION: 'FAILED_PRECONDITION',
+  /** Domain: what the call would create exists already. */
+  ALREADY_EXISTS: 'ALREADY_EXISTS',
+  /** Domain: the call lost a concurrency conflict (a transaction aborted, a version changed); retry higher up. */
+  ABORTED: 'ABORTED',
+  /** Domain: a value past the valid range (reading past the end, a page beyond the last). */
+  OUT_OF_RANGE: 'OUT_OF_RANGE',
+  /** Domain: data was lost or corrupted, unrecoverably. */
+  DATA_LOSS: 'DATA_LOSS',
 } as const;
 
 export type RpcErrorCode = (typeof RpcErrorCode)[keyof typeof RpcErrorCode];
@@ -47,10 +67,17 @@ export function isRpcErrorCode(code: unknown): code is RpcErrorCode {
 export interface RpcErrorOptions {
   /** Anything the handler wants the caller to see (it travels as MessagePack data). */
   details?: unknown;
+  /**
+   * A stable, machine-readable reason within the code (google.rpc.ErrorInfo's `reason`): by convention
+   * UPPER_SNAKE_CASE, like `'OUT_OF_STOCK'`; 1 to 128 characters (a longer one is not sent).
+   */
+  reason?: string;
   /** The local cause (never sent). */
   cause?: unknown;
   /** The handler's stack, when the serving system enables `exposeStackTraces`. */
   remoteStack?: string;
+  /** The id under which the node that raised it reported the original error (set by rxchan). */
+  errorId?: string;
 }
 
 /**
@@ -73,14 +100,24 @@ export class RpcError extends Error {
   readonly code: RpcErrorCode;
   /** What the thrower attached with `new RpcError(code, message, { details })`, if anything. */
   readonly details: unknown;
+  /** The thrower's machine-readable reason within the code (`'OUT_OF_STOCK'`), if it gave one. */
+  readonly reason: string | undefined;
   /** The remote handler's stack, only when the serving system sets `exposeStackTraces`. */
   readonly remoteStack: string | undefined;
+  /**
+   * For an error the peer masked (INTERNAL: its code threw something that is not an RpcError), the id
+   * under which the peer reported the original error to its `onError`: quote it to find that error in
+   * the peer's logs.
+   */
+  readonly errorId: string | undefined;
 
   constructor(code: RpcErrorCode, message: string, options?: RpcErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.details = options?.details;
+    this.reason = options?.reason;
     this.remoteStack = options?.remoteStack;
+    this.errorId = options?.errorId;
   }
 }
 
@@ -128,8 +165,10 @@ const FROM_TRANSPORT: Partial<Record<TransportErrorCode, RpcErrorCode>> = {
 
 /**
  * The RpcError a caller sees for `err`: an RpcError as it is; a TransportError mapped by its code (a
- * CHANNEL_ERROR becomes the error the peer sent: its code, message and details envelope); an AbortSignal's
- * reason that is an RpcError as it is; anything else `fallback` (UNKNOWN by default) with its message.
+ * CHANNEL_ERROR becomes the error the peer sent: its code, message and the well-formed fields of its
+ * details envelope, see error-envelope.ts); an AbortSignal's reason that is an RpcError as it is;
+ * anything else `fallback` (UNKNOWN by default) with its message. This is for errors a caller sees;
+ * what a node SENDS for an error of its own code is errorToWire's (error-policy.ts), which masks.
  */
 export function toRpcError(err: unknown, fallback: RpcErrorCode = 'UNKNOWN'): RpcError {
   if (err instanceof RpcError) return err;
@@ -145,34 +184,4 @@ function fromTransport(err: TransportError): RpcError {
     return new RpcError(code, err.message, { cause: err, ...envelope });
   }
   return new RpcError(FROM_TRANSPORT[err.code] ?? 'UNKNOWN', err.message, { cause: err });
-}
-
-/**
- * The `details` field of a call's ERROR record (docs/PROTOCOL.md section 5.4): the RpcError's details and,
- * only when the serving system sets `exposeStackTraces`, the handler's stack.
- */
-export interface WireErrorDetails {
-  details?: unknown;
-  stack?: string;
-}
-
-/** What a server writes in the ERROR record of a reply channel for `err`. */
-export function errorToWire(
-  err: unknown,
-  exposeStack: boolean,
-): { code: RpcErrorCode; message: string; details: WireErrorDetails | undefined } {
-  const rpc = toRpcError(err);
-  const envelope: WireErrorDetails = {};
-  if (rpc.details !== undefined) envelope.details = rpc.details;
-  // The stack of the original throw, not of the RpcError made around it.
-  const stack = err instanceof Error ? err.stack : undefined;
-  if (exposeStack && stack !== undefined) envelope.stack = stack;
-  const empty = envelope.details === undefined && envelope.stack === undefined;
-  return { code: rpc.code, message: rpc.message, details: empty ? undefined : envelope };
-}
-
-function readEnvelope(value: unknown): { details?: unknown; remoteStack?: string } {
-  if (typeof value !== 'object' || value === null) return {};
-  const { details, stack } = value as WireErrorDetails;
-  return typeof stack === 'string' ? { details, remoteStack: stack } : { details };
 }

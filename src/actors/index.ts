@@ -52,6 +52,7 @@ export { type CloseOnSignalsOptions, closeOnSignals } from './close-on-signals.j
 export { type ActorsConfig, defaultConfig, type OverflowPolicy, verifyConfig } from './config.js';
 export { type CallContext, type Caller, type CallMetadata, callContext } from './context.js';
 export { type ActorOptions, actor, type MethodOptions, method } from './decorators.js';
+export type { ErrorInfo, ErrorMapper } from './error-policy.js';
 export {
   isRpcError,
   RpcError,

@@ -11,6 +11,7 @@ import type { ActorCell } from './callee/cell.js';
 import type { ActorsConfig } from './config.js';
 import { type Caller, callerOf } from './context.js';
 import type { ActorEnds } from './ends.js';
+import type { ErrorInfo, ErrorMapper } from './error-policy.js';
 import { type RpcError, rpcError, toRpcError } from './errors.js';
 import type { InterceptorChains } from './interceptors.js';
 import { ByteBudget, type PumpStats } from './pump.js';
@@ -22,8 +23,13 @@ export interface Core {
   readonly stats: PumpStats;
   /** The system's interceptors: served calls run through `server`, calls made through `client`. */
   readonly interceptors: InterceptorChains;
-  /** Where failures nobody else can see go (a failed onStart, a reply that could not be written). */
-  report(err: unknown): void;
+  /**
+   * Where failures nobody else can see go (a failed onStart, a reply that could not be written), and the
+   * unexpected errors masked on the wire, with their id (error-policy.ts).
+   */
+  report(err: unknown, info?: ErrorInfo): void;
+  /** The system's `mapError` (error-policy.ts). */
+  readonly mapError: ErrorMapper | undefined;
   /** A hosted actor by name. */
   lookup(name: string): ActorCell | undefined;
   /**

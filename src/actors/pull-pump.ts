@@ -3,7 +3,8 @@
  * end of a channel, with backpressure: `next()` is not called while the channel says wait, so a slow
  * reader pauses the source. See pump.ts for the shared types and the push pump.
  */
-import { errorToWire, rpcError, toRpcError } from './errors.js';
+import { errorToWire } from './error-policy.js';
+import { rpcError, toRpcError } from './errors.js';
 import type { PumpEnd, PumpOptions, Sink } from './pump.js';
 
 /**
@@ -47,7 +48,7 @@ export function pumpIterable<T>(
     const sourceFailed = (err: unknown) => {
       done = true; // a throwing iterator is finished; return() is not called
       if (over) return;
-      const e = errorToWire(err, options.exposeStack);
+      const e = errorToWire(err, options.errors, options.where);
       sink.error(e.code, e.message, e.details);
       options.failed?.(rpcError(e.code, e.message, { cause: err }));
       finish('error');

@@ -16,8 +16,8 @@
  *   connection hold at most about the budget's bytes plus `buffer` items each; within one, a synchronous
  *   burst may queue more.
  *
- * A source that completes or errors ends the channel after the buffered items (close, or an ERROR record);
- * so does an item that cannot be sent (INVALID_ARGUMENT, RESOURCE_EXHAUSTED for a message too large).
+ * A source that completes or errors ends the channel after the buffered items (close, or an ERROR record:
+ * see `PumpOptions.errors`); so does an item that cannot be sent (INVALID_ARGUMENT, RESOURCE_EXHAUSTED for a message too large).
  * When `signal` aborts, or a write fails because the reader cancelled (CHANNEL_CANCELLED) or the
  * connection ended, the source is unsubscribed (its teardown runs; an iterator's `return()` is called)
  * and the channel is left to the caller.
@@ -27,7 +27,8 @@
  */
 import { Observable, type Subscriber } from 'rxjs';
 import type { OverflowPolicy } from './config.js';
-import { errorToWire, type RpcError, rpcError, toRpcError } from './errors.js';
+import { type ErrorPolicy, type ErrorWhere, errorToWire } from './error-policy.js';
+import { type RpcError, rpcError, toRpcError } from './errors.js';
 
 /** The waiting end of a channel, as a pump uses it (a channel-layer Sender has this shape). */
 export interface Sink<T = unknown> {
@@ -141,8 +142,13 @@ export interface PumpOptions {
   /** The connection's byte budget for push streams (none: items the channel refuses queue at once). */
   bytes?: ByteBudget;
   overflow: OverflowPolicy;
-  /** Send a failing source's stack in the ERROR record. */
-  exposeStack: boolean;
+  /**
+   * What a failing source's ERROR record says: an RpcError as it is, anything else masked and reported
+   * (error-policy.ts), with `where`.
+   */
+  errors: ErrorPolicy;
+  /** Where the source's errors come from, for `onError`. */
+  where?: ErrorWhere;
   /** Stops the pump (the caller cancelled, the deadline passed, the connection ended). */
   signal: AbortLike;
   stats?: PumpStats;
@@ -318,7 +324,7 @@ class PushPump<T> {
       this.sink.close();
       this.finish('complete');
     } else if (end) {
-      const e = errorToWire(end.error, this.options.exposeStack);
+      const e = errorToWire(end.error, this.options.errors, this.options.where);
       this.sink.error(e.code, e.message, e.details);
       this.options.failed?.(rpcError(e.code, e.message, { cause: end.error }));
       this.finish('error');

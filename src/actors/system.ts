@@ -24,6 +24,7 @@ import { makeRef } from './caller/ref.js';
 import { type ActorsConfig, resolveConfig } from './config.js';
 import { type ActorOptions, actorMetadata, verifyActorOptions, verifyName } from './decorators.js';
 import { ActorEnds, type EndServices } from './ends.js';
+import type { ErrorInfo, ErrorMapper } from './error-policy.js';
 import { type RpcError, rpcError } from './errors.js';
 import { type InterceptorChains, type Interceptors, interceptorChains } from './interceptors.js';
 import { type Core, Link } from './link.js';
@@ -45,10 +46,19 @@ export interface ActorSystemOptions {
   /** Channel settings for every connection. */
   channel?: Partial<ChannelConfig>;
   /**
-   * Failures nobody else can see: an actor that failed (its start, or a handler's fatal error) and
-   * whether it restarts, an onStop that threw. Default: console.error.
+   * Failures nobody else can see: an actor that failed (its start, or a handler's fatal error) and whether it restarts, an onStop that threw; and every
+   * unexpected error (not an RpcError) that a handler, a callback or a stream source of this node threw
+   * toward a peer, which the peer got masked as INTERNAL `internal error (id …)`: then `info` has that
+   * `errorId`, and where it was thrown (docs/ERRORS.md 4.1). Must not throw. Default: console.error.
    */
-  onError?: (err: unknown) => void;
+  onError?: (err: unknown, info?: ErrorInfo) => void;
+  /**
+   * Turns an application's own errors into the RpcError callers get, in one place: called with what a
+   * handler, a callback or a stream source threw that is not an RpcError; return an RpcError (say
+   * FAILED_PRECONDITION with a `reason`) to send it, or undefined to mask the error (INTERNAL). Applies
+   * to local calls too. Must not throw (if it does, the error is masked and what it threw reported).
+   */
+  mapError?: ErrorMapper;
   /** How to reach a peer. Default: TLS 1.3 with `identity`, requiring the peer to prove `peer.key`. */
   dial?: (peer: Peer) => Promise<Connection>;
   /**
@@ -127,13 +137,19 @@ export class ActorSystem {
     this.config = resolveConfig(options.config);
     this.container = options.container ?? rootContainer.createChildContainer();
     this.container.register(ActorSystem, { useValue: this });
-    const report = options.onError ?? ((err: unknown) => console.error('[rxchan]', err));
+    const report =
+      options.onError ??
+      ((err: unknown, info?: ErrorInfo) =>
+        info === undefined
+          ? console.error('[rxchan]', err)
+          : console.error('[rxchan] error id', info.errorId, err));
     this.interceptors = interceptorChains(options.interceptors);
     this.core = {
       config: this.config,
       stats: this.pumpStats,
       interceptors: this.interceptors,
       report,
+      mapError: options.mapError,
       lookup: (name) => this.cells.get(name),
       overQueued: (queued) => this.overQueued(queued),
     };
@@ -204,7 +220,13 @@ export class ActorSystem {
    */
   ref<T>(name: string, peer?: Peer, options: CallOptions = {}): Ref<T> {
     if (peer === undefined) {
-      const local = new LocalInvoker(name, (n) => this.cells.get(n), this.interceptors, this.core.report);
+      const local = new LocalInvoker(
+        name,
+        (n) => this.cells.get(n),
+        this.interceptors,
+        this.core.report,
+        this.options.mapError,
+      );
       return makeRef<T>(local, options);
     }
     const key = peerKey(peer);

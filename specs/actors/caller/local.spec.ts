@@ -137,7 +137,7 @@ describe('local refs', () => {
     await assert.rejects(firstValueFrom(s.ref<Calculator>('nobody').ticks(1)), code('NOT_FOUND'));
   });
 
-  it('fail only the call whose handler throws: RpcError as thrown, anything else UNKNOWN', async () => {
+  it('fail only the call whose handler throws: RpcError as thrown, anything else INTERNAL with its message', async () => {
     const s = system();
     await s.register(Calculator);
     const calc = s.ref<Calculator>('calculator');
@@ -147,7 +147,12 @@ describe('local refs', () => {
     );
     await assert.rejects(
       calc.fail('plain'),
-      (e) => isRpcError(e, 'UNKNOWN') && e.message === 'plain failure',
+      // A local caller is this process: nothing is masked, the original error is the cause.
+      (e) =>
+        isRpcError(e, 'INTERNAL') &&
+        e.message === 'plain failure' &&
+        e.cause instanceof Error &&
+        e.errorId === undefined,
     );
     assert.equal(await calc.add(2, 3), 5);
   });

@@ -21,7 +21,8 @@ import {
 import { isTransportError, type TransportError } from '../../transport/errors.js';
 import { CallScope } from '../context.js';
 import { bindCallbacks, releasePlaced } from '../ends.js';
-import { errorToWire, type RpcError, rpcError, toRpcError } from '../errors.js';
+import { type ErrorWhere, errorToLocal, errorToWire } from '../error-policy.js';
+import { type RpcError, rpcError, toRpcError } from '../errors.js';
 import type { CallEnd } from '../interceptors.js';
 import { isStreamLike } from '../invoke.js';
 import type { Admission, Link } from '../link.js';
@@ -371,7 +372,8 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
       buffer: per.buffer ?? config.streamBuffer,
       bytes: this.link.pushBytes,
       overflow: per.overflow ?? config.overflow,
-      exposeStack: config.exposeStackTraces,
+      errors: this.link.core,
+      where: this.where(),
       signal: this,
       stats,
     };
@@ -409,12 +411,17 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
     try {
       if (!this.answered) {
         this.answered = true;
-        answerError(this.link, this.reply, this.reason ?? err);
+        answerError(this.link, this.reply, this.reason ?? err, this.where());
       }
     } catch (bug) {
       this.link.core.report(bug);
     }
     this.end();
+  }
+
+  /** Where this call's errors come from, for `onError` (made for an error reply, or once per stream result). */
+  private where(): ErrorWhere {
+    return { actor: this.actor, method: this.method, peer: this.link.caller };
   }
 
   /** Once: stop the deadline, release what the call holds, and count it out of the connection. */
@@ -438,13 +445,17 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
   private describeEnd(): CallEnd {
     const stream = this.source !== undefined;
     if (this.failure === undefined) return { code: 'OK', stream };
-    const error = toRpcError(this.failure);
+    // The code the caller got (a mapped domain error, or INTERNAL for an unexpected one), unmasked.
+    const error = errorToLocal(this.failure, this.link.core.mapError);
     return { code: error.code, error, stream };
   }
 }
 
-/** Answer `reply` with `err` as an ERROR record (see PROTOCOL.md 5.6); never throws. */
-function answerError(link: Link, reply: Sender<unknown>, err: unknown): void {
-  const e = errorToWire(err, link.core.config.exposeStackTraces);
+/**
+ * Answer `reply` with `err` as an ERROR record (see PROTOCOL.md 5.3, 5.6); never throws. An error that is
+ * not an RpcError is masked and reported, with `where` (error-policy.ts).
+ */
+function answerError(link: Link, reply: Sender<unknown>, err: unknown, where?: ErrorWhere): void {
+  const e = errorToWire(err, link.core, where ?? { peer: link.caller });
   reply.error(e.code, e.message, e.details);
 }

@@ -13,6 +13,7 @@ import { capabilityTarget, type Outcome, type Target } from '../callee/target.js
 import { badCallTimeout } from '../config.js';
 import { CallScope, currentScope, LOCAL_CALLER, onSignal } from '../context.js';
 import { asyncCallbacks } from '../ends.js';
+import { type ErrorMapper, errorToLocal } from '../error-policy.js';
 import { type RpcError, rpcError, toRpcError } from '../errors.js';
 import type { InterceptorChains, OutgoingCall } from '../interceptors.js';
 import { isStreamLike, toObservable } from '../invoke.js';
@@ -29,6 +30,8 @@ export class LocalInvoker implements RefInvoker {
     private readonly lookup: (name: string) => ActorCell | undefined,
     private readonly interceptors: InterceptorChains,
     private readonly report: (err: unknown) => void,
+    /** The system's `mapError`: a handler's error that is not an RpcError goes through it (error-policy.ts). */
+    private readonly mapError?: ErrorMapper,
   ) {}
 
   call(method: string, args: unknown[], options: CallOptions): Call<unknown> {
@@ -62,7 +65,16 @@ export class LocalInvoker implements RefInvoker {
       const left = Math.max(1, inherited - Date.now());
       timeout = own === undefined ? left : Math.min(own, left);
     }
-    const local = new LocalCall(call, this.actor, method, timeout, options, parent, this.report);
+    const local = new LocalCall(
+      call,
+      this.actor,
+      method,
+      timeout,
+      options,
+      parent,
+      this.report,
+      this.mapError,
+    );
     local.scope.intercept(this.interceptors.server);
     local.unaryDeadline = options.timeoutMs === undefined && inherited === undefined && defaults.unaryOnly;
     if (local.started()) cell.enqueue(method, asyncCallbacks(args), local.scope, local);
@@ -113,6 +125,7 @@ class LocalCall implements Outcome, StreamResult {
     options: CallOptions,
     private readonly parent: CallScope | undefined,
     private readonly report: (err: unknown) => void,
+    private readonly mapError: ErrorMapper | undefined,
   ) {
     this.scope = new CallScope(LOCAL_CALLER, actor, method, timeoutMs, options.metadata, (reason) =>
       this.aborted(reason),
@@ -151,7 +164,7 @@ class LocalCall implements Outcome, StreamResult {
 
   reject(err: unknown): void {
     if (this.done) return;
-    this.failure = toRpcError(this.scope.reason ?? err);
+    this.failure = errorToLocal(this.scope.reason ?? err, this.mapError);
     this.end();
     this.call.reject(this.failure);
   }
@@ -166,7 +179,7 @@ class LocalCall implements Outcome, StreamResult {
       next: (v) => this.observer?.next(v),
       error: (err: unknown) => {
         const o = this.observer;
-        this.failure = toRpcError(err);
+        this.failure = errorToLocal(err, this.mapError);
         this.end();
         o?.error(this.failure);
       },
