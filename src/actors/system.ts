@@ -16,6 +16,7 @@ import {
 } from '../transport/connection/index.js';
 import { type MuxConfig, Session } from '../transport/mux/index.js';
 import { ActorCell, type ActorClass } from './callee/cell.js';
+import { REFLECTION_ACTOR, RESERVED_PREFIX, reflectionActor } from './callee/reflection.js';
 import { serveCallStream, serveChannel } from './callee/server.js';
 import { ChannelInvoker } from './caller/channel-invoker.js';
 import { closeLink, type Peer, PeerClient, peerKey, RemoteInvoker } from './caller/client.js';
@@ -47,6 +48,14 @@ export interface ActorSystemOptions {
   onError?: (err: unknown) => void;
   /** How to reach a peer. Default: TLS 1.3 with `identity`, requiring the peer to prove `peer.key`. */
   dial?: (peer: Peer) => Promise<Connection>;
+  /**
+   * The built-in reflection actor `rxchan.reflection` (`ping()`, `list()`: what `rxchan ping` and
+   * `rxchan list` call). Default true: served, to every caller this node accepts, and `list()` shows a
+   * caller only the actors and methods its `allow` lists let it call. `{ allow }` narrows who may call
+   * it at all (a bad list throws INVALID_CONFIG); false: not served (calls to it fail NOT_FOUND). Not
+   * counted in `stats().actors`.
+   */
+  reflection?: boolean | { allow?: readonly string[] };
 }
 
 /**
@@ -63,7 +72,7 @@ export interface ListenOptions extends Partial<ConnectionConfig>, ListenHooks {
 
 /** Counters of a system, for monitoring and for specs that prove memory stays bounded. */
 export interface SystemStats {
-  /** Actors registered. */
+  /** Actors registered (built-in ones, such as the reflection actor, are not counted). */
   actors: number;
   /** Connections open (both directions). */
   connections: number;
@@ -106,6 +115,8 @@ export class ActorSystem {
   private readonly listeners: Listener[] = [];
   private readonly pumpStats: PumpStats = { buffered: 0, dropped: 0 };
   private readonly core: Core;
+  /** Built-in actors hosted (see {@link RESERVED_PREFIX}). */
+  private readonly builtins: number = 0;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: ActorSystemOptions = {}) {
@@ -120,6 +131,15 @@ export class ActorSystem {
       lookup: (name) => this.cells.get(name),
       overQueued: (queued) => this.overQueued(queued),
     };
+    const reflection = options.reflection ?? true;
+    if (reflection !== false) {
+      const allow = reflection === true ? undefined : reflection.allow;
+      const cls = reflectionActor(() => this.cells.values());
+      const opts: ActorOptions = allow === undefined ? {} : { allow };
+      verifyActorOptions(opts);
+      this.cells.set(REFLECTION_ACTOR, this.newCell(REFLECTION_ACTOR, cls, opts));
+      this.builtins = 1;
+    }
   }
 
   /**
@@ -129,7 +149,8 @@ export class ActorSystem {
    * failure, which is also reported to `onError` (so not awaiting is fine). A class with constructor
    * parameters must be `@actor` or `@injectable()` (tsyringe needs their types).
    * Throws TransportError INVALID_CONFIG for a bad name or options; RpcError INVALID_ARGUMENT when the
-   * class has no `@actor` name and none is given, or the name is taken; UNAVAILABLE after close().
+   * class has no `@actor` name and none is given, the name is taken, or it starts with `rxchan.`
+   * (reserved for built-in actors, such as `rxchan.reflection`); UNAVAILABLE after close().
    */
   register<T extends object>(cls: ActorClass<T>): Promise<void>;
   register<T extends object>(name: string, cls: ActorClass<T>, options?: ActorOptions): Promise<void>;
@@ -139,14 +160,23 @@ export class ActorSystem {
     const name = typeof a === 'string' ? a : meta?.name;
     if (name === undefined) throw rpcError('INVALID_ARGUMENT', `${cls.name} has no @actor name: pass one`);
     verifyName(name);
+    if (name.startsWith(RESERVED_PREFIX))
+      throw rpcError(
+        'INVALID_ARGUMENT',
+        `actor names starting with ${RESERVED_PREFIX} are reserved: ${name}`,
+      );
     const options: ActorOptions = { ...meta?.options, ...c };
     verifyActorOptions(options);
     if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
     if (this.cells.has(name))
       throw rpcError('INVALID_ARGUMENT', `an actor named ${name} is already registered`);
-    const cell = new ActorCell(name, cls, options, this.container, this.config, this.core.report);
+    const cell = this.newCell(name, cls, options);
     this.cells.set(name, cell);
     return cell.ready;
+  }
+
+  private newCell(name: string, cls: ActorClass, options: ActorOptions): ActorCell {
+    return new ActorCell(name, cls, options, this.container, this.config, this.core.report);
   }
 
   /**
@@ -203,7 +233,7 @@ export class ActorSystem {
       servedCalls += l.servedCount;
     }
     return {
-      actors: this.cells.size,
+      actors: this.cells.size - this.builtins,
       connections: this.links.size,
       pendingCalls,
       servedCalls,
