@@ -1,6 +1,9 @@
 /** Exit statuses of failed calls: one per RpcError code, none colliding with the CLI's own. */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { RpcErrorCode, rpcError } from '../../src/actors/errors.js';
 import { EXIT_INTERRUPTED, exitCodeFor, reportCallError } from '../../src/cli/exit-codes.js';
 import { transportError } from '../../src/transport/errors.js';
@@ -24,5 +27,14 @@ describe('cli exit codes', () => {
     out = '';
     assert.equal(reportCallError(transportError('CONNECTION_LOST', 'gone'), write), 24);
     assert.equal(out, 'UNAVAILABLE: gone\n');
+  });
+
+  it('README.md lists the same status for every code', () => {
+    // dist/specs/cli/exit-codes.spec.js -> the repository root is three levels up.
+    const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const listed = new Map<string, number>();
+    for (const m of readme.matchAll(/\| `([A-Z_]+)` \| (\d+) (?=\|)/g)) listed.set(m[1]!, Number(m[2]));
+    for (const code of Object.values(RpcErrorCode)) assert.equal(listed.get(code), exitCodeFor(code), code);
   });
 });
