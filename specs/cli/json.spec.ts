@@ -1,5 +1,6 @@
 /** JSON in and out of `rxchan call`: bytes and bigints as one-key objects, both ways. */
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { parseJson, stringify } from '../../src/cli/json.js';
 
@@ -18,6 +19,7 @@ describe('cli json', () => {
     assert.equal(stringify(undefined), 'null');
     assert.equal(stringify(new Date(0)), '"1970-01-01T00:00:00.000Z"');
     assert.equal(stringify({ a: [1] }, 2), '{\n  "a": [\n    1\n  ]\n}');
+    assert.throws(() => stringify({ out: Readable.from([]) }), TypeError);
   });
 
   it('leaves other objects alone, and refuses bad JSON or a bad $bytes/$bigint (SyntaxError)', () => {

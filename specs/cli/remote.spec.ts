@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -87,6 +88,9 @@ class Calc {
     const { signal } = callContext();
     await sleep(10_000, undefined, { signal });
     return 'late';
+  }
+  bytes(): Readable {
+    return Readable.from([Buffer.from('abc')]);
   }
   _private(): string {
     return 'hidden';
@@ -186,6 +190,7 @@ describe('rxchan ping, list and call against a server', () => {
     assert.deepEqual(rows[0], ['ACTOR', 'METHOD', 'KIND']);
     assert.deepEqual(rows.slice(1), [
       ['calc', 'add', 'unary'],
+      ['calc', 'bytes', 'unknown'],
       ['calc', 'echo', 'unknown'],
       ['calc', 'fail', 'unknown'],
       ['calc', 'meta', 'unknown'],
@@ -245,6 +250,9 @@ describe('rxchan ping, list and call against a server', () => {
       assert.equal(r.code, code, `${name}: ${r.stderr}`);
       assert.ok(r.stderr.startsWith(`${name}: `), r.stderr);
     }
+    const bytes = await rxchan('call', ...as('alice', 'calc.bytes'));
+    assert.equal(bytes.code, 1, bytes.stderr);
+    assert.match(bytes.stderr, /cannot print the result as JSON/);
     const ops = await rxchan('call', ...as('ops', 'admin.restart'));
     assert.equal(ops.stdout, '"restarted"\n');
   });

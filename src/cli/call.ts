@@ -32,8 +32,8 @@ export const call: Command = {
     '  -m, --metadata K=V   call metadata (callContext().metadata); repeatable',
     '  -w, --watch          on a terminal, redraw the latest item (indented) instead of adding lines',
     '',
-    'Exit: 0 done; 1 failed before calling (e.g. a bad key file); 2 bad usage (a bad JSON argument);',
-    '130 Ctrl-C; a failed call prints "CODE: message" (and "details: JSON") on stderr and exits',
+    'Exit: 0 done; 1 failed before calling (e.g. a bad key file), or a result is not JSON (a byte',
+    'stream: the call is cancelled); 2 bad usage (a bad JSON argument); 130 Ctrl-C; a failed call prints "CODE: message" (and "details: JSON") on stderr and exits',
     '10 + the gRPC number of its code:',
     '  CANCELLED 11, UNKNOWN 12, INVALID_ARGUMENT 13, DEADLINE_EXCEEDED 14, NOT_FOUND 15,',
     '  PERMISSION_DENIED 17, RESOURCE_EXHAUSTED 18, UNIMPLEMENTED 22, INTERNAL 23, UNAVAILABLE 24,',
@@ -126,7 +126,7 @@ function watchView(target: string): View {
  * Subscribes to the call and shows its results. Resolves with the exit status: 0 when it completes,
  * the code's status when it fails, 128 + the signal's number on SIGINT or SIGTERM (the subscription is
  * dropped: the call is cancelled on the server), 0 when stdout is closed (EPIPE: `| head`; cancelled
- * too).
+ * too), 1 when a result cannot be printed as JSON (cancelled too).
  */
 function follow(call: Call<unknown>, view: View): Promise<number> {
   return new Promise<number>((resolve) => {
@@ -149,7 +149,14 @@ function follow(call: Call<unknown>, view: View): Promise<number> {
     process.stdout.on('error', onStdoutError);
     subscription = call.subscribe({
       next: (v) => {
-        if (!ended) view.item(v);
+        if (ended) return;
+        try {
+          view.item(v);
+        } catch (err) {
+          // Not JSON (a byte stream, a cycle): say so and cancel the call.
+          process.stderr.write(`rxchan call: cannot print the result as JSON: ${(err as Error).message}\n`);
+          end(1);
+        }
       },
       error: (err: unknown) => end(reportCallError(err)),
       complete: () => {

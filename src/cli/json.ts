@@ -5,8 +5,10 @@
  * - bytes (Uint8Array, Buffer) are `{"$bytes": "<base64>"}`;
  * - integers outside JSON's safe range (bigint) are `{"$bigint": "<decimal>"}`.
  *
- * A Date prints as its ISO text (as JSON.stringify does); `undefined` as `null`.
+ * A Date prints as its ISO text (as JSON.stringify does); `undefined` as `null`. A Node byte stream
+ * (Readable, Writable) is not printable.
  */
+import { Readable, Writable } from 'node:stream';
 
 /**
  * Parses one JSON argument, turning `{"$bytes": ...}` and `{"$bigint": ...}` into bytes and bigints.
@@ -36,7 +38,8 @@ export function parseJson(text: string): unknown {
 
 /**
  * JSON for `value`, with bytes and bigints as above: one line (no newline), or indented by `indent`
- * spaces. Values decoded from MessagePack have no cycles; a cycle throws TypeError, as JSON.stringify.
+ * spaces. Throws TypeError for a byte stream anywhere in `value`, and for a cycle (as JSON.stringify;
+ * values decoded from MessagePack have none).
  */
 export function stringify(value: unknown, indent?: number): string {
   return (
@@ -45,6 +48,8 @@ export function stringify(value: unknown, indent?: number): string {
       function (this: Record<string, unknown>, key, v: unknown) {
         // Read the value before its toJSON ran (a Buffer's toJSON would hide it is bytes).
         const raw = this[key];
+        if (raw instanceof Readable || raw instanceof Writable)
+          throw new TypeError('a byte stream is not JSON');
         if (raw instanceof Uint8Array)
           return { $bytes: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') };
         if (typeof v === 'bigint') return { $bigint: v.toString() };
