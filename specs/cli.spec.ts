@@ -87,10 +87,18 @@ describe('rxchan CLI', () => {
     );
   });
 
+  it('--version prints the version of package.json', async () => {
+    const pkg = join(dirname(CLI), '..', '..', 'package.json');
+    const { version } = JSON.parse(await readFile(pkg, 'utf8')) as { version: string };
+    const r = rxchan('--version');
+    assert.deepEqual([r.code, r.stdout], [0, `${version}\n`]);
+  });
+
   it('has help for itself and each command, and usage errors exit 2', () => {
     const help = rxchan('--help');
     assert.equal(help.code, 0);
-    for (const name of ['keygen', 'pubkey', 'grant', 'help']) assert.ok(help.stdout.includes(name), name);
+    for (const name of ['keygen', 'pubkey', 'grant', 'ping', 'list', 'call', 'help'])
+      assert.ok(help.stdout.includes(name), name);
     assert.equal(rxchan('help', 'keygen').code, 0);
     assert.match(rxchan('keygen', '--help').stdout, /--out FILE/);
     assert.equal(rxchan().code, 2);

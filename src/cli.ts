@@ -1,23 +1,25 @@
 #!/usr/bin/env node
 /**
  * The `rxchan` command. Subcommands live in one table, each with its own usage text, so adding one
- * is adding an entry. Exit codes: 0 done, 1 the command failed, 2 bad usage.
+ * is adding an entry. Exit codes: 0 done, 1 the command failed, 2 bad usage; the commands that call
+ * a server (ping, list, call) exit 10 + the gRPC number of a failed call's code, and 130 on Ctrl-C
+ * (src/cli/exit-codes.ts).
  *
  *     rxchan keygen --out FILE [--force]   write a new identity, print its public key
  *     rxchan pubkey FILE                   print the public key of a key file
  *     rxchan grant --admin FILE --key KEY --until TIME --name NAME
+ *     rxchan ping HOST:PORT [--key KEY] [--id FILE]
+ *     rxchan list HOST:PORT --key KEY [--id FILE] [--json]
+ *     rxchan call HOST:PORT --key KEY [--id FILE] ACTOR.METHOD [JSON ...]
  *     rxchan help [COMMAND]
+ *     rxchan --version
  */
-import { parseArgs } from 'node:util';
 import { type AuthError, Identity, isAuthError, signGrant } from './auth/index.js';
-
-interface Command {
-  summary: string;
-  usage: string;
-  run(args: string[]): Promise<number>;
-}
-
-class UsageError extends Error {}
+import { call } from './cli/call.js';
+import { type Command, EXIT_USAGE, parse, UsageError } from './cli/command.js';
+import { list } from './cli/list.js';
+import { ping } from './cli/ping.js';
+import { packageVersion } from './version.js';
 
 const commands: Record<string, Command> = {
   keygen: {
@@ -103,6 +105,9 @@ const commands: Record<string, Command> = {
       return 0;
     },
   },
+  ping,
+  list,
+  call,
   help: {
     summary: 'show help for rxchan or for one command',
     usage: 'usage: rxchan help [COMMAND]',
@@ -120,6 +125,9 @@ const commands: Record<string, Command> = {
   },
 };
 
+/** How long the process may linger after its command ended, ms. */
+const EXIT_GRACE_MS = 2_000;
+
 function overview(): string {
   const width = Math.max(...Object.keys(commands).map((n) => n.length));
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
@@ -129,20 +137,8 @@ function overview(): string {
     'commands:',
     ...lines,
     '',
-    'rxchan COMMAND --help shows the options of a command.',
+    'rxchan COMMAND --help shows the options of a command; rxchan --version prints the version.',
   ].join('\n');
-}
-
-function parse(
-  args: string[],
-  options: NonNullable<Parameters<typeof parseArgs>[0]>['options'],
-  allowPositionals = false,
-) {
-  try {
-    return parseArgs({ args, options: options ?? {}, allowPositionals, strict: true });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
 }
 
 /** Runs the command line `argv` (without node and the script); resolves with the exit code. */
@@ -150,12 +146,16 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h') {
     process.stdout.write(`${overview()}\n`);
-    return name === undefined ? 2 : 0;
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
   }
   const command = commands[name];
   if (!command) {
     process.stderr.write(`rxchan: unknown command ${JSON.stringify(name)}\n\n${overview()}\n`);
-    return 2;
+    return EXIT_USAGE;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(`${command.usage}\n`);
@@ -166,7 +166,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`rxchan ${name}: ${err.message}\n\n${command.usage}\n`);
-      return 2;
+      return EXIT_USAGE;
     }
     const message = isAuthError(err)
       ? `${(err as AuthError).message} [${(err as AuthError).code}]`
@@ -176,4 +176,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+const status = await main(process.argv.slice(2));
+process.exitCode = status;
+// Everything the command opened is closed by now; should anything still hold the event loop, do not
+// hang a shell on it. (Exiting at once could cut stdout written to a pipe.)
+setTimeout(() => process.exit(status), EXIT_GRACE_MS).unref();

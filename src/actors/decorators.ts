@@ -63,7 +63,15 @@ export interface MethodOptions {
    * result that does not match is answered INTERNAL (the issues go to `onError`, not to the caller).
    */
   result?: StandardSchemaV1;
+  /**
+   * What the method returns, as the reflection actor reports it (`rxchan list`): 'unary' (one value) or
+   * 'stream'. Default: read from the method's declared return type (see `methodKind`). Not enforced.
+   */
+  kind?: DeclaredKind;
 }
+
+/** The result kinds a method may declare with `@method({ kind })`. */
+export type DeclaredKind = 'unary' | 'stream';
 
 /** What `@actor` recorded on a class. */
 export interface ActorMetadata {
@@ -162,6 +170,9 @@ export function verifyMethodOptions(o: MethodOptions): void {
   }
   if (o.overflow !== undefined && !isOverflowPolicy(o.overflow)) {
     throw transportError('INVALID_CONFIG', `method overflow must be error, drop-oldest or drop-newest`);
+  }
+  if (o.kind !== undefined && o.kind !== 'unary' && o.kind !== 'stream') {
+    throw transportError('INVALID_CONFIG', `method kind must be unary or stream, got ${String(o.kind)}`);
   }
   if (o.params !== undefined) {
     if (!Array.isArray(o.params))

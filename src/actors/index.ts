@@ -39,6 +39,14 @@
  */
 
 export { ACTOR_NAME, type ActorClass, type ActorLifecycle } from './callee/cell.js';
+export type { MethodKind } from './callee/method-kind.js';
+export {
+  type PingReply,
+  REFLECTION_ACTOR,
+  type ReflectedActor,
+  type ReflectedMethod,
+  type Reflection,
+} from './callee/reflection.js';
 export {
   defaultRestartOptions,
   type RestartOptions,
@@ -51,7 +59,7 @@ export { isRef } from './caller/ref.js';
 export { type CloseOnSignalsOptions, closeOnSignals } from './close-on-signals.js';
 export { type ActorsConfig, defaultConfig, type OverflowPolicy, verifyConfig } from './config.js';
 export { type CallContext, type Caller, type CallMetadata, callContext } from './context.js';
-export { type ActorOptions, actor, type MethodOptions, method } from './decorators.js';
+export { type ActorOptions, actor, type DeclaredKind, type MethodOptions, method } from './decorators.js';
 export type { ErrorInfo, ErrorMapper } from './error-policy.js';
 export {
   isRpcError,

@@ -16,6 +16,7 @@ import {
 } from '../transport/connection/index.js';
 import { type MuxConfig, Session } from '../transport/mux/index.js';
 import { ActorCell, type ActorClass, type SupervisionStats } from './callee/cell.js';
+import { REFLECTION_ACTOR, RESERVED_PREFIX, reflectionActor } from './callee/reflection.js';
 import { serveCallStream, serveChannel } from './callee/server.js';
 import { ChannelInvoker } from './caller/channel-invoker.js';
 import { closeLink, type Peer, PeerClient, peerKey, RemoteInvoker } from './caller/client.js';
@@ -66,6 +67,14 @@ export interface ActorSystemOptions {
    * {@link Interceptors}). Throws INVALID_CONFIG for an entry that is not one.
    */
   interceptors?: readonly Interceptors[];
+  /**
+   * The built-in reflection actor `rxchan.reflection` (`ping()`, `list()`: what `rxchan ping` and
+   * `rxchan list` call). Default true: served, to every caller this node accepts, and `list()` shows a
+   * caller only the actors and methods its `allow` lists let it call. `{ allow }` narrows who may call
+   * it at all (a bad list throws INVALID_CONFIG); false: not served (calls to it fail NOT_FOUND). Not
+   * counted in `stats().actors`.
+   */
+  reflection?: boolean | { allow?: readonly string[] };
 }
 
 /**
@@ -82,7 +91,7 @@ export interface ListenOptions extends Partial<ConnectionConfig>, ListenHooks {
 
 /** Counters of a system, for monitoring and for specs that prove memory stays bounded. */
 export interface SystemStats {
-  /** Actors registered. */
+  /** Actors registered (built-in ones, such as the reflection actor, are not counted). */
   actors: number;
   /** Connections open (both directions). */
   connections: number;
@@ -131,6 +140,8 @@ export class ActorSystem {
   private readonly leaving = new Map<ActorCell, Promise<void>>();
   private readonly core: Core;
   private readonly interceptors: InterceptorChains;
+  /** Built-in actors hosted (see {@link RESERVED_PREFIX}). */
+  private readonly builtins: number = 0;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: ActorSystemOptions = {}) {
@@ -153,6 +164,15 @@ export class ActorSystem {
       lookup: (name) => this.cells.get(name),
       overQueued: (queued) => this.overQueued(queued),
     };
+    const reflection = options.reflection ?? true;
+    if (reflection !== false) {
+      const allow = reflection === true ? undefined : reflection.allow;
+      const cls = reflectionActor(() => this.cells.values());
+      const opts: ActorOptions = allow === undefined ? {} : { allow };
+      verifyActorOptions(opts);
+      this.cells.set(REFLECTION_ACTOR, this.newCell(REFLECTION_ACTOR, cls, opts));
+      this.builtins = 1;
+    }
   }
 
   /**
@@ -164,8 +184,9 @@ export class ActorSystem {
    * stopped first. A class with constructor parameters must be `@actor` or `@injectable()` (tsyringe
    * needs their types).
    * Throws TransportError INVALID_CONFIG for a bad name or options; RpcError INVALID_ARGUMENT when the
-   * class has no `@actor` name and none is given, or the name is taken (until `unregister(name)` has
-   * resolved); UNAVAILABLE after close().
+   * class has no `@actor` name and none is given, the name is taken (until `unregister(name)` has
+   * resolved), or it starts with `rxchan.` (reserved for built-in actors, such as `rxchan.reflection`);
+   * UNAVAILABLE after close().
    */
   register<T extends object>(cls: ActorClass<T>): Promise<void>;
   register<T extends object>(name: string, cls: ActorClass<T>, options?: ActorOptions): Promise<void>;
@@ -175,15 +196,24 @@ export class ActorSystem {
     const name = typeof a === 'string' ? a : meta?.name;
     if (name === undefined) throw rpcError('INVALID_ARGUMENT', `${cls.name} has no @actor name: pass one`);
     verifyName(name);
+    if (name.startsWith(RESERVED_PREFIX))
+      throw rpcError(
+        'INVALID_ARGUMENT',
+        `actor names starting with ${RESERVED_PREFIX} are reserved: ${name}`,
+      );
     const options: ActorOptions = { ...meta?.options, ...c };
     verifyActorOptions(options);
     if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
     if (this.cells.has(name))
       throw rpcError('INVALID_ARGUMENT', `an actor named ${name} is already registered`);
-    const { container, config, core, supervision } = this;
-    const cell = new ActorCell(name, cls, options, container, config, core.report, supervision);
+    const cell = this.newCell(name, cls, options);
     this.cells.set(name, cell);
     return cell.ready;
+  }
+
+  private newCell(name: string, cls: ActorClass, options: ActorOptions): ActorCell {
+    const { container, config, core, supervision } = this;
+    return new ActorCell(name, cls, options, container, config, core.report, supervision);
   }
 
   /**
@@ -193,9 +223,15 @@ export class ActorSystem {
    * `onStop` runs and its container is disposed. Works on a failed actor too. Resolves when that is done:
    * from then on, calls to `name` fail NOT_FOUND and `register(name, ...)` works again (refs made before
    * find the new actor: they look the name up on every call). Never rejects but for an unknown `name`:
-   * RpcError NOT_FOUND. Calling it again while it runs returns the same promise.
+   * RpcError NOT_FOUND, and a built-in actor (`rxchan.`): INVALID_ARGUMENT. Calling it again while it
+   * runs returns the same promise.
    */
   unregister(name: string): Promise<void> {
+    if (name.startsWith(RESERVED_PREFIX)) {
+      return Promise.reject(
+        rpcError('INVALID_ARGUMENT', `${name} is a built-in actor: it cannot be unregistered`),
+      );
+    }
     const cell = this.cells.get(name);
     if (cell === undefined) return Promise.reject(rpcError('NOT_FOUND', `no actor named ${name}`));
     let leaving = this.leaving.get(cell);
@@ -274,7 +310,7 @@ export class ActorSystem {
       servedCalls += l.servedCount;
     }
     return {
-      actors: this.cells.size,
+      actors: this.cells.size - this.builtins,
       connections: this.links.size,
       pendingCalls,
       servedCalls,
