@@ -33,7 +33,11 @@ async function serveRxchan(spec: PeerSpec): Promise<Served> {
   return {
     ports: { rxchan: port },
     close: () => system.close(),
-    stats: () => ({ ...system.stats(), idleSubscribed: idleSubscriptions() }),
+    stats: () => {
+      // The numbers only: the counts by code are not what the suite compares.
+      const { callsMade: _made, callsServed: _served, ...numbers } = system.stats();
+      return { ...numbers, idleSubscribed: idleSubscriptions() };
+    },
   };
 }
 

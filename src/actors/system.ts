@@ -22,6 +22,7 @@ import { closeLink, type Peer, PeerClient, peerKey, RemoteInvoker } from './call
 import { LocalInvoker } from './caller/local.js';
 import { makeRef } from './caller/ref.js';
 import { type ActorsConfig, resolveConfig } from './config.js';
+import { type CallCounts, Counters } from './counters.js';
 import { type ActorOptions, actorMetadata, verifyActorOptions, verifyName } from './decorators.js';
 import { ActorEnds, type EndServices } from './ends.js';
 import { rpcError } from './errors.js';
@@ -75,6 +76,24 @@ export interface SystemStats {
   bufferedItems: number;
   /** Items dropped by 'drop-oldest' / 'drop-newest' overflow policies so far. */
   droppedItems: number;
+  /**
+   * Calls this node made (through local and remote refs, and callbacks) that ended, by how they ended:
+   * 'OK' or the RpcError code. A stream call ends when its stream does (completes, errors, or is
+   * unsubscribed: CANCELLED).
+   */
+  callsMade: CallCounts;
+  /** Calls peers made here that ended, by how they ended (as {@link callsMade}). */
+  callsServed: CallCounts;
+  /** Stream results in progress: read here (calls this node made) plus sent from here (calls served). */
+  activeStreams: number;
+  /** Connections opened so far, both directions (dialled and accepted). */
+  connectionsOpened: number;
+  /** Of those, connections that ended. */
+  connectionsClosed: number;
+  /** Bytes read from all connections so far (multiplexer frames, before TLS). */
+  bytesIn: number;
+  /** Bytes written to all connections so far (multiplexer frames, before TLS). */
+  bytesOut: number;
 }
 
 /**
@@ -105,6 +124,7 @@ export class ActorSystem {
   private readonly links = new Set<Link>();
   private readonly listeners: Listener[] = [];
   private readonly pumpStats: PumpStats = { buffered: 0, dropped: 0 };
+  private readonly counters = new Counters();
   private readonly core: Core;
   private closing: Promise<void> | undefined;
 
@@ -116,6 +136,7 @@ export class ActorSystem {
     this.core = {
       config: this.config,
       stats: this.pumpStats,
+      counters: this.counters,
       report,
       lookup: (name) => this.cells.get(name),
       overQueued: (queued) => this.overQueued(queued),
@@ -196,11 +217,17 @@ export class ActorSystem {
 
   /** Counters; see {@link SystemStats}. */
   stats(): SystemStats {
+    const c = this.counters;
     let pendingCalls = 0;
     let servedCalls = 0;
+    let bytesIn = c.closedBytesIn;
+    let bytesOut = c.closedBytesOut;
     for (const l of this.links) {
       pendingCalls += l.pendingCount;
       servedCalls += l.servedCount;
+      if (l.isClosed) continue; // its bytes are in the closed totals already
+      bytesIn += l.channels.mux.bytesRead;
+      bytesOut += l.channels.mux.bytesWritten;
     }
     return {
       actors: this.cells.size,
@@ -209,6 +236,13 @@ export class ActorSystem {
       servedCalls,
       bufferedItems: this.pumpStats.buffered,
       droppedItems: this.pumpStats.dropped,
+      callsMade: { ...c.made },
+      callsServed: { ...c.served },
+      activeStreams: c.streamsIn + c.streamsOut,
+      connectionsOpened: c.connectionsOpened,
+      connectionsClosed: c.connectionsClosed,
+      bytesIn,
+      bytesOut,
     };
   }
 
