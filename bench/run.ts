@@ -17,6 +17,7 @@ const subsets: Record<string, () => Promise<Subset>> = {
   actors: () => import('./actors.js'),
   suite: () => import('./suite.js'),
   layers: () => import('./layers.js'),
+  interceptors: () => import('./interceptors.js'),
 };
 
 async function main(): Promise<void> {

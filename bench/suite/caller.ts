@@ -26,6 +26,7 @@ import { deadline, GRACE_MS, inFlightWindow } from '../lib/load.js';
 import { nowMs } from '../lib/stats.js';
 import { serveSuiteCaller } from '../lib/suite-child.js';
 import type { Bench } from './actor.js';
+import { interceptionOptions } from './intercept.js';
 import type { BurstResult, CallerSpec, InFlightResult, Layer, System } from './spec.js';
 import { RAW_PAYLOAD } from './spec.js';
 
@@ -84,7 +85,10 @@ async function connect(system: System | Layer, spec: CallerSpec): Promise<Client
   const cert = { certPem: spec.clientCertPem, keyPem: spec.clientKeyPem };
   switch (system) {
     case 'rxchan': {
-      const node = new ActorSystem({ identity: Identity.fromSeed(Buffer.from(spec.clientSeed, 'hex')) });
+      const node = new ActorSystem({
+        identity: Identity.fromSeed(Buffer.from(spec.clientSeed, 'hex')),
+        ...interceptionOptions(spec.intercepted === true),
+      });
       const bench = node.ref<Bench>('bench', { host: '127.0.0.1', port: spec.port, key: spec.serverId });
       // The tuned driver: the method looked up once, its Call chained with .then (no async wrapper).
       const add = bench.add;

@@ -38,7 +38,12 @@ export async function makeKeys(): Promise<Keys> {
 }
 
 /** Fork a child serving `system`; `streams` > 0 raises rxchan's limits for scenario 6. */
-export function spawnSystem(system: System, keys: Keys, streams = 0): Promise<SuitePeer> {
+export function spawnSystem(
+  system: System,
+  keys: Keys,
+  streams = 0,
+  intercepted = false,
+): Promise<SuitePeer> {
   const spec: PeerSpec = {
     serverSeed: keys.serverSeed.toString('hex'),
     clientId: keys.client.id,
@@ -46,6 +51,7 @@ export function spawnSystem(system: System, keys: Keys, streams = 0): Promise<Su
     serverKeyPem: keys.serverCert.keyPem,
     clientCertPem: keys.clientCert.certPem,
     streams,
+    intercepted,
   };
   return spawnSuitePeer(new URL('./peer.js', import.meta.url), [system, JSON.stringify(spec)]);
 }
@@ -96,6 +102,7 @@ export function spawnCaller(
   system: System | Layer,
   port: number,
   inFlight: number,
+  intercepted = false,
 ): Promise<SuiteCaller> {
   const spec: CallerSpec = {
     port,
@@ -105,6 +112,7 @@ export function spawnCaller(
     clientKeyPem: keys.clientCert.keyPem,
     serverCertPem: keys.serverCert.certPem,
     inFlight,
+    intercepted,
   };
   return spawnSuiteCaller(new URL('./caller.js', import.meta.url), [system, JSON.stringify(spec)]);
 }

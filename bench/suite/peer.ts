@@ -19,6 +19,7 @@ import { serveChannelAdd, serveMuxEcho } from '../lib/layers.js';
 import { rawEchoServer, rawSinkServer, rawSourceServer } from '../lib/raw-tls.js';
 import { type Served, serveSuitePeer } from '../lib/suite-child.js';
 import { Bench, idleSubscriptions } from './actor.js';
+import { interceptionOptions } from './intercept.js';
 import { type Layer, type PeerSpec, streamLimits } from './spec.js';
 
 async function serveRxchan(spec: PeerSpec): Promise<Served> {
@@ -27,6 +28,7 @@ async function serveRxchan(spec: PeerSpec): Promise<Served> {
     identity,
     authorizedKeys: [{ key: spec.clientId, name: 'bench' }],
     ...(spec.streams > 0 ? streamLimits(spec.streams) : {}),
+    ...interceptionOptions(spec.intercepted === true),
   });
   await system.register(Bench);
   const { port } = await system.listen();

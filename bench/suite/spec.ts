@@ -25,6 +25,8 @@ export interface PeerSpec {
    * See {@link streamLimits}.
    */
   streams: number;
+  /** rxchan: run with {@link benchInterceptors} (bench/interceptors.ts); default without. */
+  intercepted?: boolean;
 }
 
 /** Bytes of the raw echo's payload: about what rxchan's add(1, 2) puts on the wire. */
@@ -45,6 +47,8 @@ export interface CallerSpec {
   serverCertPem: string;
   /** Calls kept in flight by `in-flight`. */
   inFlight: number;
+  /** rxchan: run with {@link benchInterceptors} (bench/interceptors.ts); default without. */
+  intercepted?: boolean;
 }
 
 /** What `in-flight:<ms>` measured in the client. */

@@ -20,7 +20,9 @@
  * and its cancellation, unless they ask to be `detached` (see CallOptions).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { runServerChain } from './chain.js';
 import { isRpcError, type RpcError, rpcError } from './errors.js';
+import type { CallEnd, CallEndListener, ServerInterceptor } from './interceptors.js';
 import type { AbortListener } from './pump.js';
 
 /** Who made a call. */
@@ -108,6 +110,12 @@ export class CallScope {
   private why: RpcError | undefined;
   private timer: NodeJS.Timeout | undefined;
   private done = false;
+  /** The server interceptors its handler runs through (see {@link intercept}); undefined: none. */
+  interceptors: readonly ServerInterceptor[] | undefined = undefined;
+  /** When the call arrived (`performance.now()` ms), kept only for interceptors. */
+  receivedAt = 0;
+  /** `onEnd` listeners (interceptors'); undefined once the end was told. */
+  private endListeners: CallEndListener[] | undefined = undefined;
 
   /**
    * `timeoutMs` of 0 or undefined: no deadline of its own. `deadline` (absolute ms), when given, is used
@@ -123,6 +131,44 @@ export class CallScope {
   ) {
     this.deadline = timeoutMs ? Date.now() + timeoutMs : undefined;
     if (timeoutMs) this.timer = setTimeout(expire, timeoutMs, this);
+  }
+
+  /**
+   * Run the handler through `interceptors` (none: the handler alone). Called by whoever made the scope,
+   * when the call arrives: `receivedAt` is now.
+   */
+  intercept(interceptors: readonly ServerInterceptor[]): void {
+    if (interceptors.length === 0) return;
+    this.interceptors = interceptors;
+    this.receivedAt = performance.now();
+  }
+
+  /** Hear how the call ends (IncomingCall.onEnd). A listener added after the end is not called. */
+  onEnd(listener: CallEndListener): void {
+    if (this.endListeners === undefined) this.endListeners = [listener];
+    else this.endListeners.push(listener);
+  }
+
+  /**
+   * The call ended with `end`: tell the `onEnd` listeners (once; later calls do nothing). A listener
+   * that throws is passed to `report` and the others still run.
+   */
+  ended(end: CallEnd, report: (err: unknown) => void): void {
+    const listeners = this.endListeners;
+    if (listeners === undefined) return;
+    this.endListeners = undefined;
+    for (const listener of listeners) {
+      try {
+        listener(end);
+      } catch (err) {
+        report(err);
+      }
+    }
+  }
+
+  /** True when something listens for the end (so the end is worth describing). */
+  get endHeard(): boolean {
+    return this.endListeners !== undefined;
   }
 
   /** The context its handler sees (see {@link callContext}). */
@@ -276,17 +322,38 @@ class ScopeContext implements CallContext {
 /** The scope of the call whose handler is running, across awaits. */
 const current = new AsyncLocalStorage<CallScope>();
 
+/** Calls a handler: `fn.apply(self, args)`, or that with checks around it (the method's schemas). */
+export interface HandlerInvoker {
+  invoke(fn: Function, self: unknown, args: readonly unknown[]): unknown;
+}
+
 /**
- * Run `fn` (a handler, or a callback a peer calls) as `self.fn(...args)` inside `scope`: from it,
- * {@link callContext} is the scope's context and calls it makes inherit the scope. Returns what `fn`
- * returns; throws what it throws.
+ * Run `fn` (a handler, or a callback a peer calls) as `self.fn(...args)` inside `scope`, through the
+ * scope's server interceptors and then `invoker` (if given): from it, {@link callContext} is the
+ * scope's context and calls it makes inherit the scope. Returns what the chain returns; throws what it
+ * throws.
  */
-export function runInScope(scope: CallScope, fn: Function, self: unknown, args: readonly unknown[]): unknown {
+export function runInScope(
+  scope: CallScope,
+  fn: Function,
+  self: unknown,
+  args: readonly unknown[],
+  invoker?: HandlerInvoker,
+): unknown {
+  const interceptors = scope.interceptors;
+  if (interceptors !== undefined) {
+    return current.run(scope, runServerChain, interceptors, scope, fn, self, args, invoker);
+  }
+  if (invoker !== undefined) return current.run(scope, invokeWith, invoker, fn, self, args);
   return current.run(scope, applyHandler, fn, self, args);
 }
 
 function applyHandler(fn: Function, self: unknown, args: readonly unknown[]): unknown {
   return fn.apply(self, args);
+}
+
+function invokeWith(invoker: HandlerInvoker, fn: Function, self: unknown, args: readonly unknown[]): unknown {
+  return invoker.invoke(fn, self, args);
 }
 
 /** The scope of the handler running now, if any: what outgoing calls inherit. */

@@ -3,6 +3,7 @@
  * class (a WeakMap, not globals), read by the actor system when the class is registered.
  */
 import 'reflect-metadata';
+import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { injectable } from 'tsyringe';
 import { transportError } from '../transport/errors.js';
 import { isOverflowPolicy, type OverflowPolicy, verifyTimeout } from './config.js';
@@ -33,6 +34,18 @@ export interface MethodOptions {
   buffer?: number;
   /** What a push stream result does when that buffer is full; default: the system's `overflow` ('error'). */
   overflow?: OverflowPolicy;
+  /**
+   * A Standard Schema (zod, valibot, arktype, ...) per parameter, in order. The handler gets the
+   * schemas' outputs; invalid arguments, or more arguments than schemas, are answered INVALID_ARGUMENT
+   * (the issues in `details.issues`, each `{ message, path }` with the argument's index first) and the
+   * handler does not run. Checked after the server interceptors, for local calls too.
+   */
+  params?: readonly StandardSchemaV1[];
+  /**
+   * A Standard Schema for the result: the value of a unary call, or each item of a stream result. A
+   * result that does not match is answered INTERNAL (the issues go to `onError`, not to the caller).
+   */
+  result?: StandardSchemaV1;
 }
 
 /** What `@actor` recorded on a class. */
@@ -131,6 +144,28 @@ export function verifyMethodOptions(o: MethodOptions): void {
   }
   if (o.overflow !== undefined && !isOverflowPolicy(o.overflow)) {
     throw transportError('INVALID_CONFIG', `method overflow must be error, drop-oldest or drop-newest`);
+  }
+  if (o.params !== undefined) {
+    if (!Array.isArray(o.params))
+      throw transportError('INVALID_CONFIG', 'method params must be an array of schemas');
+    for (const [i, schema] of o.params.entries()) verifySchema(`params[${i}]`, schema);
+  }
+  if (o.result !== undefined) verifySchema('result', o.result);
+}
+
+/** Throws INVALID_CONFIG unless `schema` is a Standard Schema (version 1). */
+function verifySchema(where: string, schema: unknown): void {
+  const props = (schema as { '~standard'?: { version?: unknown; validate?: unknown } } | null)?.['~standard'];
+  if (
+    typeof props !== 'object' ||
+    props === null ||
+    props.version !== 1 ||
+    typeof props.validate !== 'function'
+  ) {
+    throw transportError(
+      'INVALID_CONFIG',
+      `method ${where} must be a Standard Schema (zod, valibot, arktype, ...)`,
+    );
   }
 }
 

@@ -39,6 +39,7 @@
  */
 
 export { ACTOR_NAME, type ActorClass, type ActorLifecycle } from './callee/cell.js';
+export type { ValidationIssue } from './callee/validation.js';
 export { Call } from './caller/call.js';
 export type { Peer } from './caller/client.js';
 export { isRef } from './caller/ref.js';
@@ -54,6 +55,15 @@ export {
   rpcError,
   toRpcError,
 } from './errors.js';
+export type {
+  CallEnd,
+  CallEndListener,
+  ClientInterceptor,
+  IncomingCall,
+  Interceptors,
+  OutgoingCall,
+  ServerInterceptor,
+} from './interceptors.js';
 export { ActorSystem, type ActorSystemOptions, type ListenOptions, type SystemStats } from './system.js';
 export type {
   CallOptions,

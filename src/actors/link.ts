@@ -13,6 +13,7 @@ import { type Caller, callerOf } from './context.js';
 import type { Counters } from './counters.js';
 import type { ActorEnds } from './ends.js';
 import { type RpcError, rpcError, toRpcError } from './errors.js';
+import type { InterceptorChains } from './interceptors.js';
 import { ByteBudget, type PumpStats } from './pump.js';
 import { Roster, type RosterEntry } from './roster.js';
 
@@ -22,6 +23,8 @@ export interface Core {
   readonly stats: PumpStats;
   /** Calls, streams, connections and bytes, counted (see counters.ts). */
   readonly counters: Counters;
+  /** The system's interceptors: served calls run through `server`, calls made through `client`. */
+  readonly interceptors: InterceptorChains;
   /** Where failures nobody else can see go (a failed onStart, a reply that could not be written). */
   report(err: unknown): void;
   /** A hosted actor by name. */

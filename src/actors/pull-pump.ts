@@ -3,7 +3,7 @@
  * end of a channel, with backpressure: `next()` is not called while the channel says wait, so a slow
  * reader pauses the source. See pump.ts for the shared types and the push pump.
  */
-import { errorToWire, toRpcError } from './errors.js';
+import { errorToWire, rpcError, toRpcError } from './errors.js';
 import type { PumpEnd, PumpOptions, Sink } from './pump.js';
 
 /**
@@ -49,6 +49,7 @@ export function pumpIterable<T>(
       if (over) return;
       const e = errorToWire(err, options.exposeStack);
       sink.error(e.code, e.message, e.details);
+      options.failed?.(rpcError(e.code, e.message, { cause: err }));
       finish('error');
     };
 
@@ -79,6 +80,7 @@ export function pumpIterable<T>(
           const e = toRpcError(err);
           if (e.code === 'CANCELLED' || e.code === 'UNAVAILABLE') return finish('cancelled');
           sink.error(e.code, e.message);
+          options.failed?.(e);
           return finish('error');
         }
         if (over) return;

@@ -27,7 +27,7 @@
  */
 import { Observable, type Subscriber } from 'rxjs';
 import type { OverflowPolicy } from './config.js';
-import { errorToWire, rpcError, toRpcError } from './errors.js';
+import { errorToWire, type RpcError, rpcError, toRpcError } from './errors.js';
 
 /** The waiting end of a channel, as a pump uses it (a channel-layer Sender has this shape). */
 export interface Sink<T = unknown> {
@@ -146,6 +146,8 @@ export interface PumpOptions {
   /** Stops the pump (the caller cancelled, the deadline passed, the connection ended). */
   signal: AbortLike;
   stats?: PumpStats;
+  /** Hears the error the sink was sent when the pump ends 'error' or 'overflow' (before it ends). */
+  failed?: (error: RpcError) => void;
 }
 
 /** Pump a push source. Resolves (never rejects) with how it ended. */
@@ -271,6 +273,7 @@ class PushPump<T> {
         `stream buffer of ${buffer} items is full: the reader is too slow`,
       );
       this.sink.error(e.code, e.message);
+      this.options.failed?.(e);
       this.finish('overflow');
       return;
     }
@@ -317,6 +320,7 @@ class PushPump<T> {
     } else if (end) {
       const e = errorToWire(end.error, this.options.exposeStack);
       this.sink.error(e.code, e.message, e.details);
+      this.options.failed?.(rpcError(e.code, e.message, { cause: end.error }));
       this.finish('error');
     }
   }
@@ -363,6 +367,7 @@ class PushPump<T> {
       return;
     }
     this.sink.error(e.code, e.message);
+    this.options.failed?.(e);
     this.finish('error');
   }
 }

@@ -26,6 +26,7 @@ import { type CallCounts, Counters } from './counters.js';
 import { type ActorOptions, actorMetadata, verifyActorOptions, verifyName } from './decorators.js';
 import { ActorEnds, type EndServices } from './ends.js';
 import { rpcError } from './errors.js';
+import { type InterceptorChains, type Interceptors, interceptorChains } from './interceptors.js';
 import { type Core, Link } from './link.js';
 import type { PumpStats } from './pump.js';
 import type { CallOptions, Ref } from './types.js';
@@ -48,6 +49,11 @@ export interface ActorSystemOptions {
   onError?: (err: unknown) => void;
   /** How to reach a peer. Default: TLS 1.3 with `identity`, requiring the peer to prove `peer.key`. */
   dial?: (peer: Peer) => Promise<Connection>;
+  /**
+   * Code around every call this system serves (`server`) and makes (`client`), in this order (see
+   * {@link Interceptors}). Throws INVALID_CONFIG for an entry that is not one.
+   */
+  interceptors?: readonly Interceptors[];
 }
 
 /**
@@ -126,6 +132,7 @@ export class ActorSystem {
   private readonly pumpStats: PumpStats = { buffered: 0, dropped: 0 };
   private readonly counters = new Counters();
   private readonly core: Core;
+  private readonly interceptors: InterceptorChains;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: ActorSystemOptions = {}) {
@@ -133,10 +140,12 @@ export class ActorSystem {
     this.container = options.container ?? rootContainer.createChildContainer();
     this.container.register(ActorSystem, { useValue: this });
     const report = options.onError ?? ((err: unknown) => console.error('[rxchan]', err));
+    this.interceptors = interceptorChains(options.interceptors);
     this.core = {
       config: this.config,
       stats: this.pumpStats,
       counters: this.counters,
+      interceptors: this.interceptors,
       report,
       lookup: (name) => this.cells.get(name),
       overQueued: (queued) => this.overQueued(queued),
@@ -178,14 +187,17 @@ export class ActorSystem {
    * reference, not copied, and is not checked against `allow` lists. `options` apply to every call.
    */
   ref<T>(name: string, peer?: Peer, options: CallOptions = {}): Ref<T> {
-    if (peer === undefined) return makeRef<T>(new LocalInvoker(name, (n) => this.cells.get(n)), options);
+    if (peer === undefined) {
+      const local = new LocalInvoker(name, (n) => this.cells.get(n), this.interceptors, this.core.report);
+      return makeRef<T>(local, options);
+    }
     const key = peerKey(peer);
     let client = this.peers.get(key);
     if (!client) {
       client = new PeerClient(peer, () => this.dialPeer(peer), this.config);
       this.peers.set(key, client);
     }
-    return makeRef<T>(new RemoteInvoker(client, name), options);
+    return makeRef<T>(new RemoteInvoker(client, name, this.interceptors), options);
   }
 
   /**

@@ -19,6 +19,7 @@ import { Roster, type RosterEntry } from '../roster.js';
 import { authorize } from './authorize.js';
 import { Mailbox, type MailboxJob } from './mailbox.js';
 import type { Outcome } from './target.js';
+import { MethodValidator } from './validation.js';
 
 /** Token under which an actor's child container holds the actor's name. */
 export const ACTOR_NAME: InjectionToken<string> = 'rxchan.actorName';
@@ -44,6 +45,8 @@ export class ActorCell {
   readonly methods: Set<string>;
   /** The `@method` options of each callable method (looked up once: every call reads them). */
   private readonly perMethod = new Map<string, MethodOptions>();
+  /** The checks of methods that declare schemas (none: undefined, and no lookup per call). */
+  private readonly validators: Map<string, MethodValidator> | undefined;
   readonly container: DependencyContainer;
   /** Settles when `onStart` has run: rejects with its error (already handled: awaiting is optional). */
   readonly ready: Promise<void>;
@@ -65,10 +68,15 @@ export class ActorCell {
     private readonly report: (err: unknown) => void,
   ) {
     this.methods = callableMethods(cls);
+    const validators = new Map<string, MethodValidator>();
     for (const m of this.methods) {
       const o = methodOptions(cls, m);
       if (o) this.perMethod.set(m, o);
+      if (o?.params !== undefined || o?.result !== undefined) {
+        validators.set(m, new MethodValidator(name, m, o.params, o.result, report));
+      }
     }
+    this.validators = validators.size > 0 ? validators : undefined;
     this.container = parent.createChildContainer();
     this.container.register(ACTOR_NAME, { useValue: name });
     this.mailbox = new Mailbox(name, options.concurrency ?? 1, config.maxMailbox);
@@ -147,7 +155,7 @@ export class ActorCell {
     const fn = instance[method];
     if (typeof fn !== 'function')
       throw rpcError('UNIMPLEMENTED', `actor ${this.name} has no method ${method}`);
-    return runInScope(scope, fn, instance, args);
+    return runInScope(scope, fn, instance, args, this.validators?.get(method));
   }
 
   /** Messages waiting in the mailbox. */

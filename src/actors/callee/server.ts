@@ -22,6 +22,7 @@ import { isTransportError, type TransportError } from '../../transport/errors.js
 import { CallScope } from '../context.js';
 import { bindCallbacks, releasePlaced } from '../ends.js';
 import { errorToWire, type RpcError, rpcError, toRpcError } from '../errors.js';
+import type { CallEnd } from '../interceptors.js';
 import { isStreamLike } from '../invoke.js';
 import type { Admission, Link } from '../link.js';
 import { pumpIterable } from '../pull-pump.js';
@@ -226,6 +227,8 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
   private source: object | undefined;
   private demand: Receiver<unknown> | undefined;
   private pumping = false;
+  /** Why the call failed (what its caller was, or would have been, told); undefined: it succeeded. */
+  private failure: unknown = undefined;
   rosterOf: Roster<RosterEntry> | undefined = undefined;
   rosterPrev: RosterEntry | undefined = undefined;
   rosterNext: RosterEntry | undefined = undefined;
@@ -240,6 +243,7 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
   ) {
     super(link.caller, target.actor, call.method, call.timeoutMs ?? defaults.ms, call.metadata);
     this.unaryDeadline = call.timeoutMs === undefined && defaults.unaryOnly;
+    this.intercept(link.core.interceptors.server);
   }
 
   /** Dispatch the call with `args` (kept only by the handler from here on). */
@@ -269,6 +273,7 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
    * does nothing).
    */
   protected override whenAborted(reason: RpcError): void {
+    this.failure ??= reason;
     if (!this.answered && (this.expired || reason.code === 'UNAVAILABLE')) {
       answerError(this.link, this.reply, reason);
     }
@@ -315,6 +320,7 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
       reply.write(message);
       reply.close();
     } catch (err) {
+      this.failure = err;
       answerError(this.link, reply, err);
     }
     this.end();
@@ -332,6 +338,7 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
     try {
       this.reply.write({ s: demand });
     } catch (err) {
+      this.failure = err;
       this.source = undefined;
       answerError(this.link, this.reply, err);
       this.end();
@@ -368,6 +375,7 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
       signal: this,
       stats,
     };
+    if (this.endHeard) options.failed = (error) => this.streamFailed(error);
     const reply = this.reply;
     if (isObservable(source)) {
       startPushPump(source, reply, options, this);
@@ -379,10 +387,16 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
     );
   }
 
+  /** The pump's sink was sent `error` (PumpOptions.failed). */
+  private streamFailed(error: RpcError): void {
+    this.failure ??= error;
+  }
+
   /** The stream's pump ended (PumpDone). */
   pumpEnded(end: PumpEnd): void {
     // A deadline during the stream: the scope's abort handler cannot answer (the stream had begun).
     const reason = this.reason;
+    if (end === 'cancelled') this.failure ??= reason ?? rpcError('CANCELLED', 'the stream was cancelled');
     if (end === 'cancelled' && reason?.code === 'DEADLINE_EXCEEDED' && this.expired) {
       this.reply.error(reason.code, reason.message);
     }
@@ -391,6 +405,7 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
 
   /** The handler failed, or the call could not run: answer with the reason, then end. Never throws. */
   reject(err: unknown): void {
+    this.failure ??= this.reason ?? err;
     try {
       if (!this.answered) {
         this.answered = true;
@@ -416,6 +431,15 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
     } finally {
       this.link.endServe();
     }
+    if (this.endHeard) this.ended(this.describeEnd(), this.link.core.report);
+  }
+
+  /** How the call ended, for `onEnd` listeners. */
+  private describeEnd(): CallEnd {
+    const stream = this.source !== undefined;
+    if (this.failure === undefined) return { code: 'OK', stream };
+    const error = toRpcError(this.failure);
+    return { code: error.code, error, stream };
   }
 }
 

@@ -16,6 +16,7 @@
  */
 import { Observable, type Subscriber, type TeardownLogic } from 'rxjs';
 import { type RpcError, rpcError } from '../errors.js';
+import type { CallEnd, CallEndListener } from '../interceptors.js';
 import type { CallOptions } from '../types.js';
 
 /** What makes a call (a ref's invoker): a second subscription to a stream result makes a new one. */
@@ -69,6 +70,10 @@ export class Call<T = unknown> extends Observable<T> implements PromiseLike<unkn
   #taken = false;
   /** Cancels the call before its outcome is known (set by the invoker). */
   #cancel: ((reason: RpcError) => void) | undefined;
+  /** {@link onEnd} listeners, until they are told. */
+  #endListeners: CallEndListener[] | undefined;
+  /** How the call ended, once it has. */
+  #end: CallEnd | undefined;
 
   /** `maker` makes a new call with the same method, arguments and options (a second subscription). */
   constructor(
@@ -90,12 +95,37 @@ export class Call<T = unknown> extends Observable<T> implements PromiseLike<unkn
     this.#cancel = cancel;
   }
 
+  /**
+   * Hear how the call ends: its value or error arrived, or its stream ended (completed, failed, or was
+   * cancelled by its reader). Called once (at once when it has ended). A stream result is watched only
+   * when the listener was added before the stream is read (as interceptors do). A listener that throws
+   * is ignored.
+   */
+  onEnd(listener: CallEndListener): void {
+    const end = this.#end;
+    if (end !== undefined) {
+      tell(listener, end);
+      return;
+    }
+    if (this.#endListeners === undefined) this.#endListeners = [listener];
+    else this.#endListeners.push(listener);
+  }
+
+  #ended(end: CallEnd): void {
+    if (this.#end !== undefined) return;
+    this.#end = end;
+    const listeners = this.#endListeners;
+    this.#endListeners = undefined;
+    if (listeners !== undefined) for (const l of listeners) tell(l, end);
+  }
+
   /** @internal The handler's value. Ignored once settled. */
   resolveValue(value: unknown): void {
     if (this.#state !== PENDING) return;
     this.#state = VALUE;
     this.#value = value;
     this.#settled();
+    if (this.#endListeners !== undefined) this.#ended(VALUE_END);
   }
 
   /** @internal The handler returned a stream: its items, not started. Ignored once settled. */
@@ -105,7 +135,8 @@ export class Call<T = unknown> extends Observable<T> implements PromiseLike<unkn
       return;
     }
     this.#state = STREAM;
-    this.#stream = stream;
+    this.#stream =
+      this.#endListeners === undefined ? stream : new EndWatch(stream, (end) => this.#ended(end));
     this.#settled();
   }
 
@@ -115,6 +146,7 @@ export class Call<T = unknown> extends Observable<T> implements PromiseLike<unkn
     this.#state = FAILED;
     this.#error = err;
     this.#settled();
+    if (this.#endListeners !== undefined) this.#ended({ code: err.code, error: err, stream: false });
   }
 
   // biome-ignore lint/suspicious/noThenProperty: a Call is deliberately a thenable
@@ -242,6 +274,61 @@ export class Call<T = unknown> extends Observable<T> implements PromiseLike<unkn
   }
 }
 
+const VALUE_END: CallEnd = Object.freeze({ code: 'OK', stream: false });
+
+function tell(listener: CallEndListener, end: CallEnd): void {
+  try {
+    listener(end);
+  } catch {
+    // A listener's failure changes nothing about the call.
+  }
+}
+
+/** A stream result whose end is told to `ended` (completion, error, or its reader's cancel). */
+class EndWatch implements StreamResult, ItemObserver {
+  private observer: ItemObserver | undefined;
+
+  constructor(
+    private readonly inner: StreamResult,
+    private readonly ended: (end: CallEnd) => void,
+  ) {}
+
+  start(observer: ItemObserver): void {
+    this.observer = observer;
+    this.inner.start(this);
+  }
+
+  next(value: unknown): void {
+    this.observer?.next(value);
+  }
+
+  error(err: RpcError): void {
+    this.ended({ code: err.code, error: err, stream: true });
+    this.observer?.error(err);
+  }
+
+  complete(): void {
+    this.ended(STREAM_END);
+    this.observer?.complete();
+  }
+
+  cancel(reason: RpcError): void {
+    this.observer = undefined;
+    this.ended({ code: reason.code, error: reason, stream: true });
+    this.inner.cancel(reason);
+  }
+
+  pause(): void {
+    this.inner.pause();
+  }
+
+  resume(): void {
+    this.inner.resume();
+  }
+}
+
+const STREAM_END: CallEnd = Object.freeze({ code: 'OK', stream: true });
+
 /** One then(): hands the outcome to its handlers and settles its promise with what they return. */
 class ThenWaiter implements ShapeWaiter {
   constructor(
@@ -288,6 +375,42 @@ export class ResultStream<T> extends Observable<T> implements AsyncIterable<T> {
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return this.#call.iterateResult();
   }
+
+  /**
+   * @internal The items, for another Call to hand on (a client interceptor that awaited a stream
+   * call): the call's own stream while nobody read it, else one read through a subscription.
+   */
+  itemSource(): StreamResult {
+    const outcome = this.#call.outcome();
+    if (outcome.state === 'stream' && outcome.stream !== undefined) return outcome.stream;
+    return new SubscribedStream(this);
+  }
+}
+
+/** A stream result read through subscribing to an Observable (no pause: the source is pushed). */
+class SubscribedStream implements StreamResult {
+  private subscription: { unsubscribe(): void } | undefined;
+  private stopped = false;
+
+  constructor(private readonly source: Observable<unknown>) {}
+
+  start(observer: ItemObserver): void {
+    if (this.stopped) return;
+    this.subscription = this.source.subscribe({
+      next: (v) => observer.next(v),
+      error: (e: RpcError) => observer.error(e),
+      complete: () => observer.complete(),
+    });
+  }
+
+  cancel(): void {
+    this.stopped = true;
+    this.subscription?.unsubscribe();
+  }
+
+  pause(): void {}
+
+  resume(): void {}
 }
 
 /**

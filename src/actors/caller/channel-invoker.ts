@@ -8,9 +8,11 @@ import { forwardTarget, type Target } from '../callee/target.js';
 import type { CallScope } from '../context.js';
 import type { PassedInvoker } from '../ends.js';
 import { rpcError } from '../errors.js';
+import type { OutgoingCall } from '../interceptors.js';
 import type { Link } from '../link.js';
 import type { CallOptions } from '../types.js';
 import type { Call } from './call.js';
+import { interceptCall } from './intercept.js';
 import { type Route, remoteCall } from './remote-call.js';
 
 /** Closes the channel of a received ref that was collected without being released. */
@@ -59,8 +61,15 @@ export class ChannelInvoker implements PassedInvoker {
   }
 
   call(method: string, args: unknown[], options: CallOptions): Call<unknown> {
-    return remoteCall(this, this.route, undefined, method, args, options, this.scope);
+    const chain = this.link.core.interceptors.client;
+    if (chain.length === 0) return remoteCall(this, this.route, undefined, method, args, options, this.scope);
+    const outgoing: OutgoingCall = { actor: '', method, args, options, peer: undefined };
+    return interceptCall(chain, this, outgoing, this.send);
   }
+
+  /** A call past the client interceptors. */
+  private readonly send = (c: OutgoingCall): Call<unknown> =>
+    remoteCall(this, this.route, undefined, c.method, c.args as unknown[], c.options, this.scope);
 
   /** Passing this ref on to another peer: calls are forwarded through this node. */
   target(options: CallOptions): Target {

@@ -9,9 +9,11 @@
 import { forwardTarget, type Target } from '../callee/target.js';
 import type { ActorsConfig } from '../config.js';
 import { type RpcError, rpcError, toRpcError } from '../errors.js';
+import type { InterceptorChains, OutgoingCall } from '../interceptors.js';
 import type { Link } from '../link.js';
 import type { CallOptions } from '../types.js';
 import type { Call } from './call.js';
+import { interceptCall } from './intercept.js';
 import type { RefInvoker } from './ref.js';
 import { type Route, remoteCall } from './remote-call.js';
 
@@ -126,8 +128,9 @@ export class RemoteInvoker implements RefInvoker {
   private readonly route: () => Route | Promise<Route>;
 
   constructor(
-    client: PeerClient,
+    private readonly client: PeerClient,
     private readonly actor: string,
+    private readonly interceptors: InterceptorChains,
   ) {
     // The route of the current link, kept: a route is asked for on every call.
     let last: Route | undefined;
@@ -146,8 +149,15 @@ export class RemoteInvoker implements RefInvoker {
   }
 
   call(method: string, args: unknown[], options: CallOptions): Call<unknown> {
-    return remoteCall(this, this.route, this.actor, method, args, options);
+    const chain = this.interceptors.client;
+    if (chain.length === 0) return remoteCall(this, this.route, this.actor, method, args, options);
+    const outgoing: OutgoingCall = { actor: this.actor, method, args, options, peer: this.client.peer };
+    return interceptCall(chain, this, outgoing, this.send);
   }
+
+  /** A call past the client interceptors. */
+  private readonly send = (c: OutgoingCall): Call<unknown> =>
+    remoteCall(this, this.route, this.actor, c.method, c.args as unknown[], c.options);
 
   target(options: CallOptions): Target {
     return forwardTarget(this.actor, this, options);

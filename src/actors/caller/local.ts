@@ -14,9 +14,11 @@ import { badCallTimeout } from '../config.js';
 import { CallScope, currentScope, LOCAL_CALLER, onSignal } from '../context.js';
 import { asyncCallbacks } from '../ends.js';
 import { type RpcError, rpcError, toRpcError } from '../errors.js';
+import type { InterceptorChains, OutgoingCall } from '../interceptors.js';
 import { isStreamLike, toObservable } from '../invoke.js';
 import type { CallOptions } from '../types.js';
 import { Call, type ItemObserver, type StreamResult } from './call.js';
+import { interceptCall } from './intercept.js';
 import type { RefInvoker } from './ref.js';
 
 const NO_TIMEOUT = { ms: undefined, unaryOnly: false } as const;
@@ -25,9 +27,22 @@ export class LocalInvoker implements RefInvoker {
   constructor(
     private readonly actor: string,
     private readonly lookup: (name: string) => ActorCell | undefined,
+    private readonly interceptors: InterceptorChains,
+    private readonly report: (err: unknown) => void,
   ) {}
 
   call(method: string, args: unknown[], options: CallOptions): Call<unknown> {
+    const chain = this.interceptors.client;
+    if (chain.length === 0) return this.direct(method, args, options);
+    const outgoing: OutgoingCall = { actor: this.actor, method, args, options, peer: undefined };
+    return interceptCall(chain, this, outgoing, this.send);
+  }
+
+  /** A call past the client interceptors. */
+  private readonly send = (c: OutgoingCall): Call<unknown> =>
+    this.direct(c.method, c.args as unknown[], c.options);
+
+  private direct(method: string, args: unknown[], options: CallOptions): Call<unknown> {
     const call = new Call<unknown>(this, method, args, options);
     let cell: ActorCell;
     try {
@@ -47,7 +62,8 @@ export class LocalInvoker implements RefInvoker {
       const left = Math.max(1, inherited - Date.now());
       timeout = own === undefined ? left : Math.min(own, left);
     }
-    const local = new LocalCall(call, this.actor, method, timeout, options, parent);
+    const local = new LocalCall(call, this.actor, method, timeout, options, parent, this.report);
+    local.scope.intercept(this.interceptors.server);
     local.unaryDeadline = options.timeoutMs === undefined && inherited === undefined && defaults.unaryOnly;
     if (local.started()) cell.enqueue(method, asyncCallbacks(args), local.scope, local);
     return call;
@@ -86,6 +102,8 @@ class LocalCall implements Outcome, StreamResult {
   private subscription: Subscription | undefined;
   private unlinkSignal: () => void;
   private done = false;
+  /** Why the call failed; undefined: it succeeded (for `onEnd` listeners). */
+  private failure: RpcError | undefined;
 
   constructor(
     private readonly call: Call<unknown>,
@@ -94,6 +112,7 @@ class LocalCall implements Outcome, StreamResult {
     timeoutMs: number | undefined,
     options: CallOptions,
     private readonly parent: CallScope | undefined,
+    private readonly report: (err: unknown) => void,
   ) {
     this.scope = new CallScope(LOCAL_CALLER, actor, method, timeoutMs, options.metadata, (reason) =>
       this.aborted(reason),
@@ -132,8 +151,9 @@ class LocalCall implements Outcome, StreamResult {
 
   reject(err: unknown): void {
     if (this.done) return;
+    this.failure = toRpcError(this.scope.reason ?? err);
     this.end();
-    this.call.reject(toRpcError(this.scope.reason ?? err));
+    this.call.reject(this.failure);
   }
 
   start(observer: ItemObserver): void {
@@ -146,8 +166,9 @@ class LocalCall implements Outcome, StreamResult {
       next: (v) => this.observer?.next(v),
       error: (err: unknown) => {
         const o = this.observer;
+        this.failure = toRpcError(err);
         this.end();
-        o?.error(toRpcError(err));
+        o?.error(this.failure);
       },
       complete: () => {
         const o = this.observer;
@@ -172,6 +193,7 @@ class LocalCall implements Outcome, StreamResult {
   private aborted(reason: RpcError): void {
     if (this.done) return;
     const observer = this.observer;
+    this.failure = reason;
     this.end();
     if (observer !== undefined) observer.error(reason);
     else this.call.reject(reason);
@@ -185,5 +207,14 @@ class LocalCall implements Outcome, StreamResult {
     this.scope.dispose();
     this.unlinkSignal();
     this.parent?.removeEventListener('abort', this);
+    const scope = this.scope;
+    if (scope.endHeard) {
+      const error = this.failure;
+      const stream = this.source !== undefined;
+      scope.ended(
+        error === undefined ? { code: 'OK', stream } : { code: error.code, error, stream },
+        this.report,
+      );
+    }
   }
 }
