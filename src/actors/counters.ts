@@ -3,7 +3,7 @@
  * them: calls by how they ended, stream results in progress, connections and bytes. Plain integers,
  * incremented where the thing happens (one increment per call end, no allocation); totals only grow.
  */
-import { RpcErrorCode } from './errors.js';
+import { type RpcError, RpcErrorCode, toRpcError } from './errors.js';
 
 /** How a call ended: 'OK', or the code of its RpcError. */
 export type EndCode = 'OK' | RpcErrorCode;
@@ -54,5 +54,17 @@ export class Counters {
   /** A call this node served ended with `code` (once per call). */
   servedEnded(code: EndCode): void {
     this.served[code]++;
+  }
+
+  /** A served call ended: with `failure` (undefined: OK), its result a stream or not. */
+  servedEnd(failure: unknown, stream: boolean): void {
+    this.served[failure === undefined ? 'OK' : toRpcError(failure).code]++;
+    if (stream) this.streamsOut--;
+  }
+
+  /** A call made here ended: with `failure` (undefined: OK), its result a stream being read or not. */
+  madeEnd(failure: RpcError | undefined, stream: boolean): void {
+    this.made[failure === undefined ? 'OK' : failure.code]++;
+    if (stream) this.streamsIn--;
   }
 }

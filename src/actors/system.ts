@@ -29,6 +29,7 @@ import { rpcError } from './errors.js';
 import { type InterceptorChains, type Interceptors, interceptorChains } from './interceptors.js';
 import { type Core, Link } from './link.js';
 import type { PumpStats } from './pump.js';
+import { openTelemetry, type Telemetry, type TelemetryOptions } from './telemetry/open-telemetry.js';
 import type { CallOptions, Ref } from './types.js';
 
 /** How to build an {@link ActorSystem}. */
@@ -54,6 +55,13 @@ export interface ActorSystemOptions {
    * {@link Interceptors}). Throws INVALID_CONFIG for an entry that is not one.
    */
   interceptors?: readonly Interceptors[];
+  /**
+   * OpenTelemetry: a span and a duration for every call made and served, the trace context in the
+   * calls' metadata, and `stats()` as metrics (see {@link openTelemetry}), through `@opentelemetry/api`'s
+   * global providers unless given here. Inert (a check per call) until the application installs an SDK.
+   * It runs before the `interceptors`, on both sides. `false`: none.
+   */
+  telemetry?: TelemetryOptions | false;
 }
 
 /**
@@ -133,6 +141,8 @@ export class ActorSystem {
   private readonly counters = new Counters();
   private readonly core: Core;
   private readonly interceptors: InterceptorChains;
+  /** Stops reporting stats() as metrics. */
+  private readonly unobserve: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: ActorSystemOptions = {}) {
@@ -140,7 +150,10 @@ export class ActorSystem {
     this.container = options.container ?? rootContainer.createChildContainer();
     this.container.register(ActorSystem, { useValue: this });
     const report = options.onError ?? ((err: unknown) => console.error('[rxchan]', err));
-    this.interceptors = interceptorChains(options.interceptors);
+    const chains = interceptorChains(options.interceptors);
+    const telemetry = options.telemetry === false ? undefined : openTelemetry(options.telemetry);
+    this.interceptors = telemetry === undefined ? chains : withTelemetry(telemetry, chains);
+    this.unobserve = telemetry?.observe(this);
     this.core = {
       config: this.config,
       stats: this.pumpStats,
@@ -188,13 +201,19 @@ export class ActorSystem {
    */
   ref<T>(name: string, peer?: Peer, options: CallOptions = {}): Ref<T> {
     if (peer === undefined) {
-      const local = new LocalInvoker(name, (n) => this.cells.get(n), this.interceptors, this.core.report);
+      const local = new LocalInvoker(
+        name,
+        (n) => this.cells.get(n),
+        this.interceptors,
+        this.core.report,
+        this.counters,
+      );
       return makeRef<T>(local, options);
     }
     const key = peerKey(peer);
     let client = this.peers.get(key);
     if (!client) {
-      client = new PeerClient(peer, () => this.dialPeer(peer), this.config);
+      client = new PeerClient(peer, () => this.dialPeer(peer), this.config, this.counters);
       this.peers.set(key, client);
     }
     return makeRef<T>(new RemoteInvoker(client, name, this.interceptors), options);
@@ -309,6 +328,7 @@ export class ActorSystem {
       await Promise.all(listening);
     } finally {
       deadline.clear();
+      this.unobserve?.();
     }
   }
 
@@ -361,6 +381,11 @@ export class ActorSystem {
     void channels.closed.then(() => this.links.delete(link));
     return link;
   }
+}
+
+/** `chains` with telemetry's interceptors first (outermost: their spans and durations cover the others). */
+function withTelemetry(telemetry: Telemetry, chains: InterceptorChains): InterceptorChains {
+  return { server: [telemetry.server, ...chains.server], client: [telemetry.client, ...chains.client] };
 }
 
 /** How refs and callbacks passed across a connection are served and called (see ends.ts). */

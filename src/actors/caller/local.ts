@@ -12,6 +12,7 @@ import type { ActorCell } from '../callee/cell.js';
 import { capabilityTarget, type Outcome, type Target } from '../callee/target.js';
 import { badCallTimeout } from '../config.js';
 import { CallScope, currentScope, LOCAL_CALLER, onSignal } from '../context.js';
+import type { Counters } from '../counters.js';
 import { asyncCallbacks } from '../ends.js';
 import { type RpcError, rpcError, toRpcError } from '../errors.js';
 import type { InterceptorChains, OutgoingCall } from '../interceptors.js';
@@ -29,6 +30,7 @@ export class LocalInvoker implements RefInvoker {
     private readonly lookup: (name: string) => ActorCell | undefined,
     private readonly interceptors: InterceptorChains,
     private readonly report: (err: unknown) => void,
+    private readonly counters: Counters,
   ) {}
 
   call(method: string, args: unknown[], options: CallOptions): Call<unknown> {
@@ -50,7 +52,9 @@ export class LocalInvoker implements RefInvoker {
       if (badTimeout !== undefined) throw rpcError('INVALID_ARGUMENT', `${method}: ${badTimeout}`);
       cell = this.admitted(method);
     } catch (err) {
-      call.reject(toRpcError(err));
+      const e = toRpcError(err);
+      this.counters.madeEnd(e, false);
+      call.reject(e);
       return call;
     }
     const parent = options.detached ? undefined : currentScope();
@@ -62,7 +66,16 @@ export class LocalInvoker implements RefInvoker {
       const left = Math.max(1, inherited - Date.now());
       timeout = own === undefined ? left : Math.min(own, left);
     }
-    const local = new LocalCall(call, this.actor, method, timeout, options, parent, this.report);
+    const local = new LocalCall(
+      call,
+      this.actor,
+      method,
+      timeout,
+      options,
+      parent,
+      this.report,
+      this.counters,
+    );
     local.scope.intercept(this.interceptors.server);
     local.unaryDeadline = options.timeoutMs === undefined && inherited === undefined && defaults.unaryOnly;
     if (local.started()) cell.enqueue(method, asyncCallbacks(args), local.scope, local);
@@ -113,6 +126,7 @@ class LocalCall implements Outcome, StreamResult {
     options: CallOptions,
     private readonly parent: CallScope | undefined,
     private readonly report: (err: unknown) => void,
+    private readonly counters: Counters,
   ) {
     this.scope = new CallScope(LOCAL_CALLER, actor, method, timeoutMs, options.metadata, (reason) =>
       this.aborted(reason),
@@ -146,6 +160,7 @@ class LocalCall implements Outcome, StreamResult {
     }
     if (this.unaryDeadline) this.scope.dropDeadline();
     this.source = result;
+    this.counters.streamsIn++;
     this.call.resolveStream(this);
   }
 
@@ -207,6 +222,7 @@ class LocalCall implements Outcome, StreamResult {
     this.scope.dispose();
     this.unlinkSignal();
     this.parent?.removeEventListener('abort', this);
+    this.counters.madeEnd(this.failure, this.source !== undefined);
     const scope = this.scope;
     if (scope.endHeard) {
       const error = this.failure;
