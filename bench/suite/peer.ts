@@ -28,7 +28,7 @@ async function serveRxchan(spec: PeerSpec): Promise<Served> {
     identity,
     authorizedKeys: [{ key: spec.clientId, name: 'bench' }],
     ...(spec.streams > 0 ? streamLimits(spec.streams) : {}),
-    ...interceptionOptions(spec.intercepted === true),
+    ...interceptionOptions(spec.intercepted),
   });
   await system.register(Bench);
   const { port } = await system.listen();
