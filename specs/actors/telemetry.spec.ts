@@ -17,6 +17,7 @@ import { actor, callContext } from '../../src/actors/index.js';
 import type { CallEnd, IncomingCall, OutgoingCall } from '../../src/actors/interceptors.js';
 import { MAX_CACHED_METHODS, MethodNames, NameCache } from '../../src/actors/telemetry/names.js';
 import { openTelemetry } from '../../src/actors/telemetry/open-telemetry.js';
+import { MAX_METADATA_ENTRIES } from '../../src/actors/wire.js';
 import { pair } from '../integration/actors-pair.js';
 
 @actor('echo')
@@ -114,6 +115,20 @@ describe('telemetry with providers passed', () => {
     const server = exporter.getFinishedSpans()[1]!;
     assert.equal(server.parentSpanContext?.spanId, span!.spanContext().spanId);
     assert.equal(server.attributes['error.type'], 'INTERNAL');
+  });
+
+  it('sends a call whose metadata is full without the trace context (a callee would refuse it)', () => {
+    const tracerProvider = new BasicTracerProvider();
+    const t = openTelemetry({ tracerProvider, propagator: new W3CTraceContextPropagator() });
+    const full: Record<string, string> = {};
+    for (let i = 0; i < MAX_METADATA_ENTRIES; i++) full[`k${i}`] = 'v';
+    const call = { ...outgoing, options: { metadata: full } };
+    let passed: OutgoingCall | undefined;
+    t.client(call, (c) => {
+      passed = c;
+      return { onEnd: () => {} } as never;
+    });
+    assert.equal(passed, call, 'passed on as it is');
   });
 
   it('ignores a malformed traceparent: the SERVER span is a root', () => {

@@ -45,6 +45,7 @@ import type {
   OutgoingCall,
   ServerInterceptor,
 } from '../interceptors.js';
+import { MAX_METADATA_ENTRIES } from '../wire.js';
 import {
   ERROR_TYPE,
   isSpanError,
@@ -211,13 +212,14 @@ function withMetadata(call: OutgoingCall, metadata: CallMetadata): OutgoingCall 
 
 /**
  * Where a propagator writes a call's trace context: a copy of the call's metadata, made only when the
- * propagator writes something (one Carrier per telemetry, reused: inject is synchronous).
+ * propagator writes something (one Carrier per telemetry, reused: inject is synchronous). A call whose
+ * metadata would then have more entries than a callee takes (MAX_METADATA_ENTRIES) goes without it.
  */
 class Carrier {
   private base: CallMetadata | undefined;
   private out: Record<string, string> | undefined;
 
-  /** The metadata with the context of `active` in it; undefined when the propagator wrote nothing. */
+  /** The metadata with the context of `active` in it; undefined when the propagator wrote nothing (or too much). */
   inject(
     propagator: NonNullable<TelemetryOptions['propagator']>,
     active: Context,
@@ -227,7 +229,8 @@ class Carrier {
     this.out = undefined;
     try {
       propagator.inject(active, this, CARRIER_SETTER);
-      return this.out;
+      const out = this.out;
+      return out === undefined || Object.keys(out).length > MAX_METADATA_ENTRIES ? undefined : out;
     } finally {
       this.base = undefined;
       this.out = undefined;
