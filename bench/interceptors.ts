@@ -1,8 +1,8 @@
 /**
- * The cost of interceptors (issue 12's target: at most 3% fewer calls/s with a no-op interceptor and,
- * once telemetry is built in, the OpenTelemetry API present without an SDK). Two rxchan servers, each
- * alone in a child, and a client child for each: one bare, one with a no-op interceptor on both sides
- * (./suite/intercept.ts). Each run measures both in turn, 100 calls in flight on one connection, driven
+ * The cost of interceptors (issue 12's target: at most 3% fewer calls/s with a no-op interceptor and
+ * the OpenTelemetry API present without an SDK). Two rxchan servers, each alone in a child, and a client
+ * child for each: one bare (no interceptor, `telemetry: false`), one with a no-op interceptor on both
+ * sides besides the built-in OpenTelemetry interceptors, no SDK installed (./suite/intercept.ts). Each run measures both in turn, 100 calls in flight on one connection, driven
  * both ways the suite drives rxchan (the tuned driver, and `await ref.add(1, 2)` as users write it),
  * then one call at a time (p50). Ratios are per run. Knobs: the suite's (BENCH_SUITE_RUNS,
  * BENCH_SUITE_WINDOW_MS, BENCH_SUITE_WARM_MS, BENCH_SUITE_IN_FLIGHT).
@@ -19,8 +19,8 @@ import type { InFlightResult } from './suite/spec.js';
 const VARIANTS = ['bare', 'intercepted'] as const;
 type Variant = (typeof VARIANTS)[number];
 const LABEL: Record<Variant, string> = {
-  bare: 'rxchan, no interceptor',
-  intercepted: 'rxchan, a no-op interceptor on each side',
+  bare: 'rxchan, no interceptor, telemetry: false',
+  intercepted: 'rxchan, a no-op interceptor on each side and OpenTelemetry (no SDK)',
 };
 
 interface Samples {

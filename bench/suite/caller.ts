@@ -87,7 +87,7 @@ async function connect(system: System | Layer, spec: CallerSpec): Promise<Client
     case 'rxchan': {
       const node = new ActorSystem({
         identity: Identity.fromSeed(Buffer.from(spec.clientSeed, 'hex')),
-        ...interceptionOptions(spec.intercepted === true),
+        ...interceptionOptions(spec.intercepted),
       });
       const bench = node.ref<Bench>('bench', { host: '127.0.0.1', port: spec.port, key: spec.serverId });
       // The tuned driver: the method looked up once, its Call chained with .then (no async wrapper).

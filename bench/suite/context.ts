@@ -42,7 +42,7 @@ export function spawnSystem(
   system: System,
   keys: Keys,
   streams = 0,
-  intercepted = false,
+  intercepted?: boolean,
 ): Promise<SuitePeer> {
   const spec: PeerSpec = {
     serverSeed: keys.serverSeed.toString('hex'),
@@ -102,7 +102,7 @@ export function spawnCaller(
   system: System | Layer,
   port: number,
   inFlight: number,
-  intercepted = false,
+  intercepted?: boolean,
 ): Promise<SuiteCaller> {
   const spec: CallerSpec = {
     port,

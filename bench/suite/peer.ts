@@ -28,14 +28,18 @@ async function serveRxchan(spec: PeerSpec): Promise<Served> {
     identity,
     authorizedKeys: [{ key: spec.clientId, name: 'bench' }],
     ...(spec.streams > 0 ? streamLimits(spec.streams) : {}),
-    ...interceptionOptions(spec.intercepted === true),
+    ...interceptionOptions(spec.intercepted),
   });
   await system.register(Bench);
   const { port } = await system.listen();
   return {
     ports: { rxchan: port },
     close: () => system.close(),
-    stats: () => ({ ...system.stats(), idleSubscribed: idleSubscriptions() }),
+    stats: () => {
+      // The numbers only: the counts by code are not what the suite compares.
+      const { callsMade: _made, callsServed: _served, ...numbers } = system.stats();
+      return { ...numbers, idleSubscribed: idleSubscriptions() };
+    },
   };
 }
 

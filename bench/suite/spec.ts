@@ -25,7 +25,7 @@ export interface PeerSpec {
    * See {@link streamLimits}.
    */
   streams: number;
-  /** rxchan: run with {@link benchInterceptors} (bench/interceptors.ts); default without. */
+  /** rxchan: see interceptionOptions (./intercept.ts); absent: the defaults. */
   intercepted?: boolean;
 }
 
@@ -47,7 +47,7 @@ export interface CallerSpec {
   serverCertPem: string;
   /** Calls kept in flight by `in-flight`. */
   inFlight: number;
-  /** rxchan: run with {@link benchInterceptors} (bench/interceptors.ts); default without. */
+  /** rxchan: see interceptionOptions (./intercept.ts); absent: the defaults. */
   intercepted?: boolean;
 }
 

@@ -59,6 +59,7 @@ export { isRef } from './caller/ref.js';
 export { type CloseOnSignalsOptions, closeOnSignals } from './close-on-signals.js';
 export { type ActorsConfig, defaultConfig, type OverflowPolicy, verifyConfig } from './config.js';
 export { type CallContext, type Caller, type CallMetadata, callContext } from './context.js';
+export type { CallCounts, EndCode } from './counters.js';
 export { type ActorOptions, actor, type DeclaredKind, type MethodOptions, method } from './decorators.js';
 export type { ErrorInfo, ErrorMapper } from './error-policy.js';
 export {
@@ -79,6 +80,7 @@ export type {
   ServerInterceptor,
 } from './interceptors.js';
 export { ActorSystem, type ActorSystemOptions, type ListenOptions, type SystemStats } from './system.js';
+export { openTelemetry, type Telemetry, type TelemetryOptions } from './telemetry/open-telemetry.js';
 export type {
   CallOptions,
   Ref,

@@ -10,6 +10,7 @@ import type { Connection } from '../transport/connection/index.js';
 import type { ActorCell } from './callee/cell.js';
 import type { ActorsConfig } from './config.js';
 import { type Caller, callerOf } from './context.js';
+import type { Counters } from './counters.js';
 import type { ActorEnds } from './ends.js';
 import type { ErrorInfo, ErrorMapper } from './error-policy.js';
 import { type RpcError, rpcError, toRpcError } from './errors.js';
@@ -21,6 +22,8 @@ import { Roster, type RosterEntry } from './roster.js';
 export interface Core {
   readonly config: ActorsConfig;
   readonly stats: PumpStats;
+  /** Calls, streams, connections and bytes, counted (see counters.ts). */
+  readonly counters: Counters;
   /** The system's interceptors: served calls run through `server`, calls made through `client`. */
   readonly interceptors: InterceptorChains;
   /**
@@ -118,6 +121,7 @@ export class Link {
     readonly ends: ActorEnds,
   ) {
     this.caller = callerOf(connection.peer);
+    core.counters.connectionsOpened++;
     this.pushBytes = new ByteBudget(core.config.streamBufferBytes);
     void channels.closed.then((err) => this.ended(err));
     if (core.config.idleTimeoutMs > 0) this.watchIdle(core.config.idleTimeoutMs);
@@ -390,6 +394,10 @@ export class Link {
       err ? { cause: err } : undefined,
     );
     this.endReason = reason;
+    const counters = this.core.counters;
+    counters.connectionsClosed++;
+    counters.closedBytesIn += this.channels.mux.bytesRead;
+    counters.closedBytesOut += this.channels.mux.bytesWritten;
     clearInterval(this.idleTimer);
     this.holding?.();
     this.holding = undefined;

@@ -23,6 +23,7 @@ import { closeLink, type Peer, PeerClient, peerKey, RemoteInvoker } from './call
 import { LocalInvoker } from './caller/local.js';
 import { makeRef } from './caller/ref.js';
 import { type ActorsConfig, resolveConfig } from './config.js';
+import { type CallCounts, Counters } from './counters.js';
 import { type ActorOptions, actorMetadata, verifyActorOptions, verifyName } from './decorators.js';
 import { ActorEnds, type EndServices } from './ends.js';
 import type { ErrorInfo, ErrorMapper } from './error-policy.js';
@@ -30,6 +31,7 @@ import { type RpcError, rpcError } from './errors.js';
 import { type InterceptorChains, type Interceptors, interceptorChains } from './interceptors.js';
 import { type Core, Link } from './link.js';
 import type { PumpStats } from './pump.js';
+import { openTelemetry, type Telemetry, type TelemetryOptions } from './telemetry/open-telemetry.js';
 import type { CallOptions, Ref } from './types.js';
 
 /** How to build an {@link ActorSystem}. */
@@ -75,6 +77,13 @@ export interface ActorSystemOptions {
    * counted in `stats().actors`.
    */
   reflection?: boolean | { allow?: readonly string[] };
+  /**
+   * OpenTelemetry: a span and a duration for every call made and served, the trace context in the
+   * calls' metadata, and `stats()` as metrics (see {@link openTelemetry}), through `@opentelemetry/api`'s
+   * global providers unless given here. Inert (a check per call) until the application installs an SDK.
+   * It runs before the `interceptors`, on both sides. `false`: none.
+   */
+  telemetry?: TelemetryOptions | false;
 }
 
 /**
@@ -105,6 +114,24 @@ export interface SystemStats {
   droppedItems: number;
   /** Actor restarts so far (see `@actor({ restart })`). */
   restarts: number;
+  /**
+   * Calls this node made (through local and remote refs, and callbacks) that ended, by how they ended:
+   * 'OK' or the RpcError code. A stream call ends when its stream does (completes, errors, or is
+   * unsubscribed: CANCELLED).
+   */
+  callsMade: CallCounts;
+  /** Calls peers made here that ended, by how they ended (as {@link callsMade}). */
+  callsServed: CallCounts;
+  /** Stream results in progress: read here (calls this node made) plus sent from here (calls served). */
+  activeStreams: number;
+  /** Connections opened so far, both directions (dialled and accepted). */
+  connectionsOpened: number;
+  /** Of those, connections that ended. */
+  connectionsClosed: number;
+  /** Bytes read from all connections so far (multiplexer frames, before TLS). */
+  bytesIn: number;
+  /** Bytes written to all connections so far (multiplexer frames, before TLS). */
+  bytesOut: number;
 }
 
 /**
@@ -135,11 +162,14 @@ export class ActorSystem {
   private readonly links = new Set<Link>();
   private readonly listeners: Listener[] = [];
   private readonly pumpStats: PumpStats = { buffered: 0, dropped: 0 };
+  private readonly counters = new Counters();
   private readonly supervision: SupervisionStats = { restarts: 0 };
   /** Actors being unregistered, and the end of their stop. */
   private readonly leaving = new Map<ActorCell, Promise<void>>();
   private readonly core: Core;
   private readonly interceptors: InterceptorChains;
+  /** Stops reporting stats() as metrics. */
+  private readonly unobserve: (() => void) | undefined;
   /** Built-in actors hosted (see {@link RESERVED_PREFIX}). */
   private readonly builtins: number = 0;
   private closing: Promise<void> | undefined;
@@ -154,10 +184,14 @@ export class ActorSystem {
         info === undefined
           ? console.error('[rxchan]', err)
           : console.error('[rxchan] error id', info.errorId, err));
-    this.interceptors = interceptorChains(options.interceptors);
+    const chains = interceptorChains(options.interceptors);
+    const telemetry = options.telemetry === false ? undefined : openTelemetry(options.telemetry);
+    this.interceptors = telemetry === undefined ? chains : withTelemetry(telemetry, chains);
+    this.unobserve = telemetry?.observe(this);
     this.core = {
       config: this.config,
       stats: this.pumpStats,
+      counters: this.counters,
       interceptors: this.interceptors,
       report,
       mapError: options.mapError,
@@ -261,6 +295,7 @@ export class ActorSystem {
         (n) => this.cells.get(n),
         this.interceptors,
         this.core.report,
+        this.counters,
         this.options.mapError,
       );
       return makeRef<T>(local, options);
@@ -268,7 +303,7 @@ export class ActorSystem {
     const key = peerKey(peer);
     let client = this.peers.get(key);
     if (!client) {
-      client = new PeerClient(peer, () => this.dialPeer(peer), this.config);
+      client = new PeerClient(peer, () => this.dialPeer(peer), this.config, this.counters);
       this.peers.set(key, client);
     }
     return makeRef<T>(new RemoteInvoker(client, name, this.interceptors), options);
@@ -303,11 +338,17 @@ export class ActorSystem {
 
   /** Counters; see {@link SystemStats}. */
   stats(): SystemStats {
+    const c = this.counters;
     let pendingCalls = 0;
     let servedCalls = 0;
+    let bytesIn = c.closedBytesIn;
+    let bytesOut = c.closedBytesOut;
     for (const l of this.links) {
       pendingCalls += l.pendingCount;
       servedCalls += l.servedCount;
+      if (l.isClosed) continue; // its bytes are in the closed totals already
+      bytesIn += l.channels.mux.bytesRead;
+      bytesOut += l.channels.mux.bytesWritten;
     }
     return {
       actors: this.cells.size - this.builtins,
@@ -317,6 +358,13 @@ export class ActorSystem {
       bufferedItems: this.pumpStats.buffered,
       droppedItems: this.pumpStats.dropped,
       restarts: this.supervision.restarts,
+      callsMade: { ...c.made },
+      callsServed: { ...c.served },
+      activeStreams: c.streamsIn + c.streamsOut,
+      connectionsOpened: c.connectionsOpened,
+      connectionsClosed: c.connectionsClosed,
+      bytesIn,
+      bytesOut,
     };
   }
 
@@ -363,6 +411,7 @@ export class ActorSystem {
       await Promise.all(listening);
     } finally {
       deadline.clear();
+      this.unobserve?.();
     }
   }
 
@@ -421,6 +470,11 @@ export class ActorSystem {
     void channels.closed.then(() => this.links.delete(link));
     return link;
   }
+}
+
+/** `chains` with telemetry's interceptors first (outermost: their spans and durations cover the others). */
+function withTelemetry(telemetry: Telemetry, chains: InterceptorChains): InterceptorChains {
+  return { server: [telemetry.server, ...chains.server], client: [telemetry.client, ...chains.client] };
 }
 
 /** How refs and callbacks passed across a connection are served and called (see ends.ts). */

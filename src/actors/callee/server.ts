@@ -345,6 +345,7 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
       this.end();
       return;
     }
+    this.link.core.counters.streamsOut++;
     demand.consume(this);
   }
 
@@ -377,7 +378,7 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
       signal: this,
       stats,
     };
-    if (this.endHeard) options.failed = (error) => this.streamFailed(error);
+    options.failed = (error) => this.streamFailed(error);
     const reply = this.reply;
     if (isObservable(source)) {
       startPushPump(source, reply, options, this);
@@ -438,6 +439,7 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
     } finally {
       this.link.endServe();
     }
+    this.link.core.counters.servedEnd(this.failure, this.source !== undefined);
     if (this.endHeard) this.ended(this.describeEnd(), this.link.core.report);
   }
 

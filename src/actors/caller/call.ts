@@ -102,6 +102,8 @@ export class Call<T = unknown> extends Observable<T> implements PromiseLike<unkn
    * is ignored.
    */
   onEnd(listener: CallEndListener): void {
+    // Settled before anyone listened (a local handler that returned at once, a call refused at once).
+    if (this.#end === undefined && this.#state !== PENDING) this.#watchLate();
     const end = this.#end;
     if (end !== undefined) {
       tell(listener, end);
@@ -109,6 +111,16 @@ export class Call<T = unknown> extends Observable<T> implements PromiseLike<unkn
     }
     if (this.#endListeners === undefined) this.#endListeners = [listener];
     else this.#endListeners.push(listener);
+  }
+
+  /** The first listener of a call that settled unwatched: its end, or a watch on its unread stream. */
+  #watchLate(): void {
+    if (this.#state === VALUE) this.#end = VALUE_END;
+    else if (this.#state === FAILED)
+      this.#end = { code: this.#error!.code, error: this.#error!, stream: false };
+    else if (this.#endListeners === undefined && !this.#taken && this.#stream !== undefined) {
+      this.#stream = new EndWatch(this.#stream, (end) => this.#ended(end));
+    }
   }
 
   #ended(end: CallEnd): void {

@@ -62,14 +62,25 @@ export class ChannelInvoker implements PassedInvoker {
 
   call(method: string, args: unknown[], options: CallOptions): Call<unknown> {
     const chain = this.link.core.interceptors.client;
-    if (chain.length === 0) return remoteCall(this, this.route, undefined, method, args, options, this.scope);
+    const counters = this.link.core.counters;
+    if (chain.length === 0)
+      return remoteCall(this, this.route, undefined, method, args, options, counters, this.scope);
     const outgoing: OutgoingCall = { actor: '', method, args, options, peer: undefined };
     return interceptCall(chain, this, outgoing, this.send);
   }
 
   /** A call past the client interceptors. */
   private readonly send = (c: OutgoingCall): Call<unknown> =>
-    remoteCall(this, this.route, undefined, c.method, c.args as unknown[], c.options, this.scope);
+    remoteCall(
+      this,
+      this.route,
+      undefined,
+      c.method,
+      c.args as unknown[],
+      c.options,
+      this.link.core.counters,
+      this.scope,
+    );
 
   /** Passing this ref on to another peer: calls are forwarded through this node. */
   target(options: CallOptions): Target {

@@ -8,6 +8,7 @@
 
 import { forwardTarget, type Target } from '../callee/target.js';
 import type { ActorsConfig } from '../config.js';
+import type { Counters } from '../counters.js';
 import { type RpcError, rpcError, toRpcError } from '../errors.js';
 import type { InterceptorChains, OutgoingCall } from '../interceptors.js';
 import type { Link } from '../link.js';
@@ -53,6 +54,8 @@ export class PeerClient {
     readonly peer: Peer,
     private readonly dial: () => Promise<Link>,
     private readonly config: ActorsConfig,
+    /** Where the calls made to this peer are counted. */
+    readonly counters: Counters,
   ) {}
 
   /** The connection, when it is up and not closing (a link closing for being idle takes no new calls). */
@@ -150,14 +153,16 @@ export class RemoteInvoker implements RefInvoker {
 
   call(method: string, args: unknown[], options: CallOptions): Call<unknown> {
     const chain = this.interceptors.client;
-    if (chain.length === 0) return remoteCall(this, this.route, this.actor, method, args, options);
+    if (chain.length === 0) {
+      return remoteCall(this, this.route, this.actor, method, args, options, this.client.counters);
+    }
     const outgoing: OutgoingCall = { actor: this.actor, method, args, options, peer: this.client.peer };
     return interceptCall(chain, this, outgoing, this.send);
   }
 
   /** A call past the client interceptors. */
   private readonly send = (c: OutgoingCall): Call<unknown> =>
-    remoteCall(this, this.route, this.actor, c.method, c.args as unknown[], c.options);
+    remoteCall(this, this.route, this.actor, c.method, c.args as unknown[], c.options, this.client.counters);
 
   target(options: CallOptions): Target {
     return forwardTarget(this.actor, this, options);

@@ -12,6 +12,7 @@ import type { ActorCell } from '../callee/cell.js';
 import { capabilityTarget, type Outcome, type Target } from '../callee/target.js';
 import { badCallTimeout } from '../config.js';
 import { CallScope, currentScope, LOCAL_CALLER, onSignal } from '../context.js';
+import type { Counters } from '../counters.js';
 import { asyncCallbacks } from '../ends.js';
 import { type ErrorMapper, errorToLocal } from '../error-policy.js';
 import { type RpcError, rpcError, toRpcError } from '../errors.js';
@@ -30,6 +31,7 @@ export class LocalInvoker implements RefInvoker {
     private readonly lookup: (name: string) => ActorCell | undefined,
     private readonly interceptors: InterceptorChains,
     private readonly report: (err: unknown) => void,
+    private readonly counters: Counters,
     /** The system's `mapError`: a handler's error that is not an RpcError goes through it (error-policy.ts). */
     private readonly mapError?: ErrorMapper,
   ) {}
@@ -53,7 +55,9 @@ export class LocalInvoker implements RefInvoker {
       if (badTimeout !== undefined) throw rpcError('INVALID_ARGUMENT', `${method}: ${badTimeout}`);
       cell = this.admitted(method);
     } catch (err) {
-      call.reject(toRpcError(err));
+      const e = toRpcError(err);
+      this.counters.madeEnd(e, false);
+      call.reject(e);
       return call;
     }
     const parent = options.detached ? undefined : currentScope();
@@ -73,6 +77,7 @@ export class LocalInvoker implements RefInvoker {
       options,
       parent,
       this.report,
+      this.counters,
       this.mapError,
     );
     local.scope.intercept(this.interceptors.server);
@@ -125,6 +130,7 @@ class LocalCall implements Outcome, StreamResult {
     options: CallOptions,
     private readonly parent: CallScope | undefined,
     private readonly report: (err: unknown) => void,
+    private readonly counters: Counters,
     private readonly mapError: ErrorMapper | undefined,
   ) {
     this.scope = new CallScope(LOCAL_CALLER, actor, method, timeoutMs, options.metadata, (reason) =>
@@ -159,6 +165,7 @@ class LocalCall implements Outcome, StreamResult {
     }
     if (this.unaryDeadline) this.scope.dropDeadline();
     this.source = result;
+    this.counters.streamsIn++;
     this.call.resolveStream(this);
   }
 
@@ -220,6 +227,7 @@ class LocalCall implements Outcome, StreamResult {
     this.scope.dispose();
     this.unlinkSignal();
     this.parent?.removeEventListener('abort', this);
+    this.counters.madeEnd(this.failure, this.source !== undefined);
     const scope = this.scope;
     if (scope.endHeard) {
       const error = this.failure;

@@ -22,6 +22,7 @@ import {
 import { isTransportError } from '../../transport/errors.js';
 import { badCallTimeout } from '../config.js';
 import { type CallScope, currentScope, onSignal } from '../context.js';
+import type { Counters, EndCode } from '../counters.js';
 import type { EndOwner } from '../ends.js';
 import { type RpcError, rpcError, toRpcError } from '../errors.js';
 import { isThenable } from '../invoke.js';
@@ -58,7 +59,8 @@ enum Phase {
 /**
  * Start one call to `actor` (by name; undefined: through `source`'s channel). Never throws: a call that
  * cannot start fails through its Call. `maker` makes the same call again (a second subscription).
- * `bound`: the scope calls through a callback belong to (else the handler running now, if any).
+ * `bound`: the scope calls through a callback belong to (else the handler running now, if any). The
+ * call's end is counted in `counters`.
  */
 export function remoteCall(
   maker: CallMaker,
@@ -67,11 +69,12 @@ export function remoteCall(
   method: string,
   args: unknown[],
   options: CallOptions,
+  counters: Counters,
   bound?: CallScope,
 ): Call<unknown> {
   const call = new Call<unknown>(maker, method, args, options);
   const parent = options.detached ? undefined : (bound ?? currentScope());
-  new OutboundCall(call, actor, method, args, options, parent).route(source);
+  new OutboundCall(call, actor, method, args, options, parent, counters).route(source);
   return call;
 }
 
@@ -98,6 +101,7 @@ class OutboundCall implements PendingCall, ReceiverObserver<unknown>, StreamResu
     private readonly args: unknown[],
     private readonly options: CallOptions,
     private readonly parent: CallScope | undefined,
+    private readonly counters: Counters,
   ) {
     this.deadline = deadlineOf(options, parent);
     call.onCancel((reason) => this.fail(reason));
@@ -225,6 +229,7 @@ class OutboundCall implements PendingCall, ReceiverObserver<unknown>, StreamResu
         } else {
           this.demand = shape.demand;
           this.phase = Phase.Parked;
+          this.counters.streamsIn++;
           this.call.resolveStream(this);
         }
         return;
@@ -295,7 +300,7 @@ class OutboundCall implements PendingCall, ReceiverObserver<unknown>, StreamResu
     const streaming = this.phase === Phase.Streaming;
     const observer = this.observer;
     this.phase = Phase.Over;
-    this.cleanup();
+    this.cleanup(err.code);
     if (streaming) observer?.error(err);
     else this.call.reject(err);
     this.reply?.cancel();
@@ -318,7 +323,7 @@ class OutboundCall implements PendingCall, ReceiverObserver<unknown>, StreamResu
     const streaming = this.phase === Phase.Streaming;
     const observer = this.observer;
     this.phase = Phase.Over;
-    this.cleanup();
+    this.cleanup('DEADLINE_EXCEEDED');
     if (streaming) observer?.error(this.deadlineError());
     else this.call.reject(this.deadlineError());
     this.link!.linger(reply);
@@ -327,10 +332,13 @@ class OutboundCall implements PendingCall, ReceiverObserver<unknown>, StreamResu
   /** The reply was read whole. */
   private finish(): void {
     this.phase = Phase.Over;
-    this.cleanup();
+    this.cleanup('OK');
   }
 
-  private cleanup(): void {
+  /** Once, when the call ends with `code`. */
+  private cleanup(code: EndCode): void {
+    if (this.demand !== undefined) this.counters.streamsIn--;
+    this.counters.madeEnded(code);
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.unlinkSignal?.();
     this.parent?.removeEventListener('abort', this);

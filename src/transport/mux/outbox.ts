@@ -39,6 +39,9 @@ export class Outbox {
    */
   reportWrites = false;
 
+  /** Bytes handed to the socket so far. */
+  bytesWritten = 0;
+
   /**
    * @param written called when bytes left the socket's buffer ('drain', or a reported write completed).
    */
@@ -117,12 +120,18 @@ export class Outbox {
     if (socket.destroyed || socket.writableEnded) return;
     const done = this.reportWrites ? this.written : undefined;
     let ok: boolean;
-    if (parts.length === 1) ok = socket.write(parts[0], done);
-    else {
+    if (parts.length === 1) {
+      this.bytesWritten += parts[0]!.length;
+      ok = socket.write(parts[0], done);
+    } else {
       socket.cork();
       ok = true;
       const last = parts.length - 1;
-      for (let i = 0; i < last; i++) ok = socket.write(parts[i]);
+      for (let i = 0; i < last; i++) {
+        this.bytesWritten += parts[i]!.length;
+        ok = socket.write(parts[i]);
+      }
+      this.bytesWritten += parts[last]!.length;
       ok = socket.write(parts[last], done);
       socket.uncork();
     }

@@ -64,6 +64,7 @@ export class Session {
   /** The stream of the Data frame whose payload the reader is collecting, and whether that frame has FIN. */
   private rxStream: Stream | undefined;
   private rxFin = false;
+  private bytesReadCount = 0;
   private closeTimer: NodeJS.Timeout | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
 
@@ -136,6 +137,16 @@ export class Session {
 
   set onStream(handler: ((stream: Stream) => void) | undefined) {
     this.inbound.onStream = handler;
+  }
+
+  /** Bytes read from the socket so far (frames: headers and payloads), for monitoring. */
+  get bytesRead(): number {
+    return this.bytesReadCount;
+  }
+
+  /** Bytes handed to the socket so far (frames: headers and payloads), for monitoring. */
+  get bytesWritten(): number {
+    return this.outbox.bytesWritten;
   }
 
   /** Streams in the table (open, half-closed, waiting in the backlog). */
@@ -298,6 +309,7 @@ export class Session {
 
   private onSocketData(chunk: Buffer | Uint8Array): void {
     if (this.ended) return;
+    this.bytesReadCount += chunk.length;
     this.host.now = performance.now();
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     try {
