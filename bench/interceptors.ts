@@ -27,17 +27,22 @@ interface Samples {
   tuned: number[];
   user: number[];
   p50: number[];
+  /** CPU µs per call of the tuned driver's window, in the client child and in the server child. */
+  clientCpu: number[];
+  serverCpu: number[];
 }
+
+const empty = (): Samples => ({ tuned: [], user: [], p50: [], clientCpu: [], serverCpu: [] });
 
 export async function run(): Promise<void> {
   const config = suiteConfig();
   const keys = await makeKeys();
-  const peers: SuitePeer[] = [];
+  const peers: Partial<Record<Variant, SuitePeer>> = {};
   const callers: Partial<Record<Variant, SuiteCaller>> = {};
   try {
     for (const v of VARIANTS) {
       const peer = await spawnSystem('rxchan', keys, 0, v === 'intercepted');
-      peers.push(peer);
+      peers[v] = peer;
       callers[v] = await spawnCaller(
         keys,
         'rxchan',
@@ -46,8 +51,14 @@ export async function run(): Promise<void> {
         v === 'intercepted',
       );
     }
-    const inFlight = async (v: Variant, op: string, ms: number) =>
-      ((await callers[v]!.ask(`${op}:${ms}`, ms + 2 * GRACE_MS)) as InFlightResult).rate;
+    const inFlight = async (v: Variant, op: string, ms: number, into?: Samples) => {
+      await peers[v]!.ask('window-begin');
+      const r = (await callers[v]!.ask(`${op}:${ms}`, ms + 2 * GRACE_MS)) as InFlightResult;
+      const usage = await peers[v]!.ask('window-end');
+      into?.clientCpu.push(r.cpuUs / r.calls);
+      into?.serverCpu.push(usage.cpuUs / r.total);
+      return r.rate;
+    };
     const sequential = async (v: Variant, ms: number) =>
       ((await callers[v]!.ask(`sequential:${ms}`, ms + GRACE_MS)) as LatencyRun).p50;
     for (const v of VARIANTS) {
@@ -55,22 +66,32 @@ export async function run(): Promise<void> {
       await inFlight(v, 'in-flight-user', config.warmMs);
       await sequential(v, config.warmMs);
     }
-    const samples: Record<Variant, Samples> = {
-      bare: { tuned: [], user: [], p50: [] },
-      intercepted: { tuned: [], user: [], p50: [] },
-    };
+    const samples: Record<Variant, Samples> = { bare: empty(), intercepted: empty() };
     for (let r = 0; r < config.runs; r++) {
       // Alternate which variant goes first, so drift within a run favours neither.
       const order = r % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
-      for (const v of order) samples[v].tuned.push(await inFlight(v, 'in-flight', config.windowMs));
+      for (const v of order)
+        samples[v].tuned.push(await inFlight(v, 'in-flight', config.windowMs, samples[v]));
       for (const v of order) samples[v].user.push(await inFlight(v, 'in-flight-user', config.windowMs));
       for (const v of order) samples[v].p50.push(await sequential(v, config.windowMs));
     }
     const { bare, intercepted } = samples;
     printTable(
       `interceptors: ${config.inFlight} calls in flight and one at a time, ${config.windowMs} ms windows, median (min–max) of ${config.runs}`,
-      ['variant', 'calls/s tuned', 'calls/s as users write it', 'sequential p50 µs'],
-      VARIANTS.map((v) => [LABEL[v], fmt(samples[v].tuned), fmt(samples[v].user), fmt(samples[v].p50)]),
+      [
+        'variant',
+        'calls/s tuned',
+        'client / server CPU µs per call (tuned)',
+        'calls/s as users write it',
+        'sequential p50 µs',
+      ],
+      VARIANTS.map((v) => [
+        LABEL[v],
+        fmt(samples[v].tuned),
+        `${fmt(samples[v].clientCpu, 2)} / ${fmt(samples[v].serverCpu, 2)}`,
+        fmt(samples[v].user),
+        fmt(samples[v].p50),
+      ]),
     );
     printTable(
       'intercepted / bare (target: calls/s >= 0.97x)',
@@ -79,9 +100,17 @@ export async function run(): Promise<void> {
         ['calls/s, tuned driver', formatRatio(pairedRatio(intercepted.tuned, bare.tuned), 3)],
         ['calls/s, as users write it', formatRatio(pairedRatio(intercepted.user, bare.user), 3)],
         ['sequential p50 (lower is better)', formatRatio(pairedRatio(intercepted.p50, bare.p50), 3)],
+        [
+          'client CPU per call (lower is better)',
+          formatRatio(pairedRatio(intercepted.clientCpu, bare.clientCpu), 3),
+        ],
+        [
+          'server CPU per call (lower is better)',
+          formatRatio(pairedRatio(intercepted.serverCpu, bare.serverCpu), 3),
+        ],
       ],
     );
   } finally {
-    await Promise.all([...Object.values(callers).map((c) => c.stop()), ...peers.map((p) => p.stop())]);
+    await Promise.all([...Object.values(callers), ...Object.values(peers)].map((c) => c.stop()));
   }
 }

@@ -472,9 +472,22 @@ export class ActorSystem {
   }
 }
 
-/** `chains` with telemetry's interceptors first (outermost: their spans and durations cover the others). */
+/**
+ * `chains` with telemetry's interceptors first (outermost: their spans and durations cover the others)
+ * while telemetry is active, and `chains` alone while it is not (no SDK installed): a call then pays one
+ * check, and a system without interceptors keeps its path without a chain.
+ */
 function withTelemetry(telemetry: Telemetry, chains: InterceptorChains): InterceptorChains {
-  return { server: [telemetry.server, ...chains.server], client: [telemetry.client, ...chains.client] };
+  const server = [telemetry.server, ...chains.server];
+  const client = [telemetry.client, ...chains.client];
+  return {
+    get server() {
+      return telemetry.active() ? server : chains.server;
+    },
+    get client() {
+      return telemetry.active() ? client : chains.client;
+    },
+  };
 }
 
 /** How refs and callbacks passed across a connection are served and called (see ends.ts). */

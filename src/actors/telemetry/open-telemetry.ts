@@ -75,6 +75,11 @@ export interface Telemetry extends Interceptors {
   readonly client: ClientInterceptor;
   /** Report `system.stats()` as observable metrics until the returned function is called. */
   observe(system: StatsSource): () => void;
+  /**
+   * True while the interceptors have work: a tracer provider is registered (it may be registered
+   * later) or the meter is an SDK's. While false they only call `next`, and may be left out.
+   */
+  active(): boolean;
 }
 
 /** The name and version of the instrumentation (the tracer's and the meter's). */
@@ -172,6 +177,7 @@ export function openTelemetry(options: TelemetryOptions = {}): Telemetry {
     server,
     client,
     observe: (system) => (metering ? observeSystem(meter, system) : noop),
+    active: () => metering || tracing(),
   };
 }
 
