@@ -41,7 +41,7 @@ async function expectRun(name: string, lines: readonly string[]): Promise<string
 
 describe('examples', () => {
   it('every example directory with a main.js is covered here', () => {
-    const covered = ['calculator', 'chat', 'rexec', 'ticker'];
+    const covered = ['calculator', 'chat', 'rexec', 'shop', 'ticker'];
     const found = readdirSync(examples, { withFileTypes: true })
       .filter((d) => d.isDirectory() && existsSync(join(examples, d.name, 'main.js')))
       .map((d) => d.name)
@@ -62,6 +62,23 @@ describe('examples', () => {
       'server stopped slowSquare\\(4\\): DEADLINE_EXCEEDED',
       'slowSquare\\(5\\), 2000 ms of work, 50 ms caller deadline -> DEADLINE_EXCEEDED after ~\\d+ ms',
       'server stopped slowSquare\\(5\\): DEADLINE_EXCEEDED',
+    ]);
+  });
+
+  it('shop: interceptors, zod validation, a domain error, a masked error with its id, one trace over two hops', async () => {
+    await expectRun('shop', [
+      'server listening on 127\\.0\\.0\\.1:\\d+',
+      'server: - local inventory\\.reserve -> OK',
+      'server: r-1 client desk\\.order -> OK',
+      "order\\('pen', 2\\): 2 pen reserved, 1 left",
+      'server: r-2 client inventory\\.reserve -> INVALID_ARGUMENT',
+      "reserve\\('pen', -1\\) -> INVALID_ARGUMENT, issue at argument 1: .+",
+      'server: r-3 client inventory\\.reserve -> FAILED_PRECONDITION',
+      'reserve\\(\'ink\', 1\\) -> FAILED_PRECONDITION reason OUT_OF_STOCK details \\{"sku":"ink","left":0\\}',
+      'server: r-4 client inventory\\.audit -> INTERNAL',
+      'audit\\(\\) -> INTERNAL "internal error \\(id <id>\\)"',
+      "server onError, same id: ENOENT: no such file or directory, open '/srv/shop/audit-<request>\\.log'",
+      'one trace for order\\(\\): desk/order CLIENT, desk/order SERVER, inventory/reserve CLIENT, inventory/reserve SERVER',
     ]);
   });
 
