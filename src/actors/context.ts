@@ -110,12 +110,8 @@ export class CallScope {
   private why: RpcError | undefined;
   private timer: NodeJS.Timeout | undefined;
   private done = false;
-  /** The server interceptors its handler runs through (see {@link intercept}); undefined: none. */
-  interceptors: readonly ServerInterceptor[] | undefined = undefined;
-  /** When the call arrived (`performance.now()` ms), kept only for interceptors. */
-  receivedAt = 0;
-  /** `onEnd` listeners (interceptors'); undefined once the end was told. */
-  private endListeners: CallEndListener[] | undefined = undefined;
+  /** What a call with interceptors keeps (see {@link intercept}): one field for a call without. */
+  private interception: Interception | undefined = undefined;
 
   /**
    * `timeoutMs` of 0 or undefined: no deadline of its own. `deadline` (absolute ms), when given, is used
@@ -139,14 +135,26 @@ export class CallScope {
    */
   intercept(interceptors: readonly ServerInterceptor[]): void {
     if (interceptors.length === 0) return;
-    this.interceptors = interceptors;
-    this.receivedAt = performance.now();
+    this.interception = { interceptors, receivedAt: performance.now(), listeners: undefined, told: false };
+  }
+
+  /** The server interceptors its handler runs through; undefined: none. */
+  get interceptors(): readonly ServerInterceptor[] | undefined {
+    return this.interception?.interceptors;
+  }
+
+  /** When the call arrived (`performance.now()` ms), for interceptors; 0 without them. */
+  get receivedAt(): number {
+    return this.interception?.receivedAt ?? 0;
   }
 
   /** Hear how the call ends (IncomingCall.onEnd). A listener added after the end is not called. */
   onEnd(listener: CallEndListener): void {
-    if (this.endListeners === undefined) this.endListeners = [listener];
-    else this.endListeners.push(listener);
+    this.interception ??= { interceptors: [], receivedAt: 0, listeners: undefined, told: false };
+    const i = this.interception;
+    if (i.told) return;
+    if (i.listeners === undefined) i.listeners = [listener];
+    else i.listeners.push(listener);
   }
 
   /**
@@ -154,9 +162,11 @@ export class CallScope {
    * that throws is passed to `report` and the others still run.
    */
   ended(end: CallEnd, report: (err: unknown) => void): void {
-    const listeners = this.endListeners;
-    if (listeners === undefined) return;
-    this.endListeners = undefined;
+    const i = this.interception;
+    if (i === undefined || i.listeners === undefined) return;
+    const listeners = i.listeners;
+    i.listeners = undefined;
+    i.told = true;
     for (const listener of listeners) {
       try {
         listener(end);
@@ -168,7 +178,7 @@ export class CallScope {
 
   /** True when something listens for the end (so the end is worth describing). */
   get endHeard(): boolean {
-    return this.endListeners !== undefined;
+    return this.interception?.listeners !== undefined;
   }
 
   /** The context its handler sees (see {@link callContext}). */
@@ -294,6 +304,16 @@ export class CallScope {
 /** A timer callback shared by every scope (no closure per call). */
 function expire(scope: CallScope): void {
   scope.expire();
+}
+
+/** What a {@link CallScope} keeps for its interceptors. */
+interface Interception {
+  readonly interceptors: readonly ServerInterceptor[];
+  readonly receivedAt: number;
+  /** `onEnd` listeners, until the end is told. */
+  listeners: CallEndListener[] | undefined;
+  /** The end was told: later listeners are not called. */
+  told: boolean;
 }
 
 /** The context a {@link CallScope} hands its handler; `signal` is made on first read. */

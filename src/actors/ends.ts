@@ -24,11 +24,12 @@ import { type EndCodec, Receiver, Sender } from '../transport/channel/index.js';
 import { functionTarget, type Target } from './callee/target.js';
 import type { Call } from './caller/call.js';
 import { isRef, makeRef, type RefInvoker, refState } from './caller/ref.js';
-import type { CallScope } from './context.js';
+import type { Caller, CallScope } from './context.js';
+import type { ErrorWhere } from './error-policy.js';
 import { isStreamLike } from './invoke.js';
 import type { Link } from './link.js';
 import { pumpIterable } from './pull-pump.js';
-import { type AbortLike, type PumpOptions, pumpObservable } from './pump.js';
+import { type AbortLike, type PumpOptions, type PumpOwner, pumpObservable } from './pump.js';
 import type { Ref } from './types.js';
 
 /** Ext types (channel-layer tags) of values that travel as channels. */
@@ -159,6 +160,17 @@ function pumpInto(link: Link, source: unknown, sender: Sender<unknown>, until: A
   );
 }
 
+/** The owner of a stream this node sends as an argument: its errors come from the peer's call. */
+class ArgumentStream implements PumpOwner {
+  constructor(private readonly peer: Caller) {}
+
+  errorWhere(): ErrorWhere {
+    return { peer: this.peer };
+  }
+
+  pumpFailed(): void {}
+}
+
 function startPump(link: Link, source: unknown, sender: Sender<unknown>, until: AbortLike): void {
   const { config, stats } = link.core;
   const options: PumpOptions = {
@@ -166,7 +178,7 @@ function startPump(link: Link, source: unknown, sender: Sender<unknown>, until: 
     bytes: link.pushBytes,
     overflow: config.overflow,
     errors: link.core,
-    where: { peer: link.caller },
+    owner: new ArgumentStream(link.caller),
     signal: until,
     stats,
   };

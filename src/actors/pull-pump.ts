@@ -48,9 +48,10 @@ export function pumpIterable<T>(
     const sourceFailed = (err: unknown) => {
       done = true; // a throwing iterator is finished; return() is not called
       if (over) return;
-      const e = errorToWire(err, options.errors, options.where);
+      const owner = options.owner;
+      const e = errorToWire(err, options.errors, owner?.errorWhere());
       sink.error(e.code, e.message, e.details);
-      options.failed?.(rpcError(e.code, e.message, { cause: err }));
+      owner?.pumpFailed(rpcError(e.code, e.message, { cause: err }));
       finish('error');
     };
 
@@ -81,7 +82,7 @@ export function pumpIterable<T>(
           const e = toRpcError(err);
           if (e.code === 'CANCELLED' || e.code === 'UNAVAILABLE') return finish('cancelled');
           sink.error(e.code, e.message);
-          options.failed?.(e);
+          options.owner?.pumpFailed(e);
           return finish('error');
         }
         if (over) return;

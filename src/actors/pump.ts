@@ -144,16 +144,22 @@ export interface PumpOptions {
   overflow: OverflowPolicy;
   /**
    * What a failing source's ERROR record says: an RpcError as it is, anything else masked and reported
-   * (error-policy.ts), with `where`.
+   * (error-policy.ts), with where the owner says it came from.
    */
   errors: ErrorPolicy;
-  /** Where the source's errors come from, for `onError`. */
-  where?: ErrorWhere;
+  /** Who the stream belongs to (a served call): where its errors come from, and who hears them. */
+  owner?: PumpOwner;
   /** Stops the pump (the caller cancelled, the deadline passed, the connection ended). */
   signal: AbortLike;
   stats?: PumpStats;
+}
+
+/** What a pump asks of the call whose stream it pumps; an object, so a stream holds no closure for it. */
+export interface PumpOwner {
+  /** Where the source's errors come from, for `onError` (asked only when one is masked). */
+  errorWhere(): ErrorWhere;
   /** Hears the error the sink was sent when the pump ends 'error' or 'overflow' (before it ends). */
-  failed?: (error: RpcError) => void;
+  pumpFailed(error: RpcError): void;
 }
 
 /** Pump a push source. Resolves (never rejects) with how it ended. */
@@ -279,7 +285,7 @@ class PushPump<T> {
         `stream buffer of ${buffer} items is full: the reader is too slow`,
       );
       this.sink.error(e.code, e.message);
-      this.options.failed?.(e);
+      this.options.owner?.pumpFailed(e);
       this.finish('overflow');
       return;
     }
@@ -324,9 +330,10 @@ class PushPump<T> {
       this.sink.close();
       this.finish('complete');
     } else if (end) {
-      const e = errorToWire(end.error, this.options.errors, this.options.where);
+      const owner = this.options.owner;
+      const e = errorToWire(end.error, this.options.errors, owner?.errorWhere());
       this.sink.error(e.code, e.message, e.details);
-      this.options.failed?.(rpcError(e.code, e.message, { cause: end.error }));
+      owner?.pumpFailed(rpcError(e.code, e.message, { cause: end.error }));
       this.finish('error');
     }
   }
@@ -373,7 +380,7 @@ class PushPump<T> {
       return;
     }
     this.sink.error(e.code, e.message);
-    this.options.failed?.(e);
+    this.options.owner?.pumpFailed(e);
     this.finish('error');
   }
 }

@@ -27,7 +27,7 @@ import type { CallEnd } from '../interceptors.js';
 import { isStreamLike } from '../invoke.js';
 import type { Admission, Link } from '../link.js';
 import { pumpIterable } from '../pull-pump.js';
-import { type PumpDone, type PumpEnd, type PumpOptions, startPushPump } from '../pump.js';
+import { type PumpDone, type PumpEnd, type PumpOptions, type PumpOwner, startPushPump } from '../pump.js';
 import type { Roster, RosterEntry } from '../roster.js';
 import { type ParsedCall, parseCall, replyOf } from '../wire.js';
 import { cellTarget, type Outcome, type Target } from './target.js';
@@ -215,7 +215,7 @@ function serveCall(
  * result is a stream. One object per call, with methods rather than closures, since every call makes
  * one.
  */
-class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>, PumpDone {
+class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>, PumpDone, PumpOwner {
   /** Set once something was (or will be) written on the reply channel, or nothing may be. */
   private answered = false;
   /** Cleared when the handler's result was taken: what the call carried is the handler's from then on. */
@@ -374,11 +374,10 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
       bytes: this.link.pushBytes,
       overflow: per.overflow ?? config.overflow,
       errors: this.link.core,
-      where: this.where(),
+      owner: this,
       signal: this,
       stats,
     };
-    options.failed = (error) => this.streamFailed(error);
     const reply = this.reply;
     if (isObservable(source)) {
       startPushPump(source, reply, options, this);
@@ -390,8 +389,8 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
     );
   }
 
-  /** The pump's sink was sent `error` (PumpOptions.failed). */
-  private streamFailed(error: RpcError): void {
+  /** The pump's sink was sent `error` (PumpOwner). */
+  pumpFailed(error: RpcError): void {
     this.failure ??= error;
   }
 
@@ -412,7 +411,7 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
     try {
       if (!this.answered) {
         this.answered = true;
-        answerError(this.link, this.reply, this.reason ?? err, this.where());
+        answerError(this.link, this.reply, this.reason ?? err, this.errorWhere());
       }
     } catch (bug) {
       this.link.core.report(bug);
@@ -421,7 +420,8 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
   }
 
   /** Where this call's errors come from, for `onError` (made for an error reply, or once per stream result). */
-  private where(): ErrorWhere {
+  /** Where this call's errors come from, for `onError` (PumpOwner). */
+  errorWhere(): ErrorWhere {
     return { actor: this.actor, method: this.method, peer: this.link.caller };
   }
 
