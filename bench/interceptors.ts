@@ -5,7 +5,7 @@
  * sides besides the built-in OpenTelemetry interceptors, no SDK installed (./suite/intercept.ts). Each run measures both in turn, 100 calls in flight on one connection, driven
  * both ways the suite drives rxchan (the tuned driver, and `await ref.add(1, 2)` as users write it),
  * then one call at a time (p50). Ratios are per run. Knobs: the suite's (BENCH_SUITE_RUNS,
- * BENCH_SUITE_WINDOW_MS, BENCH_SUITE_WARM_MS, BENCH_SUITE_IN_FLIGHT).
+ * BENCH_SUITE_MS, BENCH_SUITE_WARM_MS, BENCH_SUITE_IN_FLIGHT).
  */
 import type { LatencyRun } from './lib/actors-load.js';
 import { GRACE_MS } from './lib/load.js';
