@@ -2,7 +2,7 @@
  * The context of one call, as a handler sees it, and the scope that owns its deadline and cancellation.
  *
  * A handler reads its context with {@link callContext}, from anywhere in the code it runs, across awaits
- * (AsyncLocalStorage): the arguments a peer sends are the method's arguments and nothing else, so no
+ * (AsyncLocalStorage; in a browser only up to the handler's first await, see src/platform): the arguments a peer sends are the method's arguments and nothing else, so no
  * peer can put a context of its own where the handler looks for one.
  *
  * ```ts
@@ -19,7 +19,7 @@
  * Calls that a handler makes (through remote or local refs, or callbacks) inherit its remaining deadline
  * and its cancellation, unless they ask to be `detached` (see CallOptions).
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { ScopeStorage } from '#platform/scope-storage.js';
 import { runServerChain } from './chain.js';
 import { isRpcError, type RpcError, rpcError } from './errors.js';
 import type { CallEnd, CallEndListener, ServerInterceptor } from './interceptors.js';
@@ -339,8 +339,11 @@ class ScopeContext implements CallContext {
   }
 }
 
-/** The scope of the call whose handler is running, across awaits. */
-const current = new AsyncLocalStorage<CallScope>();
+/**
+ * The scope of the call whose handler is running: across awaits on Node (AsyncLocalStorage); in a
+ * browser only synchronously, up to the handler's first await (src/platform/browser/scope-storage.ts).
+ */
+const current = new ScopeStorage<CallScope>();
 
 /** Calls a handler: `fn.apply(self, args)`, or that with checks around it (the method's schemas). */
 export interface HandlerInvoker {

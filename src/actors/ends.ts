@@ -18,15 +18,15 @@
  * ({@link ActorEnds.owner}); the code that reads one takes what its references placed
  * ({@link ActorEnds.take}).
  */
-import { Readable, Writable } from 'node:stream';
 import { isObservable } from 'rxjs';
+import { destroyByteStream } from '#platform/byte-streams.js';
 import { type EndCodec, Receiver, Sender } from '../transport/channel/index.js';
 import { functionTarget, type Target } from './callee/target.js';
 import type { Call } from './caller/call.js';
 import { isRef, makeRef, type RefInvoker, refState } from './caller/ref.js';
 import type { Caller, CallScope } from './context.js';
 import type { ErrorWhere } from './error-policy.js';
-import { isStreamLike } from './invoke.js';
+import { isByteStream, isStreamLike } from './invoke.js';
 import type { Link } from './link.js';
 import { pumpIterable } from './pull-pump.js';
 import { type AbortLike, type PumpOptions, type PumpOwner, pumpObservable } from './pump.js';
@@ -203,9 +203,8 @@ export function releasePlaced(placed: readonly unknown[] | undefined, failed: bo
       else if (typeof v === 'function') callbacks.get(v)?.release();
       else if (!failed) continue;
       else if (v instanceof Sender) v.close();
-      else if (v instanceof Readable || v instanceof Writable) {
-        if (!v.destroyed) v.destroy();
-      } else if (isRef(v)) (v as Ref<unknown>)[Symbol.dispose]();
+      else if (isByteStream(v)) destroyByteStream(v as object);
+      else if (isRef(v)) (v as Ref<unknown>)[Symbol.dispose]();
     } catch {
       // A stream whose destroy() throws is the owner's bug; the rest is still released.
     }

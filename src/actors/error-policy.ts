@@ -18,7 +18,6 @@
  * A local call (a ref to an actor of the same system) crosses no trust boundary: it gets INTERNAL with
  * the original message and the original error as `cause`, unreported ({@link errorToLocal}).
  */
-import { randomBytes } from 'node:crypto';
 import { isTransportError } from '../transport/errors.js';
 import type { ActorsConfig } from './config.js';
 import type { Caller } from './context.js';
@@ -60,7 +59,28 @@ export interface WireError {
 
 /** A new error id: 16 random bytes, base64url (22 characters). */
 export function newErrorId(): string {
-  return randomBytes(16).toString('base64url');
+  return base64url(crypto.getRandomValues(new Uint8Array(16)));
+}
+
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** `bytes` in base64url without padding (RFC 4648 section 5), as Node's Buffer writes it. */
+function base64url(bytes: Uint8Array): string {
+  let out = '';
+  let i = 0;
+  for (; i + 3 <= bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out += BASE64URL[n >> 18]! + BASE64URL[(n >> 12) & 63]! + BASE64URL[(n >> 6) & 63]! + BASE64URL[n & 63]!;
+  }
+  const left = bytes.length - i;
+  if (left === 1) {
+    const n = bytes[i]! << 16;
+    out += BASE64URL[n >> 18]! + BASE64URL[(n >> 12) & 63]!;
+  } else if (left === 2) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
+    out += BASE64URL[n >> 18]! + BASE64URL[(n >> 12) & 63]! + BASE64URL[(n >> 6) & 63]!;
+  }
+  return out;
 }
 
 /** The message a peer gets for a masked error. */

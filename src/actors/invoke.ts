@@ -2,8 +2,9 @@
  * Calling a handler: which methods of a class may be called, and what kind of result came back. Shared
  * by local and remote dispatch.
  */
-import { Readable, Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { from, isObservable, type Observable } from 'rxjs';
+import { isByteStream as isPlatformByteStream } from '#platform/byte-streams.js';
 import { isRef } from './caller/ref.js';
 
 /**
@@ -47,9 +48,9 @@ export function callableMethods(cls: Function): Set<string> {
   return names;
 }
 
-/** A Node byte stream: carried as a value (by the channel layer), never iterated as a stream of items. */
+/** A byte stream (on Node, a Readable or Writable): carried as a value, never iterated as a stream of items. */
 export function isByteStream(v: unknown): v is Readable | Writable {
-  return v instanceof Readable || v instanceof Writable;
+  return isPlatformByteStream(v);
 }
 
 /** True for an Observable, or an AsyncIterable that is not a Node byte stream; never for a ref. */

@@ -307,7 +307,7 @@ export class Link {
       return;
     }
     const timer = setTimeout(stopLingering, DEADLINE_GRACE_MS, this.lingering, reply);
-    timer.unref();
+    timer.unref?.(); // a browser timer is a number: nothing to unref
     this.lingering.set(reply, timer);
   }
 
@@ -379,7 +379,7 @@ export class Link {
       },
       Math.max(1, Math.floor(timeoutMs / 4)),
     );
-    this.idleTimer.unref();
+    this.idleTimer.unref?.(); // a browser timer is a number: nothing to unref
   }
 
   private checkIdle(): void {

@@ -4,17 +4,12 @@
  */
 import 'reflect-metadata';
 import { type DependencyContainer, container as rootContainer } from 'tsyringe';
+import { dialTls, listenTls } from '#platform/tls.js';
 import type { AuthorizedKeyInput, AuthorizedKeys, Identity } from '../auth/index.js';
 import { type ChannelConfig, ChannelSession } from '../transport/channel/index.js';
-import {
-  type Connection,
-  type ConnectionConfig,
-  dialTls,
-  type Listener,
-  type ListenHooks,
-  listenTls,
-} from '../transport/connection/index.js';
-import { type MuxConfig, Session } from '../transport/mux/index.js';
+import type { Connection, ConnectionConfig, Listener, ListenHooks } from '../transport/connection/index.js';
+import type { MuxConfig } from '../transport/mux/index.js';
+import { Session } from '../transport/mux/session.js';
 import { ActorCell, type ActorClass, type SupervisionStats } from './callee/cell.js';
 import { REFLECTION_ACTOR, RESERVED_PREFIX, reflectionActor } from './callee/reflection.js';
 import { serveCallStream, serveChannel } from './callee/server.js';

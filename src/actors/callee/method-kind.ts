@@ -3,8 +3,8 @@
  * any call (the real shape of a result is only known when the handler returns, see invoke.ts).
  */
 import 'reflect-metadata';
-import { Readable, Writable } from 'node:stream';
 import { Observable } from 'rxjs';
+import { isByteStreamClass } from '#platform/byte-streams.js';
 import { methodOptions } from '../decorators.js';
 
 /** 'unary': one value; 'stream': items (an Observable or async iterable); 'unknown': not declared. */
@@ -53,18 +53,8 @@ function derive(cls: Function, method: string): MethodKind {
   if (typeof type !== 'function' || type === Object || type === Function) return 'unknown';
   if (type === Observable || type.prototype instanceof Observable) return 'stream';
   const proto = type.prototype as Record<symbol, unknown> | undefined;
-  if (isByteStreamClass(type)) return 'unary';
+  if (isByteStreamClass(type)) return 'unary'; // a byte stream is carried as one value (5.4)
   return typeof proto?.[Symbol.asyncIterator] === 'function' ? 'stream' : 'unary';
-}
-
-/** Node's Readable, Writable, or a subclass: a byte stream is carried as one value (5.4). */
-function isByteStreamClass(type: Function): boolean {
-  return (
-    type === Readable ||
-    type === Writable ||
-    type.prototype instanceof Readable ||
-    type.prototype instanceof Writable
-  );
 }
 
 /** The prototype on `cls`'s chain that defines `method` (the nearest one: the one called). */

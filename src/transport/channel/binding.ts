@@ -2,10 +2,17 @@
  * The session side of references: which values are ends, opening a stream for each end a message carries
  * (before the message is written), and claiming the streams a received message names (all or none).
  */
-import { Readable, Writable } from 'node:stream';
+
+import {
+  bindLocalByteStream,
+  byteStreamPreface,
+  destroyByteStream,
+  isBoundByteStream,
+  isSpentByteStream,
+  remoteByteStream,
+} from '#platform/byte-streams.js';
 import { type TransportError, transportError } from '../errors.js';
 import type { Session } from '../mux/index.js';
-import { isBoundStream, pumpIntoWritable, pumpReadable, remoteReadable, remoteWritable } from './bytes.js';
 import type { ChannelConfig } from './config.js';
 import { ReferenceGate } from './gate.js';
 import { type ChannelHost, kAbandon, kBind, kBound, type PreparedRecord } from './internal.js';
@@ -32,15 +39,12 @@ import { UnclaimedTable } from './unclaimed.js';
 export function prefaceOfEnd(value: object): Preface | undefined {
   if (value instanceof Sender) return Preface.NESTED_SEND;
   if (value instanceof Receiver) return Preface.NESTED_RECV;
-  // A Duplex is both; it is sent as a Readable (its bytes go to the peer).
-  if (value instanceof Readable) return Preface.BYTES_SEND;
-  if (value instanceof Writable) return Preface.BYTES_RECV;
-  return undefined;
+  return byteStreamPreface(value);
 }
 
 function isBound(value: object): boolean {
   if (value instanceof Sender || value instanceof Receiver) return value[kBound];
-  return isBoundStream(value);
+  return isBoundByteStream(value);
 }
 
 /**
@@ -82,7 +86,7 @@ class OutboundContext implements EncodeContext {
         `a ${endName(preface)} can be sent once: this one is already bound to a channel`,
       );
     }
-    if (preface === Preface.BYTES_SEND && (value as Readable).destroyed) {
+    if (preface === Preface.BYTES_SEND && isSpentByteStream(value)) {
       throw transportError('ENCODE_ERROR', 'a destroyed Readable cannot be sent');
     }
     this.ends.push(value);
@@ -153,16 +157,10 @@ class InboundContext implements DecodeContext {
       case Preface.NESTED_RECV:
         value = new Sender();
         break;
-      case Preface.BYTES_SEND: {
-        const r = remoteReadable(port);
-        value = r.readable;
-        bind = r.bind;
-        break;
-      }
       default: {
-        const w = remoteWritable(port);
-        value = w.writable;
-        bind = w.bind;
+        const bytes = remoteByteStream(ref.preface, port);
+        value = bytes.value;
+        bind = bytes.bind;
       }
     }
     this.ports.push(port);
@@ -224,11 +222,8 @@ function bindLocalEnd(end: object, preface: Preface, host: ChannelHost, port: St
     case Preface.NESTED_RECV:
       (end as Receiver)[kBind](host, port);
       break;
-    case Preface.BYTES_SEND:
-      pumpReadable(end as Readable, port);
-      break;
     default:
-      pumpIntoWritable(end as Writable, port);
+      bindLocalByteStream(end, preface, port);
   }
 }
 
@@ -296,7 +291,7 @@ export class SessionHost implements ChannelHost {
     for (const end of record.ends) {
       try {
         if (end instanceof Sender || end instanceof Receiver) end[kAbandon](reason);
-        else (end as Readable | Writable).destroy(reason);
+        else destroyByteStream(end, reason);
       } catch (err) {
         reportUnhandled(err); // a bug in an end (or a stream's destroy): the others still end
       }

@@ -74,7 +74,7 @@ export class ReferenceGate {
   private arm(): void {
     if (this.timer !== undefined) return;
     this.timer = setTimeout(() => this.poll(), this.delay);
-    this.timer.unref();
+    this.timer.unref?.(); // a browser timer is a number: nothing to unref
   }
 
   private poll(): void {

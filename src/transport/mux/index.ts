@@ -18,4 +18,5 @@ export {
 } from './frame.js';
 export type { StreamListener } from './listener.js';
 export { Session } from './session.js';
+export type { ByteSocket } from './socket.js';
 export { Stream, StreamState } from './stream.js';

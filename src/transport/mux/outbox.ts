@@ -14,8 +14,9 @@
  * meanwhile only grows by what stream windows allow plus small control frames (and at most
  * {@link MAX_QUEUED_PONGS} ping answers).
  */
-import type { Duplex } from 'node:stream';
+
 import { Flag, FrameType } from './frame.js';
+import type { ByteSocket } from './socket.js';
 import { FrameWriter } from './writer.js';
 
 /** Ping answers queued while the socket is congested; a peer pinging faster than we can answer is ignored beyond this. */
@@ -46,7 +47,7 @@ export class Outbox {
    * @param written called when bytes left the socket's buffer ('drain', or a reported write completed).
    */
   constructor(
-    private readonly socket: Duplex,
+    private readonly socket: ByteSocket,
     private readonly maxSendFrame: number,
     private readonly written: () => void,
   ) {

@@ -1,5 +1,5 @@
 /**
- * A yamux session over one Node Duplex byte stream (hashicorp `session.go`).
+ * A yamux session over one byte stream, a Node Duplex or any {@link ByteSocket} (hashicorp `session.go`).
  *
  * Reading: socket chunks go through a {@link FrameReader}; each header is dispatched by frame type and
  * judged before any payload byte is kept (window, frame size, stream id). Bad peer input
@@ -18,7 +18,7 @@
  *
  * Bytes the connection layer read past its prelude go back with `socket.unshift()` before this is built.
  */
-import type { Duplex } from 'node:stream';
+
 import { type TransportError, transportError } from '../errors.js';
 import { QueueWatch, ReadBudget } from './budget.js';
 import { type MuxConfig, type Role, resolveConfig } from './config.js';
@@ -28,6 +28,7 @@ import type { StreamHost } from './listener.js';
 import { Outbox } from './outbox.js';
 import { Pinger } from './pinger.js';
 import { FrameReader, type FrameSink, Verdict } from './reader.js';
+import type { ByteSocket } from './socket.js';
 import { Stream } from './stream.js';
 import { StreamTable } from './stream-table.js';
 import { WindowTuner } from './window.js';
@@ -42,7 +43,7 @@ export class Session {
   readonly closed: Promise<TransportError | undefined>;
 
   private readonly config: MuxConfig;
-  private readonly socket: Duplex;
+  private readonly socket: ByteSocket;
   private readonly host: StreamHost;
   private readonly streams = new StreamTable<Stream>();
   private readonly reader: FrameReader;
@@ -69,10 +70,10 @@ export class Session {
   private lingerTimer: NodeJS.Timeout | undefined;
 
   /**
-   * Takes ownership of `socket` (any Node Duplex of bytes: net.Socket, tls.TLSSocket, an in-memory pair).
+   * Takes ownership of `socket` (any Node Duplex of bytes: net.Socket, tls.TLSSocket, an in-memory pair; or a {@link ByteSocket}).
    * Throws INVALID_CONFIG for a bad config; never throws later from socket events.
    */
-  constructor(socket: Duplex, role: Role, config?: Partial<MuxConfig>) {
+  constructor(socket: ByteSocket, role: Role, config?: Partial<MuxConfig>) {
     this.config = resolveConfig(config);
     this.socket = socket;
     this.role = role;

@@ -10,7 +10,6 @@
  * Hashing: multiply-shift with a random odd multiplier per table (2-universal), so a peer, which picks
  * the ids of the streams it opens, cannot aim them at one slot and make every lookup a long probe.
  */
-import { randomBytes } from 'node:crypto';
 
 /** Slots of a new table; a power of two. */
 const MIN_CAPACITY = 16;
@@ -28,7 +27,7 @@ export class StreamTable<T> {
   private count = 0;
   /** 32 - log2(capacity): the hash is the top bits of the product. */
   private shift = 32 - Math.log2(MIN_CAPACITY);
-  private readonly multiplier = randomBytes(4).readUInt32LE(0) | 1;
+  private readonly multiplier = crypto.getRandomValues(new Uint32Array(1))[0]! | 1;
 
   /** Entries in the table. */
   get size(): number {
