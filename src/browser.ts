@@ -1,0 +1,62 @@
+/**
+ * rxchan for browsers (`rxchan/browser`): the actor layer's client side, with no Node built-ins.
+ *
+ * What differs from `rxchan`:
+ * - no TLS, TCP or listeners, no files (authorized keys, identities on disk), no CLI: an ActorSystem
+ *   here dials through its `dial` option (a `Connection` over a {@link ByteSocket}) and cannot `listen()`
+ *   (it rejects INVALID_CONFIG); it still serves the refs and callbacks it passes to a peer;
+ * - `callContext()` sees the call only synchronously: in a handler or callback up to its first `await`
+ *   (there is no AsyncLocalStorage in a browser); calls made after an await do not inherit the deadline
+ *   or the cancellation (read `callContext().signal` first and pass it on);
+ * - byte streams (Node Readable/Writable) are not carried: a message holding one fails BAD_REFERENCE.
+ *
+ * `reflect-metadata` is imported here, so the decorators work.
+ */
+import 'reflect-metadata';
+
+export { ACTOR_NAME, type ActorClass, type ActorLifecycle } from './actors/callee/cell.js';
+export { Call } from './actors/caller/call.js';
+export type { Peer } from './actors/caller/client.js';
+export { isRef } from './actors/caller/ref.js';
+export {
+  type ActorsConfig,
+  defaultConfig as defaultActorsConfig,
+  type OverflowPolicy,
+} from './actors/config.js';
+export { type CallContext, type Caller, type CallMetadata, callContext } from './actors/context.js';
+export type { CallCounts, EndCode } from './actors/counters.js';
+export { type ActorOptions, actor, type MethodOptions, method } from './actors/decorators.js';
+export type { ErrorInfo, ErrorMapper } from './actors/error-policy.js';
+export {
+  isRpcError,
+  RpcError,
+  RpcErrorCode,
+  type RpcErrorOptions,
+  rpcError,
+  toRpcError,
+} from './actors/errors.js';
+export type {
+  CallEnd,
+  CallEndListener,
+  ClientInterceptor,
+  IncomingCall,
+  Interceptors,
+  OutgoingCall,
+  ServerInterceptor,
+} from './actors/interceptors.js';
+export { ActorSystem, type ActorSystemOptions, type SystemStats } from './actors/system.js';
+export type {
+  CallOptions,
+  Ref,
+  RefControls,
+  RemoteCall,
+  RemoteCallback,
+  RemoteMethods,
+  RemoteResult,
+  RemoteStream,
+} from './actors/types.js';
+export type { Connection } from './transport/connection/connection.js';
+export { socketConnection, socketConnectionPair, socketPair } from './transport/connection/socket-pair.js';
+export { isTransportError, TransportError, TransportErrorCode, transportError } from './transport/errors.js';
+export type { MuxConfig } from './transport/mux/config.js';
+export type { ByteSocket } from './transport/mux/socket.js';
