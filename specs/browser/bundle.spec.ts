@@ -1,0 +1,36 @@
+/**
+ * The browser bundle (scripts/build-browser.mjs → dist/browser/rxchan.js) holds no Node built-in and no
+ * Buffer polyfill: only the minimal globals of src/platform/browser/node-globals.ts. Needs no browser.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { browserBundle } from './support.js';
+
+describe('the browser bundle', () => {
+  it('imports no node: module and no Buffer polyfill, and is ESM', async () => {
+    const { file, metafile } = await browserBundle();
+    const inputs = Object.keys(metafile.inputs);
+    const imports = Object.values(metafile.inputs).flatMap((i) => i.imports.map((x) => x.path));
+    assert.deepEqual(
+      imports.filter((p) => p.startsWith('node:')),
+      [],
+    );
+    assert.deepEqual(
+      inputs.filter((p) =>
+        /node_modules\/(buffer|safe-buffer|base64-js|ieee754|process|events|readable-stream)\//.test(p),
+      ),
+      [],
+    );
+    assert.deepEqual(
+      inputs.filter((p) =>
+        /src\/platform\/node\/|src\/transport\/connection\/(tls|tcp|listener)|src\/auth\//.test(p),
+      ),
+      [],
+      'no Node platform module, TLS, TCP or auth file',
+    );
+    const code = readFileSync(file, 'utf8');
+    assert.doesNotMatch(code, /\brequire\(|["']node:[a-z_/]+["']/);
+    assert.match(code, /export\{/);
+  });
+});
