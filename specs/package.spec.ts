@@ -7,12 +7,13 @@
  *   dependencies, so the app and rxchan share one copy; each is a dev dependency with its peer range
  *   (or one of its alternatives), so our own build and specs run on what we declare;
  * - every package that src imports is a dependency or a peer dependency;
- * - the package ships dist/src, docs and the README, and its bin and exports point into dist/src;
+ * - the package ships dist/src, the browser bundle (dist/browser), docs and the README; its bin and main
+ *   export point into dist/src;
  * - `prepare` builds src alone;
  * - the README's first project lists each peer dependency with the range we build with.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -70,6 +71,17 @@ describe('package.json', () => {
         const specifier = from ?? bare;
         if (specifier!.startsWith('.') || specifier!.startsWith('node:') || builtins.has(specifier!))
           continue;
+        if (specifier!.startsWith('#platform/')) {
+          // package.json `imports`: src/platform/{node,browser}/<name>, both of which must exist.
+          const name = specifier!.slice('#platform/'.length).replace(/\.js$/, '.ts');
+          for (const side of ['node', 'browser']) {
+            assert.ok(
+              existsSync(join(root, 'src/platform', side, name)),
+              `${file}: ${specifier} has no ${side} file`,
+            );
+          }
+          continue;
+        }
         checked++;
         assert.ok(
           declared.has(packageOf(specifier!)),
@@ -81,13 +93,18 @@ describe('package.json', () => {
   });
 
   it('ships dist/src without source maps, docs and the README; its entry points are in dist/src', () => {
-    assert.deepEqual(pkg.files, ['dist/src', '!dist/src/**/*.map', 'docs', 'README.md']);
+    assert.deepEqual(pkg.files, ['dist/src', 'dist/browser', '!dist/src/**/*.map', 'docs', 'README.md']);
     const entries = [pkg.main, pkg.types, ...Object.values(pkg.bin), ...Object.values(pkg.exports['.']!)];
     for (const entry of entries) assert.match(entry, /^\.\/dist\/src\/[^/]+\.(d\.ts|js)$/, entry);
+    // rxchan/browser: the bundle scripts/build-browser.mjs makes on prepare, typed by dist/src/browser.d.ts.
+    assert.deepEqual(pkg.exports['./browser'], {
+      types: './dist/src/browser.d.ts',
+      default: './dist/browser/rxchan.js',
+    });
   });
 
   it('builds src alone on prepare', () => {
-    assert.equal(pkg.scripts.prepare, 'npm run build:src');
+    assert.equal(pkg.scripts.prepare, 'npm run build:src && node scripts/build-browser.mjs');
     assert.match(pkg.scripts['build:src']!, /tsc -p tsconfig\.build\.json$/);
     const config = readFileSync(join(root, 'tsconfig.build.json'), 'utf8').replace(/^\s*\/\/.*$/gm, '');
     assert.deepEqual(JSON.parse(config).include, ['src']);
