@@ -6,6 +6,14 @@
 export { type ConnectionConfig, defaultConfig, verifyConfig } from './config.js';
 export type { Connection, Listener, ListenHooks, RefusedEvent, RefusedReason } from './connection.js';
 export { Credentials } from './credentials.js';
+export {
+  acceptInband,
+  dialInband,
+  type Ed25519Signer,
+  type InbandAcceptOptions,
+  type InbandDialOptions,
+} from './inband.js';
+export { canonicalOrigin } from './inband-codec.js';
 export { duplexPair, memoryConnectionPair } from './memory.js';
 export {
   Codec,
