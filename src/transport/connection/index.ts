@@ -42,3 +42,6 @@ export { defaultSessionStore, SessionStore, type StoredSession } from './session
 export { dialTcp, listenTcp, type TcpDialOptions, type TcpListenOptions } from './tcp.js';
 export { dialTls, type TlsDialOptions } from './tls-dial.js';
 export { listenTls, type TlsListenOptions } from './tls-listen.js';
+export { dialWebSocket, type WebSocketDialOptions } from './ws-dial.js';
+export { WS_MAX_SEND_MESSAGE } from './ws-duplex.js';
+export { listenWebSocket, type WebSocketListener, type WebSocketListenOptions } from './ws-listen.js';
