@@ -18,6 +18,7 @@ import {
   MAX_INBAND_GRANT,
   transcript,
 } from '../../../src/transport/connection/inband-codec.js';
+import { nodeSigner, nodeVerify } from '../../../src/transport/connection/node-signer.js';
 import { isTransportError } from '../../../src/transport/errors.js';
 import { hex, vector } from '../../support/vectors.js';
 
@@ -74,6 +75,21 @@ describe('in-band handshake vectors (PROTOCOL.md 2.3)', () => {
         server.publicKey,
       ),
     );
+  });
+
+  it("Node's signer and verifier (OpenSSL) give the vectors' signatures and accept them", async () => {
+    const t = vector('inband.server-transcript');
+    same(
+      encodeServerProof({
+        serverNonce,
+        serverKey: server.publicKey,
+        signature: await nodeSigner(server).sign(t),
+      }),
+      'inband.server-proof',
+    );
+    const proof = decodeServerProof(vector('inband.server-proof'));
+    assert.ok(nodeVerify(t, proof.signature, server.publicKey));
+    assert.ok(!nodeVerify(vector('inband.client-transcript'), proof.signature, server.publicKey));
   });
 
   it('a CLIENT_PROOF with grant.bob: length 00 8d after the signature, then the grant', () => {

@@ -51,6 +51,12 @@ export interface Ed25519Signer {
   sign(message: Uint8Array): Uint8Array | Promise<Uint8Array>;
 }
 
+/**
+ * Checks an ed25519 signature; never throws. The default is tweetnacl (the same code in Node and
+ * browsers); Node's transports pass OpenSSL's (node-signer.ts), which is much faster.
+ */
+export type Ed25519Verify = (message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array) => boolean;
+
 export interface InbandDialOptions {
   /** Our key: we sign the client transcript with it. */
   signer: Ed25519Signer;
@@ -64,6 +70,8 @@ export interface InbandDialOptions {
   timeoutMs?: number;
   /** Reported as the Connection's `remoteAddress`. */
   remoteAddress?: string;
+  /** How signatures are checked. Default: tweetnacl. */
+  verify?: Ed25519Verify;
 }
 
 export interface InbandAcceptOptions {
@@ -84,6 +92,8 @@ export interface InbandAcceptOptions {
   rejectLingerMs?: number;
   /** Reported as the Connection's `remoteAddress`. */
   remoteAddress?: string;
+  /** How signatures are checked. Default: tweetnacl. */
+  verify?: Ed25519Verify;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -133,6 +143,7 @@ export function dialInband(socket: Duplex, options: InbandDialOptions): Promise<
       serverKey: proof.serverKey,
       origin: options.origin,
     };
+    const verify = options.verify ?? naclVerify;
     if (!verify(transcript('server', fields), proof.signature, proof.serverKey)) {
       throw refused(
         ServerRefusal.SERVER_BAD_SIGNATURE,
@@ -204,8 +215,9 @@ export function acceptInband(socket: Duplex, options: InbandAcceptOptions): Prom
  */
 export async function inbandVerdict(
   socket: Duplex,
-  options: { signer: Ed25519Signer; authorizedKeys: AuthorizedKeys; origin: string },
+  options: { signer: Ed25519Signer; authorizedKeys: AuthorizedKeys; origin: string; verify?: Ed25519Verify },
 ): Promise<Verdict> {
+  const verify = options.verify ?? naclVerify;
   const head = await readExactly(socket, INBAND_HEADER_LENGTH);
   checkHeader(head, InbandKind.CLIENT_HELLO);
   const rest = await readExactly(socket, CLIENT_HELLO_LENGTH - INBAND_HEADER_LENGTH);
@@ -230,7 +242,7 @@ export async function inbandVerdict(
 }
 
 /** ed25519 verification (tweetnacl: the same code in Node and browsers). Never throws. */
-function verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+function naclVerify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
   try {
     return nacl.sign.detached.verify(message, signature, publicKey);
   } catch {

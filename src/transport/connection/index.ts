@@ -10,6 +10,7 @@ export {
   acceptInband,
   dialInband,
   type Ed25519Signer,
+  type Ed25519Verify,
   type InbandAcceptOptions,
   type InbandDialOptions,
 } from './inband.js';

@@ -9,6 +9,7 @@ import { type ConnectionConfig, resolveConfig } from './config.js';
 import { type Connection, remoteAddressOf } from './connection.js';
 import { dialInband, type Ed25519Signer } from './inband.js';
 import { canonicalOrigin } from './inband-codec.js';
+import { nodeSigner, nodeVerify } from './node-signer.js';
 import { webSocketDuplex } from './ws-duplex.js';
 
 export interface WebSocketDialOptions extends Partial<ConnectionConfig> {
@@ -93,7 +94,8 @@ export function dialWebSocket(options: WebSocketDialOptions): Promise<Connection
       const left =
         config.handshakeTimeoutMs > 0 ? Math.max(1, config.handshakeTimeoutMs - (Date.now() - started)) : 0;
       dialInband(webSocketDuplex(ws), {
-        signer: options.identity,
+        signer: nodeSigner(options.identity),
+        verify: nodeVerify,
         serverKey: options.serverKey,
         origin,
         timeoutMs: left,

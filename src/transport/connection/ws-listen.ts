@@ -26,6 +26,7 @@ import {
 import { type Ed25519Signer, inbandVerdict } from './inband.js';
 import { canonicalOrigin } from './inband-codec.js';
 import { Counter } from './listener.js';
+import { nodeSigner, nodeVerify } from './node-signer.js';
 import { RejectReason } from './prelude.js';
 import { serverAccept, serverReject } from './prelude-exchange.js';
 import { webSocketDuplex } from './ws-duplex.js';
@@ -83,6 +84,7 @@ export async function listenWebSocket(
 ): Promise<WebSocketListener> {
   const config = resolveConfig(options);
   const keys = toAuthorizedKeys(options.authorizedKeys);
+  const signer = nodeSigner(options.identity);
   const path = options.path ?? '/rxchan';
   if (!path.startsWith('/'))
     throw transportError('INVALID_CONFIG', `listenWebSocket: path must start with /`);
@@ -279,7 +281,12 @@ export async function listenWebSocket(
       origin: string,
       address: string | undefined,
     ): Promise<Connection> {
-      const verdict = await inbandVerdict(socket, { signer: options.identity, authorizedKeys: keys, origin });
+      const verdict = await inbandVerdict(socket, {
+        signer,
+        authorizedKeys: keys,
+        origin,
+        verify: nodeVerify,
+      });
       if (!verdict.ok) {
         serverReject(socket, RejectReason[verdict.reason], verdict.message, config.rejectLingerMs);
         throw new Refused(
