@@ -18,13 +18,13 @@ describe('the browser bundle', () => {
     );
     assert.deepEqual(
       inputs.filter((p) =>
-        /node_modules\/(buffer|safe-buffer|base64-js|ieee754|process|events|readable-stream)\//.test(p),
+        /node_modules\/(buffer|safe-buffer|base64-js|ieee754|process|events|readable-stream|ws)\//.test(p),
       ),
       [],
     );
     assert.deepEqual(
       inputs.filter((p) =>
-        /src\/platform\/node\/|src\/transport\/connection\/(tls|tcp|listener)|src\/auth\//.test(p),
+        /src\/platform\/node\/|src\/transport\/connection\/(tls|tcp|listener|ws-)|src\/auth\//.test(p),
       ),
       [],
       'no Node platform module, TLS, TCP or auth file',

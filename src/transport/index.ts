@@ -16,18 +16,26 @@ export {
 
 // --- connections
 export {
+  acceptInband,
   type Connection,
   type ConnectionConfig,
   Credentials,
+  canonicalOrigin,
   defaultConfig as defaultConnectionConfig,
   defaultSessionStore,
+  dialInband,
   dialTcp,
   dialTls,
+  dialWebSocket,
   duplexPair,
+  type Ed25519Signer,
+  type InbandAcceptOptions,
+  type InbandDialOptions,
   type Listener,
   type ListenHooks,
   listenTcp,
   listenTls,
+  listenWebSocket,
   memoryConnectionPair,
   type RefusedEvent,
   type RefusedReason,
@@ -40,6 +48,10 @@ export {
   type TlsDialOptions,
   type TlsListenOptions,
   verifyConfig as verifyConnectionConfig,
+  type WebSocketDialOptions,
+  type WebSocketListener,
+  type WebSocketListenOptions,
+  WS_MAX_SEND_MESSAGE,
 } from './connection/index.js';
 // --- errors
 export { isTransportError, TransportError, TransportErrorCode, transportError } from './errors.js';

@@ -63,6 +63,12 @@ export interface ConnectionConfig {
    * connection, ms (so the REJECT is read rather than lost to a reset). 0 means destroy at once. Default 1000.
    */
   rejectLingerMs: number;
+  /**
+   * WebSocket (listener and dialer): the largest message accepted from the peer, bytes. A larger one
+   * closes the connection (close code 1009). rxchan peers send messages of at most
+   * `WS_MAX_SEND_MESSAGE` (64 KiB). Default 1 MiB.
+   */
+  maxWebSocketMessage: number;
 }
 
 /** The defaults, documented field by field in {@link ConnectionConfig}. */
@@ -79,6 +85,7 @@ export function defaultConfig(): ConnectionConfig {
     clockToleranceMs: 5 * 60 * 1000,
     sessionTicketLifetimeMs: 60 * 60 * 1000,
     rejectLingerMs: 1000,
+    maxWebSocketMessage: 1024 * 1024,
   };
 }
 
@@ -115,6 +122,7 @@ export function verifyConfig(config: ConnectionConfig): void {
     );
   }
   intIn('rejectLingerMs', 0, 60_000);
+  intIn('maxWebSocketMessage', 65_536, 64 * 1024 * 1024);
 }
 
 const FIELDS = Object.keys(defaultConfig()) as (keyof ConnectionConfig)[];
