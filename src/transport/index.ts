@@ -16,11 +16,13 @@ export {
 
 // --- connections
 export {
+  acceptPortInsecure,
   type Connection,
   type ConnectionConfig,
   Credentials,
   defaultConfig as defaultConnectionConfig,
   defaultSessionStore,
+  dialPortInsecure,
   dialTcp,
   dialTls,
   duplexPair,
@@ -29,6 +31,8 @@ export {
   listenTcp,
   listenTls,
   memoryConnectionPair,
+  type PortLike,
+  type PortOptions,
   type RefusedEvent,
   type RefusedReason,
   rejectionError,

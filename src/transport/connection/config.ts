@@ -2,6 +2,7 @@
  * Configuration of connections (listeners and dialers), with defaults, units and validation.
  */
 import { transportError } from '../errors.js';
+import { MIN_PORT_WINDOW } from './port-link.js';
 
 export interface ConnectionConfig {
   /**
@@ -63,6 +64,14 @@ export interface ConnectionConfig {
    * connection, ms (so the REJECT is read rather than lost to a reset). 0 means destroy at once. Default 1000.
    */
   rejectLingerMs: number;
+  /**
+   * MessagePort connections: the receive window, bytes. A port has no backpressure of its own, so each
+   * side grants the other this much credit and more only as its reader consumes: at most this many
+   * bytes the peer sent wait unread here. A writer out of credit waits (its write callback is held); a
+   * peer that sends beyond it is cut (WINDOW_EXCEEDED). Default 1 MiB: several of the multiplexer's
+   * 256 KiB stream windows in flight at once, a small fraction of a worker's heap.
+   */
+  portWindowBytes: number;
 }
 
 /** The defaults, documented field by field in {@link ConnectionConfig}. */
@@ -79,6 +88,7 @@ export function defaultConfig(): ConnectionConfig {
     clockToleranceMs: 5 * 60 * 1000,
     sessionTicketLifetimeMs: 60 * 60 * 1000,
     rejectLingerMs: 1000,
+    portWindowBytes: 1024 * 1024,
   };
 }
 
@@ -115,6 +125,7 @@ export function verifyConfig(config: ConnectionConfig): void {
     );
   }
   intIn('rejectLingerMs', 0, 60_000);
+  intIn('portWindowBytes', MIN_PORT_WINDOW, 2 ** 30);
 }
 
 const FIELDS = Object.keys(defaultConfig()) as (keyof ConnectionConfig)[];

@@ -1,12 +1,15 @@
 /**
  * Connections: byte streams between two nodes, established and authenticated, after the prelude
- * (docs/PROTOCOL.md sections 1 and 2). TLS 1.3 (mutual, the default), plain TCP and in-memory pairs
- * (tests only). The only public surface of `src/transport/connection`.
+ * (docs/PROTOCOL.md sections 1 and 2). TLS 1.3 (mutual, the default), MessagePorts (between threads),
+ * plain TCP and in-memory pairs (tests only). The only public surface of `src/transport/connection`.
  */
 export { type ConnectionConfig, defaultConfig, verifyConfig } from './config.js';
 export type { Connection, Listener, ListenHooks, RefusedEvent, RefusedReason } from './connection.js';
 export { Credentials } from './credentials.js';
 export { duplexPair, memoryConnectionPair } from './memory.js';
+export { PortDuplex } from './message-port.js';
+export { acceptPortInsecure, dialPortInsecure, type PortOptions } from './port-connection.js';
+export { MIN_PORT_WINDOW, type PortLike, PortLink, type PortLinkEvents } from './port-link.js';
 export {
   Codec,
   decodePrelude,
