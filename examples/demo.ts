@@ -112,7 +112,12 @@ async function main(log: Log): Promise<void> {
   const alice = new ActorSystem({
     identity: aliceId,
     dial: async (p) => {
-      const connection = await dialTls({ identity: aliceId, host: p.host, port: p.port, serverKey: p.key! });
+      const connection = await dialTls({
+        identity: aliceId,
+        host: p.host!,
+        port: p.port!,
+        serverKey: p.key!,
+      });
       const protocol = connection.socket instanceof TLSSocket ? connection.socket.getProtocol() : 'unknown';
       log(`alice connected: ${protocol}, server proved key ${connection.peer?.fingerprint}`);
       return connection;

@@ -46,8 +46,10 @@ import {
 import { MAX_NESTING_DEPTH } from '../src/transport/channel/config.js';
 import { ITERATOR_HIGH_WATER, ITERATOR_LOW_WATER } from '../src/transport/channel/receiver.js';
 import { MAX_RECORD_LENGTH } from '../src/transport/channel/record.js';
+import { MAX_INBAND_GRANT, MAX_INBAND_ORIGIN } from '../src/transport/connection/inband-codec.js';
 import { MAX_REJECT_MESSAGE, RejectReason } from '../src/transport/connection/prelude.js';
 import { DEFAULT_MAX_SESSIONS } from '../src/transport/connection/session-store.js';
+import { WS_MAX_SEND_MESSAGE } from '../src/transport/connection/ws-duplex.js';
 import { GoAwayCode, INITIAL_STREAM_WINDOW } from '../src/transport/mux/frame.js';
 import { MAX_QUEUED_PONGS } from '../src/transport/mux/outbox.js';
 import { ACK_DELAY_MS, goAwayCodeFor, LINGER_MS } from '../src/transport/mux/session.js';
@@ -226,6 +228,9 @@ describe('docs/ERRORS.md: limits', () => {
       MAX_NESTING_DEPTH,
       MAX_TIMEOUT_MS,
       MAX_REJECT_MESSAGE,
+      MAX_INBAND_GRANT,
+      MAX_INBAND_ORIGIN,
+      WS_MAX_SEND_MESSAGE,
       ACK_DELAY_MS,
       LINGER_MS,
       MAX_QUEUED_PONGS,

@@ -180,6 +180,9 @@ const HITS: Readonly<Record<string, readonly Hit[]>> = {
       has: 'sessionTicketLifetimeMs: past it a ticket is not used',
     },
   ],
+  'ConnectionConfig.maxWebSocketMessage': [
+    { file: `${conn}/ws.spec.ts`, has: 'maxWebSocketMessage: a larger message closes the connection (1009)' },
+  ],
   'ConnectionConfig.rejectLingerMs': [
     {
       file: `${conn}/limits-reached.spec.ts`,
@@ -377,6 +380,13 @@ const HITS: Readonly<Record<string, readonly Hit[]>> = {
   ],
   MAX_NAME_LENGTH: [{ file: `${auth}/authorized-keys-format.spec.ts`, has: "'n'.repeat(129)" }],
   MAX_GRANT_NAME_BYTES: [{ file: `${auth}/fixed-limits.spec.ts`, has: 'MAX_GRANT_NAME_BYTES: a name of' }],
+  MAX_INBAND_GRANT: [
+    { file: `${conn}/inband.spec.ts`, has: 'an oversized grant length is refused before its bytes are read' },
+  ],
+  MAX_INBAND_ORIGIN: [{ file: `${conn}/inband-codec.spec.ts`, has: "origin: 'x'.repeat(1025)" }],
+  WS_MAX_SEND_MESSAGE: [
+    { file: `${conn}/ws.spec.ts`, has: 'A write larger than one message is split and arrives whole' },
+  ],
   WATCH_DEBOUNCE_MS: [{ file: `${auth}/fixed-limits.spec.ts`, has: 'WATCH_DEBOUNCE_MS: is reloaded' }],
   DEADLINE_GRACE_MS: [{ file: `${it9n}/actors-lingering.spec.ts`, has: 'wait DEADLINE_GRACE_MS' }],
   MAX_LINGERING: [{ file: `${it9n}/actors-lingering.spec.ts`, has: 'the next is reset at once' }],

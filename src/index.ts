@@ -38,6 +38,7 @@ export {
   type EndCode,
   type ErrorInfo,
   type ErrorMapper,
+  type HostPeer,
   type IncomingCall,
   type Interceptors,
   isRef,
@@ -73,8 +74,10 @@ export {
   type Telemetry,
   type TelemetryOptions,
   toRpcError,
+  type UrlPeer,
   type ValidationIssue,
   verifyConfig as verifyActorsConfig,
+  type WebSocketListen,
 } from './actors/index.js';
 export {
   AuthError,

@@ -199,7 +199,7 @@ describe('actors: redialing', () => {
     const port = (closed.address() as { port: number }).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const system = new ActorSystem({
-      dial: (peer) => dialTcp({ host: peer.host, port: peer.port }),
+      dial: (peer) => dialTcp({ host: peer.host!, port: peer.port! }),
       config: { reconnectBaseMs: 20, reconnectMaxMs: 50 },
     });
     try {

@@ -9,8 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ActorSystem,
   type ActorSystemOptions,
+  type HostPeer,
   type ListenOptions,
-  type Peer,
 } from '../../src/actors/index.js';
 import { Identity } from '../../src/auth/index.js';
 
@@ -21,7 +21,7 @@ export interface Pair {
   clientId: Identity;
   /** A second client identity, authorized under the name 'ops'. */
   opsId: Identity;
-  peer: Peer;
+  peer: HostPeer;
   /** The proxy between them, when asked for. */
   proxy: Proxy | undefined;
   /** A further client system with the 'ops' identity (closed with the pair). */
@@ -59,7 +59,7 @@ export async function pair(options: PairOptions = {}): Promise<Pair> {
   });
   const { port } = await server.listen(options.listen);
   const proxy = options.proxy ? await startProxy(port) : undefined;
-  const peer: Peer = { host: '127.0.0.1', port: proxy?.port ?? port, key: serverId.id };
+  const peer: HostPeer = { host: '127.0.0.1', port: proxy?.port ?? port, key: serverId.id };
   const client = new ActorSystem({
     identity: clientId,
     onError: errors,

@@ -6,7 +6,7 @@
  * connection. Optionally through a {@link FaultProxy}.
  */
 import 'reflect-metadata';
-import { ActorSystem, type ActorSystemOptions, type Peer } from '../../src/actors/index.js';
+import { ActorSystem, type ActorSystemOptions, type HostPeer } from '../../src/actors/index.js';
 import { Identity } from '../../src/auth/index.js';
 import { type Connection, dialTls, type Listener, listenTls } from '../../src/transport/connection/index.js';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
@@ -14,7 +14,7 @@ import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
 export interface FaultPair {
   readonly server: ActorSystem;
   readonly client: ActorSystem;
-  readonly peer: Peer;
+  readonly peer: HostPeer;
   readonly serverId: Identity;
   /** The client's identity; the server authorizes it (under the name 'client'). */
   readonly clientId: Identity;
@@ -58,7 +58,7 @@ export async function faultPair(options: FaultPairOptions = {}): Promise<FaultPa
     ...options.client,
     config: { closeTimeoutMs: 300, ...options.client?.config },
     dial: async (p) => {
-      const c = await dialTls({ identity: clientId, host: p.host, port: p.port, serverKey: serverId.id });
+      const c = await dialTls({ identity: clientId, host: p.host!, port: p.port!, serverKey: serverId.id });
       clientConnections.push(c);
       return c;
     },

@@ -54,7 +54,7 @@ export {
 } from './callee/supervisor.js';
 export type { ValidationIssue } from './callee/validation.js';
 export { Call } from './caller/call.js';
-export type { Peer } from './caller/client.js';
+export type { HostPeer, Peer, UrlPeer } from './caller/client.js';
 export { isRef } from './caller/ref.js';
 export { type CloseOnSignalsOptions, closeOnSignals } from './close-on-signals.js';
 export { type ActorsConfig, defaultConfig, type OverflowPolicy, verifyConfig } from './config.js';
@@ -79,7 +79,13 @@ export type {
   OutgoingCall,
   ServerInterceptor,
 } from './interceptors.js';
-export { ActorSystem, type ActorSystemOptions, type ListenOptions, type SystemStats } from './system.js';
+export {
+  ActorSystem,
+  type ActorSystemOptions,
+  type ListenOptions,
+  type SystemStats,
+  type WebSocketListen,
+} from './system.js';
 export { openTelemetry, type Telemetry, type TelemetryOptions } from './telemetry/open-telemetry.js';
 export type {
   CallOptions,

@@ -3,6 +3,8 @@
  * tsyringe container actors are resolved from (each actor gets a child container).
  */
 import 'reflect-metadata';
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { type DependencyContainer, container as rootContainer } from 'tsyringe';
 import type { AuthorizedKeyInput, AuthorizedKeys, Identity } from '../auth/index.js';
 import { type ChannelConfig, ChannelSession } from '../transport/channel/index.js';
@@ -10,16 +12,18 @@ import {
   type Connection,
   type ConnectionConfig,
   dialTls,
+  dialWebSocket,
   type Listener,
   type ListenHooks,
   listenTls,
+  listenWebSocket,
 } from '../transport/connection/index.js';
 import { type MuxConfig, Session } from '../transport/mux/index.js';
 import { ActorCell, type ActorClass, type SupervisionStats } from './callee/cell.js';
 import { REFLECTION_ACTOR, RESERVED_PREFIX, reflectionActor } from './callee/reflection.js';
 import { serveCallStream, serveChannel } from './callee/server.js';
 import { ChannelInvoker } from './caller/channel-invoker.js';
-import { closeLink, type Peer, PeerClient, peerKey, RemoteInvoker } from './caller/client.js';
+import { closeLink, isUrlPeer, type Peer, PeerClient, peerKey, RemoteInvoker } from './caller/client.js';
 import { LocalInvoker } from './caller/local.js';
 import { makeRef } from './caller/ref.js';
 import { type ActorsConfig, resolveConfig } from './config.js';
@@ -62,7 +66,10 @@ export interface ActorSystemOptions {
    * to local calls too. Must not throw (if it does, the error is masked and what it threw reported).
    */
   mapError?: ErrorMapper;
-  /** How to reach a peer. Default: TLS 1.3 with `identity`, requiring the peer to prove `peer.key`. */
+  /**
+   * How to reach a peer. Default: TLS 1.3 with `identity` for a `{ host, port }` peer, WebSocket and the
+   * in-band key handshake for a `{ url }` peer; either way requiring the peer to prove `peer.key`.
+   */
   dial?: (peer: Peer) => Promise<Connection>;
   /**
    * Code around every call this system serves (`server`) and makes (`client`), in this order (see
@@ -96,6 +103,31 @@ export interface ListenOptions extends Partial<ConnectionConfig>, ListenHooks {
   host?: string;
   /** Default 0: any free port (read it from the result). */
   port?: number;
+  /**
+   * Listen for WebSocket clients instead of TLS ones (browsers, HTTP-only networks): they prove their
+   * keys with the in-band handshake, then speak the same protocol. Call `listen()` once per transport
+   * to have both. With `websocket`, `host` and `port` are ignored: set them inside it.
+   */
+  websocket?: WebSocketListen;
+}
+
+/** Where a system listens for WebSocket clients (see {@link ListenOptions.websocket}). */
+export interface WebSocketListen {
+  /** Our own server's address. Default '127.0.0.1'. */
+  host?: string;
+  /** Our own server's port; 0 picks a free one. Default 0. */
+  port?: number;
+  /** Certificate and key (PEM) of our own server: `wss://`. Default plain `ws://` (use a TLS proxy, or `server`). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** An existing `http`/`https` server to attach to instead (its other requests are left alone). */
+  server?: HttpServer | HttpsServer;
+  /** The request path. Default '/rxchan'. */
+  path?: string;
+  /**
+   * The URLs clients dial, which the handshake binds (see SECURITY.md). Default: `ws(s)://HOST:PORT/PATH`
+   * of the bound address; needed for host names and proxies.
+   */
+  origins?: readonly string[];
 }
 
 /** Counters of a system, for monitoring and for specs that prove memory stays bounded. */
@@ -311,13 +343,22 @@ export class ActorSystem {
 
   /**
    * Listen for peers over TLS 1.3 with this node's identity; only `authorizedKeys` may connect. `options`
-   * also takes the listener's connection settings and `onRefused` (see {@link ListenOptions}).
+   * also takes the listener's connection settings and `onRefused` (see {@link ListenOptions}). With
+   * `websocket`, listen for WebSocket clients instead; the result then has the `url` to dial.
    */
-  async listen(options: ListenOptions = {}): Promise<{ host: string; port: number }> {
+  async listen(options: ListenOptions = {}): Promise<{ host: string; port: number; url?: string }> {
     const { identity, authorizedKeys } = this.options;
     if (!identity) throw rpcError('INVALID_ARGUMENT', 'listen needs an identity');
     if (!authorizedKeys) throw rpcError('INVALID_ARGUMENT', 'listen needs authorizedKeys');
     if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
+    if (options.websocket) {
+      const { websocket, host: _host, port: _port, ...connection } = options;
+      const listener = await listenWebSocket({ ...connection, ...websocket, identity, authorizedKeys }, (c) =>
+        this.serve(c),
+      );
+      this.listeners.push(listener);
+      return { host: listener.host, port: listener.port, url: listener.url };
+    }
     const listener = await listenTls(
       { ...options, identity, authorizedKeys, host: options.host ?? '127.0.0.1', port: options.port ?? 0 },
       (connection) => this.serve(connection),
@@ -438,7 +479,7 @@ export class ActorSystem {
 
   private async dialPeer(peer: Peer): Promise<Link> {
     if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
-    const connection = await (this.options.dial ?? ((p: Peer) => this.dialTls(p)))(peer);
+    const connection = await (this.options.dial ?? ((p: Peer) => this.dialDefault(p)))(peer);
     const link = this.attach(connection);
     if (!link) throw rpcError('UNAVAILABLE', 'the actor system is closed');
     // A dialled connection serves no calls by name (its DUPLEX streams are reset): the peer calls us only
@@ -446,9 +487,13 @@ export class ActorSystem {
     return link;
   }
 
-  private dialTls(peer: Peer): Promise<Connection> {
+  private dialDefault(peer: Peer): Promise<Connection> {
     const { identity } = this.options;
-    if (!identity) throw rpcError('INVALID_ARGUMENT', 'dialling over TLS needs an identity');
+    if (!identity) throw rpcError('INVALID_ARGUMENT', 'dialling a peer needs an identity');
+    if (isUrlPeer(peer)) {
+      if (peer.key === undefined) throw rpcError('INVALID_ARGUMENT', `peer ${peer.url} has no key`);
+      return dialWebSocket({ identity, url: peer.url, serverKey: peer.key });
+    }
     if (peer.key === undefined)
       throw rpcError('INVALID_ARGUMENT', `peer ${peer.host}:${peer.port} has no key`);
     return dialTls({ identity, host: peer.host, port: peer.port, serverKey: peer.key });

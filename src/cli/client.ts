@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { REFLECTION_ACTOR, type Reflection } from '../actors/callee/reflection.js';
-import type { Peer } from '../actors/caller/client.js';
+import type { HostPeer } from '../actors/caller/client.js';
 import { ActorSystem } from '../actors/system.js';
 import type { CallOptions, Ref } from '../actors/types.js';
 import { type Identity, KnownHosts, toKeyBytes } from '../auth/index.js';
@@ -25,7 +25,7 @@ export interface Seen {
 /** A client actor system with one server in view. */
 export interface Client {
   readonly system: ActorSystem;
-  readonly peer: Peer;
+  readonly peer: HostPeer;
   /** Filled once connected. */
   readonly seen: Seen;
   /** True when the server's key was pinned with `--key` (else it was taken on first use, unverified). */
@@ -61,8 +61,8 @@ export function connect(
       const started = performance.now();
       const connection = await dialTls({
         identity,
-        host: peer.host,
-        port: peer.port,
+        host: peer.host!,
+        port: peer.port!,
         session: false,
         ...(key !== undefined
           ? { serverKey: key }

@@ -16,20 +16,28 @@ export {
 
 // --- connections
 export {
+  acceptInband,
   acceptPortInsecure,
   type Connection,
   type ConnectionConfig,
   Credentials,
+  canonicalOrigin,
   defaultConfig as defaultConnectionConfig,
   defaultSessionStore,
+  dialInband,
   dialPortInsecure,
   dialTcp,
   dialTls,
+  dialWebSocket,
   duplexPair,
+  type Ed25519Signer,
+  type InbandAcceptOptions,
+  type InbandDialOptions,
   type Listener,
   type ListenHooks,
   listenTcp,
   listenTls,
+  listenWebSocket,
   memoryConnectionPair,
   type PortLike,
   type PortOptions,
@@ -44,6 +52,10 @@ export {
   type TlsDialOptions,
   type TlsListenOptions,
   verifyConfig as verifyConnectionConfig,
+  type WebSocketDialOptions,
+  type WebSocketListener,
+  type WebSocketListenOptions,
+  WS_MAX_SEND_MESSAGE,
 } from './connection/index.js';
 // --- errors
 export { isTransportError, TransportError, TransportErrorCode, transportError } from './errors.js';

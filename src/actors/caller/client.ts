@@ -18,8 +18,11 @@ import { interceptCall } from './intercept.js';
 import type { RefInvoker } from './ref.js';
 import { type Route, remoteCall } from './remote-call.js';
 
-/** Where a remote actor lives. */
-export interface Peer {
+/** Where a remote actor lives: a TLS address, or a WebSocket URL. */
+export type Peer = HostPeer | UrlPeer;
+
+/** A peer reached over mutual TLS 1.3. */
+export interface HostPeer {
   /** Host name or address. */
   host: string;
   /** TCP port. */
@@ -29,6 +32,22 @@ export interface Peer {
    * refused (UNAUTHENTICATED) unless the peer proves this key.
    */
   key?: string | Uint8Array;
+  url?: undefined;
+}
+
+/** A peer reached over WebSocket (`ws://` or `wss://`), authenticated by the in-band key handshake. */
+export interface UrlPeer {
+  /** `ws://host:port/path` or `wss://host/path`: what the peer's `listen({ websocket })` answers to. */
+  url: string;
+  /** The peer's ed25519 public key, as for {@link HostPeer.key}. */
+  key?: string | Uint8Array;
+  host?: undefined;
+  port?: undefined;
+}
+
+/** True for a peer given by URL. */
+export function isUrlPeer(peer: Peer): peer is UrlPeer {
+  return typeof peer.url === 'string';
 }
 
 /** A stable text key for a peer (address and key). */
@@ -39,7 +58,7 @@ export function peerKey(peer: Peer): string {
       : typeof peer.key === 'string'
         ? peer.key
         : Buffer.from(peer.key).toString('base64url');
-  return `${peer.host}:${peer.port}/${key}`;
+  return isUrlPeer(peer) ? `${peer.url}#${key}` : `${peer.host}:${peer.port}/${key}`;
 }
 
 export class PeerClient {
@@ -181,5 +200,5 @@ export async function closeLink(link: Link, timeoutMs: number): Promise<void> {
 }
 
 function describe(peer: Peer): string {
-  return `${peer.host}:${peer.port}`;
+  return isUrlPeer(peer) ? peer.url : `${peer.host}:${peer.port}`;
 }

@@ -37,6 +37,7 @@ import {
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
+import type { Peer } from '../caller/client.js';
 import type { CallMetadata } from '../context.js';
 import type {
   CallEnd,
@@ -160,8 +161,11 @@ export function openTelemetry(options: TelemetryOptions = {}): Telemetry {
       span = tracer.startSpan(method.name, { kind: SpanKind.CLIENT, attributes: method.attributes }, parent);
       const peer = call.peer;
       if (peer !== undefined && span.isRecording()) {
-        span.setAttribute(SERVER_ADDRESS, peer.host);
-        span.setAttribute(SERVER_PORT, peer.port);
+        const where = serverAddress(peer);
+        if (where) {
+          span.setAttribute(SERVER_ADDRESS, where.host);
+          span.setAttribute(SERVER_PORT, where.port);
+        }
       }
       active = trace.setSpan(parent, span);
       const metadata = carrier.inject(propagator, active, call.options.metadata);
@@ -254,3 +258,15 @@ const CARRIER_SETTER: TextMapSetter<Carrier> = {
 };
 
 function noop(): void {}
+
+/** Host and port of a peer, for the server.* span attributes (a URL peer: from its URL). */
+function serverAddress(peer: Peer): { host: string; port: number } | undefined {
+  if (peer.url === undefined) return { host: peer.host, port: peer.port };
+  try {
+    const u = new URL(peer.url);
+    const port = u.port === '' ? (u.protocol === 'wss:' ? 443 : 80) : Number(u.port);
+    return { host: u.hostname, port };
+  } catch {
+    return undefined;
+  }
+}

@@ -72,6 +72,11 @@ export interface ConnectionConfig {
    * 256 KiB stream windows in flight at once, a small fraction of a worker's heap.
    */
   portWindowBytes: number;
+   * WebSocket (listener and dialer): the largest message accepted from the peer, bytes. A larger one
+   * closes the connection (close code 1009). rxchan peers send messages of at most
+   * `WS_MAX_SEND_MESSAGE` (64 KiB). Default 1 MiB.
+   */
+  maxWebSocketMessage: number;
 }
 
 /** The defaults, documented field by field in {@link ConnectionConfig}. */
@@ -89,6 +94,7 @@ export function defaultConfig(): ConnectionConfig {
     sessionTicketLifetimeMs: 60 * 60 * 1000,
     rejectLingerMs: 1000,
     portWindowBytes: 1024 * 1024,
+    maxWebSocketMessage: 1024 * 1024,
   };
 }
 
@@ -126,6 +132,7 @@ export function verifyConfig(config: ConnectionConfig): void {
   }
   intIn('rejectLingerMs', 0, 60_000);
   intIn('portWindowBytes', MIN_PORT_WINDOW, 2 ** 30);
+  intIn('maxWebSocketMessage', 65_536, 64 * 1024 * 1024);
 }
 
 const FIELDS = Object.keys(defaultConfig()) as (keyof ConnectionConfig)[];

@@ -61,12 +61,20 @@ export type RefusedReason =
    * `firstBytesTimeoutMs`.
    */
   | 'HANDSHAKE_TIMEOUT'
-  /** TLS failed (not TLS, TLS below 1.3, a bad handshake). */
+  /** TLS failed (not TLS, TLS below 1.3, a bad handshake), or a WebSocket upgrade failed. */
   | 'TLS_FAILED'
-  /** The client's HELLO was malformed or shared no version or codec with us. */
+  /**
+   * The client's HELLO was malformed or shared no version or codec with us; or (WebSocket) a message
+   * of the in-band handshake was malformed.
+   */
   | 'PRELUDE_FAILED'
   /** The client went away during the handshake. */
-  | 'CLOSED';
+  | 'CLOSED'
+  /**
+   * WebSocket: the request's host and path match none of the listener's `origins` (answered with
+   * HTTP 421 before the upgrade).
+   */
+  | 'ORIGIN';
 
 /** Passed to a listener's `onRefused` hook, for logs and metrics. */
 export interface RefusedEvent {

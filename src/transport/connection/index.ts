@@ -6,6 +6,14 @@
 export { type ConnectionConfig, defaultConfig, verifyConfig } from './config.js';
 export type { Connection, Listener, ListenHooks, RefusedEvent, RefusedReason } from './connection.js';
 export { Credentials } from './credentials.js';
+export {
+  acceptInband,
+  dialInband,
+  type Ed25519Signer,
+  type InbandAcceptOptions,
+  type InbandDialOptions,
+} from './inband.js';
+export { canonicalOrigin } from './inband-codec.js';
 export { duplexPair, memoryConnectionPair } from './memory.js';
 export { PortDuplex } from './message-port.js';
 export { acceptPortInsecure, dialPortInsecure, type PortOptions } from './port-connection.js';
@@ -37,3 +45,6 @@ export { defaultSessionStore, SessionStore, type StoredSession } from './session
 export { dialTcp, listenTcp, type TcpDialOptions, type TcpListenOptions } from './tcp.js';
 export { dialTls, type TlsDialOptions } from './tls-dial.js';
 export { listenTls, type TlsListenOptions } from './tls-listen.js';
+export { dialWebSocket, type WebSocketDialOptions } from './ws-dial.js';
+export { WS_MAX_SEND_MESSAGE } from './ws-duplex.js';
+export { listenWebSocket, type WebSocketListener, type WebSocketListenOptions } from './ws-listen.js';

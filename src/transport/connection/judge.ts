@@ -9,6 +9,8 @@ import {
   checkCertificate,
   checkGrant,
   isAuthError,
+  type PeerIdentity,
+  peerIdentity,
   peerOf,
 } from '../../auth/index.js';
 import type { Verdict } from './listener.js';
@@ -57,6 +59,37 @@ export function judgeClient(
   }
   const check = checkGrant(facts.grant, facts.publicKey, (k) => keys.admin(k) !== undefined, now);
   if (check.ok) return { ok: true, peer: peerOf(facts, check.grant.name) };
+  const reason = check.problem === 'UNTRUSTED' ? 'UNKNOWN_KEY' : 'EXPIRED';
+  return { ok: false, reason, message: check.message, peer: anonymous };
+}
+
+/**
+ * The verdict on a client that proved `publicKey` some other way than a certificate (the in-band
+ * handshake, inband.ts), presenting `grant` (undefined: none). The same rules as {@link judgeClient}
+ * after the certificate: accepted with the authorized name when the key is in `keys`; else, with a
+ * grant, accepted with the grant's name when an `@admin` of `keys` signed it for this key and it has
+ * not expired, EXPIRED when it has expired, is malformed or does not verify, UNKNOWN_KEY when its
+ * signer is no admin here; UNKNOWN_KEY otherwise. Never throws.
+ */
+export function judgeKey(
+  publicKey: Uint8Array,
+  grant: Uint8Array | undefined,
+  keys: AuthorizedKeys,
+  options: { now?: Date } = {},
+): Verdict {
+  const anonymous: PeerIdentity = peerIdentity(publicKey);
+  const entry = keys.lookupId(anonymous.id);
+  if (entry) return { ok: true, peer: peerIdentity(publicKey, entry.name) };
+  if (!grant) {
+    return {
+      ok: false,
+      reason: 'UNKNOWN_KEY',
+      message: `key ${anonymous.fingerprint} is not authorized`,
+      peer: anonymous,
+    };
+  }
+  const check = checkGrant(grant, publicKey, (k) => keys.admin(k) !== undefined, options.now ?? new Date());
+  if (check.ok) return { ok: true, peer: peerIdentity(publicKey, check.grant.name) };
   const reason = check.problem === 'UNTRUSTED' ? 'UNKNOWN_KEY' : 'EXPIRED';
   return { ok: false, reason, message: check.message, peer: anonymous };
 }

@@ -328,8 +328,8 @@ function remoteOf(raw: net.Socket): Remote {
   return { address: remoteAddressOf(raw), host, port, key: addressKey(host) };
 }
 
-/** Counts per key; a key whose count drops to 0 is forgotten, so the map only holds live sources. */
-class Counter {
+/** Counts per key (per source address); a key whose count drops to 0 is forgotten, so the map only holds live sources. */
+export class Counter {
   readonly #counts = new Map<string, number>();
 
   get(key: string): number {

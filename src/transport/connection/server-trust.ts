@@ -13,6 +13,11 @@ export const ServerRefusal = {
   SERVER_UNKNOWN: 'SERVER_UNKNOWN',
   /** The server's certificate is missing, not ed25519, not self-signed by its key, or out of date. */
   SERVER_BAD_CERTIFICATE: 'SERVER_BAD_CERTIFICATE',
+  /**
+   * In-band handshake: the server's signature of the transcript does not verify (it is not the
+   * holder of the key it showed, or it bound another origin).
+   */
+  SERVER_BAD_SIGNATURE: 'SERVER_BAD_SIGNATURE',
 } as const;
 export type ServerRefusal = (typeof ServerRefusal)[keyof typeof ServerRefusal];
 
