@@ -72,6 +72,7 @@ export interface ConnectionConfig {
    * 256 KiB stream windows in flight at once, a small fraction of a worker's heap.
    */
   portWindowBytes: number;
+  /**
    * WebSocket (listener and dialer): the largest message accepted from the peer, bytes. A larger one
    * closes the connection (close code 1009). rxchan peers send messages of at most
    * `WS_MAX_SEND_MESSAGE` (64 KiB). Default 1 MiB.
