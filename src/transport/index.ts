@@ -17,6 +17,7 @@ export {
 // --- connections
 export {
   acceptInband,
+  acceptPort,
   acceptPortInsecure,
   type Connection,
   type ConnectionConfig,
@@ -25,6 +26,7 @@ export {
   defaultConfig as defaultConnectionConfig,
   defaultSessionStore,
   dialInband,
+  dialPort,
   dialPortInsecure,
   dialTcp,
   dialTls,
@@ -39,6 +41,8 @@ export {
   listenTls,
   listenWebSocket,
   memoryConnectionPair,
+  type PortAcceptOptions,
+  type PortDialOptions,
   type PortLike,
   type PortOptions,
   type RefusedEvent,

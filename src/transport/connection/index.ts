@@ -16,7 +16,16 @@ export {
 export { canonicalOrigin } from './inband-codec.js';
 export { duplexPair, memoryConnectionPair } from './memory.js';
 export { PortDuplex } from './message-port.js';
-export { acceptPortInsecure, dialPortInsecure, type PortOptions } from './port-connection.js';
+export {
+  acceptPort,
+  acceptPortInsecure,
+  dialPort,
+  dialPortInsecure,
+  PORT_ORIGIN,
+  type PortAcceptOptions,
+  type PortDialOptions,
+  type PortOptions,
+} from './port-connection.js';
 export { MIN_PORT_WINDOW, type PortLike, PortLink, type PortLinkEvents } from './port-link.js';
 export {
   Codec,
