@@ -27,6 +27,7 @@ export {
   type PortOptions,
 } from './port-connection.js';
 export { MIN_PORT_WINDOW, type PortLike, PortLink, type PortLinkEvents } from './port-link.js';
+export { PortSocket } from './port-socket.js';
 export {
   Codec,
   decodePrelude,
