@@ -17,8 +17,10 @@
 import { type TransportError, transportError } from '../errors.js';
 
 /**
- * What a MessagePort offers, in the shape shared by DOM MessagePort, Node's `worker_threads`
- * MessagePort, a DOM Worker and `self` inside one.
+ * What a MessagePort offers, in the shape shared by the DOM MessagePort and Node's `worker_threads`
+ * MessagePort (a Node worker's `parentPort` is one). The link closes the port when the connection
+ * ends, so give it a port of its own (a MessageChannel's): a DOM Worker or a worker's `self` has this
+ * shape too, but `self.close()` ends the worker.
  */
 export interface PortLike {
   postMessage(message: unknown, transfer?: ArrayBuffer[]): void;
