@@ -193,6 +193,16 @@ const HITS: Readonly<Record<string, readonly Hit[]>> = {
       has: 'rejectLingerMs: a client refused before TLS that does not hang up',
     },
   ],
+  'ConnectionConfig.portWindowBytes': [
+    {
+      file: `${conn}/message-port.spec.ts`,
+      has: 'portWindowBytes: a reader that stops reading holds at most the window',
+    },
+    {
+      file: `${conn}/message-port.spec.ts`,
+      has: 'a peer that ignores the window is cut with WINDOW_EXCEEDED',
+    },
+  ],
 
   // 6.4 Actors
   'ActorsConfig.maxPendingCalls': [

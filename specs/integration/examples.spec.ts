@@ -41,12 +41,22 @@ async function expectRun(name: string, lines: readonly string[]): Promise<string
 
 describe('examples', () => {
   it('every example directory with a main.js is covered here', () => {
-    const covered = ['calculator', 'chat', 'rexec', 'shop', 'ticker'];
+    const covered = ['calculator', 'chat', 'rexec', 'shop', 'ticker', 'worker'];
     const found = readdirSync(examples, { withFileTypes: true })
       .filter((d) => d.isDirectory() && existsSync(join(examples, d.name, 'main.js')))
       .map((d) => d.name)
       .sort();
     assert.deepEqual(found, covered);
+  });
+
+  it('worker: actors in a worker_threads worker over MessagePorts, keyed both ways; a callback, a cancelled stream, a call back', async () => {
+    await expectRun('worker', [
+      'the worker knows us as: main thread',
+      'primes below 2,000,000: 148933, progress called back at 25, 50, 75 %',
+      'a stream of primes, cancelled after 8: 2, 3, 5, 7, 11, 13, 17, 19',
+      "the main thread's console got: worker says: primes is up",
+      'worker exited by itself, code 0',
+    ]);
   });
 
   it('calculator: results, 100 calls in flight, INVALID_ARGUMENT with details, deadlines on both sides', async () => {

@@ -54,7 +54,7 @@ export {
 } from './callee/supervisor.js';
 export type { ValidationIssue } from './callee/validation.js';
 export { Call } from './caller/call.js';
-export type { HostPeer, Peer, UrlPeer } from './caller/client.js';
+export type { HostPeer, Peer, PortPeer, UrlPeer } from './caller/client.js';
 export { isRef } from './caller/ref.js';
 export { type CloseOnSignalsOptions, closeOnSignals } from './close-on-signals.js';
 export { type ActorsConfig, defaultConfig, type OverflowPolicy, verifyConfig } from './config.js';
@@ -79,6 +79,7 @@ export type {
   OutgoingCall,
   ServerInterceptor,
 } from './interceptors.js';
+export type { ServePortOptions } from './port-peer.js';
 export {
   ActorSystem,
   type ActorSystemOptions,

@@ -6,18 +6,33 @@ import 'reflect-metadata';
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { type DependencyContainer, container as rootContainer } from 'tsyringe';
+import { acceptPortPeer, dialPortPeer } from '#platform/message-port.js';
 import { dialTls, listenTls } from '#platform/tls.js';
 import { dialWebSocket, listenWebSocket } from '#platform/websocket.js';
 import type { AuthorizedKeyInput, AuthorizedKeys, Identity } from '../auth/index.js';
 import { type ChannelConfig, ChannelSession } from '../transport/channel/index.js';
-import type { Connection, ConnectionConfig, Listener, ListenHooks } from '../transport/connection/index.js';
+import type {
+  Connection,
+  ConnectionConfig,
+  Listener,
+  ListenHooks,
+  PortLike,
+} from '../transport/connection/index.js';
 import type { MuxConfig } from '../transport/mux/index.js';
 import { Session } from '../transport/mux/session.js';
 import { ActorCell, type ActorClass, type SupervisionStats } from './callee/cell.js';
 import { REFLECTION_ACTOR, RESERVED_PREFIX, reflectionActor } from './callee/reflection.js';
 import { serveCallStream, serveChannel } from './callee/server.js';
 import { ChannelInvoker } from './caller/channel-invoker.js';
-import { closeLink, isUrlPeer, type Peer, PeerClient, peerKey, RemoteInvoker } from './caller/client.js';
+import {
+  closeLink,
+  isPortPeer,
+  isUrlPeer,
+  type Peer,
+  PeerClient,
+  peerKey,
+  RemoteInvoker,
+} from './caller/client.js';
 import { LocalInvoker } from './caller/local.js';
 import { makeRef } from './caller/ref.js';
 import { type ActorsConfig, resolveConfig } from './config.js';
@@ -28,6 +43,7 @@ import type { ErrorInfo, ErrorMapper } from './error-policy.js';
 import { type RpcError, rpcError } from './errors.js';
 import { type InterceptorChains, type Interceptors, interceptorChains } from './interceptors.js';
 import { type Core, Link } from './link.js';
+import type { ServePortOptions } from './port-peer.js';
 import type { PumpStats } from './pump.js';
 import { openTelemetry, type Telemetry, type TelemetryOptions } from './telemetry/open-telemetry.js';
 import type { CallOptions, Ref } from './types.js';
@@ -63,6 +79,7 @@ export interface ActorSystemOptions {
   /**
    * How to reach a peer. Default: TLS 1.3 with `identity` for a `{ host, port }` peer, WebSocket and the
    * in-band key handshake for a `{ url }` peer; either way requiring the peer to prove `peer.key`.
+   * A `{ messagePort }` peer never comes here: it is reached through its port.
    */
   dial?: (peer: Peer) => Promise<Connection>;
   /**
@@ -371,6 +388,22 @@ export class ActorSystem {
     link.channels.onDuplex = (stream) => serveCallStream(link, stream);
   }
 
+  /**
+   * Serve this system's actors to the thread at the other end of `port` (a `worker_threads`
+   * MessageChannel port, `parentPort` in a worker, a browser Worker's port), which makes refs with
+   * `{ messagePort, key }`. The peer proves its key in the in-band handshake and is judged by
+   * `authorizedKeys` as over TLS (`callContext().caller`, `allow` lists), unless `options.insecure`
+   * (both sides must say it). Resolves once the connection is up; rejects RpcError INVALID_ARGUMENT (no
+   * identity or authorizedKeys), UNAVAILABLE (closed, or the port already carried a connection), or
+   * the connection layer's TransportError (UNAUTHENTICATED, HANDSHAKE_TIMEOUT, CONNECTION_LOST,
+   * INVALID_CONFIG); the port is closed then.
+   */
+  async servePort(port: PortLike, options: ServePortOptions = {}): Promise<void> {
+    if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
+    const { identity, authorizedKeys } = this.options;
+    this.serve(await acceptPortPeer(port, identity, authorizedKeys, options));
+  }
+
   /** Counters; see {@link SystemStats}. */
   stats(): SystemStats {
     const c = this.counters;
@@ -473,7 +506,9 @@ export class ActorSystem {
 
   private async dialPeer(peer: Peer): Promise<Link> {
     if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
-    const connection = await (this.options.dial ?? ((p: Peer) => this.dialDefault(p)))(peer);
+    // A port peer is reached through its port: the `dial` option is for network peers.
+    const dial = isPortPeer(peer) ? undefined : this.options.dial;
+    const connection = await (dial ?? ((p: Peer) => this.dialDefault(p)))(peer);
     const link = this.attach(connection);
     if (!link) throw rpcError('UNAVAILABLE', 'the actor system is closed');
     // A dialled connection serves no calls by name (its DUPLEX streams are reset): the peer calls us only
@@ -483,6 +518,7 @@ export class ActorSystem {
 
   private dialDefault(peer: Peer): Promise<Connection> {
     const { identity } = this.options;
+    if (isPortPeer(peer)) return dialPortPeer(peer, identity);
     if (!identity) throw rpcError('INVALID_ARGUMENT', 'dialling a peer needs an identity');
     if (isUrlPeer(peer)) {
       if (peer.key === undefined) throw rpcError('INVALID_ARGUMENT', `peer ${peer.url} has no key`);

@@ -17,6 +17,8 @@ export {
 // --- connections
 export {
   acceptInband,
+  acceptPort,
+  acceptPortInsecure,
   type Connection,
   type ConnectionConfig,
   Credentials,
@@ -24,6 +26,8 @@ export {
   defaultConfig as defaultConnectionConfig,
   defaultSessionStore,
   dialInband,
+  dialPort,
+  dialPortInsecure,
   dialTcp,
   dialTls,
   dialWebSocket,
@@ -37,6 +41,10 @@ export {
   listenTls,
   listenWebSocket,
   memoryConnectionPair,
+  type PortAcceptOptions,
+  type PortDialOptions,
+  type PortLike,
+  type PortOptions,
   type RefusedEvent,
   type RefusedReason,
   rejectionError,

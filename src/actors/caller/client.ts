@@ -6,6 +6,7 @@
  * resets once a dial succeeds.
  */
 
+import type { PortLike } from '../../transport/connection/index.js';
 import { forwardTarget, type Target } from '../callee/target.js';
 import type { ActorsConfig } from '../config.js';
 import type { Counters } from '../counters.js';
@@ -18,8 +19,8 @@ import { interceptCall } from './intercept.js';
 import type { RefInvoker } from './ref.js';
 import { type Route, remoteCall } from './remote-call.js';
 
-/** Where a remote actor lives: a TLS address, or a WebSocket URL. */
-export type Peer = HostPeer | UrlPeer;
+/** Where a remote actor lives: a TLS address, a WebSocket URL, or a MessagePort to another thread. */
+export type Peer = HostPeer | UrlPeer | PortPeer;
 
 /** A peer reached over mutual TLS 1.3. */
 export interface HostPeer {
@@ -33,6 +34,7 @@ export interface HostPeer {
    */
   key?: string | Uint8Array;
   url?: undefined;
+  messagePort?: undefined;
 }
 
 /** A peer reached over WebSocket (`ws://` or `wss://`), authenticated by the in-band key handshake. */
@@ -43,11 +45,55 @@ export interface UrlPeer {
   key?: string | Uint8Array;
   host?: undefined;
   port?: undefined;
+  messagePort?: undefined;
+}
+
+/**
+ * A peer at the other end of a MessagePort (a `worker_threads` MessageChannel port, a worker's
+ * `parentPort`, a browser Worker or MessagePort), whose side serves it with `system.servePort(port)`.
+ * A port carries one connection: once it is lost (the other thread ended or closed the port), calls
+ * fail UNAVAILABLE and the ref does not redial; make a new ref on a new port. Never passed to the
+ * system's `dial` option.
+ */
+export interface PortPeer {
+  messagePort: PortLike;
+  /**
+   * The peer's ed25519 public key, as for {@link HostPeer.key}: the connection is refused
+   * (UNAUTHENTICATED) unless the peer proves it in the in-band handshake; this system needs an
+   * identity. Omit it only with `insecure`.
+   */
+  key?: string | Uint8Array;
+  /**
+   * No handshake of keys: neither side proves who it is, and calls served on it have no caller
+   * identity (the serving side must say `insecure` too). Only between threads of one application.
+   */
+  insecure?: boolean;
+  host?: undefined;
+  port?: undefined;
+  url?: undefined;
 }
 
 /** True for a peer given by URL. */
 export function isUrlPeer(peer: Peer): peer is UrlPeer {
   return typeof peer.url === 'string';
+}
+
+/** True for a peer at the other end of a MessagePort. */
+export function isPortPeer(peer: Peer): peer is PortPeer {
+  return peer.messagePort !== undefined;
+}
+
+/** Ids of the ports peers were made with: a port has no address to name it by. */
+const portIds = new WeakMap<PortLike, number>();
+let nextPortId = 1;
+
+function portId(port: PortLike): number {
+  let id = portIds.get(port);
+  if (id === undefined) {
+    id = nextPortId++;
+    portIds.set(port, id);
+  }
+  return id;
 }
 
 /** A stable text key for a peer (address and key). */
@@ -58,6 +104,7 @@ export function peerKey(peer: Peer): string {
       : typeof peer.key === 'string'
         ? peer.key
         : Buffer.from(peer.key).toString('base64url');
+  if (isPortPeer(peer)) return `${describe(peer)}/${key}`;
   return isUrlPeer(peer) ? `${peer.url}#${key}` : `${peer.host}:${peer.port}/${key}`;
 }
 
@@ -200,5 +247,6 @@ export async function closeLink(link: Link, timeoutMs: number): Promise<void> {
 }
 
 function describe(peer: Peer): string {
+  if (isPortPeer(peer)) return `MessagePort #${portId(peer.messagePort)}`;
   return isUrlPeer(peer) ? peer.url : `${peer.host}:${peer.port}`;
 }

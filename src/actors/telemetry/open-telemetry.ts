@@ -259,8 +259,9 @@ const CARRIER_SETTER: TextMapSetter<Carrier> = {
 
 function noop(): void {}
 
-/** Host and port of a peer, for the server.* span attributes (a URL peer: from its URL). */
+/** Host and port of a peer, for the server.* span attributes (a URL peer: from its URL; a port: none). */
 function serverAddress(peer: Peer): { host: string; port: number } | undefined {
+  if (peer.messagePort !== undefined) return undefined;
   if (peer.url === undefined) return { host: peer.host, port: peer.port };
   try {
     const u = new URL(peer.url);

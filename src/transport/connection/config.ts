@@ -2,6 +2,7 @@
  * Configuration of connections (listeners and dialers), with defaults, units and validation.
  */
 import { transportError } from '../errors.js';
+import { MIN_PORT_WINDOW } from './port-link.js';
 
 export interface ConnectionConfig {
   /**
@@ -64,6 +65,14 @@ export interface ConnectionConfig {
    */
   rejectLingerMs: number;
   /**
+   * MessagePort connections: the receive window, bytes. A port has no backpressure of its own, so each
+   * side grants the other this much credit and more only as its reader consumes: at most this many
+   * bytes the peer sent wait unread here. A writer out of credit waits (its write callback is held); a
+   * peer that sends beyond it is cut (WINDOW_EXCEEDED). Default 1 MiB: several of the multiplexer's
+   * 256 KiB stream windows in flight at once, a small fraction of a worker's heap.
+   */
+  portWindowBytes: number;
+  /**
    * WebSocket (listener and dialer): the largest message accepted from the peer, bytes. A larger one
    * closes the connection (close code 1009). rxchan peers send messages of at most
    * `WS_MAX_SEND_MESSAGE` (64 KiB). Default 1 MiB.
@@ -85,6 +94,7 @@ export function defaultConfig(): ConnectionConfig {
     clockToleranceMs: 5 * 60 * 1000,
     sessionTicketLifetimeMs: 60 * 60 * 1000,
     rejectLingerMs: 1000,
+    portWindowBytes: 1024 * 1024,
     maxWebSocketMessage: 1024 * 1024,
   };
 }
@@ -122,6 +132,7 @@ export function verifyConfig(config: ConnectionConfig): void {
     );
   }
   intIn('rejectLingerMs', 0, 60_000);
+  intIn('portWindowBytes', MIN_PORT_WINDOW, 2 ** 30);
   intIn('maxWebSocketMessage', 65_536, 64 * 1024 * 1024);
 }
 

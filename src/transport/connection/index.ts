@@ -1,7 +1,7 @@
 /**
  * Connections: byte streams between two nodes, established and authenticated, after the prelude
- * (docs/PROTOCOL.md sections 1 and 2). TLS 1.3 (mutual, the default), plain TCP and in-memory pairs
- * (tests only). The only public surface of `src/transport/connection`.
+ * (docs/PROTOCOL.md sections 1 and 2). TLS 1.3 (mutual, the default), MessagePorts (between threads),
+ * plain TCP and in-memory pairs (tests only). The only public surface of `src/transport/connection`.
  */
 export { type ConnectionConfig, defaultConfig, verifyConfig } from './config.js';
 export type { Connection, Listener, ListenHooks, RefusedEvent, RefusedReason } from './connection.js';
@@ -16,6 +16,19 @@ export {
 } from './inband.js';
 export { canonicalOrigin } from './inband-codec.js';
 export { duplexPair, memoryConnectionPair } from './memory.js';
+export { PortDuplex } from './message-port.js';
+export {
+  acceptPort,
+  acceptPortInsecure,
+  dialPort,
+  dialPortInsecure,
+  PORT_ORIGIN,
+  type PortAcceptOptions,
+  type PortDialOptions,
+  type PortOptions,
+} from './port-connection.js';
+export { MIN_PORT_WINDOW, type PortLike, PortLink, type PortLinkEvents } from './port-link.js';
+export { PortSocket } from './port-socket.js';
 export {
   Codec,
   decodePrelude,
