@@ -87,6 +87,26 @@ describe('rxchan CLI', () => {
     );
   });
 
+  it('takes a key that starts with "-" as the value of --key (one key in 64 does)', async () => {
+    const adminFile = join(dir, 'admin-dash.key');
+    await Identity.generate().save(adminFile);
+    let dash = Identity.generate();
+    for (let i = 0; i < 5_000 && !dash.id.startsWith('-'); i++) dash = Identity.generate();
+    assert.ok(dash.id.startsWith('-'), 'found a key starting with -');
+    const r = rxchan(
+      'grant',
+      '--admin',
+      adminFile,
+      '--key',
+      dash.id,
+      '--until',
+      '2099-01-01T00:00:00Z',
+      '--name',
+      'd',
+    );
+    assert.equal(r.code, 0, r.stderr);
+  });
+
   it('--version prints the version of package.json', async () => {
     const pkg = join(dirname(CLI), '..', '..', 'package.json');
     const { version } = JSON.parse(await readFile(pkg, 'utf8')) as { version: string };

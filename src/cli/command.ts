@@ -26,10 +26,45 @@ export function parse<T extends Options>(
   allowPositionals = false,
 ): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>> {
   try {
-    return parseArgs({ args, options, allowPositionals: allowPositionals as true, strict: true });
+    const joined = joinValues(args, options);
+    return parseArgs({ args: joined, options, allowPositionals: allowPositionals as true, strict: true });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+/**
+ * `--key VALUE` as `--key=VALUE` for every option that takes a value: a value may start with `-` (a
+ * base64url key does, one time in 64), which parseArgs would otherwise refuse as ambiguous. Stops at
+ * `--`.
+ */
+function joinValues(args: string[], options: Options): string[] {
+  const takesValue = new Set<string>();
+  for (const [name, o] of Object.entries(options)) {
+    if (o.type !== 'string') continue;
+    takesValue.add(`--${name}`);
+    if (o.short !== undefined) takesValue.add(`-${o.short}`);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    const next = args[i + 1];
+    if (takesValue.has(arg) && next?.startsWith('-') && next !== '--') {
+      const long = arg.startsWith('--') ? arg : `--${longName(options, arg.slice(1))}`;
+      out.push(`${long}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+function longName(options: Options, short: string): string {
+  for (const [name, o] of Object.entries(options)) if (o.short === short) return name;
+  return short;
 }
 
 /** A positive integer option (`--count 3`), or `fallback` when absent. Throws UsageError otherwise. */
