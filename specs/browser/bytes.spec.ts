@@ -60,18 +60,20 @@ describe('byte streams as Web streams on a page (Chromium)', { skip: skipBrowser
     return out;
   }
 
-  it('uploads a ReadableStream of 3 MiB and a Blob of 1 MiB: the handler gets a ReadableStream, same sha256', async () => {
+  it('uploads a ReadableStream of 3 MiB and a Blob of 1 MiB (twice): the handler gets a ReadableStream, same sha256', async () => {
     const out = await run<{
       digest: string;
       expected: string;
       isStream: boolean;
       blobDigest: string;
+      blobAgainDigest: string;
       blobExpected: string;
     }>('upload', 3 * MiB + 12_345);
     assert.equal(out.isStream, true);
     assert.match(out.expected, /^[0-9a-f]{64}$/);
     assert.equal(out.digest, out.expected);
     assert.equal(out.blobDigest, out.blobExpected);
+    assert.equal(out.blobAgainDigest, out.blobExpected, 'a Blob may be sent again');
   });
 
   it('downloads a returned ReadableStream of 4 MiB (held back while unread) and a Blob: same sha256', async () => {

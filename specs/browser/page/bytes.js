@@ -141,12 +141,15 @@ window.upload = (bytes) =>
     const data = generate(bytes, 7);
     const source = counted(data, 64 * 1024);
     const got = await withTimeout(files.hash(source.stream), 20_000, 'hash');
-    const blob = await withTimeout(files.hash(new Blob([data.subarray(0, MiB)])), 20_000, 'hash blob');
+    const sent = new Blob([data.subarray(0, MiB)]);
+    const blob = await withTimeout(files.hash(sent), 20_000, 'hash blob');
+    const again = await withTimeout(files.hash(sent), 20_000, 'hash blob again');
     return {
       digest: got.digest,
       isStream: got.isStream,
       expected: await sha256(data),
       blobDigest: blob.digest,
+      blobAgainDigest: again.digest,
       blobExpected: await sha256(data.subarray(0, MiB)),
     };
   });

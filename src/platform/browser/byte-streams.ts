@@ -34,7 +34,10 @@ export function byteStreamPreface(v: object): Preface | undefined {
   return undefined;
 }
 
-/** True when the byte stream `v` was already put in a message (or made by us for a received one). */
+/**
+ * True when the byte stream `v` was already put in a message (or made by us for a received one). Never for
+ * a Blob: each send reads it anew.
+ */
 export function isBoundByteStream(v: object): boolean {
   return isBoundWebStream(v);
 }

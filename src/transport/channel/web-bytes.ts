@@ -42,7 +42,10 @@ export function destroyWebStream(stream: object, reason?: unknown): void {
   else if (stream instanceof WritableStream && !stream.locked) stream.abort(reason).catch(ignore);
 }
 
-/** Send the chunks of `source` (a ReadableStream, or a Blob's stream) on `port` (opened BYTES_SEND). */
+/**
+ * Send the chunks of `source` (a ReadableStream, or a new stream of a Blob) on `port` (opened BYTES_SEND).
+ * The peer's cancel cancels the stream read.
+ */
 export function pumpWebReadable(source: ReadableStream<unknown> | Blob, port: StreamPort): void {
   const stream = source instanceof ReadableStream ? source : source.stream();
   const reader = stream.getReader();
@@ -53,7 +56,8 @@ export function pumpWebReadable(source: ReadableStream<unknown> | Blob, port: St
     port.reset();
     reader.cancel(reason).catch(ignore);
   };
-  bound.set(source, stop);
+  // A Blob is immutable and read through a new stream each time: it may be sent again.
+  bound.set(stream, stop);
   port.attach(
     {
       onData: () => port.reset(), // the receiving side never writes
