@@ -8,7 +8,9 @@
  * - `callContext()` sees the call only synchronously: in a handler or callback up to its first `await`
  *   (there is no AsyncLocalStorage in a browser); calls made after an await do not inherit the deadline
  *   or the cancellation (read `callContext().signal` first and pass it on);
- * - byte streams (Node Readable/Writable) are not carried: a message holding one fails BAD_REFERENCE.
+ * - byte streams are Web streams: a `ReadableStream<Uint8Array>` or a `Blob` passed or returned travels as
+ *   bytes (a `WritableStream<Uint8Array>` as a sink), and a byte stream received arrives as a
+ *   `ReadableStream<Uint8Array>` (or `WritableStream`), on the same wire as Node's Readable/Writable.
  *
  * `reflect-metadata` is imported here, so the decorators work.
  */

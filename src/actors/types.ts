@@ -67,7 +67,7 @@ export type RemoteResult<R> = [R] extends [never]
       Promise<any>
     : Awaited<R> extends Observable<infer U>
       ? RemoteCall<U>
-      : Awaited<R> extends Readable
+      : Awaited<R> extends Readable | ReadableStream | Blob
         ? Promise<Awaited<R>>
         : Awaited<R> extends AsyncIterable<infer U>
           ? RemoteCall<U>

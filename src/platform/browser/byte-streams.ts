@@ -1,43 +1,72 @@
 /**
- * Byte streams as channel ends, in a browser: none yet. No value is a byte stream, so nothing is sent as
- * one; a byte stream the peer puts in a message makes that message fail to decode (BAD_REFERENCE), so a
- * call returning one fails with that error instead of hanging. Same surface as
- * src/platform/node/byte-streams.ts.
+ * Byte streams as channel ends, in a browser: Web streams. A `ReadableStream<Uint8Array>` or a `Blob` (sent
+ * as its stream) put in a message travels as BYTES_SEND, a `WritableStream<Uint8Array>` as BYTES_RECV —
+ * the same wire as Node's Readable and Writable (docs/PROTOCOL.md 5.4). A byte stream the peer sends
+ * arrives as a `ReadableStream<Uint8Array>` (BYTES_SEND) or a `WritableStream<Uint8Array>` (BYTES_RECV).
+ * The pumps are in transport/channel/web-bytes.ts. Same surface as src/platform/node/byte-streams.ts.
  */
 
 import type { StreamPort } from '../../transport/channel/port.js';
-import type { Preface } from '../../transport/channel/preface.js';
-import { transportError } from '../../transport/errors.js';
+import { Preface } from '../../transport/channel/preface.js';
+import {
+  destroyWebStream,
+  isBoundWebStream,
+  pumpIntoWebWritable,
+  pumpWebReadable,
+  webRemoteReadable,
+  webRemoteWritable,
+} from '../../transport/channel/web-bytes.js';
 
-export function isByteStream(_v: unknown): boolean {
-  return false;
+/** True for a byte stream this platform carries: a ReadableStream, a Blob (a File too), a WritableStream. */
+export function isByteStream(v: unknown): boolean {
+  return v instanceof ReadableStream || v instanceof Blob || v instanceof WritableStream;
 }
 
-export function isByteStreamClass(_type: Function): boolean {
-  return false;
+/** ReadableStream, Blob, WritableStream, or a subclass: a method declared to return one is unary (5.4). */
+export function isByteStreamClass(type: Function): boolean {
+  return [ReadableStream, Blob, WritableStream].some((c) => type === c || type.prototype instanceof c);
 }
 
-export function byteStreamPreface(_v: object): Preface | undefined {
+/** BYTES_SEND for a ReadableStream or a Blob (its bytes go to the peer), BYTES_RECV for a WritableStream. */
+export function byteStreamPreface(v: object): Preface | undefined {
+  if (v instanceof ReadableStream || v instanceof Blob) return Preface.BYTES_SEND;
+  if (v instanceof WritableStream) return Preface.BYTES_RECV;
   return undefined;
 }
 
-export function isBoundByteStream(_v: object): boolean {
-  return false;
+/**
+ * True when the byte stream `v` was already put in a message (or made by us for a received one). Never for
+ * a Blob: each send reads it anew.
+ */
+export function isBoundByteStream(v: object): boolean {
+  return isBoundWebStream(v);
 }
 
-export function isSpentByteStream(_v: object): boolean {
-  return false;
+/** A locked ReadableStream cannot be sent: another reader owns its chunks. */
+export function isSpentByteStream(v: object): boolean {
+  return v instanceof ReadableStream && v.locked;
 }
 
-/** Never called: no value is a byte stream here. Throws ENCODE_ERROR. */
-export function bindLocalByteStream(_end: object, _preface: Preface, _port: StreamPort): void {
-  throw transportError('ENCODE_ERROR', 'byte streams are not supported in the browser build');
+/** Connect a byte stream this side put in a message (of `preface`) to the stream opened for it. */
+export function bindLocalByteStream(end: object, preface: Preface, port: StreamPort): void {
+  if (preface === Preface.BYTES_SEND) pumpWebReadable(end as ReadableStream<unknown> | Blob, port);
+  else pumpIntoWebWritable(end as WritableStream<Uint8Array>, port);
 }
 
-/** Throws BAD_REFERENCE: the browser build cannot receive byte streams yet. */
-export function remoteByteStream(_preface: Preface, _port: StreamPort): { value: object; bind: () => void } {
-  throw transportError('BAD_REFERENCE', 'byte streams are not supported in the browser build');
+/**
+ * The value a received message gets for a byte stream the peer put in it (a ReadableStream for
+ * BYTES_SEND, a WritableStream for BYTES_RECV), and what binds it once the message is claimed.
+ */
+export function remoteByteStream(preface: Preface, port: StreamPort): { value: object; bind: () => void } {
+  if (preface === Preface.BYTES_SEND) {
+    const r = webRemoteReadable(port);
+    return { value: r.readable, bind: r.bind };
+  }
+  const w = webRemoteWritable(port);
+  return { value: w.writable, bind: w.bind };
 }
 
-/** Never called with a byte stream here; does nothing. */
-export function destroyByteStream(_v: object, _reason?: Error): void {}
+/** Tear the byte stream `v` down (with `reason`): a bound one resets its channel stream. Never throws. */
+export function destroyByteStream(v: object, reason?: Error): void {
+  destroyWebStream(v, reason);
+}

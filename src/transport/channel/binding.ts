@@ -87,7 +87,10 @@ class OutboundContext implements EncodeContext {
       );
     }
     if (preface === Preface.BYTES_SEND && isSpentByteStream(value)) {
-      throw transportError('ENCODE_ERROR', 'a destroyed Readable cannot be sent');
+      throw transportError(
+        'ENCODE_ERROR',
+        'this byte stream cannot be sent: it is destroyed, or locked to a reader',
+      );
     }
     this.ends.push(value);
     this.prefaces.push(preface);
