@@ -42,6 +42,7 @@ export {
   rejectionError,
   ServerRefusal,
   SessionStore,
+  type SigningIdentity,
   type StoredSession,
   type TcpDialOptions,
   type TcpListenOptions,
