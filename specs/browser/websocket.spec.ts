@@ -16,7 +16,7 @@ import { browserBundle, launchChromium, ROOT, serveStatic, skipBrowser } from '.
 
 type Outcome<T> = {
   ok?: T;
-  error?: { isRpcError: boolean; code: string; remoteCode?: string; message: string };
+  error?: { isRpcError: boolean; code: string; remoteCode?: string; causeCode?: string; message: string };
 };
 
 const serverId = Identity.generate();
@@ -182,6 +182,16 @@ describe('a browser client over wss:// (Chromium)', { skip: skipBrowser }, () =>
     const out = await inPage<Outcome<number>>('callAs', 'page', url, Identity.generate().id);
     assert.equal(out.error?.code, 'UNAUTHENTICATED', JSON.stringify(out));
     assert.equal(out.error?.remoteCode, 'SERVER_KEY_MISMATCH');
+  });
+
+  it('fails UNAVAILABLE (CONNECTION_LOST) when the WebSocket does not open', async () => {
+    const closed = await serveStatic({});
+    const deadUrl = `wss://127.0.0.1:${new URL(closed.url).port}/rxchan`;
+    await new Promise((resolve) => closed.server.close(resolve));
+    const out = await inPage<Outcome<number>>('callAs', 'page', deadUrl, serverId.id);
+    assert.equal(out.error?.code, 'UNAVAILABLE', JSON.stringify(out));
+    assert.equal(out.error?.causeCode, 'CONNECTION_LOST');
+    assert.match(out.error?.message ?? '', /did not open/);
   });
 
   it('reconnects after the server restarts on the same port', async () => {

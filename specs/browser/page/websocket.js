@@ -26,6 +26,7 @@ function described(err) {
     isRpcError: isRpcError(err),
     code: err?.code,
     remoteCode: err?.cause?.remoteCode,
+    causeCode: err?.cause?.code,
     message: String(err?.message ?? err),
   };
 }
