@@ -31,11 +31,16 @@ export async function buildBrowser() {
     inject: [join(root, 'dist/src/platform/browser/node-globals.js')],
     logLevel: 'silent',
   });
-  // esbuild lists the injected file as an external import of every file that uses a Node global.
+  // esbuild lists the injected file as an external import of every file that uses a Node global, and
+  // its own helpers (for CommonJS modules such as tweetnacl) as `<runtime>`.
   const nodeImports = new Set(
     Object.values(result.metafile.inputs)
       .flatMap((input) => input.imports)
-      .filter((i) => i.path.startsWith('node:') || (i.external && !i.path.endsWith('node-globals.js')))
+      .filter(
+        (i) =>
+          i.path.startsWith('node:') ||
+          (i.external && !i.path.endsWith('node-globals.js') && i.path !== '<runtime>'),
+      )
       .map((i) => i.path),
   );
   if (nodeImports.size > 0) throw new Error(`the browser bundle imports ${[...nodeImports].join(', ')}`);

@@ -3,8 +3,9 @@
  *
  * What differs from `rxchan`:
  * - no TLS, TCP or listeners, no files (authorized keys, identities on disk), no CLI: an ActorSystem
- *   here dials through its `dial` option (a `Connection` over a {@link ByteSocket}) and cannot `listen()`
- *   (it rejects INVALID_CONFIG); it still serves the refs and callbacks it passes to a peer;
+ *   here dials `{ url, key }` peers over WebSocket (`wss://`) with a {@link BrowserIdentity} (the in-band
+ *   key handshake), or through its `dial` option (a `Connection` over a {@link ByteSocket}); it cannot
+ *   `listen()` (it rejects INVALID_CONFIG), but serves the refs and callbacks it passes to a peer;
  * - `callContext()` sees the call only synchronously: in a handler or callback up to its first `await`
  *   (there is no AsyncLocalStorage in a browser); calls made after an await do not inherit the deadline
  *   or the cancellation (read `callContext().signal` first and pass it on);
@@ -57,8 +58,16 @@ export type {
   RemoteResult,
   RemoteStream,
 } from './actors/types.js';
+export {
+  BrowserIdentity,
+  type BrowserIdentityOptions,
+  type BrowserKeyKind,
+} from './auth/browser-identity.js';
+export { dialWebSocket } from './platform/browser/websocket.js';
 export type { Connection } from './transport/connection/connection.js';
+export type { Ed25519Signer, SigningIdentity } from './transport/connection/inband-common.js';
 export { socketConnection, socketConnectionPair, socketPair } from './transport/connection/socket-pair.js';
+export type { WebSocketDialOptions } from './transport/connection/ws-dial.js';
 export { isTransportError, TransportError, TransportErrorCode, transportError } from './transport/errors.js';
 export type { MuxConfig } from './transport/mux/config.js';
 export type { ByteSocket } from './transport/mux/socket.js';

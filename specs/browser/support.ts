@@ -57,11 +57,14 @@ export async function serveStatic(files: Record<string, string>): Promise<{ url:
 
 /**
  * Chromium as this machine runs it: headless, as root (no sandbox), a fresh profile (deleted on close),
- * no network calls of its own.
+ * no network calls of its own. `ignoreHTTPSErrors`: accept the specs' self-signed certificates (wss://).
  */
-export async function launchChromium(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+export async function launchChromium(
+  options: { ignoreHTTPSErrors?: boolean } = {},
+): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), 'rxchan-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
+    ...options,
     executablePath: CHROMIUM,
     headless: true,
     args: [

@@ -3,13 +3,14 @@
  * `system.servePort()`. Keyed (the in-band ed25519 handshake: identities, `authorizedKeys`, grants, as
  * over TLS) unless both sides say `insecure`.
  */
-import type { AuthorizedKeyInput, AuthorizedKeys, Identity } from '../auth/index.js';
+import type { AuthorizedKeyInput, AuthorizedKeys } from '../auth/index.js';
 import {
   acceptPort,
   acceptPortInsecure,
   type Connection,
   dialPort,
   dialPortInsecure,
+  type Ed25519Signer,
   type PortLike,
   type PortOptions,
 } from '../transport/connection/index.js';
@@ -42,7 +43,7 @@ function claim(port: PortLike): void {
  * carried a connection before), INVALID_ARGUMENT (keyed without an identity or a key), or the
  * connection layer's TransportError (UNAUTHENTICATED, HANDSHAKE_TIMEOUT, CONNECTION_LOST...).
  */
-export async function dialPortPeer(peer: PortPeer, identity: Identity | undefined): Promise<Connection> {
+export async function dialPortPeer(peer: PortPeer, identity: Ed25519Signer | undefined): Promise<Connection> {
   const port = peer.messagePort;
   if (peer.insecure === true) {
     claim(port);
@@ -58,7 +59,7 @@ export async function dialPortPeer(peer: PortPeer, identity: Identity | undefine
 /** Accepts on `port`: the server side of the handshake. Rejects like {@link dialPortPeer}. */
 export async function acceptPortPeer(
   port: PortLike,
-  identity: Identity | undefined,
+  identity: Ed25519Signer | undefined,
   authorizedKeys: AuthorizedKeys | readonly AuthorizedKeyInput[] | undefined,
   options: ServePortOptions,
 ): Promise<Connection> {

@@ -17,6 +17,7 @@ import type {
   Listener,
   ListenHooks,
   PortLike,
+  SigningIdentity,
 } from '../transport/connection/index.js';
 import type { MuxConfig } from '../transport/mux/index.js';
 import { Session } from '../transport/mux/session.js';
@@ -50,8 +51,13 @@ import type { CallOptions, Ref } from './types.js';
 
 /** How to build an {@link ActorSystem}. */
 export interface ActorSystemOptions {
-  /** This node's key: its TLS certificate is made from it. Needed to listen, and to dial over TLS. */
-  identity?: Identity;
+  /**
+   * This node's key. An `Identity` (Node): its TLS certificates are made from it; needed to listen, and
+   * to dial. Any other {@link SigningIdentity} (a browser's `BrowserIdentity`) proves itself only with
+   * the in-band handshake: it dials `{ url, key }` peers and listens for WebSocket clients, and TLS
+   * rejects it (INVALID_CONFIG).
+   */
+  identity?: Identity | SigningIdentity;
   /** Who may connect when listening (names become `ctx.caller.name`, usable in `allow` lists). */
   authorizedKeys?: AuthorizedKeys | readonly AuthorizedKeyInput[];
   /** Parent of every actor's child container. Default: a child of tsyringe's root container. */

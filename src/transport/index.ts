@@ -50,6 +50,7 @@ export {
   rejectionError,
   ServerRefusal,
   SessionStore,
+  type SigningIdentity,
   type StoredSession,
   type TcpDialOptions,
   type TcpListenOptions,

@@ -6,17 +6,17 @@
 
 import type { PortPeer } from '../../actors/caller/client.js';
 import type { ServePortOptions } from '../../actors/port-peer.js';
-import type { AuthorizedKeyInput, AuthorizedKeys, Identity } from '../../auth/index.js';
-import type { Connection, PortLike } from '../../transport/connection/index.js';
+import type { AuthorizedKeyInput, AuthorizedKeys } from '../../auth/index.js';
+import type { Connection, Ed25519Signer, PortLike } from '../../transport/connection/index.js';
 import { transportError } from '../../transport/errors.js';
 
-export function dialPortPeer(_peer: PortPeer, _identity: Identity | undefined): Promise<Connection> {
+export function dialPortPeer(_peer: PortPeer, _identity: Ed25519Signer | undefined): Promise<Connection> {
   return Promise.reject(transportError('INVALID_CONFIG', 'MessagePort peers are not built for browsers yet'));
 }
 
 export function acceptPortPeer(
   _port: PortLike,
-  _identity: Identity | undefined,
+  _identity: Ed25519Signer | undefined,
   _authorizedKeys: AuthorizedKeys | readonly AuthorizedKeyInput[] | undefined,
   _options: ServePortOptions,
 ): Promise<Connection> {

@@ -8,10 +8,10 @@
  * REJECT with its reasons, and version negotiation.
  */
 import type { Duplex } from 'node:stream';
-import nacl from 'tweetnacl';
-import { type AuthorizedKeys, keysEqual, peerIdentity, toKeyBytes } from '../../auth/index.js';
-import { isTransportError, type TransportError, transportError } from '../errors.js';
+import { type AuthorizedKeys, peerIdentity } from '../../auth/index.js';
+import { transportError } from '../errors.js';
 import type { Connection } from './connection.js';
+import { type InbandDialOptions, inbandClient } from './inband-client.js';
 import {
   CLIENT_HELLO_LENGTH,
   CLIENT_PROOF_HEADER_LENGTH,
@@ -19,60 +19,31 @@ import {
   clientProofGrantLength,
   decodeClientHello,
   decodeClientProof,
-  decodeServerProof,
-  encodeClientHello,
-  encodeClientProof,
   encodeServerProof,
   INBAND_HEADER_LENGTH,
   InbandKind,
-  MAX_INBAND_GRANT,
-  MAX_INBAND_ORIGIN,
   randomNonce,
-  SERVER_PROOF_LENGTH,
   type TranscriptFields,
   transcript,
 } from './inband-codec.js';
+import {
+  asConfigError,
+  checkOrigin,
+  concat,
+  DEFAULT_INBAND_TIMEOUT_MS,
+  type Ed25519Signer,
+  type Ed25519Verify,
+  naclVerify,
+  withDeadline,
+} from './inband-common.js';
 import { judgeKey } from './judge.js';
 import type { Verdict } from './listener.js';
-import {
-  decodePrelude,
-  PRELUDE_HEADER_LENGTH,
-  PRELUDE_MAGIC,
-  preludeFrameLength,
-  RejectReason,
-} from './prelude.js';
-import { clientPrelude, rejectionError, serverAccept, serverReject } from './prelude-exchange.js';
-import { readExactly } from './read-exactly.js';
-import { ServerRefusal } from './server-trust.js';
+import { RejectReason } from './prelude.js';
+import { serverAccept, serverReject } from './prelude-exchange.js';
+import { duplexStream, readExactly } from './read-exactly.js';
 
-/** An ed25519 key that can sign: Identity implements it in Node; the browser build brings a WebCrypto one. */
-export interface Ed25519Signer {
-  readonly publicKey: Uint8Array;
-  sign(message: Uint8Array): Uint8Array | Promise<Uint8Array>;
-}
-
-/**
- * Checks an ed25519 signature; never throws. The default is tweetnacl (the same code in Node and
- * browsers); Node's transports pass OpenSSL's (node-signer.ts), which is much faster.
- */
-export type Ed25519Verify = (message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array) => boolean;
-
-export interface InbandDialOptions {
-  /** Our key: we sign the client transcript with it. */
-  signer: Ed25519Signer;
-  /** The server key we pin (32 bytes or base64url text): any other fails UNAUTHENTICATED SERVER_KEY_MISMATCH. */
-  serverKey: string | Uint8Array;
-  /** The origin both sides bind: for a WebSocket the URL we dialled (canonicalOrigin), exactly as the server sees it. */
-  origin: string;
-  /** A grant (signGrant) for servers that trust its admin: base64url text or the bytes. */
-  grant?: string | Uint8Array;
-  /** Deadline for the whole handshake and prelude, ms; 0: none. Default 5000. */
-  timeoutMs?: number;
-  /** Reported as the Connection's `remoteAddress`. */
-  remoteAddress?: string;
-  /** How signatures are checked. Default: tweetnacl. */
-  verify?: Ed25519Verify;
-}
+export type { InbandDialOptions } from './inband-client.js';
+export type { Ed25519Signer, Ed25519Verify, SigningIdentity } from './inband-common.js';
 
 export interface InbandAcceptOptions {
   /** Our key: we sign the server transcript with it. */
@@ -96,13 +67,12 @@ export interface InbandAcceptOptions {
   verify?: Ed25519Verify;
 }
 
-const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_LINGER_MS = 1000;
 
 /**
- * The client's side: proves our key, checks the server's, then the prelude. Resolves after the
- * server's ACCEPT with a Connection (role 'client', peer the server's key). Rejects with
- * TransportError, destroying `socket`:
+ * The client's side over a Node stream ({@link inbandClient}): proves our key, checks the server's,
+ * then the prelude. Resolves after the server's ACCEPT with a Connection (role 'client', peer the
+ * server's key). Rejects with TransportError, destroying `socket`:
  * - UNAUTHENTICATED, `remoteCode` SERVER_KEY_MISMATCH (the server's key is not the pinned one),
  *   SERVER_BAD_SIGNATURE (its signature does not verify: not that key's holder, or another origin), or
  *   the REJECT reason (UNKNOWN_KEY, BAD_CERTIFICATE: our signature did not verify, EXPIRED);
@@ -110,60 +80,15 @@ const DEFAULT_LINGER_MS = 1000;
  *   HANDSHAKE_TIMEOUT, CONNECTION_LOST, INVALID_CONFIG (a bad pin, grant or origin).
  */
 export function dialInband(socket: Duplex, options: InbandDialOptions): Promise<Connection> {
-  let pinned: Uint8Array;
-  let grant: Uint8Array | undefined;
-  try {
-    pinned = toKeyBytes(options.serverKey, 'serverKey');
-    grant = options.grant === undefined ? undefined : grantBytes(options.grant);
-    checkOrigin(options.origin);
-  } catch (err) {
-    socket.destroy();
-    return Promise.reject(asConfigError(err));
-  }
-  const run = async (): Promise<Connection> => {
-    const clientNonce = randomNonce();
-    const clientKey = Uint8Array.from(options.signer.publicKey);
-    socket.write(encodeClientHello({ clientNonce, clientKey }));
-    const head = await readExactly(socket, INBAND_HEADER_LENGTH);
-    if (startsWith(head, PRELUDE_MAGIC)) throw await earlyRefusal(socket, head);
-    checkHeader(head, InbandKind.SERVER_PROOF);
-    const rest = await readExactly(socket, SERVER_PROOF_LENGTH - INBAND_HEADER_LENGTH);
-    const proof = decodeServerProof(concat(head, rest));
-    const server = peerIdentity(proof.serverKey);
-    if (!keysEqual(proof.serverKey, pinned)) {
-      throw refused(
-        ServerRefusal.SERVER_KEY_MISMATCH,
-        `server key ${server.fingerprint} is not the pinned key`,
-      );
-    }
-    const fields: TranscriptFields = {
-      clientNonce,
-      serverNonce: proof.serverNonce,
-      clientKey,
-      serverKey: proof.serverKey,
-      origin: options.origin,
-    };
-    const verify = options.verify ?? naclVerify;
-    if (!verify(transcript('server', fields), proof.signature, proof.serverKey)) {
-      throw refused(
-        ServerRefusal.SERVER_BAD_SIGNATURE,
-        `the server's handshake signature does not verify for origin ${options.origin} (a server bound to another origin, or not the holder of key ${server.fingerprint})`,
-      );
-    }
-    const signature = await options.signer.sign(transcript('client', fields));
-    socket.write(encodeClientProof({ signature, grant }));
-    const negotiated = await clientPrelude(socket);
-    return {
-      socket,
-      role: 'client',
-      peer: server,
-      version: negotiated.version,
-      codec: negotiated.codec,
-      resumed: false,
-      remoteAddress: options.remoteAddress,
-    };
-  };
-  return withDeadline(socket, run(), options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  return inbandClient(duplexStream(socket), options, (key) => peerIdentity(key)).then((result) => ({
+    socket,
+    role: 'client',
+    peer: result.server,
+    version: result.version,
+    codec: result.codec,
+    resumed: false,
+    remoteAddress: options.remoteAddress,
+  }));
 }
 
 /**
@@ -204,7 +129,7 @@ export function acceptInband(socket: Duplex, options: InbandAcceptOptions): Prom
       remoteAddress: options.remoteAddress,
     };
   };
-  return withDeadline(socket, run(), options.timeoutMs ?? DEFAULT_TIMEOUT_MS, () => rejectSent);
+  return withDeadline(socket, run(), options.timeoutMs ?? DEFAULT_INBAND_TIMEOUT_MS, () => rejectSent);
 }
 
 /**
@@ -239,115 +164,4 @@ export async function inbandVerdict(
     };
   }
   return judgeKey(hello.clientKey, proof.grant, options.authorizedKeys);
-}
-
-/** ed25519 verification (tweetnacl: the same code in Node and browsers). Never throws. */
-function naclVerify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
-  try {
-    return nacl.sign.detached.verify(message, signature, publicKey);
-  } catch {
-    return false;
-  }
-}
-
-/** A server that answered our CLIENT_HELLO with a prelude frame: a REJECT (OVERLOADED, at a limit). */
-async function earlyRefusal(socket: Duplex, head: Uint8Array): Promise<TransportError> {
-  const more = await readExactly(socket, PRELUDE_HEADER_LENGTH - INBAND_HEADER_LENGTH);
-  const header = concat(head, more);
-  const total = preludeFrameLength(header);
-  const frame = decodePrelude(
-    total === PRELUDE_HEADER_LENGTH
-      ? header
-      : concat(header, await readExactly(socket, total - header.length)),
-  );
-  if (frame.kind === 'REJECT') return rejectionError(frame.reason, frame.message);
-  return transportError('HANDSHAKE_FAILED', `server sent ${frame.kind} instead of its in-band proof`);
-}
-
-/**
- * Settles with `work`, or rejects HANDSHAKE_TIMEOUT after `timeoutMs` (0: never). On any failure the
- * socket is destroyed, except after a REJECT we wrote (`lingering()`: it then closes on its own).
- */
-function withDeadline(
-  socket: Duplex,
-  work: Promise<Connection>,
-  timeoutMs: number,
-  lingering: () => boolean = () => false,
-): Promise<Connection> {
-  return new Promise((resolve, reject) => {
-    let done = false;
-    const timer =
-      timeoutMs > 0
-        ? setTimeout(() => {
-            if (done) return;
-            done = true;
-            socket.destroy();
-            reject(
-              transportError('HANDSHAKE_TIMEOUT', `in-band handshake not finished within ${timeoutMs} ms`),
-            );
-          }, timeoutMs)
-        : undefined;
-    work.then(
-      (connection) => {
-        clearTimeout(timer);
-        if (done) return;
-        done = true;
-        resolve(connection);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        if (done) return;
-        done = true;
-        const error = isTransportError(err)
-          ? err
-          : transportError('INTERNAL_ERROR', String(err), { cause: err });
-        if (!lingering()) socket.destroy();
-        reject(error);
-      },
-    );
-  });
-}
-
-function refused(refusal: ServerRefusal, message: string): TransportError {
-  return transportError('UNAUTHENTICATED', `refusing the server (${refusal}): ${message}`, {
-    remoteCode: refusal,
-  });
-}
-
-function checkOrigin(origin: string): void {
-  const n = typeof origin === 'string' ? new TextEncoder().encode(origin).length : 0;
-  if (n === 0 || n > MAX_INBAND_ORIGIN)
-    throw new RangeError(`origin must be a string of 1..${MAX_INBAND_ORIGIN} bytes of UTF-8`);
-}
-
-/** Grant bytes from base64url text or bytes. Throws RangeError when too long or not base64url. */
-function grantBytes(grant: string | Uint8Array): Uint8Array {
-  const bytes = typeof grant === 'string' ? fromBase64url(grant) : grant;
-  if (bytes.length === 0 || bytes.length > MAX_INBAND_GRANT)
-    throw new RangeError(`grant of ${bytes.length} bytes, expected 1..${MAX_INBAND_GRANT}`);
-  return bytes;
-}
-
-function fromBase64url(text: string): Uint8Array {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new RangeError('grant text is not base64url');
-  const b64 = text.replace(/-/g, '+').replace(/_/g, '/');
-  const binary = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
-}
-
-function asConfigError(err: unknown): TransportError {
-  if (isTransportError(err)) return err;
-  return transportError('INVALID_CONFIG', `in-band handshake: ${(err as Error).message}`, { cause: err });
-}
-
-function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
-  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
-  return true;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

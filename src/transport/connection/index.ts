@@ -13,6 +13,7 @@ export {
   type Ed25519Verify,
   type InbandAcceptOptions,
   type InbandDialOptions,
+  type SigningIdentity,
 } from './inband.js';
 export { canonicalOrigin } from './inband-codec.js';
 export { duplexPair, memoryConnectionPair } from './memory.js';

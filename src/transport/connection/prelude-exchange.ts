@@ -4,39 +4,22 @@
  * reports success before it has read ACCEPT. Bytes after the peer's prelude frame stay unread.
  */
 import type { Duplex } from 'node:stream';
-import { type TransportError, transportError } from '../errors.js';
+import { transportError } from '../errors.js';
+import { encodeAccept, encodeReject, type PreludeFrame } from './prelude.js';
 import {
-  decodePrelude,
-  encodeAccept,
-  encodeHello,
-  encodeReject,
-  negotiate,
-  OUR_HELLO,
-  PRELUDE_HEADER_LENGTH,
-  type PreludeFrame,
-  preludeFrameLength,
-  RejectReason,
-  rejectReasonName,
-} from './prelude.js';
-import { readExactly } from './read-exactly.js';
+  agree,
+  clientPreludeOver,
+  type Negotiated,
+  readPreludeFrame as readFrame,
+  rejectionError,
+} from './prelude-client.js';
+import { duplexStream } from './read-exactly.js';
 
-/** The outcome of a prelude both sides agree on. */
-export interface Negotiated {
-  readonly version: number;
-  readonly codec: 'msgpack';
-}
+export { type Negotiated, rejectionError };
 
 /** Reads one whole prelude frame. Rejects HANDSHAKE_FAILED (malformed) or CONNECTION_LOST. */
 export function readPreludeFrame(socket: Duplex): Promise<PreludeFrame> {
-  // Promise chains rather than async functions: this sits on the handshake's critical path, and each
-  // async layer costs extra turns of the microtask queue.
-  return readExactly(socket, PRELUDE_HEADER_LENGTH).then((header) => {
-    const length = preludeFrameLength(header);
-    if (length === PRELUDE_HEADER_LENGTH) return decodePrelude(header);
-    return readExactly(socket, length - PRELUDE_HEADER_LENGTH).then((body) =>
-      decodePrelude(Buffer.concat([header, body])),
-    );
-  });
+  return readFrame(duplexStream(socket));
 }
 
 /**
@@ -46,13 +29,7 @@ export function readPreludeFrame(socket: Duplex): Promise<PreludeFrame> {
  * in common) or CONNECTION_LOST. Never throws.
  */
 export function clientPrelude(socket: Duplex): Promise<Negotiated> {
-  socket.write(encodeHello());
-  return readPreludeFrame(socket).then((frame) => {
-    if (frame.kind === 'REJECT') throw rejectionError(frame.reason, frame.message);
-    if (frame.kind !== 'ACCEPT')
-      throw transportError('HANDSHAKE_FAILED', `server sent ${frame.kind}, expected ACCEPT or REJECT`);
-    return agree(frame);
-  });
+  return clientPreludeOver(duplexStream(socket));
 }
 
 /**
@@ -88,33 +65,4 @@ export function serverReject(socket: Duplex, reason: number, message: string, li
   socket.on('error', () => socket.destroy());
   socket.end(encodeReject(reason, message));
   socket.resume();
-}
-
-/**
- * The error a client fails its connect with after reading a REJECT: UNAUTHENTICATED (UNKNOWN_KEY,
- * NO_CERTIFICATE, BAD_CERTIFICATE, EXPIRED and reasons this version does not know), HANDSHAKE_FAILED
- * (VERSION) or CONNECTION_LIMIT (OVERLOADED). `remoteCode` is the reason's name.
- */
-export function rejectionError(reason: number, message: string): TransportError {
-  const name = rejectReasonName(reason);
-  const code =
-    reason === RejectReason.VERSION
-      ? 'HANDSHAKE_FAILED'
-      : reason === RejectReason.OVERLOADED
-        ? 'CONNECTION_LIMIT'
-        : 'UNAUTHENTICATED';
-  const shown = message === '' ? '' : `: ${JSON.stringify(message.slice(0, 200))}`;
-  return transportError(code, `server rejected the connection (${name})${shown}`, { remoteCode: name });
-}
-
-function agree(peer: { minVersion: number; maxVersion: number; codecs: number }): Negotiated {
-  const result = negotiate(OUR_HELLO, peer);
-  if (!result) {
-    throw transportError(
-      'HANDSHAKE_FAILED',
-      `no common protocol version or codec (peer speaks ${peer.minVersion}..${peer.maxVersion}, codecs 0x${peer.codecs.toString(16)})`,
-    );
-  }
-  // MessagePack is the only codec bit defined; negotiate() only returns bits we offered.
-  return { version: result.version, codec: 'msgpack' };
 }

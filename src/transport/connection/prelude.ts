@@ -200,7 +200,5 @@ function malformed(message: string) {
 }
 
 function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes)
-    .toString('hex')
-    .replace(/(..)(?!$)/g, '$1 ');
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
 }

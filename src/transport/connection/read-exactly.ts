@@ -2,8 +2,9 @@
  * Reading an exact number of bytes from a stream without consuming anything beyond them: what the
  * prelude needs, so that the bytes after it stay in the stream for the multiplexer.
  */
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { transportError } from '../errors.js';
+import type { HandshakeStream } from './byte-reader.js';
 
 /**
  * Resolves with exactly `n` bytes read from `stream` (paused mode, `read(n)`); bytes after them stay
@@ -55,4 +56,13 @@ export function readExactly(stream: Readable, n: number): Promise<Buffer> {
     stream.on('close', onClose);
     stream.on('error', onError);
   });
+}
+
+/** A Node stream as a {@link HandshakeStream}: exact reads by {@link readExactly}, the rest left in it. */
+export function duplexStream(socket: Duplex): HandshakeStream {
+  return {
+    write: (chunk) => socket.write(chunk),
+    readExactly: (n) => readExactly(socket, n),
+    destroy: () => socket.destroy(),
+  };
 }

@@ -4,22 +4,9 @@
  */
 import { fingerprint, type KnownHosts, keysEqual, toKeyBytes } from '../../auth/index.js';
 import { transportError } from '../errors.js';
+import { ServerRefusal } from './server-refusal.js';
 
-/** Why a dialer refused a server (the `remoteCode` of its UNAUTHENTICATED error). */
-export const ServerRefusal = {
-  /** The server's key is not the pinned one (or not the one known-hosts has for this address). */
-  SERVER_KEY_MISMATCH: 'SERVER_KEY_MISMATCH',
-  /** Known-hosts has no key for this address and trust on first use is off. */
-  SERVER_UNKNOWN: 'SERVER_UNKNOWN',
-  /** The server's certificate is missing, not ed25519, not self-signed by its key, or out of date. */
-  SERVER_BAD_CERTIFICATE: 'SERVER_BAD_CERTIFICATE',
-  /**
-   * In-band handshake: the server's signature of the transcript does not verify (it is not the
-   * holder of the key it showed, or it bound another origin).
-   */
-  SERVER_BAD_SIGNATURE: 'SERVER_BAD_SIGNATURE',
-} as const;
-export type ServerRefusal = (typeof ServerRefusal)[keyof typeof ServerRefusal];
+export { ServerRefusal } from './server-refusal.js';
 
 /** A dialer's trust in one address. */
 export interface ServerTrust {
