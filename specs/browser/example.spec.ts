@@ -5,11 +5,14 @@
  * message come back under its authorized name, next to one from a Node client over the same
  * WebSocket endpoint. The enrol endpoint refuses a wrong token, another origin, another host and a
  * form post. Then the spec takes the README's screenshot (examples/browser/screenshot.png) and stops
- * the server with SIGTERM: it exits 0 and has printed nothing on stderr.
+ * the server with SIGTERM: it exits 0 and has printed nothing on stderr. Without --dev-enrol there is
+ * no endpoint: the page shows the authorized_keys line, and connects once that line is in the file.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -28,11 +31,13 @@ interface Server {
 }
 
 /** Starts the example server; resolves once it has printed the URL to open (at most 15 s). */
-function startServer(): Promise<Server> {
+function startServer(args: readonly string[] = ['--dev-enrol']): Promise<Server> {
   const child = spawn(
     process.execPath,
-    [join(ROOT, 'dist/examples/browser/server.js'), '--dev-enrol', '--port', '0'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    [join(ROOT, 'dist/examples/browser/server.js'), ...args, '--port', '0'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   const stdout: string[] = [];
   const stderr: string[] = [];
@@ -45,13 +50,24 @@ function startServer(): Promise<Server> {
       stdout.push(s);
       const text = stdout.join('');
       key ??= /^browser: server key (\S+)$/m.exec(text)?.[1];
-      const url = /^browser: open (http:\/\/127\.0\.0\.1:\d+\/#enrol=\S+)$/m.exec(text)?.[1];
+      const url = /^browser: open (http:\/\/127\.0\.0\.1:\d+\/(#enrol=\S+)?)/m.exec(text)?.[1];
       if (url !== undefined && key !== undefined) {
         clearTimeout(timer);
         resolve({ child, stdout, stderr, url, key });
       }
     });
   });
+}
+
+/** Sends `signal` to the server; resolves with its exit code (rejects after 10 s). */
+async function stopServer(server: Server, signal: NodeJS.Signals): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => server.child.once('exit', resolve));
+  server.child.kill(signal);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the server did not exit within 10 s of ${signal}`)), 10_000);
+  });
+  return Promise.race([exited, late]).finally(() => clearTimeout(timer));
 }
 
 /** POST /enrol with the headers given (Host included); resolves with the status and the body. */
@@ -186,17 +202,63 @@ describe('examples/browser: the live page (Chromium)', { skip: skipBrowser }, ()
   it('stops on SIGTERM: exit 0, nothing on stderr', async () => {
     await nodeClient?.close();
     nodeClient = undefined;
-    const exited = new Promise<number | null>((resolve) => server.child.once('exit', resolve));
-    server.child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const code = await Promise.race([
-      exited,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('the server did not exit within 10 s')), 10_000);
-      }),
-    ]).finally(() => clearTimeout(timer));
+    const code = await stopServer(server, 'SIGTERM');
     assert.equal(code, 0, server.stderr.join(''));
     assert.equal(server.stderr.join(''), '');
     assert.match(server.stdout.join(''), /^browser: closed$/m);
+  });
+});
+
+describe('examples/browser without --dev-enrol: keys from an authorized_keys file (Chromium)', {
+  skip: skipBrowser,
+}, () => {
+  let server: Server;
+  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+  const dir = mkdtempSync(join(tmpdir(), 'rxchan-example-keys-'));
+  const file = join(dir, 'authorized_keys');
+
+  before(async () => {
+    await browserBundle();
+    writeFileSync(file, '', { mode: 0o600 });
+    server = await startServer(['--authorized-keys', file]);
+    chromium = await launchChromium();
+  });
+
+  after(async () => {
+    await chromium?.close();
+    if (server?.child.exitCode === null) server.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('has no enrol endpoint; the page shows the line to add, and connects once it is in the file', async () => {
+    const page = await chromium.context.newPage();
+    await page.goto(server.url);
+    await page.locator('body[data-state="enrol"]').waitFor({ timeout: 15_000 });
+    assert.equal(await page.isVisible('#enrol'), false);
+    assert.equal(await page.isVisible('#enrol-by-hand'), true);
+    const line = (await page.textContent('#key-line'))!;
+    const host = new URL(server.url).host;
+    const out = await postEnrol(
+      new URL(server.url),
+      { 'content-type': 'application/json', origin: `http://${host}`, host },
+      JSON.stringify({ id: line.split(' ')[0], name: 'carol', token: '' }),
+    );
+    assert.equal(out.status, 405, 'POST /enrol does not exist without --dev-enrol');
+    writeFileSync(file, line.replace('your-name', 'carol'));
+    // The file is watched: a reload of the page after the server reloaded the file connects.
+    const stop = Date.now() + 10_000;
+    for (;;) {
+      await page.reload();
+      const connected = page.locator('body[data-state="connected"]');
+      const done = await connected.waitFor({ timeout: 2_000 }).then(
+        () => true,
+        () => false,
+      );
+      if (done) break;
+      assert.ok(Date.now() < stop, 'not connected within 10 s of writing authorized_keys');
+    }
+    assert.equal(await page.textContent('#status'), 'connected as carol');
+    assert.equal(await stopServer(server, 'SIGINT'), 0, server.stderr.join(''));
+    assert.equal(server.stderr.join(''), '');
   });
 });
