@@ -158,6 +158,7 @@ describe('examples/browser: the live page (Chromium)', { skip: skipBrowser }, ()
     await page.click('#enrol-button');
     await state('connected');
     assert.equal(await page.textContent('#status'), 'connected as alice');
+    assert.equal(await page.isVisible('#enrol'), false, 'the enrol form is gone');
     const id = await page.textContent('#key-id');
     assert.match(server.stdout.join(''), new RegExp(`^browser: enrolled alice: ${id}$`, 'm'));
     await page.locator('#prices tr').nth(3).waitFor({ timeout: 10_000 });
