@@ -19,7 +19,14 @@ import type { Page } from 'playwright-core';
 import { ActorSystem, Identity } from '../../src/index.js';
 import { browserBundle, launchChromium, ROOT, skipBrowser } from './support.js';
 
-const SCREENSHOT = join(ROOT, 'examples/browser/screenshot.png');
+/**
+ * The README's screenshot: written to examples/browser/ with RXCHAN_UPDATE_SCREENSHOT=1, else to a temp
+ * folder (a test run does not change the checkout; prices and times differ on every run).
+ */
+const SCREENSHOT =
+  process.env.RXCHAN_UPDATE_SCREENSHOT === '1'
+    ? join(ROOT, 'examples/browser/screenshot.png')
+    : join(tmpdir(), `rxchan-example-screenshot-${process.pid}.png`);
 
 interface Server {
   child: ChildProcess;
@@ -197,7 +204,9 @@ describe('examples/browser: the live page (Chromium)', { skip: skipBrowser }, ()
   });
 
   it('takes the screenshot for the README', async () => {
-    await page.screenshot({ path: SCREENSHOT, fullPage: true, timeout: 10_000 });
+    const png = await page.screenshot({ path: SCREENSHOT, fullPage: true, timeout: 10_000 });
+    assert.ok(png.length > 10_000, `a screenshot of ${png.length} bytes`);
+    if (process.env.RXCHAN_UPDATE_SCREENSHOT !== '1') rmSync(SCREENSHOT, { force: true });
   });
 
   it('stops on SIGTERM: exit 0, nothing on stderr', async () => {
