@@ -153,7 +153,11 @@ export class PortSocket implements HandshakeStream {
     }
     if (this.needDrain && this.writableLength < HIGH_WATER) {
       this.needDrain = false;
-      this.emit('drain');
+      // Never inside the write() or uncork() that filled the buffer, as a Node socket: a writer that
+      // reads write()'s false after uncork() (the multiplexer's outbox) would wait for a drain gone by.
+      queueMicrotask(() => {
+        if (!this.destroyed) this.emit('drain');
+      });
     }
   }
 
