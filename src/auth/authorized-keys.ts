@@ -16,7 +16,7 @@ import {
   listEntries as toEntries,
 } from './authorized-keys-format.js';
 import { type AuthError, authError } from './errors.js';
-import { encodeKey, toKeyBytes } from './key-text.js';
+import { encodeKey } from './key-text.js';
 
 export type { AuthorizedKey, AuthorizedKeyInput } from './authorized-keys-format.js';
 
