@@ -2,8 +2,8 @@
  * MessagePort connections of an ActorSystem, in a browser (a page and its Workers): a
  * {@link PortSocket} on the port, then the in-band key handshake (origin `rxchan:messageport`) and the
  * prelude, the dialing side as client and the serving side as server, as on Node; or, insecure, the
- * prelude alone. The serving side judges keys by a list (`authorizedKeys: [{ key, name }]`); files and
- * grants are Node-only. Same surface as src/platform/node/message-port.ts, and the same wire (a page
+ * prelude alone. The serving side judges keys by a list (`authorizedKeys: [{ key, name, admin? }]`, and
+ * grants by its admins); authorized-keys files are Node-only. Same surface as src/platform/node/message-port.ts, and the same wire (a page
  * can face a Node thread).
  */
 import type { PortPeer } from '../../actors/caller/client.js';
