@@ -19,7 +19,7 @@ import 'reflect-metadata';
 
 export { ACTOR_NAME, type ActorClass, type ActorLifecycle } from './actors/callee/cell.js';
 export { Call } from './actors/caller/call.js';
-export type { Peer } from './actors/caller/client.js';
+export type { Peer, PortPeer, UrlPeer } from './actors/caller/client.js';
 export { isRef } from './actors/caller/ref.js';
 export {
   type ActorsConfig,
@@ -47,6 +47,7 @@ export type {
   OutgoingCall,
   ServerInterceptor,
 } from './actors/interceptors.js';
+export type { ServePortOptions } from './actors/port-peer.js';
 export { ActorSystem, type ActorSystemOptions, type SystemStats } from './actors/system.js';
 export type {
   CallOptions,
@@ -66,6 +67,7 @@ export {
 export { dialWebSocket } from './platform/browser/websocket.js';
 export type { Connection } from './transport/connection/connection.js';
 export type { Ed25519Signer, SigningIdentity } from './transport/connection/inband-common.js';
+export type { PortLike } from './transport/connection/port-link.js';
 export { socketConnection, socketConnectionPair, socketPair } from './transport/connection/socket-pair.js';
 export type { WebSocketDialOptions } from './transport/connection/ws-dial.js';
 export { isTransportError, TransportError, TransportErrorCode, transportError } from './transport/errors.js';

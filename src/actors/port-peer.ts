@@ -16,6 +16,7 @@ import {
 } from '../transport/connection/index.js';
 import type { PortPeer } from './caller/client.js';
 import { rpcError } from './errors.js';
+import { claim } from './port-claim.js';
 
 /** How `system.servePort(port, options)` accepts the connection. */
 export interface ServePortOptions extends PortOptions {
@@ -25,17 +26,6 @@ export interface ServePortOptions extends PortOptions {
    * `insecure` too. Default false: this system's identity and authorizedKeys judge the peer as over TLS.
    */
   insecure?: boolean;
-}
-
-/** Ports that carried a connection: one can carry only one. */
-const used = new WeakSet<PortLike>();
-
-/** Marks `port` as used; throws RpcError UNAVAILABLE if it already carried a connection. */
-function claim(port: PortLike): void {
-  if (used.has(port)) {
-    throw rpcError('UNAVAILABLE', 'this MessagePort already carried a connection (a port carries one)');
-  }
-  used.add(port);
 }
 
 /**

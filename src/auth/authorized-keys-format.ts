@@ -12,7 +12,7 @@
  * only loses its own key ({@link readAuthorizedKeys}); {@link parseAuthorizedKeys} is the strict form.
  */
 import { type AuthError, authError } from './errors.js';
-import { decodeKey } from './key-text.js';
+import { decodeKey, encodeKey, toKeyBytes } from './key-codec.js';
 
 /** The marker of a line that trusts a key to sign grants. */
 export const ADMIN_MARKER = '@admin';
@@ -118,4 +118,50 @@ export function nameProblem(name: string): string | undefined {
 /** The text of `entries`, one line each, which {@link parseAuthorizedKeys} reads back. */
 export function formatAuthorizedKeys(entries: readonly AuthorizedKey[]): string {
   return entries.map((e) => `${e.admin ? `${ADMIN_MARKER} ` : ''}${e.id} ${e.name}\n`).join('');
+}
+
+/** One entry of a list in code. */
+export interface AuthorizedKeyInput {
+  /** The public key: 32 bytes or its base64url text. */
+  key: Uint8Array | string;
+  name: string;
+  /** Trusted to sign grants (delegation) rather than to connect. Default false. */
+  admin?: boolean;
+}
+
+/**
+ * The entries of a list in code (or JSON). Throws AuthError INVALID_KEY for a malformed key,
+ * AUTHORIZED_KEYS_INVALID for a duplicate, a bad name, or an entry that is not `{ key, name }` (the
+ * message names the entry).
+ */
+export function listEntries(list: readonly AuthorizedKeyInput[]): AuthorizedKey[] {
+  // Lists often come from JSON config, so their shape is checked here rather than trusted to the types.
+  if (!Array.isArray(list)) throw authError('AUTHORIZED_KEYS_INVALID', 'authorized keys must be a list');
+  const seen = new Set<string>();
+  return list.map((item: unknown, i) => {
+    const shape = entryShapeProblem(item);
+    if (shape) throw authError('AUTHORIZED_KEYS_INVALID', `authorized key #${i}: ${shape}`);
+    const entry = item as AuthorizedKeyInput;
+    const publicKey = toKeyBytes(entry.key, `authorized key #${i}`);
+    const id = encodeKey(publicKey);
+    const problem = nameProblem(entry.name);
+    if (problem) throw authError('AUTHORIZED_KEYS_INVALID', `authorized key #${i}: ${problem}`);
+    const admin = entry.admin === true;
+    const seenKey = `${admin} ${id}`;
+    if (seen.has(seenKey))
+      throw authError('AUTHORIZED_KEYS_INVALID', `authorized key #${i}: duplicate key ${id}`);
+    seen.add(seenKey);
+    return { publicKey, id, name: entry.name, admin };
+  });
+}
+
+/** What is wrong with the shape of one list entry (not its values), or undefined. */
+function entryShapeProblem(item: unknown): string | undefined {
+  if (typeof item !== 'object' || item === null) return 'an entry must be an object { key, name }';
+  const { key, name } = item as Record<string, unknown>;
+  if (typeof key !== 'string' && !(key instanceof Uint8Array)) {
+    return 'key must be base64url text or 32 bytes';
+  }
+  if (typeof name !== 'string') return 'name must be a string';
+  return undefined;
 }

@@ -9,29 +9,21 @@ import { type FileHandle, open, realpath, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import {
   type AuthorizedKey,
+  type AuthorizedKeyInput,
   type AuthorizedKeysText,
-  nameProblem,
   parseAuthorizedKeys,
   readAuthorizedKeys,
+  listEntries as toEntries,
 } from './authorized-keys-format.js';
 import { type AuthError, authError } from './errors.js';
-import { encodeKey, toKeyBytes } from './key-text.js';
+import { encodeKey } from './key-text.js';
 
-export type { AuthorizedKey } from './authorized-keys-format.js';
+export type { AuthorizedKey, AuthorizedKeyInput } from './authorized-keys-format.js';
 
 /** Largest authorized-keys file read, bytes (about 15,000 lines); larger is refused, not truncated. */
 export const MAX_AUTHORIZED_KEYS_BYTES = 1024 * 1024;
 /** Quiet time after the last file-system event before a watched file is reloaded, ms. */
 export const WATCH_DEBOUNCE_MS = 100;
-
-/** One entry of a list in code. */
-export interface AuthorizedKeyInput {
-  /** The public key: 32 bytes or its base64url text. */
-  key: Uint8Array | string;
-  name: string;
-  /** Trusted to sign grants (delegation) rather than to connect. Default false. */
-  admin?: boolean;
-}
 
 export interface LoadOptions {
   /** Reload when the file changes (fs.watch on its directory). Default false. */
@@ -208,38 +200,6 @@ export class AuthorizedKeys {
       // A throwing error hook must not break a reload or the watcher; the error was already reported to it.
     }
   }
-}
-
-function toEntries(list: readonly AuthorizedKeyInput[]): AuthorizedKey[] {
-  // Lists often come from JSON config, so their shape is checked here rather than trusted to the types.
-  if (!Array.isArray(list)) throw authError('AUTHORIZED_KEYS_INVALID', 'authorized keys must be a list');
-  const seen = new Set<string>();
-  return list.map((item: unknown, i) => {
-    const shape = entryShapeProblem(item);
-    if (shape) throw authError('AUTHORIZED_KEYS_INVALID', `authorized key #${i}: ${shape}`);
-    const entry = item as AuthorizedKeyInput;
-    const publicKey = toKeyBytes(entry.key, `authorized key #${i}`);
-    const id = encodeKey(publicKey);
-    const problem = nameProblem(entry.name);
-    if (problem) throw authError('AUTHORIZED_KEYS_INVALID', `authorized key #${i}: ${problem}`);
-    const admin = entry.admin === true;
-    const seenKey = `${admin} ${id}`;
-    if (seen.has(seenKey))
-      throw authError('AUTHORIZED_KEYS_INVALID', `authorized key #${i}: duplicate key ${id}`);
-    seen.add(seenKey);
-    return { publicKey, id, name: entry.name, admin };
-  });
-}
-
-/** What is wrong with the shape of one list entry (not its values), or undefined. */
-function entryShapeProblem(item: unknown): string | undefined {
-  if (typeof item !== 'object' || item === null) return 'an entry must be an object { key, name }';
-  const { key, name } = item as Record<string, unknown>;
-  if (typeof key !== 'string' && !(key instanceof Uint8Array)) {
-    return 'key must be base64url text or 32 bytes';
-  }
-  if (typeof name !== 'string') return 'name must be a string';
-  return undefined;
 }
 
 /**

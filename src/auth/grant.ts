@@ -16,28 +16,28 @@
  * | 74 | n | name, UTF-8: how the server names the subject |
  * | 74+n | 64 | ed25519 signature by admin of `"rxchan-grant-v1\0"` followed by bytes 0 .. 74+n |
  */
-import { authError } from './errors.js';
+import {
+  checkGrantWith,
+  concat,
+  GRANT_HEADER,
+  GRANT_SIGNING_DOMAIN,
+  GRANT_VERSION,
+  type Grant,
+  type GrantCheck,
+  grantSigningInput,
+  MAX_GRANT_NAME_BYTES,
+} from './grant-codec.js';
 import { Identity } from './identity.js';
-import { encodeKey, keysEqual, SIGNATURE_LENGTH, toKeyBytes } from './key-text.js';
+import { toKeyBytes } from './key-text.js';
 
-/** The grant format version this code writes and reads. */
-export const GRANT_VERSION = 0x01;
-/** Prefix of the signed bytes: a signature made for anything else can never pass as a grant. */
-export const GRANT_SIGNING_DOMAIN = new TextEncoder().encode('rxchan-grant-v1\0');
-/** Longest name, UTF-8 bytes. */
-export const MAX_GRANT_NAME_BYTES = 64;
-const HEADER = 74;
-
-/** A decoded grant. Decoding checks shape only; {@link checkGrant} decides whether it holds. */
-export interface Grant {
-  readonly subject: Uint8Array;
-  readonly notAfter: Date;
-  readonly admin: Uint8Array;
-  readonly name: string;
-  readonly signature: Uint8Array;
-  /** The bytes the signature covers (after the domain prefix). */
-  readonly signed: Uint8Array;
-}
+export {
+  decodeGrant,
+  GRANT_SIGNING_DOMAIN,
+  GRANT_VERSION,
+  type Grant,
+  type GrantCheck,
+  MAX_GRANT_NAME_BYTES,
+} from './grant-codec.js';
 
 /**
  * A grant signed by `admin` for `subject` until `notAfter`, encoded. Give it to the subject, who
@@ -54,51 +54,17 @@ export function signGrant(
     throw new RangeError(`grant name over ${MAX_GRANT_NAME_BYTES} bytes`);
   const t = grant.notAfter.getTime();
   if (!Number.isSafeInteger(t) || t < 0) throw new RangeError('grant notAfter out of range');
-  const body = new Uint8Array(HEADER + name.length);
+  const body = new Uint8Array(GRANT_HEADER + name.length);
   const view = new DataView(body.buffer);
   body[0] = GRANT_VERSION;
   body.set(subject, 1);
   view.setBigUint64(33, BigInt(t));
   body.set(admin.publicKey, 41);
   body[73] = name.length;
-  body.set(name, HEADER);
+  body.set(name, GRANT_HEADER);
   const signature = admin.sign(concat(GRANT_SIGNING_DOMAIN, body));
   return concat(body, signature);
 }
-
-/** Parses a grant's bytes. Throws AuthError GRANT_INVALID when the layout is wrong (not the signature). */
-export function decodeGrant(bytes: Uint8Array): Grant {
-  const bad = (why: string) => authError('GRANT_INVALID', `grant: ${why}`);
-  if (bytes.length < HEADER + SIGNATURE_LENGTH) throw bad(`too short (${bytes.length} bytes)`);
-  if (bytes[0] !== GRANT_VERSION) throw bad(`unknown version ${bytes[0]}`);
-  const n = bytes[73]!;
-  if (n > MAX_GRANT_NAME_BYTES) throw bad(`name length ${n} over ${MAX_GRANT_NAME_BYTES}`);
-  if (bytes.length !== HEADER + n + SIGNATURE_LENGTH)
-    throw bad(`length ${bytes.length} does not match its name`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const t = view.getBigUint64(33);
-  if (t > BigInt(Number.MAX_SAFE_INTEGER)) throw bad('notAfter out of range');
-  let name: string;
-  try {
-    name = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(HEADER, HEADER + n));
-  } catch {
-    throw bad('name is not UTF-8');
-  }
-  return {
-    subject: bytes.slice(1, 33),
-    notAfter: new Date(Number(t)),
-    admin: bytes.slice(41, 73),
-    name,
-    signed: bytes.slice(0, HEADER + n),
-    signature: bytes.slice(HEADER + n),
-  };
-}
-
-/** The outcome of {@link checkGrant}. */
-export type GrantCheck =
-  | { ok: true; grant: Grant }
-  /** UNTRUSTED: the signer is no admin here. EXPIRED: past notAfter. INVALID: malformed, wrong subject or bad signature. */
-  | { ok: false; problem: 'UNTRUSTED' | 'EXPIRED' | 'INVALID'; message: string };
 
 /**
  * Whether grant bytes let `subject` connect at `now`: the layout is valid, the grant names `subject`,
@@ -111,29 +77,7 @@ export function checkGrant(
   isAdmin: (key: Uint8Array) => boolean,
   now: Date = new Date(),
 ): GrantCheck {
-  let grant: Grant;
-  try {
-    grant = decodeGrant(bytes);
-  } catch (err) {
-    return { ok: false, problem: 'INVALID', message: (err as Error).message };
-  }
-  if (!keysEqual(grant.subject, subject)) {
-    return { ok: false, problem: 'INVALID', message: 'grant is for another key' };
-  }
-  if (!isAdmin(grant.admin)) {
-    return {
-      ok: false,
-      problem: 'UNTRUSTED',
-      message: `grant signed by ${encodeKey(grant.admin)}, not an admin here`,
-    };
-  }
-  if (!signatureHolds(bytes, grant)) {
-    return { ok: false, problem: 'INVALID', message: 'grant signature does not verify' };
-  }
-  if (now.getTime() > grant.notAfter.getTime()) {
-    return { ok: false, problem: 'EXPIRED', message: `grant expired at ${grant.notAfter.toISOString()}` };
-  }
-  return { ok: true, grant };
+  return checkGrantWith(bytes, subject, isAdmin, now, signatureHolds);
 }
 
 // A client presents its grant on every connection. Whether its signature holds depends only on the
@@ -146,17 +90,9 @@ const verifiedGrants = new Set<string>();
 function signatureHolds(bytes: Uint8Array, grant: Grant): boolean {
   const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
   if (verifiedGrants.has(key)) return true;
-  if (!Identity.verify(grant.admin, concat(GRANT_SIGNING_DOMAIN, grant.signed), grant.signature))
-    return false;
+  if (!Identity.verify(grant.admin, grantSigningInput(grant), grant.signature)) return false;
   verifiedGrants.add(key);
   if (verifiedGrants.size > VERIFIED_GRANTS)
     verifiedGrants.delete(verifiedGrants.values().next().value as string);
   return true;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

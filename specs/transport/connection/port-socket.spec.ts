@@ -88,6 +88,26 @@ describe('PortSocket', () => {
     assert.ok(isTransportError(got.error, 'CONNECTION_LOST'), String(got.error));
   });
 
+  it('never emits drain inside the write or uncork that made it full (the multiplexer corks)', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const reader = new PortSocket(port1, 1024 * KiB);
+    const writer = new PortSocket(port2, 1024 * KiB);
+    const got = record(reader);
+    reader.resume();
+    await new Promise((r) => setTimeout(r, 20)); // the reader's credit has arrived
+    let drains = 0;
+    writer.on('drain', () => void drains++);
+    writer.cork();
+    const ok = writer.write(new Uint8Array(70 * KiB));
+    writer.uncork();
+    assert.equal(ok, false, 'write() said full');
+    assert.equal(drains, 0, 'no drain before the writer could see write() return false');
+    await until(() => drains === 1, 2000, 'drain once it posted');
+    await until(() => got.data.length === 70 * KiB, 2000, 'all delivered');
+    writer.destroy();
+    await got.closed;
+  });
+
   it('destroyed by the peer before its end: CONNECTION_LOST, then close; writes fail', async () => {
     const { port1, port2 } = new MessageChannel();
     const a = new PortSocket(port1, 16 * KiB);

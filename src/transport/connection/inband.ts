@@ -9,38 +9,14 @@
  */
 import type { Duplex } from 'node:stream';
 import { type AuthorizedKeys, peerIdentity } from '../../auth/index.js';
-import { transportError } from '../errors.js';
 import type { Connection } from './connection.js';
 import { type InbandDialOptions, inbandClient } from './inband-client.js';
-import {
-  CLIENT_HELLO_LENGTH,
-  CLIENT_PROOF_HEADER_LENGTH,
-  checkHeader,
-  clientProofGrantLength,
-  decodeClientHello,
-  decodeClientProof,
-  encodeServerProof,
-  INBAND_HEADER_LENGTH,
-  InbandKind,
-  randomNonce,
-  type TranscriptFields,
-  transcript,
-} from './inband-codec.js';
-import {
-  asConfigError,
-  checkOrigin,
-  concat,
-  DEFAULT_INBAND_TIMEOUT_MS,
-  type Ed25519Signer,
-  type Ed25519Verify,
-  naclVerify,
-  withDeadline,
-} from './inband-common.js';
+import type { Ed25519Signer, Ed25519Verify } from './inband-common.js';
+import { inbandServer, inbandVerdictOver } from './inband-server.js';
 import { judgeKey } from './judge.js';
 import type { Verdict } from './listener.js';
-import { RejectReason } from './prelude.js';
-import { serverAccept, serverReject } from './prelude-exchange.js';
-import { duplexStream, readExactly } from './read-exactly.js';
+import { nextTurn } from './prelude-exchange.js';
+import { duplexStream } from './read-exactly.js';
 
 export type { InbandDialOptions } from './inband-client.js';
 export type { Ed25519Signer, Ed25519Verify, SigningIdentity } from './inband-common.js';
@@ -67,8 +43,6 @@ export interface InbandAcceptOptions {
   verify?: Ed25519Verify;
 }
 
-const DEFAULT_LINGER_MS = 1000;
-
 /**
  * The client's side over a Node stream ({@link inbandClient}): proves our key, checks the server's,
  * then the prelude. Resolves after the server's ACCEPT with a Connection (role 'client', peer the
@@ -92,76 +66,38 @@ export function dialInband(socket: Duplex, options: InbandDialOptions): Promise<
 }
 
 /**
- * The server's side: proves our key, reads and judges the client's proof, then ACCEPT (and the
- * client's HELLO) or REJECT. Resolves with a Connection (role 'server', peer the client's key and
- * the name the authorized keys or its grant give it). Rejects with TransportError, destroying
- * `socket` (after a REJECT: once the client closes, or after `rejectLingerMs`):
- * UNAUTHENTICATED (`remoteCode` the REJECT reason sent: UNKNOWN_KEY, BAD_CERTIFICATE for a signature
- * that does not verify, EXPIRED), HANDSHAKE_FAILED (malformed message, no common version),
- * HANDSHAKE_TIMEOUT, CONNECTION_LOST, INVALID_CONFIG (a bad origin).
+ * The server's side ({@link inbandServer}, judging by {@link judgeKey}): proves our key, reads and
+ * judges the client's proof, then ACCEPT (and the client's HELLO) or REJECT. Resolves with a
+ * Connection (role 'server', peer the client's key and the name the authorized keys or its grant give
+ * it). Rejects with TransportError, destroying `socket` (after a REJECT: once the client closes, or
+ * after `rejectLingerMs`): UNAUTHENTICATED (`remoteCode` the REJECT reason sent: UNKNOWN_KEY,
+ * BAD_CERTIFICATE for a signature that does not verify, EXPIRED), HANDSHAKE_FAILED (malformed message,
+ * no common version), HANDSHAKE_TIMEOUT, CONNECTION_LOST, INVALID_CONFIG (a bad origin).
  */
 export function acceptInband(socket: Duplex, options: InbandAcceptOptions): Promise<Connection> {
-  try {
-    checkOrigin(options.origin);
-  } catch (err) {
-    socket.destroy();
-    return Promise.reject(asConfigError(err));
-  }
-  let rejectSent = false;
-  const run = async (): Promise<Connection> => {
-    const verdict = await inbandVerdict(socket, options);
-    if (!verdict.ok) {
-      const linger = options.rejectLingerMs ?? DEFAULT_LINGER_MS;
-      serverReject(socket, RejectReason[verdict.reason], verdict.message, linger);
-      rejectSent = true;
-      throw transportError('UNAUTHENTICATED', `rejected client (${verdict.reason}): ${verdict.message}`, {
-        remoteCode: verdict.reason,
-      });
-    }
-    const negotiated = await serverAccept(socket);
-    return {
-      socket,
-      role: 'server',
-      peer: verdict.peer,
-      version: negotiated.version,
-      codec: negotiated.codec,
-      resumed: false,
-      remoteAddress: options.remoteAddress,
-    };
-  };
-  return withDeadline(socket, run(), options.timeoutMs ?? DEFAULT_INBAND_TIMEOUT_MS, () => rejectSent);
+  return inbandServer(socket, duplexStream(socket), { ...options, turn: nextTurn }, (key, grant) =>
+    judgeKey(key, grant, options.authorizedKeys),
+  ).then((result) => ({
+    socket,
+    role: 'server',
+    peer: result.peer,
+    version: result.version,
+    codec: result.codec,
+    resumed: false,
+    remoteAddress: options.remoteAddress,
+  }));
 }
 
 /**
- * The server's handshake up to its verdict, for listeners that apply their own limits before the
- * prelude: reads CLIENT_HELLO, writes SERVER_PROOF, reads CLIENT_PROOF and judges it (a signature
- * that does not verify: BAD_CERTIFICATE, with no peer, as nothing was proven). Writes nothing after
- * SERVER_PROOF. Rejects with TransportError HANDSHAKE_FAILED (malformed) or CONNECTION_LOST.
+ * The server's handshake up to its verdict ({@link inbandVerdictOver}, judging by {@link judgeKey}),
+ * for listeners that apply their own limits before the prelude. Writes nothing after SERVER_PROOF.
+ * Rejects with TransportError HANDSHAKE_FAILED (malformed) or CONNECTION_LOST.
  */
-export async function inbandVerdict(
+export function inbandVerdict(
   socket: Duplex,
   options: { signer: Ed25519Signer; authorizedKeys: AuthorizedKeys; origin: string; verify?: Ed25519Verify },
 ): Promise<Verdict> {
-  const verify = options.verify ?? naclVerify;
-  const head = await readExactly(socket, INBAND_HEADER_LENGTH);
-  checkHeader(head, InbandKind.CLIENT_HELLO);
-  const rest = await readExactly(socket, CLIENT_HELLO_LENGTH - INBAND_HEADER_LENGTH);
-  const hello = decodeClientHello(concat(head, rest));
-  const serverNonce = randomNonce();
-  const serverKey = Uint8Array.from(options.signer.publicKey);
-  const fields: TranscriptFields = { ...hello, serverNonce, serverKey, origin: options.origin };
-  const signature = await options.signer.sign(transcript('server', fields));
-  socket.write(encodeServerProof({ serverNonce, serverKey, signature }));
-  const proofHead = await readExactly(socket, CLIENT_PROOF_HEADER_LENGTH);
-  const n = clientProofGrantLength(proofHead);
-  const proof = decodeClientProof(n === 0 ? proofHead : concat(proofHead, await readExactly(socket, n)));
-  if (!verify(transcript('client', fields), proof.signature, hello.clientKey)) {
-    return {
-      ok: false,
-      reason: 'BAD_CERTIFICATE',
-      message:
-        'the handshake signature does not verify (signed for another origin or nonce, or not by the key shown)',
-    };
-  }
-  return judgeKey(hello.clientKey, proof.grant, options.authorizedKeys);
+  return inbandVerdictOver(duplexStream(socket), options, (key, grant) =>
+    judgeKey(key, grant, options.authorizedKeys),
+  );
 }

@@ -11,14 +11,11 @@ import { type ConnectionConfig, resolveConfig } from './config.js';
 import type { Connection } from './connection.js';
 import { acceptInband, dialInband, type Ed25519Signer } from './inband.js';
 import { PortDuplex } from './message-port.js';
-import type { PortLike } from './port-link.js';
-import { clientPrelude, type Negotiated, serverAccept } from './prelude-exchange.js';
+import { PORT_ORIGIN, type PortLike } from './port-link.js';
 
-/**
- * The origin both sides of a port sign in the in-band transcript. A port has no network origin: what
- * binds the handshake to the connection is the port itself, which only the two threads hold.
- */
-export const PORT_ORIGIN = 'rxchan:messageport';
+export { PORT_ORIGIN };
+
+import { clientPrelude, type Negotiated, serverAccept } from './prelude-exchange.js';
 
 /** Settings shared by both sides. An invalid value: INVALID_CONFIG. */
 export type PortOptions = Partial<Pick<ConnectionConfig, 'handshakeTimeoutMs' | 'portWindowBytes'>>;

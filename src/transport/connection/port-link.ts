@@ -17,6 +17,12 @@
 import { type TransportError, transportError } from '../errors.js';
 
 /**
+ * The origin both sides of a port sign in the in-band transcript. A port has no network origin: what
+ * binds the handshake to the connection is the port itself, which only the two threads hold.
+ */
+export const PORT_ORIGIN = 'rxchan:messageport';
+
+/**
  * What a MessagePort offers, in the shape shared by the DOM MessagePort and Node's `worker_threads`
  * MessagePort (a Node worker's `parentPort` is one). The link closes the port when the connection
  * ends, so give it a port of its own (a MessageChannel's): a DOM Worker or a worker's `self` has this

@@ -3,10 +3,12 @@
  * its Workers): the event-emitter shape of a Node socket that the multiplexer reads and writes
  * (`on`, `write`, `cork`, `end`, `destroy`, `pause`, `resume`), over the same {@link PortLink} as
  * {@link PortDuplex}, so both ends speak the same port protocol and either can face the other.
- * Unlike PortDuplex it has no `read(n)`: the prelude and the in-band handshake, which read that way,
- * need the Duplex.
+ * It is also the {@link HandshakeStream} the handshakes read (in-band, prelude): until the first
+ * `resume()` (the multiplexer's start), what arrives is kept for `readExactly`, and that `resume()`
+ * hands what they left unread on as 'data'.
  */
-import type { TransportError } from '../errors.js';
+import { type TransportError, transportError } from '../errors.js';
+import { ByteReader, type HandshakeStream } from './byte-reader.js';
 import { type PortLike, PortLink } from './port-link.js';
 
 type Listener = (arg?: never) => void;
@@ -14,12 +16,14 @@ type Listener = (arg?: never) => void;
 /** Bytes queued beyond which `write()` returns false (then 'drain' once below). */
 const HIGH_WATER = 64 * 1024;
 
-export class PortSocket {
+export class PortSocket implements HandshakeStream {
   destroyed = false;
   writableEnded = false;
   private readonly link: PortLink;
   private readonly listeners = new Map<string, Listener[]>();
   private paused = true;
+  /** Non-null while the handshakes read; then null, and chunks go out as 'data'. */
+  private reader: ByteReader | null = new ByteReader();
   /** Received while paused; null: the peer's end. */
   private readonly inbox: (Uint8Array | null)[] = [];
   private inboxBytes = 0;
@@ -51,6 +55,14 @@ export class PortSocket {
     if (list === undefined) this.listeners.set(event, [listener as Listener]);
     else list.push(listener as Listener);
     return this;
+  }
+
+  readExactly(n: number): Promise<Uint8Array> {
+    if (this.reader === null)
+      return Promise.reject(
+        transportError('INTERNAL_ERROR', 'the handshake is over: read through data events'),
+      );
+    return this.reader.readExactly(n);
   }
 
   write(chunk: Uint8Array, callback?: (err?: Error | null) => void): boolean {
@@ -98,6 +110,12 @@ export class PortSocket {
   }
 
   resume(): this {
+    if (this.reader !== null) {
+      const rest = this.reader.takeRest();
+      this.reader = null;
+      for (const chunk of rest) this.inboxBytes += chunk.byteLength;
+      this.inbox.unshift(...rest);
+    }
     this.paused = false;
     while (!this.paused && this.inbox.length > 0 && !this.destroyed) {
       const next = this.inbox.shift()!;
@@ -135,11 +153,23 @@ export class PortSocket {
     }
     if (this.needDrain && this.writableLength < HIGH_WATER) {
       this.needDrain = false;
-      this.emit('drain');
+      // Never inside the write() or uncork() that filled the buffer, as a Node socket: a writer that
+      // reads write()'s false after uncork() (the multiplexer's outbox) would wait for a drain gone by.
+      queueMicrotask(() => {
+        if (!this.destroyed) this.emit('drain');
+      });
     }
   }
 
   private arrive(bytes: Uint8Array | null): void {
+    if (this.reader !== null) {
+      // The handshake's bytes are few (far below a quarter of the window): no credit is due for them.
+      if (bytes === null) {
+        this.reader.end('ended');
+        this.inbox.push(null);
+      } else this.reader.push(bytes);
+      return;
+    }
     if (this.paused || this.inbox.length > 0) {
       this.inbox.push(bytes);
       if (bytes !== null) this.inboxBytes += bytes.byteLength;
@@ -168,6 +198,7 @@ export class PortSocket {
     if (this.destroyed) return;
     this.destroyed = true;
     this.writableEnded = true;
+    this.reader?.end(error === undefined ? 'closed' : 'failed', error);
     const callbacks = this.callbacks;
     this.callbacks = [];
     this.queue = [];

@@ -4,15 +4,14 @@
  * reports success before it has read ACCEPT. Bytes after the peer's prelude frame stay unread.
  */
 import type { Duplex } from 'node:stream';
-import { transportError } from '../errors.js';
-import { encodeAccept, encodeReject, type PreludeFrame } from './prelude.js';
+import type { PreludeFrame } from './prelude.js';
 import {
-  agree,
   clientPreludeOver,
   type Negotiated,
   readPreludeFrame as readFrame,
   rejectionError,
 } from './prelude-client.js';
+import { serverAcceptOver, serverRejectOn } from './prelude-server.js';
 import { duplexStream } from './read-exactly.js';
 
 export { type Negotiated, rejectionError };
@@ -33,36 +32,28 @@ export function clientPrelude(socket: Duplex): Promise<Negotiated> {
 }
 
 /**
- * The server's half once it has accepted: writes ACCEPT (now, before returning), then reads the
- * client's HELLO. Rejects HANDSHAKE_FAILED (malformed, not a HELLO, nothing in common) or
- * CONNECTION_LOST. Never throws.
+ * The server's half once it has accepted ({@link serverAcceptOver}): writes ACCEPT (now, before
+ * returning), then reads the client's HELLO. Rejects HANDSHAKE_FAILED (malformed, not a HELLO, nothing
+ * in common) or CONNECTION_LOST. Never throws.
  */
 export function serverAccept(socket: Duplex): Promise<Negotiated> {
-  socket.write(encodeAccept());
   // The HELLO is read only on the next turn of the event loop. On TLS, the ACCEPT is written while
   // Node still processes the read that completed the handshake (which mostly carries the HELLO too),
   // and Node sends it only when that processing ends, after all the JavaScript it triggers. Reading
   // the HELLO at once would put handling it and handing the connection over (onConnection) before
   // the ACCEPT on the wire, while the client waits for the ACCEPT and nothing waits for the HELLO.
-  return new Promise<void>((resolve) => setImmediate(resolve))
-    .then(() => readPreludeFrame(socket))
-    .then((frame) => {
-      if (frame.kind !== 'HELLO')
-        throw transportError('HANDSHAKE_FAILED', `client sent ${frame.kind}, expected HELLO`);
-      return agree(frame);
-    });
+  return serverAcceptOver(duplexStream(socket), nextTurn);
+}
+
+/** Resolves on the next turn of Node's event loop (setImmediate). */
+export function nextTurn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 /**
- * The server's refusal: writes REJECT, ends its side, and discards whatever the client still sends
- * (never parsed) until the client closes or `lingerMs` passes, then destroys the socket. Waiting lets
- * the client read the REJECT instead of losing it to a reset. Never throws.
+ * The server's refusal over a Node socket ({@link serverRejectOn}): writes REJECT, ends its side, and
+ * discards what the client still sends until it closes or `lingerMs` passes. Never throws.
  */
 export function serverReject(socket: Duplex, reason: number, message: string, lingerMs: number): void {
-  if (socket.destroyed) return;
-  const timer = setTimeout(() => socket.destroy(), lingerMs);
-  socket.once('close', () => clearTimeout(timer));
-  socket.on('error', () => socket.destroy());
-  socket.end(encodeReject(reason, message));
-  socket.resume();
+  serverRejectOn(socket, reason, message, lingerMs);
 }
