@@ -96,8 +96,14 @@ describe('package.json', () => {
     assert.deepEqual(pkg.files, ['dist/src', 'dist/browser', '!dist/src/**/*.map', 'docs', 'README.md']);
     const entries = [pkg.main, pkg.types, ...Object.values(pkg.bin), ...Object.values(pkg.exports['.']!)];
     for (const entry of entries) assert.match(entry, /^\.\/dist\/src\/[^/]+\.(d\.ts|js)$/, entry);
-    // rxchan/browser: the bundle scripts/build-browser.mjs makes on prepare, typed by dist/src/browser.d.ts.
+    // rxchan/browser: the bundles scripts/build-browser.mjs makes on prepare, typed by dist/src/browser.d.ts:
+    // for bundlers, the one that leaves the peers to the app (one copy of each); for a page without a
+    // bundler, the standalone one.
     assert.deepEqual(pkg.exports['./browser'], {
+      types: './dist/src/browser.d.ts',
+      default: './dist/browser/rxchan.peers.js',
+    });
+    assert.deepEqual(pkg.exports['./browser/standalone'], {
       types: './dist/src/browser.d.ts',
       default: './dist/browser/rxchan.js',
     });

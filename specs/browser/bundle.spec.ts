@@ -39,4 +39,22 @@ describe('the browser bundle', () => {
     assert.doesNotMatch(code, /\brequire\(|["']node:[a-z_/]+["']/);
     assert.match(code, /export\{/);
   });
+
+  it('has a build for bundlers that leaves the peer dependencies to the app', async () => {
+    const { peers } = await browserBundle();
+    assert.ok(peers !== undefined);
+    const imports = new Set(
+      Object.values(peers.metafile.inputs).flatMap((i) =>
+        i.imports.filter((x) => x.external).map((x) => x.path),
+      ),
+    );
+    const bare = [...imports].filter((p) => !p.endsWith('node-globals.js') && p !== '<runtime>').sort();
+    assert.deepEqual(bare, ['@opentelemetry/api', 'reflect-metadata', 'rxjs', 'tsyringe']);
+    const inputs = Object.keys(peers.metafile.inputs);
+    assert.deepEqual(
+      inputs.filter((p) => /node_modules\/(rxjs|tsyringe|reflect-metadata|@opentelemetry)\//.test(p)),
+      [],
+    );
+    assert.ok(peers.bytes < 0.9 * (await browserBundle()).bytes, 'smaller than the standalone bundle');
+  });
 });

@@ -24,6 +24,8 @@ export interface Bundle {
   bytes: number;
   gzipBytes: number;
   metafile: { inputs: Record<string, { imports: { path: string; external?: boolean }[] }> };
+  /** The bundle without the peer dependencies (dist/browser/rxchan.peers.js). */
+  peers?: Bundle;
 }
 
 let bundle: Promise<Bundle> | undefined;
