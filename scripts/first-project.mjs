@@ -151,9 +151,13 @@ for (const name of ['server', 'client'])
 if (!scripts.has('keys')) fail('README.md has no "run: keys" block');
 
 // 1. The tarball, as `npm pack` makes it (its `prepare` builds dist/src).
-const packed = JSON.parse(
-  run('npm pack', 'npm', ['pack', '--json', '--pack-destination', work, ...NPM_FLAGS], { cwd: root }),
-);
+// `prepare` prints on the same stdout as --json (the browser bundle's sizes): the JSON is the last part.
+const packOutput = run('npm pack', 'npm', ['pack', '--json', '--pack-destination', work, ...NPM_FLAGS], {
+  cwd: root,
+});
+const jsonStart = packOutput.search(/^\[/m);
+if (jsonStart < 0) fail(`npm pack printed no JSON:\n${packOutput}`);
+const packed = JSON.parse(packOutput.slice(jsonStart));
 const tarball = join(work, packed[0].filename);
 console.log(
   `first-project: ${packed[0].filename}: ${packed[0].entryCount} files, ${packed[0].size} bytes packed, ${packed[0].unpackedSize} unpacked`,
