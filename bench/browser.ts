@@ -6,7 +6,8 @@
  * has no authentication. Both serve `add(a, b)` and a stream of `n` messages `{ seq }`: rxchan as a
  * pulled AsyncIterable (`seqs`) and a pushed Observable (`range`), both subscribed as an Observable in
  * the page; capnweb as a ReadableStream with its flow control, read to the end. Every result and every
- * message's order and count are checked in the page.
+ * message's order and count are checked in the page. A third child, `raw`, answers calls written by
+ * hand, one JSON text message each way per call and no RPC library: the floor of the calls figure.
  *
  * The page runs in a Chromium that no DevTools protocol watches (./browser/driver.ts). After a
  * warm-up, each run measures both systems in turn (the order alternates): calls/s with
@@ -32,7 +33,8 @@ import { type SuitePeer, spawnSuitePeer } from './lib/suite-child.js';
 import { printTable } from './lib/table.js';
 import { fmt, formatRatio, median, pairedRatio } from './suite/report.js';
 
-const SYSTEMS = ['rxchan', 'capnweb'] as const;
+/** `raw` is the floor under both: one JSON text message each way per call, no RPC library, no stream. */
+const SYSTEMS = ['rxchan', 'capnweb', 'raw'] as const;
 type System = (typeof SYSTEMS)[number];
 /** rxchan's two stream kinds; capnweb has one (its ReadableStream), compared with both. */
 const KINDS = ['pulled', 'pushed'] as const;
@@ -125,6 +127,7 @@ export async function run(): Promise<void> {
       rxchanUrl: `ws://127.0.0.1:${peers.rxchan!.ports.rxchan}/rxchan`,
       serverKey: Identity.fromSeed(serverSeed).id,
       capnwebUrl: `ws://127.0.0.1:${peers.capnweb!.ports.capnweb}/`,
+      rawUrl: `ws://127.0.0.1:${peers.raw!.ports.raw}/`,
     });
     console.log(
       `page: ${setUp.kind} key, crossOriginIsolated ${setUp.isolated}; ${cfg.runs} runs, ${cfg.windowMs} ms windows, ${cfg.inFlight} in flight, ${cfg.messages} messages per stream`,
@@ -172,28 +175,25 @@ export async function run(): Promise<void> {
         into,
         (r) => r.rate,
       );
-    const kindsOf = (s: System): readonly Kind[] => (s === 'rxchan' ? KINDS : ['pulled']);
+    const kindsOf = (s: System): readonly Kind[] =>
+      s === 'rxchan' ? KINDS : s === 'capnweb' ? ['pulled'] : [];
 
     for (const s of SYSTEMS) {
       await inFlight(s, cfg.warmMs);
       await sequential(s, cfg.warmMs / 2);
       for (const k of kindsOf(s)) await stream(s, k, 0);
     }
-    const calls: Record<System, Figure> = { rxchan: figure(), capnweb: figure() };
-    const p50: Record<System, number[]> = { rxchan: [], capnweb: [] };
-    const streams: Record<`${System}-${Kind}`, Figure> = {
-      'rxchan-pulled': figure(),
-      'rxchan-pushed': figure(),
-      'capnweb-pulled': figure(),
-      'capnweb-pushed': figure(),
-    };
+    const calls: Record<System, Figure> = { rxchan: figure(), capnweb: figure(), raw: figure() };
+    const p50: Record<System, number[]> = { rxchan: [], capnweb: [], raw: [] };
+    const streams: Partial<Record<`${System}-${Kind}`, Figure>> = {};
+    const streamOf = (key: `${System}-${Kind}`): Figure => (streams[key] ??= figure());
     for (let r = 0; r < cfg.runs; r++) {
       // Alternate which system goes first, so drift within a run favours neither.
       const order = r % 2 === 0 ? SYSTEMS : [...SYSTEMS].reverse();
       for (const s of order) await inFlight(s, cfg.windowMs, calls[s]);
       for (const s of order) await sequential(s, cfg.windowMs / 2, p50[s]);
       for (const s of order)
-        for (const k of kindsOf(s)) await stream(s, k, cfg.windowMs, streams[`${s}-${k}`]);
+        for (const k of kindsOf(s)) await stream(s, k, cfg.windowMs, streamOf(`${s}-${k}`));
     }
 
     const cores = (f: Figure) =>
@@ -205,27 +205,41 @@ export async function run(): Promise<void> {
       SYSTEMS.map((s) => [LABEL[s], fmt(calls[s].values), cores(calls[s]), fmt(p50[s])]),
     );
     const streamRows: [string, Figure][] = [
-      ['rxchan, AsyncIterable pulled (`seqs`)', streams['rxchan-pulled']],
-      ['rxchan, Observable pushed (`range`)', streams['rxchan-pushed']],
-      ['capnweb, ReadableStream (flow control)', streams['capnweb-pulled']],
+      ['rxchan, AsyncIterable pulled (`seqs`)', streamOf('rxchan-pulled')],
+      ['rxchan, Observable pushed (`range`)', streamOf('rxchan-pushed')],
+      ['capnweb, ReadableStream (flow control)', streamOf('capnweb-pulled')],
     ];
     printTable(
       `browser: streams of ${cfg.messages} messages { seq } back to back for >= ${cfg.windowMs} ms, each from the call to the last message, median (min–max) of ${cfg.runs}`,
       ['stream', 'msg/s', coresHeader],
       streamRows.map(([label, f]) => [label, fmt(f.values), cores(f)]),
     );
-    const capStream = streams['capnweb-pulled'].values;
+    const capStream = streamOf('capnweb-pulled').values;
     printTable(
-      'browser: rxchan / capnweb, per run',
+      'browser: ratios, per run (rxchan / capnweb unless named)',
       ['figure', 'ratio'],
       [
         [
           `calls/s, ${cfg.inFlight} in flight`,
           formatRatio(pairedRatio(calls.rxchan.values, calls.capnweb.values)),
         ],
+        [
+          `calls/s, ${cfg.inFlight} in flight, rxchan / raw WebSocket`,
+          formatRatio(pairedRatio(calls.rxchan.values, calls.raw.values)),
+        ],
+        [
+          `calls/s, ${cfg.inFlight} in flight, capnweb / raw WebSocket`,
+          formatRatio(pairedRatio(calls.capnweb.values, calls.raw.values)),
+        ],
         ['one at a time p50 (lower is better)', formatRatio(pairedRatio(p50.rxchan, p50.capnweb))],
-        ['stream msg/s, rxchan pulled', formatRatio(pairedRatio(streams['rxchan-pulled'].values, capStream))],
-        ['stream msg/s, rxchan pushed', formatRatio(pairedRatio(streams['rxchan-pushed'].values, capStream))],
+        [
+          'stream msg/s, rxchan pulled',
+          formatRatio(pairedRatio(streamOf('rxchan-pulled').values, capStream)),
+        ],
+        [
+          'stream msg/s, rxchan pushed',
+          formatRatio(pairedRatio(streamOf('rxchan-pushed').values, capStream)),
+        ],
       ],
     );
   } finally {
@@ -238,4 +252,5 @@ export async function run(): Promise<void> {
 const LABEL: Record<System, string> = {
   rxchan: 'rxchan (key pinned, in-band handshake once)',
   capnweb: 'capnweb newWebSocketRpcSession (no auth)',
+  raw: 'raw WebSocket, one JSON message each way (no library)',
 };

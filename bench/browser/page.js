@@ -69,7 +69,42 @@ const setUp = async () => {
   return { id: identity.id, kind: identity.kind, isolated: globalThis.crossOriginIsolated === true };
 };
 
-const connect = async ({ rxchanUrl, serverKey, capnwebUrl }) => {
+/**
+ * Calls written by hand over a WebSocket to `url`: `[id, a, b]` out, `[id, sum]` back, answers matched
+ * by id. No RPC library: the floor under both systems' calls.
+ */
+async function rawClient(url) {
+  const ws = new WebSocket(url);
+  await bounded(
+    new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = () => reject(new Error(`raw: ${url} did not open`));
+    }),
+    'raw open',
+  );
+  const pending = new Map();
+  let nextId = 0;
+  ws.onmessage = (event) => {
+    const [id, sum] = JSON.parse(event.data);
+    const resolve = pending.get(id);
+    pending.delete(id);
+    resolve?.(sum);
+  };
+  ws.onclose = () => {
+    for (const resolve of pending.values()) resolve(Number.NaN);
+    pending.clear();
+  };
+  return {
+    add: (a, b) =>
+      new Promise((resolve) => {
+        const id = nextId++;
+        pending.set(id, resolve);
+        ws.send(JSON.stringify([id, a, b]));
+      }),
+  };
+}
+
+const connect = async ({ rxchanUrl, serverKey, capnwebUrl, rawUrl }) => {
   rxchanSystem = new ActorSystem({ identity });
   const bench = rxchanSystem.ref('bench', { url: rxchanUrl, key: serverKey });
   clients.rxchan = {
@@ -81,6 +116,7 @@ const connect = async ({ rxchanUrl, serverKey, capnwebUrl }) => {
     add: (a, b) => api.add(a, b),
     stream: (_kind, n) => capnwebStream(api.seqs(n), n),
   };
+  clients.raw = await rawClient(rawUrl);
   // The first call of each opens its connection (rxchan's runs the handshake).
   for (const c of Object.values(clients)) {
     if ((await bounded(c.add(1, 2), 'first call')) !== 3) throw new Error('1 + 2 is not 3');

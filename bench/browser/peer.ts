@@ -7,6 +7,8 @@
  *            ports: rxchan (path /rxchan).
  *   capnweb  the `ws` package's WebSocketServer, each connection a `newWebSocketRpcSession` with
  *            {@link CapnwebBench} as its main object (no authentication); ports: capnweb.
+ *   raw      the same WebSocketServer answering `[id, a, b]` with `[id, a + b]`, one JSON text message
+ *            each way per call, no RPC library; ports: raw.
  *
  * Arguments: the system, then a JSON {@link BrowserPeerSpec}. Only run as a child: importing it serves.
  */
@@ -56,21 +58,21 @@ async function serveRxchan(spec: BrowserPeerSpec): Promise<Served> {
   return { ports: { rxchan: port }, close: () => system.close() };
 }
 
-async function serveCapnweb(): Promise<Served> {
-  // capnweb reads `WebSocket.CONNECTING` from the global, which Node 20 lacks; `ws` has the same constants.
-  (globalThis as { WebSocket?: unknown }).WebSocket ??= WsSocket;
+/** A `ws` WebSocketServer on 127.0.0.1, listening. */
+async function wsServer(): Promise<WebSocketServer> {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
-  server.on('connection', (ws) => {
-    // capnweb types its parameter as the DOM WebSocket; `ws` implements the part it uses.
-    newWebSocketRpcSession(ws as unknown as WebSocket, new CapnwebBench());
-  });
+  return server;
+}
+
+/** `server` as a child's {@link Served}, its port under `name`. */
+function served(name: string, server: WebSocketServer): Served {
   const { port } = server.address() as { port: number };
   return {
-    ports: { capnweb: port },
+    ports: { [name]: port },
     close: () =>
       new Promise<void>((resolve) => {
         for (const c of server.clients) c.terminate();
@@ -79,10 +81,33 @@ async function serveCapnweb(): Promise<Served> {
   };
 }
 
+async function serveCapnweb(): Promise<Served> {
+  // capnweb reads `WebSocket.CONNECTING` from the global, which Node 20 lacks; `ws` has the same constants.
+  (globalThis as { WebSocket?: unknown }).WebSocket ??= WsSocket;
+  const server = await wsServer();
+  server.on('connection', (ws) => {
+    // capnweb types its parameter as the DOM WebSocket; `ws` implements the part it uses.
+    newWebSocketRpcSession(ws as unknown as WebSocket, new CapnwebBench());
+  });
+  return served('capnweb', server);
+}
+
+async function serveRaw(): Promise<Served> {
+  const server = await wsServer();
+  server.on('connection', (ws) => {
+    ws.on('message', (data) => {
+      const [id, a, b] = JSON.parse(String(data)) as [number, number, number];
+      ws.send(JSON.stringify([id, a + b]));
+    });
+  });
+  return served('raw', server);
+}
+
 const [system, json] = process.argv.slice(2);
 const spec = JSON.parse(json ?? '{}') as BrowserPeerSpec;
 serveSuitePeer(() => {
   if (system === 'rxchan') return serveRxchan(spec);
   if (system === 'capnweb') return serveCapnweb();
+  if (system === 'raw') return serveRaw();
   return Promise.reject(new Error(`unknown system ${system}`));
 });
