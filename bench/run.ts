@@ -18,6 +18,7 @@ const subsets: Record<string, () => Promise<Subset>> = {
   suite: () => import('./suite.js'),
   layers: () => import('./layers.js'),
   interceptors: () => import('./interceptors.js'),
+  browser: () => import('./browser.js'),
 };
 
 async function main(): Promise<void> {
