@@ -10,7 +10,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { ActorSystem, callContext, Identity, rpcError } from '../../src/index.js';
+import { ActorSystem, callContext, Identity, type Ref, rpcError } from '../../src/index.js';
 import { type WebCert, webCert } from '../support/web-cert.js';
 import { browserBundle, launchChromium, ROOT, serveStatic, skipBrowser } from './support.js';
 
@@ -55,6 +55,10 @@ class Calculator {
   }
   async greetVia(callback: (name: string) => Promise<string>, name: string): Promise<string> {
     return `server got ${await callback(name)}`;
+  }
+  /** Calls an actor of the page through the ref the page passed (over the same connection). */
+  async announce(to: Ref<{ print(line: string): string }>, text: string): Promise<string> {
+    return `printed: ${await to.print(text)}`;
   }
 }
 
@@ -146,6 +150,8 @@ describe('a browser client over wss:// (Chromium)', { skip: skipBrowser }, () =>
       divide: Outcome<number>;
       ticks: Outcome<number[]>;
       callback: Outcome<string>;
+      refPassed: Outcome<string>;
+      printed: string[];
       upload: Outcome<{ length: number; sum: number }>;
       download: Outcome<{ length: number; sum: number }>;
       log: string[];
@@ -159,6 +165,8 @@ describe('a browser client over wss:// (Chromium)', { skip: skipBrowser }, () =>
     await bounded(torn, 5_000, 'the server tears the stream down after the unsubscribe');
     assert.deepEqual(events, ['ticks torn down']);
     assert.deepEqual(out.callback, { ok: 'server got hello page' });
+    assert.deepEqual(out.refPassed, { ok: 'printed: page printed "from the server"' });
+    assert.deepEqual(out.printed, ['from the server'], "the page's own actor ran the call");
     const up = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 7 + 3) & 0xff);
     assert.deepEqual(out.upload, { ok: { length: up.length, sum: sum(up) } }, 'a 3 MiB argument');
     const down = new Calculator().bytes(2 * 1024 * 1024);

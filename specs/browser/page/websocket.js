@@ -59,8 +59,18 @@ window.setUp = async () => {
   };
 };
 
-window.connect = (url, key) => {
+/** An actor of the page, which the server calls through a ref the page passes it. */
+const printed = [];
+class Printer {
+  print(line) {
+    printed.push(line);
+    return `page printed "${line}"`;
+  }
+}
+
+window.connect = async (url, key) => {
   system = new ActorSystem({ identity, onError: (err) => log.push(`onError: ${err}`) });
+  await system.register('printer', Printer);
   calc = system.ref('calc', { url, key });
 };
 
@@ -97,6 +107,8 @@ window.calls = async () => {
     calc.greetVia(async (name) => `hello ${name}`, 'page'),
     'greetVia',
   );
+  out.refPassed = await outcome(calc.announce(system.ref('printer'), 'from the server'), 'announce');
+  out.printed = printed;
   return out;
 };
 
