@@ -5,7 +5,7 @@
  * as on TCP. The dialing side is the client, the accepting side the server. A port carries one
  * connection: when it ends, the port is closed.
  */
-import { type AuthorizedKeyInput, AuthorizedKeys } from '../../auth/index.js';
+import type { AuthorizedKeyInput, AuthorizedKeys } from '../../auth/index.js';
 import { isTransportError, type TransportError, transportError } from '../errors.js';
 import { type ConnectionConfig, resolveConfig } from './config.js';
 import type { Connection } from './connection.js';
@@ -15,6 +15,7 @@ import { PORT_ORIGIN, type PortLike } from './port-link.js';
 
 export { PORT_ORIGIN };
 
+import { toAuthorizedKeys } from './authorized-keys-option.js';
 import { clientPrelude, type Negotiated, serverAccept } from './prelude-exchange.js';
 
 /** Settings shared by both sides. An invalid value: INVALID_CONFIG. */
@@ -65,7 +66,7 @@ export function dialPort(port: PortLike, options: PortDialOptions): Promise<Conn
 export function acceptPort(port: PortLike, options: PortAcceptOptions): Promise<Connection> {
   let keys: AuthorizedKeys;
   try {
-    keys = toAuthorizedKeys(options.authorizedKeys);
+    keys = toAuthorizedKeys(options.authorizedKeys, 'acceptPort');
   } catch (err) {
     port.close?.();
     return Promise.reject(err);
@@ -140,19 +141,6 @@ function pick(options: PortOptions): PortOptions {
     ...(handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs }),
     ...(portWindowBytes === undefined ? {} : { portWindowBytes }),
   };
-}
-
-function toAuthorizedKeys(keys: AuthorizedKeys | readonly AuthorizedKeyInput[]): AuthorizedKeys {
-  if (keys instanceof AuthorizedKeys) return keys;
-  if (!Array.isArray(keys))
-    throw transportError('INVALID_CONFIG', 'acceptPort: authorizedKeys must be an AuthorizedKeys or a list');
-  try {
-    return AuthorizedKeys.fromList(keys);
-  } catch (err) {
-    throw transportError('INVALID_CONFIG', `acceptPort: authorizedKeys: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
 }
 
 /**

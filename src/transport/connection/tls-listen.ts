@@ -4,13 +4,9 @@
  */
 import { constants, randomBytes } from 'node:crypto';
 import tls from 'node:tls';
-import {
-  type AuthorizedKeyInput,
-  AuthorizedKeys,
-  type CertificateMaterial,
-  type Identity,
-} from '../../auth/index.js';
+import type { AuthorizedKeyInput, AuthorizedKeys, CertificateMaterial, Identity } from '../../auth/index.js';
 import { transportError } from '../errors.js';
+import { toAuthorizedKeys } from './authorized-keys-option.js';
 import { type ConnectionConfig, resolveConfig } from './config.js';
 import type { Connection, Listener, ListenHooks } from './connection.js';
 import { Credentials } from './credentials.js';
@@ -46,7 +42,7 @@ export async function listenTls(
   onConnection: (connection: Connection) => void,
 ): Promise<Listener> {
   const config = resolveConfig(options);
-  const keys = toAuthorizedKeys(options.authorizedKeys);
+  const keys = toAuthorizedKeys(options.authorizedKeys, 'listenTls');
   const creds = new Credentials(options.identity, {
     validityMs: config.certificateValidityMs,
     renewBeforeMs: config.certificateRenewBeforeMs,
@@ -169,17 +165,4 @@ function serverContext(material: CertificateMaterial, config: ConnectionConfig):
       ? { ticketKeys: randomBytes(48), sessionTimeout: Math.floor(config.sessionTicketLifetimeMs / 1000) }
       : { secureOptions: constants.SSL_OP_NO_TICKET }),
   });
-}
-
-function toAuthorizedKeys(keys: AuthorizedKeys | readonly AuthorizedKeyInput[]): AuthorizedKeys {
-  if (keys instanceof AuthorizedKeys) return keys;
-  if (!Array.isArray(keys))
-    throw transportError('INVALID_CONFIG', 'listenTls: authorizedKeys must be an AuthorizedKeys or a list');
-  try {
-    return AuthorizedKeys.fromList(keys);
-  } catch (err) {
-    throw transportError('INVALID_CONFIG', `listenTls: authorizedKeys: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
 }

@@ -10,9 +10,10 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { type AuthorizedKeyInput, AuthorizedKeys, type PeerIdentity } from '../../auth/index.js';
+import type { AuthorizedKeyInput, AuthorizedKeys, PeerIdentity } from '../../auth/index.js';
 import { isTransportError, type TransportError, transportError } from '../errors.js';
 import { addressKey } from './address-key.js';
+import { toAuthorizedKeys } from './authorized-keys-option.js';
 import type { ConnectionConfig } from './config.js';
 import { resolveConfig } from './config.js';
 import {
@@ -83,7 +84,7 @@ export async function listenWebSocket(
   onConnection: (connection: Connection) => void,
 ): Promise<WebSocketListener> {
   const config = resolveConfig(options);
-  const keys = toAuthorizedKeys(options.authorizedKeys);
+  const keys = toAuthorizedKeys(options.authorizedKeys, 'listenWebSocket');
   const signer = nodeSigner(options.identity);
   const path = options.path ?? '/rxchan';
   if (!path.startsWith('/'))
@@ -403,20 +404,4 @@ function defaultOrigin(secure: boolean, host: string, port: number, path: string
 function hostPath(origin: string): string {
   const u = new URL(origin);
   return `${u.host}${u.pathname}`;
-}
-
-function toAuthorizedKeys(keys: AuthorizedKeys | readonly AuthorizedKeyInput[]): AuthorizedKeys {
-  if (keys instanceof AuthorizedKeys) return keys;
-  if (!Array.isArray(keys))
-    throw transportError(
-      'INVALID_CONFIG',
-      'listenWebSocket: authorizedKeys must be an AuthorizedKeys or a list',
-    );
-  try {
-    return AuthorizedKeys.fromList(keys);
-  } catch (err) {
-    throw transportError('INVALID_CONFIG', `listenWebSocket: authorizedKeys: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
 }
