@@ -20,6 +20,9 @@ class Counted {
   refuse(): never {
     throw new RpcError('PERMISSION_DENIED', 'no');
   }
+  crash(): never {
+    throw new Error('an unexpected failure, masked for the caller');
+  }
   async slow(ms: number): Promise<string> {
     await sleep(ms);
     return 'late';
@@ -49,6 +52,7 @@ describe('stats() counters', () => {
     assert.equal(await ref.ok(), 'ok');
     assert.equal(await ref.ok(), 'ok');
     await assert.rejects(ref.refuse(), { code: 'PERMISSION_DENIED' });
+    await assert.rejects(ref.crash(), { code: 'INTERNAL' });
     await assert.rejects(ref.withOptions({ timeoutMs: 20 }).slow(200), { code: 'DEADLINE_EXCEEDED' });
     const sub = ref.forever().subscribe();
     try {
@@ -66,12 +70,15 @@ describe('stats() counters', () => {
     assert.deepEqual(nonZero(client.callsMade), {
       OK: 2,
       PERMISSION_DENIED: 1,
+      INTERNAL: 1,
       DEADLINE_EXCEEDED: 1,
       CANCELLED: 1,
     });
+    // The server counts the unexpected error as the caller got it (INTERNAL), not as UNKNOWN.
     assert.deepEqual(nonZero(server.callsServed), {
       OK: 2,
       PERMISSION_DENIED: 1,
+      INTERNAL: 1,
       DEADLINE_EXCEEDED: 1,
       CANCELLED: 1,
     });

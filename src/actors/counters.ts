@@ -3,7 +3,7 @@
  * them: calls by how they ended, stream results in progress, connections and bytes. Plain integers,
  * incremented where the thing happens (one increment per call end, no allocation); totals only grow.
  */
-import { type RpcError, RpcErrorCode, toRpcError } from './errors.js';
+import { type RpcError, RpcErrorCode } from './errors.js';
 
 /** How a call ended: 'OK', or the code of its RpcError. */
 export type EndCode = 'OK' | RpcErrorCode;
@@ -56,9 +56,9 @@ export class Counters {
     this.served[code]++;
   }
 
-  /** A served call ended: with `failure` (undefined: OK), its result a stream or not. */
-  servedEnd(failure: unknown, stream: boolean): void {
-    this.served[failure === undefined ? 'OK' : toRpcError(failure).code]++;
+  /** A served call ended: with `failure` (undefined: OK; the code its caller got), its result a stream or not. */
+  servedEnd(failure: RpcError | undefined, stream: boolean): void {
+    this.served[failure === undefined ? 'OK' : failure.code]++;
     if (stream) this.streamsOut--;
   }
 

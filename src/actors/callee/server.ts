@@ -439,17 +439,15 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
     } finally {
       this.link.endServe();
     }
-    this.link.core.counters.servedEnd(this.failure, this.source !== undefined);
-    if (this.endHeard) this.ended(this.describeEnd(), this.link.core.report);
-  }
-
-  /** How the call ended, for `onEnd` listeners. */
-  private describeEnd(): CallEnd {
     const stream = this.source !== undefined;
-    if (this.failure === undefined) return { code: 'OK', stream };
     // The code the caller got (a mapped domain error, or INTERNAL for an unexpected one), unmasked.
-    const error = errorToLocal(this.failure, this.link.core.mapError);
-    return { code: error.code, error, stream };
+    const error =
+      this.failure === undefined ? undefined : errorToLocal(this.failure, this.link.core.mapError);
+    this.link.core.counters.servedEnd(error, stream);
+    if (this.endHeard) {
+      const end: CallEnd = error === undefined ? { code: 'OK', stream } : { code: error.code, error, stream };
+      this.ended(end, this.link.core.report);
+    }
   }
 }
 
