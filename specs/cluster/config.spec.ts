@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { defaultMembershipConfig, resolveMembershipConfig } from '../../src/cluster/config.js';
+import { postgresMembership } from '../../src/cluster/postgres/membership.js';
+import { isTransportError } from '../../src/transport/errors.js';
+
+const invalid = (field: string) => (e: unknown) =>
+  isTransportError(e, 'INVALID_CONFIG') && (e as Error).message.includes(field);
+
+describe('membership config', () => {
+  it('has documented defaults that pass their own checks', () => {
+    assert.deepEqual(defaultMembershipConfig(), {
+      leaseMs: 10_000,
+      heartbeatMs: 3_000,
+      refreshMs: 30_000,
+      connectTimeoutMs: 5_000,
+    });
+    assert.deepEqual(resolveMembershipConfig(), defaultMembershipConfig());
+  });
+
+  it('refuses values out of range with INVALID_CONFIG naming the field', () => {
+    assert.throws(() => resolveMembershipConfig({ leaseMs: 0 }), invalid('leaseMs'));
+    assert.throws(() => resolveMembershipConfig({ heartbeatMs: 1.5 }), invalid('heartbeatMs'));
+    assert.throws(() => resolveMembershipConfig({ heartbeatMs: 5 }), invalid('heartbeatMs'));
+    assert.throws(() => resolveMembershipConfig({ refreshMs: 2 ** 31 }), invalid('refreshMs'));
+    assert.throws(() => resolveMembershipConfig({ connectTimeoutMs: -1 }), invalid('connectTimeoutMs'));
+    assert.throws(
+      () => resolveMembershipConfig({ leaseMs: 1_000, heartbeatMs: 600 }),
+      invalid('leaseMs must be at least 2 × heartbeatMs'),
+    );
+  });
+
+  it('postgresMembership checks its config and schema name before connecting', () => {
+    const connection = 'postgres://nobody@127.0.0.1:1/none';
+    assert.throws(() => postgresMembership({ connection, config: { refreshMs: 0 } }), invalid('refreshMs'));
+    assert.throws(() => postgresMembership({ connection, schema: 'Bad-Name' }), invalid('schema'));
+    assert.throws(() => postgresMembership({ connection, schema: 'x; DROP TABLE y' }), invalid('schema'));
+  });
+});
