@@ -165,24 +165,27 @@ class PostgresMembership implements Membership {
   /** The query connection, opened (again) when missing. */
   async #database(): Promise<Client> {
     if (this.#db) return this.#db;
-    const db = await this.#connect(() => {
-      if (this.#db === db) this.#db = undefined;
+    const db = await this.#connect((lost) => {
+      if (this.#db === lost) this.#db = undefined;
     });
     this.#db = db;
     return db;
   }
 
-  /** A connected client that calls `lost` (once) when the connection fails or ends. */
-  async #connect(lost: () => void): Promise<Client> {
+  /**
+   * A connected client that calls `lost` with itself when its connection fails or ends (which may be
+   * during the connect). Rejects with pg's error when it cannot connect within connectTimeoutMs.
+   */
+  async #connect(lost: (client: Client) => void): Promise<Client> {
     const pg = this.#pg!;
     const c = this.#options.connection;
     const base: ClientConfig = typeof c === 'string' ? { connectionString: c } : { ...c };
     const client = new pg.Client({ ...base, connectionTimeoutMillis: this.#config.connectTimeoutMs });
     client.on('error', (err) => {
-      lost();
+      lost(client);
       this.#report(err);
     });
-    client.on('end', lost);
+    client.on('end', () => lost(client));
     try {
       await client.connect();
     } catch (err) {
@@ -195,8 +198,8 @@ class PostgresMembership implements Membership {
   /** Opens the listening connection (again) when missing, and LISTENs. */
   async #listen(): Promise<void> {
     if (this.#listener) return;
-    const listener = await this.#connect(() => {
-      if (this.#listener === listener) this.#listener = undefined;
+    const listener = await this.#connect((lost) => {
+      if (this.#listener === lost) this.#listener = undefined;
     });
     listener.on('notification', () => this.#refresh());
     await listener.query(`LISTEN ${membersChannel(this.#schema)}`);
