@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { defaultMembershipConfig, resolveMembershipConfig } from '../../src/cluster/config.js';
 import { postgresMembership } from '../../src/cluster/postgres/membership.js';
 import { isTransportError } from '../../src/transport/errors.js';
+import { section } from '../support/markdown.js';
+
+// dist/specs/cluster/config.spec.js -> the repository root is three levels up.
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 const invalid = (field: string) => (e: unknown) =>
   isTransportError(e, 'INVALID_CONFIG') && (e as Error).message.includes(field);
@@ -16,6 +23,14 @@ describe('membership config', () => {
       connectTimeoutMs: 5_000,
     });
     assert.deepEqual(resolveMembershipConfig(), defaultMembershipConfig());
+  });
+
+  it('docs/CLUSTER.md section 4 lists every field with its default', () => {
+    const text = section(readFileSync(join(root, 'docs', 'CLUSTER.md'), 'utf8'), '## 4. Configuration');
+    const fields = new Map(
+      [...text.matchAll(/^\| `(\w+)` \| (\d+) \|/gm)].map(([, name, value]) => [name!, Number(value)]),
+    );
+    assert.deepEqual(Object.fromEntries(fields), { ...defaultMembershipConfig() });
   });
 
   it('refuses values out of range with INVALID_CONFIG naming the field', () => {

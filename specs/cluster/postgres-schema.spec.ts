@@ -3,11 +3,15 @@
  * and versioned by the library, a second migration is a no-op, and nodes starting at once are safe.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { postgresMembership } from '../../src/cluster/postgres/membership.js';
 import { MIGRATIONS, migrate, SCHEMA_VERSION } from '../../src/cluster/postgres/schema.js';
 import { isTransportError } from '../../src/transport/errors.js';
+import { section } from '../support/markdown.js';
 import { initdbPath, NO_POSTGRES, type PostgresServer, startPostgres } from '../support/postgres.js';
 import { memberOn } from './members.js';
 
@@ -26,6 +30,20 @@ export const COLUMNS: Record<string, string[]> = {
     'lease_expires_at',
   ],
 };
+
+// dist/specs/cluster/postgres-schema.spec.js -> the repository root is three levels up.
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+describe('docs/CLUSTER.md: the schema', () => {
+  it('documents every column of every table, in order', () => {
+    const text = section(readFileSync(join(root, 'docs', 'CLUSTER.md'), 'utf8'), '## 3. The schema');
+    for (const [table, columns] of Object.entries(COLUMNS)) {
+      const part = section(text, `### \`<schema>.${table}\``);
+      const documented = [...part.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]);
+      assert.deepEqual(documented, columns, table);
+    }
+  });
+});
 
 describe('cluster schema on PostgreSQL', { skip: initdbPath() ? false : NO_POSTGRES }, () => {
   let server: PostgresServer;

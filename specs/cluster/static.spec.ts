@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Member } from '../../src/cluster/member.js';
+import { MAX_MEMBER_ACTORS } from '../../src/cluster/member.js';
 import { staticMembership } from '../../src/cluster/static.js';
 import { isTransportError } from '../../src/transport/errors.js';
 import { keysOf, memberOn } from './members.js';
@@ -58,6 +59,15 @@ describe('static membership', () => {
     assert.deepEqual(keysOf(m.members()), [a.keyId]);
     assert.ok(completed);
     await assert.rejects(m.join(self), invalid, 'a join after leave');
+  });
+
+  it('MAX_MEMBER_ACTORS: a member may list that many actors; one more is INVALID_CONFIG', async () => {
+    const names = Array.from({ length: MAX_MEMBER_ACTORS }, (_, i) => `a${i}`);
+    const m = staticMembership([]);
+    await m.join({ ...memberOn(7001), actors: names });
+    assert.equal(m.members()[0]!.actors.length, MAX_MEMBER_ACTORS);
+    await assert.rejects(m.update({ actors: [...names, 'one-more'] }), invalid);
+    assert.throws(() => staticMembership([{ ...memberOn(7002), actors: [...names, 'one-more'] }]), invalid);
   });
 
   it('refuses a bad list with INVALID_CONFIG naming the field', () => {
