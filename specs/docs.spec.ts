@@ -37,7 +37,9 @@ import {
   defaultActorsConfig,
   defaultChannelConfig,
   defaultConnectionConfig,
+  defaultMembershipConfig,
   defaultMuxConfig,
+  MAX_MEMBER_ACTORS,
   RpcErrorCode,
   TransportErrorCode,
   toRpcError,
@@ -193,6 +195,7 @@ describe('docs/ERRORS.md: limits', () => {
     ChannelConfig: { ...defaultChannelConfig() },
     ConnectionConfig: { ...defaultConnectionConfig() },
     ActorsConfig: { ...defaultActorsConfig() },
+    MembershipConfig: { ...defaultMembershipConfig() },
   };
 
   it('documents every config field of every layer with its live default', () => {
@@ -253,6 +256,7 @@ describe('docs/ERRORS.md: limits', () => {
       DEADLINE_SKEW_MS,
       MAX_ERROR_REASON_LENGTH,
       MAX_ERROR_ID_LENGTH,
+      MAX_MEMBER_ACTORS,
     };
     const table = rowsByName(section(limits, '### 6.6 Fixed limits'), /^[A-Z][A-Z0-9_]+$/);
     for (const [name, value] of Object.entries(constants)) {

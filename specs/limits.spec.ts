@@ -31,6 +31,7 @@ const channel = 'specs/transport/channel';
 const conn = 'specs/transport/connection';
 const auth = 'specs/auth';
 const it9n = 'specs/integration';
+const cluster = 'specs/cluster';
 
 /** Each limit row of docs/ERRORS.md section 6, by its first cell, and the specs that hit it. */
 const HITS: Readonly<Record<string, readonly Hit[]>> = {
@@ -379,6 +380,7 @@ const HITS: Readonly<Record<string, readonly Hit[]>> = {
     { file: `${auth}/limits.spec.ts`, has: 'MAX_KNOWN_HOSTS_BYTES: a file one byte over' },
   ],
   MAX_NAME_LENGTH: [{ file: `${auth}/authorized-keys-format.spec.ts`, has: "'n'.repeat(129)" }],
+  MAX_MEMBER_ACTORS: [{ file: `${cluster}/static.spec.ts`, has: 'MAX_MEMBER_ACTORS: a member may list' }],
   MAX_GRANT_NAME_BYTES: [{ file: `${auth}/fixed-limits.spec.ts`, has: 'MAX_GRANT_NAME_BYTES: a name of' }],
   MAX_INBAND_GRANT: [
     { file: `${conn}/inband.spec.ts`, has: 'an oversized grant length is refused before its bytes are read' },
@@ -419,6 +421,26 @@ const HITS: Readonly<Record<string, readonly Hit[]>> = {
   'grant in a certificate': [
     { file: `${conn}/limits-reached.spec.ts`, has: 'a client certificate whose grant is over' },
     { file: `${auth}/limits.spec.ts`, has: 'bytes is read from a certificate; one byte more is not' },
+  ],
+
+  // 6.7 Cluster membership
+  'MembershipConfig.leaseMs': [
+    {
+      file: `${cluster}/postgres-membership.spec.ts`,
+      has: 'leaseMs: a member that stops heartbeating disappears',
+    },
+  ],
+  'MembershipConfig.heartbeatMs': [
+    {
+      file: `${cluster}/postgres-membership.spec.ts`,
+      has: 'heartbeatMs: a member that keeps renewing stays live',
+    },
+  ],
+  'MembershipConfig.refreshMs': [
+    { file: `${cluster}/postgres-membership.spec.ts`, has: 'refreshMs: a change that sent no NOTIFY' },
+  ],
+  'MembershipConfig.connectTimeoutMs': [
+    { file: `${cluster}/postgres-membership.spec.ts`, has: 'connectTimeoutMs: a join against a database' },
   ],
 };
 

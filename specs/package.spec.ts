@@ -6,6 +6,9 @@
  *   registry, reflect-metadata, the OpenTelemetry API's globals) are peer dependencies, never also
  *   dependencies, so the app and rxchan share one copy; each is a dev dependency with its peer range
  *   (or one of its alternatives), so our own build and specs run on what we declare;
+ * - the drivers only some apps need (`pg`, for the PostgreSQL cluster store) are optional peer
+ *   dependencies (`peerDependenciesMeta`), loaded by a dynamic import only when used, and dev
+ *   dependencies with the same range, so our specs run against the version we declare;
  * - every package that src imports is a dependency or a peer dependency;
  * - the package ships dist/src, the browser bundle (dist/browser), docs and the README; its bin and main
  *   export point into dist/src;
@@ -30,10 +33,13 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   scripts: Record<string, string>;
   dependencies: Record<string, string>;
   peerDependencies: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   devDependencies: Record<string, string>;
 };
 
 const SHARED = ['@opentelemetry/api', 'reflect-metadata', 'rxjs', 'tsyringe'];
+/** Optional peers: drivers an app installs only for the feature that needs them. */
+const OPTIONAL = ['pg'];
 
 /** The package a bare import specifier names (`@scope/name/sub` -> `@scope/name`). */
 function packageOf(specifier: string): string {
@@ -49,8 +55,8 @@ function sources(dir: string): string[] {
 
 describe('package.json', () => {
   it('makes the libraries shared with the app peer dependencies, not dependencies', () => {
-    assert.deepEqual(Object.keys(pkg.peerDependencies).sort(), SHARED);
-    for (const name of SHARED) {
+    assert.deepEqual(Object.keys(pkg.peerDependencies).sort(), [...SHARED, ...OPTIONAL].sort());
+    for (const name of [...SHARED, ...OPTIONAL]) {
       assert.equal(pkg.dependencies[name], undefined, `${name} is both a dependency and a peer dependency`);
       // The dev range is the peer range or one of its `||` alternatives (the one we build with).
       const alternatives = pkg.peerDependencies[name]!.split('||').map((r) => r.trim());
@@ -59,6 +65,29 @@ describe('package.json', () => {
         `${name}: the dev range is not a peer range`,
       );
     }
+  });
+
+  it('makes the drivers optional peers, loaded only by a dynamic import, and dev dependencies', () => {
+    assert.deepEqual(Object.keys(pkg.peerDependenciesMeta ?? {}).sort(), OPTIONAL);
+    for (const name of OPTIONAL) {
+      assert.equal(pkg.peerDependenciesMeta?.[name]?.optional, true, `${name} is not an optional peer`);
+      assert.equal(pkg.devDependencies[name], pkg.peerDependencies[name], `${name}: dev range != peer range`);
+    }
+    for (const name of SHARED) assert.equal(pkg.peerDependenciesMeta?.[name], undefined, name);
+    // A static import would load the driver with rxchan itself: only `import type` and `import('pg')`.
+    const staticImport = /^import\s+(?!type\b)[^;]*?\bfrom\s+'([^']+)'|^import\s+'([^']+)'/gm;
+    let dynamic = 0;
+    for (const file of sources(join(root, 'src'))) {
+      const text = readFileSync(file, 'utf8');
+      for (const [, from, bare] of text.matchAll(staticImport)) {
+        assert.ok(
+          !OPTIONAL.includes(packageOf((from ?? bare)!)),
+          `${file} imports ${from ?? bare} statically`,
+        );
+      }
+      for (const name of OPTIONAL) if (text.includes(`await import('${name}')`)) dynamic++;
+    }
+    assert.ok(dynamic > 0, 'no dynamic import of an optional peer found in src: the pattern is wrong');
   });
 
   it('declares every package that src imports', () => {

@@ -94,4 +94,20 @@ export {
   type PeerIdentity,
   signGrant,
 } from './auth/index.js';
+export {
+  DEFAULT_SCHEMA,
+  defaultMembershipConfig,
+  MAX_MEMBER_ACTORS,
+  type Member,
+  type MemberAddresses,
+  type MemberInfo,
+  type Membership,
+  type MembershipConfig,
+  type PostgresConnection,
+  type PostgresMembershipOptions,
+  postgresMembership,
+  SCHEMA_VERSION,
+  staticMembership,
+  verifyMembershipConfig,
+} from './cluster/index.js';
 export * from './transport/index.js';

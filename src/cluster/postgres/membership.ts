@@ -1,0 +1,338 @@
+/**
+ * The `postgres` membership provider: each node keeps a row in `<schema>.members` whose lease it
+ * renews by heartbeat; a node is live while its lease has not expired by the database's clock
+ * (`now()`), so the nodes' own clocks never matter. Peers learn of joins, changes and leaves at once
+ * through LISTEN/NOTIFY (a trigger on the table), of expiries by a read timed to the earliest lease
+ * in view, and read the whole list every `refreshMs` in case a notification was lost.
+ *
+ * `pg` is loaded on `join`, by a dynamic import, so a program (or a browser bundle) that never joins a
+ * PostgreSQL cluster never loads it; it is an optional peer dependency of rxchan.
+ *
+ * A row is a hint, never a credential (member.ts): anyone who can write the table can write a row, so
+ * a row is used only once the key it names has proven itself in a handshake and holds a grant signed by
+ * the cluster admin. Rows that are not even well-formed are skipped here.
+ *
+ * Each node holds two connections: one for its queries (migration, heartbeats, reads), one that only
+ * LISTENs. Either is opened again when lost, by the next heartbeat or read.
+ */
+import type { Client, ClientConfig } from 'pg';
+import { BehaviorSubject, type Observable } from 'rxjs';
+import { transportError } from '../../transport/errors.js';
+import { type MembershipConfig, resolveMembershipConfig } from '../config.js';
+import { freezeMember, type Member, type MemberInfo, sortMembers, verifyMember } from '../member.js';
+import type { Membership } from '../membership.js';
+import { DEFAULT_SCHEMA, membersChannel, migrate, verifySchemaName } from './schema.js';
+
+/** Where the database is: a connection string, or the usual fields. */
+export type PostgresConnection =
+  | string
+  | {
+      readonly host?: string;
+      readonly port?: number;
+      readonly user?: string;
+      readonly password?: string;
+      readonly database?: string;
+      /** Passed to `pg` as is (`true`, or Node TLS options). */
+      readonly ssl?: boolean | Record<string, unknown>;
+    };
+
+export interface PostgresMembershipOptions {
+  readonly connection: PostgresConnection;
+  /** The schema holding rxchan's tables. Default 'rxchan'. */
+  readonly schema?: string;
+  /** Lease, heartbeat, refresh and connect timings; defaults in `defaultMembershipConfig()`. */
+  readonly config?: Partial<MembershipConfig>;
+  /**
+   * Told of each failure after `join`: a heartbeat, a read or a reconnection that failed. The provider
+   * carries on (it tries again on the next tick). Default: ignore.
+   */
+  readonly onError?: (err: unknown) => void;
+}
+
+type State = 'new' | 'joining' | 'joined' | 'done';
+
+/**
+ * A provider over the PostgreSQL at `options.connection`. Throws TransportError INVALID_CONFIG for a
+ * bad schema name or config; connects only on `join`.
+ */
+export function postgresMembership(options: PostgresMembershipOptions): Membership {
+  const schema = options.schema ?? DEFAULT_SCHEMA;
+  verifySchemaName(schema);
+  const config = resolveMembershipConfig(options.config);
+  return new PostgresMembership(options, schema, config);
+}
+
+interface MemberRow {
+  key_id: string;
+  tls_host: string | null;
+  tls_port: number | null;
+  ws_url: string | null;
+  actors: string[];
+  load: number;
+  remaining_ms: number;
+}
+
+class PostgresMembership implements Membership {
+  readonly #options: PostgresMembershipOptions;
+  readonly #schema: string;
+  readonly #config: MembershipConfig;
+  readonly #subject = new BehaviorSubject<readonly Member[]>(Object.freeze([]));
+  #state: State = 'new';
+  #self: MemberInfo | undefined;
+  #pg: typeof import('pg').default | undefined;
+  #db: Client | undefined;
+  #listener: Client | undefined;
+  #timers: NodeJS.Timeout[] = [];
+  #expiryTimer: NodeJS.Timeout | undefined;
+  #beating = false;
+  /** A read is running; `#again` asks for one more after it. */
+  #reading: Promise<void> | undefined;
+  #again = false;
+  #seen = '';
+
+  constructor(options: PostgresMembershipOptions, schema: string, config: MembershipConfig) {
+    this.#options = options;
+    this.#schema = schema;
+    this.#config = config;
+  }
+
+  get members$(): Observable<readonly Member[]> {
+    return this.#subject.asObservable();
+  }
+
+  members(): readonly Member[] {
+    return this.#subject.value;
+  }
+
+  async join(self: MemberInfo): Promise<void> {
+    if (this.#state !== 'new') throw transportError('INVALID_CONFIG', `cluster: join when ${this.#state}`);
+    verifyMember(self, 'self');
+    this.#state = 'joining';
+    this.#self = freezeMember(self);
+    try {
+      this.#pg = (await import('pg')).default;
+      const db = await this.#database();
+      await migrate(db, this.#schema);
+      await this.#upsert();
+      await this.#listen();
+      await this.#read();
+    } catch (err) {
+      this.#state = 'done';
+      await this.#release();
+      this.#subject.complete();
+      throw err;
+    }
+    if (this.#state !== 'joining') return; // left or closed meanwhile
+    this.#state = 'joined';
+    this.#timers.push(
+      setInterval(() => this.#heartbeat(), this.#config.heartbeatMs),
+      setInterval(() => this.#refresh(), this.#config.refreshMs),
+    );
+  }
+
+  async update(change: Partial<Omit<MemberInfo, 'keyId'>>): Promise<void> {
+    if (this.#state !== 'joined' || !this.#self)
+      throw transportError('INVALID_CONFIG', 'cluster: update before join');
+    const next = { ...this.#self, ...change, keyId: this.#self.keyId };
+    verifyMember(next, 'self');
+    this.#self = freezeMember(next);
+    await this.#upsert();
+  }
+
+  async leave(): Promise<void> {
+    const was = this.#state;
+    if (was === 'done') return;
+    this.#state = 'done';
+    this.#stopTimers();
+    try {
+      if (was !== 'new' && this.#db && this.#self) {
+        await this.#db.query(`DELETE FROM ${this.#schema}.members WHERE key_id = $1`, [this.#self.keyId]);
+      }
+    } finally {
+      await this.#release();
+      this.#subject.complete();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'done') return;
+    this.#state = 'done';
+    this.#stopTimers();
+    await this.#release();
+    this.#subject.complete();
+  }
+
+  /** The query connection, opened (again) when missing. */
+  async #database(): Promise<Client> {
+    if (this.#db) return this.#db;
+    const db = await this.#connect((lost) => {
+      if (this.#db === lost) this.#db = undefined;
+    });
+    this.#db = db;
+    return db;
+  }
+
+  /**
+   * A connected client that calls `lost` with itself when its connection fails or ends (which may be
+   * during the connect). Rejects with pg's error when it cannot connect within connectTimeoutMs.
+   */
+  async #connect(lost: (client: Client) => void): Promise<Client> {
+    const pg = this.#pg!;
+    const c = this.#options.connection;
+    const base: ClientConfig = typeof c === 'string' ? { connectionString: c } : { ...c };
+    const client = new pg.Client({ ...base, connectionTimeoutMillis: this.#config.connectTimeoutMs });
+    client.on('error', (err) => {
+      lost(client);
+      this.#report(err);
+    });
+    client.on('end', () => lost(client));
+    try {
+      await client.connect();
+    } catch (err) {
+      await client.end().catch(() => {});
+      throw err;
+    }
+    return client;
+  }
+
+  /** Opens the listening connection (again) when missing, and LISTENs. */
+  async #listen(): Promise<void> {
+    if (this.#listener) return;
+    const listener = await this.#connect((lost) => {
+      if (this.#listener === lost) this.#listener = undefined;
+    });
+    listener.on('notification', () => this.#refresh());
+    await listener.query(`LISTEN ${membersChannel(this.#schema)}`);
+    if (this.#state === 'done') {
+      await listener.end().catch(() => {});
+      return;
+    }
+    this.#listener = listener;
+  }
+
+  /** Writes this node's row and renews its lease (recreating the row if it was removed). */
+  async #upsert(): Promise<void> {
+    const s = this.#self!;
+    const db = await this.#database();
+    await db.query(
+      `INSERT INTO ${this.#schema}.members AS m
+         (key_id, tls_host, tls_port, ws_url, actors, load, lease_expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, now() + $7 * interval '1 millisecond')
+       ON CONFLICT (key_id) DO UPDATE SET
+         tls_host = excluded.tls_host, tls_port = excluded.tls_port, ws_url = excluded.ws_url,
+         actors = excluded.actors, load = excluded.load,
+         joined_at = CASE WHEN m.lease_expires_at > now() THEN m.joined_at ELSE now() END,
+         renewed_at = now(), lease_expires_at = excluded.lease_expires_at`,
+      [
+        s.keyId,
+        s.addresses.tls?.host ?? null,
+        s.addresses.tls?.port ?? null,
+        s.addresses.ws ?? null,
+        [...s.actors],
+        s.load,
+        this.#config.leaseMs,
+      ],
+    );
+  }
+
+  #heartbeat(): void {
+    if (this.#state !== 'joined' || this.#beating) return;
+    this.#beating = true;
+    this.#upsert()
+      .catch((err) => this.#report(err))
+      .finally(() => {
+        this.#beating = false;
+      });
+  }
+
+  /** A read now (or right after the one running), and the listener back if it was lost. */
+  #refresh(): void {
+    if (this.#state !== 'joined') return;
+    if (!this.#listener) this.#listen().catch((err) => this.#report(err));
+    this.#read().catch((err) => this.#report(err));
+  }
+
+  /** Reads the live members and emits them if they changed. At most one read runs at a time. */
+  #read(): Promise<void> {
+    if (this.#reading) {
+      this.#again = true;
+      return this.#reading;
+    }
+    this.#reading = (async () => {
+      try {
+        do {
+          this.#again = false;
+          await this.#readOnce();
+        } while (this.#again && this.#state !== 'done');
+      } finally {
+        this.#reading = undefined;
+      }
+    })();
+    return this.#reading;
+  }
+
+  async #readOnce(): Promise<void> {
+    const db = await this.#database();
+    const { rows } = await db.query<MemberRow>(
+      `SELECT key_id, tls_host, tls_port, ws_url, actors, load,
+              (extract(epoch FROM lease_expires_at - now()) * 1000)::float8 AS remaining_ms
+         FROM ${this.#schema}.members WHERE lease_expires_at > now()`,
+    );
+    if (this.#state === 'done') return;
+    const members: Member[] = [];
+    for (const r of rows) {
+      const m = toMember(r);
+      if (m) members.push(m);
+    }
+    const list = sortMembers(members);
+    // Time the next read to the earliest expiry, by the database's clock (remaining_ms).
+    clearTimeout(this.#expiryTimer);
+    const soonest = Math.min(...members.map((m) => m.leaseRemainingMs!), this.#config.refreshMs);
+    this.#expiryTimer = setTimeout(() => this.#refresh(), Math.max(1, Math.ceil(soonest) + 5));
+    const key = JSON.stringify(list.map(({ leaseRemainingMs: _, ...rest }) => rest));
+    if (key === this.#seen) return;
+    this.#seen = key;
+    this.#subject.next(list);
+  }
+
+  #stopTimers(): void {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    clearTimeout(this.#expiryTimer);
+  }
+
+  async #release(): Promise<void> {
+    const clients = [this.#listener, this.#db];
+    this.#listener = undefined;
+    this.#db = undefined;
+    await Promise.all(clients.map((c) => c?.end().catch(() => {})));
+  }
+
+  #report(err: unknown): void {
+    if (this.#state === 'done') return;
+    try {
+      this.#options.onError?.(err);
+    } catch {
+      // onError's own throw goes nowhere: the provider carries on.
+    }
+  }
+}
+
+/** A row as a member, or undefined for a row that is not well-formed (skipped, never trusted). */
+function toMember(r: MemberRow): Member | undefined {
+  const info: MemberInfo = {
+    keyId: r.key_id,
+    addresses: {
+      ...(r.tls_host !== null && r.tls_port !== null ? { tls: { host: r.tls_host, port: r.tls_port } } : {}),
+      ...(r.ws_url !== null ? { ws: r.ws_url } : {}),
+    },
+    actors: r.actors,
+    load: r.load,
+  };
+  try {
+    verifyMember(info, 'row');
+  } catch {
+    return undefined;
+  }
+  return freezeMember(info, { leaseRemainingMs: r.remaining_ms });
+}

@@ -1,0 +1,92 @@
+/**
+ * The `static` membership provider: a fixed list of nodes, for one machine or a fixed fleet. No store,
+ * no leases: a listed node is a member whether it runs or not (a dial to it fails UNAVAILABLE).
+ *
+ * ```ts
+ * const m = staticMembership([{ keyId: b.id, addresses: { tls: { host: '10.0.0.2', port: 7000 } }, actors: ['calc'], load: 0 }]);
+ * await m.join({ keyId: a.id, addresses: { tls: { host: '10.0.0.1', port: 7000 } }, actors: ['calc'], load: 0 });
+ * console.log(m.members().length);
+ * // Logs: 2
+ * ```
+ */
+import { BehaviorSubject } from 'rxjs';
+import { transportError } from '../transport/errors.js';
+import { freezeMember as copy, type Member, type MemberInfo, sortMembers, verifyMember } from './member.js';
+import type { Membership } from './membership.js';
+
+type State = 'new' | 'joined' | 'done';
+
+/**
+ * A provider over `nodes`. Throws TransportError INVALID_CONFIG for a bad node or a key id listed
+ * twice. Joining adds this node (replacing a listed node with the same key id); leaving removes it.
+ */
+export function staticMembership(nodes: readonly MemberInfo[]): Membership {
+  if (!Array.isArray(nodes)) throw transportError('INVALID_CONFIG', 'cluster: static nodes must be an array');
+  const fixed = new Map<string, Member>();
+  nodes.forEach((n, i) => {
+    verifyMember(n, `nodes[${i}]`);
+    if (fixed.has(n.keyId))
+      throw transportError('INVALID_CONFIG', `cluster: nodes[${i}].keyId is listed twice`);
+    fixed.set(n.keyId, copy(n));
+  });
+  return new StaticMembership(fixed);
+}
+
+class StaticMembership implements Membership {
+  readonly #fixed: Map<string, Member>;
+  readonly #subject: BehaviorSubject<readonly Member[]>;
+  #self: Member | undefined;
+  #state: State = 'new';
+
+  constructor(fixed: Map<string, Member>) {
+    this.#fixed = fixed;
+    this.#subject = new BehaviorSubject(this.#list());
+  }
+
+  get members$() {
+    return this.#subject.asObservable();
+  }
+
+  members(): readonly Member[] {
+    return this.#subject.value;
+  }
+
+  async join(self: MemberInfo): Promise<void> {
+    if (this.#state !== 'new')
+      throw transportError(
+        'INVALID_CONFIG',
+        `cluster: join after ${this.#state === 'joined' ? 'join' : 'leave'}`,
+      );
+    verifyMember(self, 'self');
+    this.#self = copy(self);
+    this.#state = 'joined';
+    this.#subject.next(this.#list());
+  }
+
+  async update(change: Partial<Omit<MemberInfo, 'keyId'>>): Promise<void> {
+    if (this.#state !== 'joined' || !this.#self)
+      throw transportError('INVALID_CONFIG', 'cluster: update before join');
+    const next = { ...this.#self, ...change, keyId: this.#self.keyId };
+    verifyMember(next, 'self');
+    this.#self = copy(next);
+    this.#subject.next(this.#list());
+  }
+
+  async leave(): Promise<void> {
+    if (this.#state === 'done') return;
+    this.#state = 'done';
+    this.#self = undefined;
+    this.#subject.next(this.#list());
+    this.#subject.complete();
+  }
+
+  close(): Promise<void> {
+    return this.leave();
+  }
+
+  #list(): readonly Member[] {
+    const all = new Map(this.#fixed);
+    if (this.#self) all.set(this.#self.keyId, this.#self);
+    return sortMembers(all.values());
+  }
+}
