@@ -7,16 +7,9 @@ import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { type DependencyContainer, container as rootContainer } from 'tsyringe';
 import { acceptPortPeer, dialPortPeer } from '#platform/message-port.js';
-import { dialTls, listenTls } from '#platform/tls.js';
+import { dialTls, listenTls, memberGrantCheck } from '#platform/tls.js';
 import { dialWebSocket, listenWebSocket } from '#platform/websocket.js';
-import {
-  type AuthorizedKeyInput,
-  type AuthorizedKeys,
-  checkGrant,
-  type Identity,
-  keysEqual,
-  toKeyBytes,
-} from '../auth/index.js';
+import type { AuthorizedKeyInput, AuthorizedKeys, Identity } from '../auth/index.js';
 import type { Membership } from '../cluster/membership.js';
 import { type ChannelConfig, ChannelSession } from '../transport/channel/index.js';
 import type {
@@ -461,18 +454,13 @@ export class ActorSystem {
     if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
     const { identity } = this.options;
     const cluster = this.clusterOptions();
-    const admin = toKeyBytes(cluster.adminKey, 'cluster adminKey');
     const connection = await dialTls({
-      identity: identity as Identity,
+      identity: identity!,
       host: peer.host,
       port: peer.port,
       serverKey: peer.key!,
       grant: cluster.grant,
-      serverGrant: (grant, serverKey) => {
-        if (grant === undefined) return 'the member shows no grant';
-        const check = checkGrant(grant, serverKey, (k) => keysEqual(k, admin));
-        return check.ok ? undefined : `the member's grant does not hold (${check.problem}): ${check.message}`;
-      },
+      serverGrant: memberGrantCheck(cluster.adminKey),
     });
     const link = this.attach(connection);
     if (!link) throw rpcError('UNAVAILABLE', 'the actor system is closed');
