@@ -30,6 +30,7 @@ export {
   type CallOptions,
   type ClientInterceptor,
   type CloseOnSignalsOptions,
+  type ClusterOptions,
   callContext,
   closeOnSignals,
   type DeclaredKind,

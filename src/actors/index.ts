@@ -83,6 +83,7 @@ export type { ServePortOptions } from './port-peer.js';
 export {
   ActorSystem,
   type ActorSystemOptions,
+  type ClusterOptions,
   type ListenOptions,
   type SystemStats,
   type WebSocketListen,

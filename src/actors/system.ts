@@ -7,9 +7,10 @@ import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { type DependencyContainer, container as rootContainer } from 'tsyringe';
 import { acceptPortPeer, dialPortPeer } from '#platform/message-port.js';
-import { dialTls, listenTls } from '#platform/tls.js';
+import { dialTls, listenTls, memberGrantCheck } from '#platform/tls.js';
 import { dialWebSocket, listenWebSocket } from '#platform/websocket.js';
 import type { AuthorizedKeyInput, AuthorizedKeys, Identity } from '../auth/index.js';
+import type { Membership } from '../cluster/membership.js';
 import { type ChannelConfig, ChannelSession } from '../transport/channel/index.js';
 import type {
   Connection,
@@ -27,6 +28,7 @@ import { serveCallStream, serveChannel } from './callee/server.js';
 import { ChannelInvoker } from './caller/channel-invoker.js';
 import {
   closeLink,
+  type HostPeer,
   isPortPeer,
   isUrlPeer,
   type Peer,
@@ -34,6 +36,7 @@ import {
   peerKey,
   RemoteInvoker,
 } from './caller/client.js';
+import { ClusterInvoker } from './caller/cluster-invoker.js';
 import { LocalInvoker } from './caller/local.js';
 import { makeRef } from './caller/ref.js';
 import { type ActorsConfig, resolveConfig } from './config.js';
@@ -108,6 +111,28 @@ export interface ActorSystemOptions {
    * It runs before the `interceptors`, on both sides. `false`: none.
    */
   telemetry?: TelemetryOptions | false;
+  /**
+   * The cluster this node belongs to (docs/CLUSTER.md section 5): what `joinCluster()` announces to and
+   * `clusterRef()` routes over.
+   */
+  cluster?: ClusterOptions;
+}
+
+/** How a system takes part in a cluster (docs/CLUSTER.md section 5). */
+export interface ClusterOptions {
+  /** The membership provider (`staticMembership`, `postgresMembership`); the system joins it. */
+  membership: Membership;
+  /**
+   * The cluster admin key (base64url or bytes). A member is dialled only if its certificate carries a
+   * grant this key signed for the member's own key, valid now.
+   */
+  adminKey: string | Uint8Array;
+  /**
+   * This node's grant from the admin key (signGrant): carried in its certificates, as a listener (so
+   * cluster refs accept it) and as a dialer (so members whose authorized keys trust the admin with
+   * `@admin` accept it).
+   */
+  grant: Uint8Array;
 }
 
 /**
@@ -222,6 +247,10 @@ export class ActorSystem {
   /** Built-in actors hosted (see {@link RESERVED_PREFIX}). */
   private readonly builtins: number = 0;
   private closing: Promise<void> | undefined;
+  /** Clients of cluster members, by address and key (section 5 of docs/CLUSTER.md). */
+  private readonly members = new Map<string, PeerClient>();
+  private joined = false;
+  private readonly tlsListeners = new WeakSet<Listener>();
 
   constructor(private readonly options: ActorSystemOptions = {}) {
     this.config = resolveConfig(options.config);
@@ -359,6 +388,86 @@ export class ActorSystem {
   }
 
   /**
+   * A typed ref to the actor `name` somewhere in the cluster (`options.cluster`): each call goes to the
+   * next live member whose row lists `name` (round robin, in key id order), over TLS to the address its
+   * row gives, pinned to the key its row names, and only if that member's certificate carries a valid
+   * grant from the cluster admin key (else the handshake is refused before anything is sent). A member
+   * that cannot be reached so (refused, down, no grant, another key) is skipped for the same call, then
+   * for `reconnectBaseMs` and more (backoff); once sent, a call is never sent again. Fails UNAVAILABLE
+   * when no member could take the call. Throws RpcError INVALID_ARGUMENT without `options.cluster` or an
+   * identity.
+   */
+  clusterRef<T>(name: string, options: CallOptions = {}): Ref<T> {
+    const cluster = this.clusterOptions();
+    const routes = {
+      candidates: (actor: string): HostPeer[] => {
+        const out: HostPeer[] = [];
+        for (const m of cluster.membership.members()) {
+          const tls = m.addresses.tls;
+          if (tls && m.actors.includes(actor)) out.push({ host: tls.host, port: tls.port, key: m.keyId });
+        }
+        return out;
+      },
+      clientFor: (peer: HostPeer): PeerClient => {
+        const key = peerKey(peer);
+        let client = this.members.get(key);
+        if (!client) {
+          client = new PeerClient(peer, () => this.dialMember(peer), this.config, this.counters);
+          this.members.set(key, client);
+        }
+        return client;
+      },
+    };
+    return makeRef<T>(new ClusterInvoker(routes, name, this.interceptors, this.counters), options);
+  }
+
+  /**
+   * Announce this node to `options.cluster.membership`: its key, the address of its first TLS listener
+   * and the actors registered now (actors registered later are not announced), load 0. Call it after
+   * `listen()` and `register()`. `close()` leaves the cluster first. Rejects RpcError INVALID_ARGUMENT
+   * without `options.cluster`, an identity or a TLS listener; or as the provider's `join` does.
+   */
+  async joinCluster(): Promise<void> {
+    const cluster = this.clusterOptions();
+    if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
+    const tls = this.listeners.find((l) => this.tlsListeners.has(l));
+    if (!tls) throw rpcError('INVALID_ARGUMENT', 'joinCluster needs a TLS listener: listen() first');
+    const actors = [...this.cells.keys()].filter((n) => !n.startsWith(RESERVED_PREFIX));
+    await cluster.membership.join({
+      keyId: this.options.identity!.id,
+      addresses: { tls: { host: tls.host, port: tls.port } },
+      actors,
+      load: 0,
+    });
+    this.joined = true;
+  }
+
+  private clusterOptions(): ClusterOptions {
+    const { cluster, identity } = this.options;
+    if (!cluster) throw rpcError('INVALID_ARGUMENT', 'no cluster: pass options.cluster');
+    if (!identity) throw rpcError('INVALID_ARGUMENT', 'a cluster node needs an identity');
+    return cluster;
+  }
+
+  /** Dial a member: its row's key pinned, its grant from the admin key required, ours presented. */
+  private async dialMember(peer: HostPeer): Promise<Link> {
+    if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
+    const { identity } = this.options;
+    const cluster = this.clusterOptions();
+    const connection = await dialTls({
+      identity: identity!,
+      host: peer.host,
+      port: peer.port,
+      serverKey: peer.key!,
+      grant: cluster.grant,
+      serverGrant: memberGrantCheck(cluster.adminKey),
+    });
+    const link = this.attach(connection);
+    if (!link) throw rpcError('UNAVAILABLE', 'the actor system is closed');
+    return link;
+  }
+
+  /**
    * Listen for peers over TLS 1.3 with this node's identity; only `authorizedKeys` may connect. `options`
    * also takes the listener's connection settings and `onRefused` (see {@link ListenOptions}). With
    * `websocket`, listen for WebSocket clients instead; the result then has the `url` to dial.
@@ -376,11 +485,20 @@ export class ActorSystem {
       this.listeners.push(listener);
       return { host: listener.host, port: listener.port, url: listener.url };
     }
+    const grant = this.options.cluster?.grant;
     const listener = await listenTls(
-      { ...options, identity, authorizedKeys, host: options.host ?? '127.0.0.1', port: options.port ?? 0 },
+      {
+        ...options,
+        identity,
+        authorizedKeys,
+        host: options.host ?? '127.0.0.1',
+        port: options.port ?? 0,
+        ...(grant ? { grant } : {}),
+      },
       (connection) => this.serve(connection),
     );
     this.listeners.push(listener);
+    this.tlsListeners.add(listener);
     return { host: listener.host, port: listener.port };
   }
 
@@ -471,6 +589,8 @@ export class ActorSystem {
     const timeoutMs = this.config.closeTimeoutMs;
     const deadline = new Deadline(timeoutMs);
     try {
+      // 0. Leave the cluster: members stop routing calls here.
+      if (this.joined) await this.options.cluster!.membership.leave().catch(this.core.report);
       // 1. Listeners refuse from now on (their close does not wait for the connections).
       const listening = this.listeners.map((l) => l.close().catch(this.core.report));
       const overdue = this.overdue('the actor system is closing');
@@ -479,7 +599,7 @@ export class ActorSystem {
       // 5.
       const left = deadline.left();
       await Promise.all([
-        ...[...this.peers.values()].map((p) => p.close(left)),
+        ...[...this.peers.values(), ...this.members.values()].map((p) => p.close(left)),
         ...[...this.links].map((link) => closeLink(link, left)),
       ]);
       await Promise.all(listening);

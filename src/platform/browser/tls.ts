@@ -32,3 +32,10 @@ export function listenTls(
 ): Promise<Listener> {
   return Promise.reject(transportError('INVALID_CONFIG', 'an ActorSystem cannot listen in a browser'));
 }
+
+/** No cluster members in a browser (no TLS): every member is refused. */
+export function memberGrantCheck(
+  _adminKey: string | Uint8Array,
+): (grant: Uint8Array | undefined, serverKey: Uint8Array) => string | undefined {
+  return () => 'no TLS in a browser';
+}

@@ -3,7 +3,7 @@
  * layer's. An ActorSystem's `identity` may be any {@link SigningIdentity}; TLS needs an `Identity` (its
  * certificates are made from the key's seed), so any other rejects with TransportError INVALID_CONFIG.
  */
-import { Identity } from '../../auth/index.js';
+import { checkGrant, Identity, keysEqual, toKeyBytes } from '../../auth/index.js';
 import {
   type Connection,
   dialTls as dial,
@@ -38,4 +38,20 @@ function notAnIdentity() {
     'INVALID_CONFIG',
     'TLS needs an Identity (its certificates are made from the key): this identity can only dial url peers and listen for WebSocket clients',
   );
+}
+
+/**
+ * The `serverGrant` check of a cluster member (docs/CLUSTER.md section 5): its certificate must carry a
+ * grant for its own key, signed by `adminKey`, valid now. Throws AuthError INVALID_KEY for a bad
+ * `adminKey`.
+ */
+export function memberGrantCheck(
+  adminKey: string | Uint8Array,
+): (grant: Uint8Array | undefined, serverKey: Uint8Array) => string | undefined {
+  const admin = toKeyBytes(adminKey, 'cluster adminKey');
+  return (grant, serverKey) => {
+    if (grant === undefined) return 'the member shows no grant';
+    const check = checkGrant(grant, serverKey, (k) => keysEqual(k, admin));
+    return check.ok ? undefined : `the member's grant does not hold (${check.problem}): ${check.message}`;
+  };
 }

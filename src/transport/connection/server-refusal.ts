@@ -12,5 +12,10 @@ export const ServerRefusal = {
    * holder of the key it showed, or it bound another origin).
    */
   SERVER_BAD_SIGNATURE: 'SERVER_BAD_SIGNATURE',
+  /**
+   * The dialer requires a grant from the server (`serverGrant`: cluster refs) and the server's
+   * certificate carries none that holds.
+   */
+  SERVER_NO_GRANT: 'SERVER_NO_GRANT',
 } as const;
 export type ServerRefusal = (typeof ServerRefusal)[keyof typeof ServerRefusal];

@@ -43,6 +43,13 @@ export interface TlsDialOptions extends Partial<ConnectionConfig> {
   session?: SessionStore | false;
   /** A grant (signGrant) to carry in our certificate, for servers that trust its admin. */
   grant?: Uint8Array;
+  /**
+   * Require the server to show a grant: called with the grant its certificate carries (undefined for
+   * none) and its key, after the key was found trusted; a string refuses the server (UNAUTHENTICATED,
+   * `remoteCode` SERVER_NO_GRANT) before our certificate or anything else is sent. Must not throw.
+   * Session resumption is off with it (a resumed session shows no certificate).
+   */
+  serverGrant?: (grant: Uint8Array | undefined, serverKey: Uint8Array) => string | undefined;
 }
 
 /**
@@ -77,7 +84,7 @@ export async function dialTls(options: TlsDialOptions): Promise<Connection> {
   // Without an await when the certificate is fresh: everything before tls.connect delays the handshake.
   const material = creds.isStale() ? await creds.current() : creds.latest!;
   const store =
-    options.session === false || config.sessionTicketLifetimeMs === 0
+    options.session === false || config.sessionTicketLifetimeMs === 0 || options.serverGrant
       ? undefined
       : (options.session ?? defaultSessionStore);
   const storeKey = SessionStore.keyFor(identity, host, port);
@@ -207,14 +214,21 @@ export async function dialTls(options: TlsDialOptions): Promise<Connection> {
         fail(refused(ServerRefusal.SERVER_BAD_CERTIFICATE, 'server presented no certificate'));
         return;
       }
+      const key = serverKey;
+      // The key is trusted: a server grant, when required, is checked next, still before we speak.
+      const trusted = () => {
+        const problem = options.serverGrant?.(facts?.grant, key);
+        if (problem === undefined) hello(facts);
+        else fail(refused(ServerRefusal.SERVER_NO_GRANT, problem));
+      };
       const decided = trust.check(serverKey);
       if (decided instanceof Promise) {
         // Trust on first use: the key is recorded before we say anything.
         decided
-          .then((problem) => (problem ? fail(refused(problem.refusal, problem.message)) : hello(facts)))
+          .then((problem) => (problem ? fail(refused(problem.refusal, problem.message)) : trusted()))
           .catch((err: unknown) => fail(asTransportError(err)));
       } else if (decided) fail(refused(decided.refusal, decided.message));
-      else hello(facts);
+      else trusted();
     };
     socket.once('secureConnect', () => {
       try {

@@ -29,6 +29,11 @@ export interface TlsListenOptions extends Partial<ConnectionConfig>, ListenHooks
   port?: number;
   /** Called after our certificate was renewed (new handshakes use it). For logs and tests; must not throw. */
   onCertificateRenewed?: (material: CertificateMaterial) => void;
+  /**
+   * A grant (signGrant) to carry in our certificate, so that dialers that require one (cluster refs:
+   * docs/CLUSTER.md section 1) can check it in the handshake.
+   */
+  grant?: Uint8Array;
 }
 
 /**
@@ -46,6 +51,7 @@ export async function listenTls(
   const creds = new Credentials(options.identity, {
     validityMs: config.certificateValidityMs,
     renewBeforeMs: config.certificateRenewBeforeMs,
+    ...(options.grant ? { grant: options.grant } : {}),
   });
   let context = serverContext(await creds.current(), config);
   creds.startRenewal(
