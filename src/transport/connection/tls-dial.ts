@@ -46,7 +46,8 @@ export interface TlsDialOptions extends Partial<ConnectionConfig> {
   /**
    * Require the server to show a grant: called with the grant its certificate carries (undefined for
    * none) and its key, after the key was found trusted; a string refuses the server (UNAUTHENTICATED,
-   * `remoteCode` SERVER_NO_GRANT) before our certificate or anything else is sent. Must not throw.
+   * `remoteCode` SERVER_NO_GRANT) before anything of the protocol is sent (TLS 1.3 has already sent our
+   * certificate by then: a public key and our grant, no secret). Must not throw.
    * Session resumption is off with it (a resumed session shows no certificate).
    */
   serverGrant?: (grant: Uint8Array | undefined, serverKey: Uint8Array) => string | undefined;
