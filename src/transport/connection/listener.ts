@@ -43,6 +43,36 @@ export interface Secured {
   readonly resumed: boolean;
 }
 
+/**
+ * Tells `hooks.onRefused` (if any) that a connection from `remote` was dropped for `reason`. A hook that
+ * throws is reported as unhandled, never to the listener. Shared by every listener (TLS, TCP, WebSocket).
+ */
+export function reportRefused(
+  hooks: ListenHooks,
+  reason: RefusedReason,
+  error: TransportError,
+  remote: {
+    readonly address?: string | undefined;
+    readonly host?: string | undefined;
+    readonly port?: number | undefined;
+  },
+  peer?: PeerIdentity,
+): void {
+  if (!hooks.onRefused) return;
+  try {
+    hooks.onRefused({
+      reason,
+      error,
+      remoteAddress: remote.address,
+      remoteHost: remote.host,
+      remotePort: remote.port,
+      peer,
+    });
+  } catch (err) {
+    reportUnhandledError(err);
+  }
+}
+
 /** Where a connection comes from, read once at accept (a destroyed socket no longer knows). */
 export interface Remote {
   /** `host:port`, or undefined when the socket was gone before it was accepted. */
@@ -95,21 +125,8 @@ export async function startListener(spec: ListenerSpec): Promise<Listener> {
   const connectionsFrom = new Counter();
   let refusing = 0; // refused before the handshake, lingering until the client closes
 
-  const refuse = (reason: RefusedReason, error: TransportError, remote: Remote, peer?: PeerIdentity) => {
-    if (!spec.onRefused) return;
-    try {
-      spec.onRefused({
-        reason,
-        error,
-        remoteAddress: remote.address,
-        remoteHost: remote.host,
-        remotePort: remote.port,
-        peer,
-      });
-    } catch (err) {
-      reportUnhandledError(err);
-    }
-  };
+  const refuse = (reason: RefusedReason, error: TransportError, remote: Remote, peer?: PeerIdentity) =>
+    reportRefused(spec, reason, error, remote, peer);
 
   /**
    * Refuses a connection before its handshake: writes the transport's refusal, ends our side and

@@ -26,7 +26,7 @@ import {
 } from './connection.js';
 import { type Ed25519Signer, inbandVerdict } from './inband.js';
 import { canonicalOrigin } from './inband-codec.js';
-import { Counter } from './listener.js';
+import { Counter, reportRefused } from './listener.js';
 import { nodeSigner, nodeVerify } from './node-signer.js';
 import { RejectReason } from './prelude.js';
 import { serverAccept, serverReject } from './prelude-exchange.js';
@@ -147,21 +147,7 @@ export async function listenWebSocket(
     error: TransportError,
     remote: { address?: string; host?: string; port?: number },
     peer?: PeerIdentity,
-  ) => {
-    if (!options.onRefused) return;
-    try {
-      options.onRefused({
-        reason,
-        error,
-        remoteAddress: remote.address,
-        remoteHost: remote.host,
-        remotePort: remote.port,
-        peer,
-      });
-    } catch (err) {
-      reportUnhandledError(err);
-    }
-  };
+  ) => reportRefused(options, reason, error, remote, peer);
 
   const onUpgrade = (req: http.IncomingMessage, raw: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://x');
