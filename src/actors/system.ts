@@ -23,7 +23,7 @@ import type {
 import type { MuxConfig } from '../transport/mux/index.js';
 import { Session } from '../transport/mux/session.js';
 import { ActorCell, type ActorClass, type SupervisionStats } from './callee/cell.js';
-import { REFLECTION_ACTOR, RESERVED_PREFIX, reflectionActor } from './callee/reflection.js';
+import { REFLECTION_ACTOR, REFLECTION_CELLS, RESERVED_PREFIX, reflectionActor } from './callee/reflection.js';
 import { serveCallStream, serveChannel } from './callee/server.js';
 import { ChannelInvoker } from './caller/channel-invoker.js';
 import {
@@ -279,7 +279,8 @@ export class ActorSystem {
     const reflection = options.reflection ?? true;
     if (reflection !== false) {
       const allow = reflection === true ? undefined : reflection.allow;
-      const cls = reflectionActor(() => this.cells.values());
+      this.container.register(REFLECTION_CELLS, { useValue: () => this.cells.values() });
+      const cls = reflectionActor();
       const opts: ActorOptions = allow === undefined ? {} : { allow };
       verifyActorOptions(opts);
       this.cells.set(REFLECTION_ACTOR, this.newCell(REFLECTION_ACTOR, cls, opts));

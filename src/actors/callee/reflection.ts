@@ -8,6 +8,7 @@
  * Its replies are plain data (docs/PROTOCOL.md section 5.8), for clients in any language.
  */
 
+import { type InjectionToken, inject, injectable } from 'tsyringe';
 import { packageVersion } from '../../version.js';
 import { type Caller, callContext } from '../context.js';
 import { method } from '../decorators.js';
@@ -47,34 +48,44 @@ export interface Reflection {
   list(): ReflectedActor[];
 }
 
-/**
- * The reflection actor class of one system: `cells` gives the actors it hosts (read at each call, so
- * actors registered later are listed). The class takes no constructor parameters.
- */
-export function reflectionActor(cells: () => Iterable<ActorCell>): ActorClass<Reflection> {
-  const cls = class ReflectionActor implements Reflection {
-    ping(): PingReply {
-      return { time: Date.now(), version: packageVersion() };
-    }
+/** Token under which an actor system gives its reflection actor the cells it hosts (read at each call). */
+export const REFLECTION_CELLS: InjectionToken<() => Iterable<ActorCell>> = 'rxchan.reflectionCells';
 
-    /**
-     * The actors the caller may call, by name, each with the methods it may call (by name, with
-     * their kind); an actor with no such method is left out. Private names never appear (only the
-     * methods a ref can call do: see callableMethods).
-     */
-    list(): ReflectedActor[] {
-      const { caller } = callContext();
-      const out: ReflectedActor[] = [];
-      for (const cell of cells()) {
-        const methods = visibleMethods(cell, caller);
-        if (methods.length > 0) out.push({ actor: cell.name, methods });
-      }
-      return out.sort((a, b) => compare(a.actor, b.actor));
+/**
+ * The reflection actor: one class for every system (a class per system stayed reachable after the
+ * system closed, with the system behind it). Its system's cells come from its container
+ * ({@link REFLECTION_CELLS}), so actors registered later are listed.
+ */
+class ReflectionActor implements Reflection {
+  constructor(private readonly cells: () => Iterable<ActorCell>) {}
+
+  ping(): PingReply {
+    return { time: Date.now(), version: packageVersion() };
+  }
+
+  /**
+   * The actors the caller may call, by name, each with the methods it may call (by name, with their
+   * kind); an actor with no such method is left out. Private names never appear (only the methods a
+   * ref can call do: see callableMethods).
+   */
+  list(): ReflectedActor[] {
+    const { caller } = callContext();
+    const out: ReflectedActor[] = [];
+    for (const cell of this.cells()) {
+      const methods = visibleMethods(cell, caller);
+      if (methods.length > 0) out.push({ actor: cell.name, methods });
     }
-  };
-  // As `@method({ kind: 'unary' })` on each (a class expression takes no decorators).
-  for (const name of ['ping', 'list']) method({ kind: 'unary' })(cls.prototype, name, {});
-  return cls;
+    return out.sort((a, b) => compare(a.actor, b.actor));
+  }
+}
+// As `@method({ kind: 'unary' })` on each, and `@injectable()` with `@inject(REFLECTION_CELLS)`.
+for (const name of ['ping', 'list']) method({ kind: 'unary' })(ReflectionActor.prototype, name, {});
+inject(REFLECTION_CELLS)(ReflectionActor, undefined, 0);
+injectable()(ReflectionActor);
+
+/** The reflection actor class; register {@link REFLECTION_CELLS} in the container it resolves from. */
+export function reflectionActor(): ActorClass<Reflection> {
+  return ReflectionActor;
 }
 
 function visibleMethods(cell: ActorCell, caller: Caller): ReflectedMethod[] {
