@@ -11,6 +11,7 @@
  */
 import type { Observable } from 'rxjs';
 import type { Member, MemberInfo } from './member.js';
+import type { Placement, StateStore } from './placement.js';
 
 export interface Membership {
   /**
@@ -35,4 +36,11 @@ export interface Membership {
    * static provider has no leases: there it is `leave`). Idempotent.
    */
   close(): Promise<void>;
+  /**
+   * Where keyed actors live (placement.ts), when the provider offers it. The actor system serves keyed
+   * actors through it; without it, a keyed actor is served only by a system outside any cluster.
+   */
+  readonly placement?: Placement;
+  /** Durable state of keyed actors (placement.ts), when the provider offers it. */
+  readonly state?: StateStore;
 }
