@@ -7,7 +7,9 @@
 // leaves a stream or a counter behind, or keeps memory after GC: more than 16 MiB of live JS heap over
 // the round's baseline, or RSS more than 50 MiB above where round 2 left it (RSS does not come
 // all the way down after a 400 MiB peak: V8 keeps its grown young generation and the allocator its
-// pages, with the heap back at its baseline; a leak shows as growth from round to round).
+// pages, with the heap back at its baseline; a leak shows as growth from round to round), or a live
+// heap after GC more than 4 MiB above where round 2 left it (a leak of a few KiB per closed system or
+// connection grows it by a MiB or more per round; the heap after GC is otherwise flat within 1 MiB).
 // Run with --expose-gc for the memory figures (the npm script does):
 //
 //   npm run build && node --expose-gc scripts/soak.mjs
@@ -29,8 +31,10 @@ const rounds = [
 ];
 const RSS_SLACK_MIB = 50;
 const HEAP_SLACK_MIB = 16;
+const HEAP_GROWTH_MIB = 4;
 
 let plateau;
+let heapPlateau;
 
 function problems(r) {
   const out = [];
@@ -45,12 +49,19 @@ function problems(r) {
   if (s.server !== s.expected || s.clients !== s.expected) out.push(`streams left ${JSON.stringify(s)}`);
   if (r.connectionsAfterClose !== 0) out.push(`${r.connectionsAfterClose} connections left`);
   // The plateau is where the first round of the repeated (bigger) configuration left RSS.
-  if (round === 2) plateau = r.rss.after;
+  if (round === 2) {
+    plateau = r.rss.after;
+    heapPlateau = r.heap.after;
+  }
   if (r.rss.gc && plateau !== undefined && r.rss.after - plateau > RSS_SLACK_MIB) {
     out.push(`RSS +${(r.rss.after - plateau).toFixed(1)} MiB over round 2`);
   }
   if (r.rss.gc && r.heap.after - r.heap.baseline > HEAP_SLACK_MIB)
     out.push(`heap +${(r.heap.after - r.heap.baseline).toFixed(1)} MiB`);
+  if (r.rss.gc && heapPlateau !== undefined && r.heap.after - heapPlateau > HEAP_GROWTH_MIB)
+    out.push(
+      `heap after GC +${(r.heap.after - heapPlateau).toFixed(1)} MiB over round 2 (a leak across rounds)`,
+    );
   return out;
 }
 
