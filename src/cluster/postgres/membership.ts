@@ -31,7 +31,7 @@ import { freezeMember, type Member, type MemberInfo, sortMembers, verifyMember }
 import type { Membership } from '../membership.js';
 import type { Placement, StateStore } from '../placement.js';
 import { LeaseClock } from './lease.js';
-import { DEFAULT_SCHEMA, membersChannel, migrate, verifySchemaName } from './schema.js';
+import { DEFAULT_SCHEMA, membersChannel, migrate, type Queryable, verifySchemaName } from './schema.js';
 import { PostgresStore } from './store.js';
 
 /** Where the database is: a connection string, or the usual fields. */
@@ -73,7 +73,7 @@ export function postgresMembership(options: PostgresMembershipOptions): Membersh
   return new PostgresMembership(options, schema, config);
 }
 
-interface MemberRow {
+type MemberRow = {
   key_id: string;
   tls_host: string | null;
   tls_port: number | null;
@@ -81,7 +81,7 @@ interface MemberRow {
   actors: string[];
   load: number;
   remaining_ms: number;
-}
+};
 
 class PostgresMembership implements Membership {
   readonly #options: PostgresMembershipOptions;
@@ -101,6 +101,8 @@ class PostgresMembership implements Membership {
   #timers: NodeJS.Timeout[] = [];
   #expiryTimer: NodeJS.Timeout | undefined;
   #beating = false;
+  /** The tail of the queries queued on the query connection. */
+  #queue: Promise<void> = Promise.resolve();
   /** A read is running; `#again` asks for one more after it. */
   #reading: Promise<void> | undefined;
   #again = false;
@@ -116,7 +118,7 @@ class PostgresMembership implements Membership {
       lease: this.#lease,
       maxStateBytes: config.maxStateBytes,
       self: () => (this.#state === 'joined' ? this.#self?.keyId : undefined),
-      database: () => this.#database(),
+      database: async () => ({ query: (text, values) => this.#query(text, values) }),
     });
   }
 
@@ -176,7 +178,7 @@ class PostgresMembership implements Membership {
     verifyMember(next, 'self');
     this.#self = freezeMember(next);
     const sentAt = performance.now();
-    await this.#upsert(await this.#database());
+    await this.#upsert({ query: (text, values) => this.#query(text, values) });
     if (this.#state === 'joined') this.#lease.renewed(sentAt);
   }
 
@@ -203,6 +205,19 @@ class PostgresMembership implements Membership {
     this.#lease.end();
     await this.#release();
     this.#subject.complete();
+  }
+
+  /**
+   * One query on the query connection, after the ones queued before it (pg runs one query at a time
+   * per connection): claims, state and reads share it.
+   */
+  #query<R extends Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }> {
+    const run = this.#queue.then(async () => (await this.#database()).query<R>(text, values));
+    this.#queue = run.then(
+      () => {},
+      () => {},
+    );
+    return run;
   }
 
   /** The query connection, opened (again) when missing. */
@@ -275,7 +290,7 @@ class PostgresMembership implements Membership {
   }
 
   /** Writes this node's row and renews its lease (recreating the row if it was removed). */
-  async #upsert(db: Client): Promise<void> {
+  async #upsert(db: Queryable): Promise<void> {
     const s = this.#self!;
     await db.query(
       `INSERT INTO ${this.#schema}.members AS m
@@ -333,16 +348,12 @@ class PostgresMembership implements Membership {
    */
   #cleanup(): void {
     if (this.#state !== 'joined') return;
-    this.#database()
-      .then((db) =>
-        db.query(
-          `WITH lock AS (SELECT pg_try_advisory_xact_lock(hashtext($1)) AS got)
+    this.#query(
+      `WITH lock AS (SELECT pg_try_advisory_xact_lock(hashtext($1)) AS got)
            DELETE FROM ${this.#schema}.members
             WHERE (SELECT got FROM lock) AND lease_expires_at < now() - $2 * interval '1 millisecond'`,
-          [`rxchan.cleanup:${this.#schema}`, this.#config.expiredRetentionMs],
-        ),
-      )
-      .catch((err) => this.#report(err));
+      [`rxchan.cleanup:${this.#schema}`, this.#config.expiredRetentionMs],
+    ).catch((err) => this.#report(err));
   }
 
   /** A read now (or right after the one running), and the listener back if it was lost. */
@@ -372,8 +383,7 @@ class PostgresMembership implements Membership {
   }
 
   async #readOnce(): Promise<void> {
-    const db = await this.#database();
-    const { rows } = await db.query<MemberRow>(
+    const { rows } = await this.#query<MemberRow>(
       `SELECT key_id, tls_host, tls_port, ws_url, actors, load,
               (extract(epoch FROM lease_expires_at - now()) * 1000)::float8 AS remaining_ms
          FROM ${this.#schema}.members WHERE lease_expires_at > now()`,

@@ -104,7 +104,10 @@ export class PostgresStore implements Placement, StateStore {
   async save(actor: string, key: string, value: unknown, expected: number): Promise<number> {
     const self = this.#joined();
     if (!Number.isSafeInteger(expected) || expected < 0) {
-      throw rpcError('INVALID_ARGUMENT', `cluster: expected version must be an integer >= 0, got ${expected}`);
+      throw rpcError(
+        'INVALID_ARGUMENT',
+        `cluster: expected version must be an integer >= 0, got ${expected}`,
+      );
     }
     let bytes: Uint8Array | null = null;
     if (value !== undefined) {
