@@ -442,6 +442,22 @@ const HITS: Readonly<Record<string, readonly Hit[]>> = {
   'MembershipConfig.connectTimeoutMs': [
     { file: `${cluster}/postgres-membership.spec.ts`, has: 'connectTimeoutMs: a join against a database' },
   ],
+  'MembershipConfig.heartbeatTimeoutMs': [
+    { file: `${cluster}/postgres-placement.spec.ts`, has: 'heartbeatTimeoutMs: a node whose renewals hang' },
+  ],
+  'MembershipConfig.fenceMarginMs': [
+    { file: `${cluster}/postgres-placement.spec.ts`, has: 'fenceMarginMs, heartbeatTimeoutMs: a node' },
+    { file: `${cluster}/postgres-placement.spec.ts`, has: 'fencing: lease$ turns fenced before' },
+  ],
+  'MembershipConfig.expiredRetentionMs': [
+    {
+      file: `${cluster}/postgres-placement.spec.ts`,
+      has: 'expiredRetentionMs: a refresh deletes member rows',
+    },
+  ],
+  'MembershipConfig.maxStateBytes': [
+    { file: `${cluster}/postgres-placement.spec.ts`, has: 'maxStateBytes: a state over the limit' },
+  ],
 };
 
 /**

@@ -21,8 +21,21 @@ describe('membership config', () => {
       heartbeatMs: 3_000,
       refreshMs: 30_000,
       connectTimeoutMs: 5_000,
+      heartbeatTimeoutMs: 3_000,
+      fenceMarginMs: 1_000,
+      expiredRetentionMs: 3_600_000,
+      maxStateBytes: 1_048_576,
     });
     assert.deepEqual(resolveMembershipConfig(), defaultMembershipConfig());
+  });
+
+  it('heartbeatTimeoutMs follows heartbeatMs, fenceMarginMs a fifth of a short leaseMs, unless given', () => {
+    const c = resolveMembershipConfig({ leaseMs: 600, heartbeatMs: 100 });
+    assert.equal(c.heartbeatTimeoutMs, 100);
+    assert.equal(c.fenceMarginMs, 120);
+    const d = resolveMembershipConfig({ heartbeatTimeoutMs: 500, fenceMarginMs: 0 });
+    assert.equal(d.heartbeatTimeoutMs, 500);
+    assert.equal(d.fenceMarginMs, 0);
   });
 
   it('docs/CLUSTER.md section 4 lists every field with its default', () => {
@@ -43,6 +56,18 @@ describe('membership config', () => {
       () => resolveMembershipConfig({ leaseMs: 1_000, heartbeatMs: 600 }),
       invalid('leaseMs must be at least 2 × heartbeatMs'),
     );
+    assert.throws(() => resolveMembershipConfig({ fenceMarginMs: 7_000 }), invalid('fenceMarginMs'));
+    assert.throws(() => resolveMembershipConfig({ fenceMarginMs: -1 }), invalid('fenceMarginMs'));
+    assert.throws(
+      () => resolveMembershipConfig({ heartbeatTimeoutMs: 9_500 }),
+      invalid('heartbeatTimeoutMs'),
+    );
+    assert.throws(() => resolveMembershipConfig({ heartbeatTimeoutMs: 5 }), invalid('heartbeatTimeoutMs'));
+    assert.throws(
+      () => resolveMembershipConfig({ expiredRetentionMs: 5_000 }),
+      invalid('expiredRetentionMs'),
+    );
+    assert.throws(() => resolveMembershipConfig({ maxStateBytes: 0 }), invalid('maxStateBytes'));
   });
 
   it('postgresMembership checks its config and schema name before connecting', () => {

@@ -29,6 +29,8 @@ export const COLUMNS: Record<string, string[]> = {
     'renewed_at',
     'lease_expires_at',
   ],
+  placements: ['actor', 'key', 'owner_key_id', 'claimed_at'],
+  actor_state: ['actor', 'key', 'version', 'value', 'updated_at'],
 };
 
 // dist/specs/cluster/postgres-schema.spec.js -> the repository root is three levels up.

@@ -2,6 +2,12 @@
  * The `static` membership provider: a fixed list of nodes, for one machine or a fixed fleet. No store,
  * no leases: a listed node is a member whether it runs or not (a dial to it fails UNAVAILABLE).
  *
+ * Keyed actors: `placement` places (actor, key) by rendezvous: its owner is the first of
+ * `rendezvousOrder` over the members listing the actor, computed alike by every node that has the same
+ * list. Nothing is stored, so it is at most one activation per key only while every node has the same
+ * list and honours it; there is no durable state (`state` is undefined). `lease$` is `valid` from join
+ * until leave/close.
+ *
  * ```ts
  * const m = staticMembership([{ keyId: b.id, addresses: { tls: { host: '10.0.0.2', port: 7000 } }, actors: ['calc'], load: 0 }]);
  * await m.join({ keyId: a.id, addresses: { tls: { host: '10.0.0.1', port: 7000 } }, actors: ['calc'], load: 0 });
@@ -10,9 +16,12 @@
  * ```
  */
 import { BehaviorSubject } from 'rxjs';
+import { rpcError } from '../actors/errors.js';
 import { transportError } from '../transport/errors.js';
 import { freezeMember as copy, type Member, type MemberInfo, sortMembers, verifyMember } from './member.js';
 import type { Membership } from './membership.js';
+import { type Claim, ClusterReason, type LeaseState, type Placement } from './placement.js';
+import { rendezvousOrder } from './rendezvous.js';
 
 type State = 'new' | 'joined' | 'done';
 
@@ -37,10 +46,34 @@ class StaticMembership implements Membership {
   readonly #subject: BehaviorSubject<readonly Member[]>;
   #self: Member | undefined;
   #state: State = 'new';
+  readonly #lease = new BehaviorSubject<LeaseState>('fenced');
+  readonly placement: Placement;
 
   constructor(fixed: Map<string, Member>) {
     this.#fixed = fixed;
     this.#subject = new BehaviorSubject(this.#list());
+    this.placement = {
+      claim: async (actor, key) => this.#claim(actor, key),
+      release: async () => {},
+      lease$: this.#lease.asObservable(),
+    };
+  }
+
+  /**
+   * The first member listing `actor` in rendezvous order (this node when none lists it). Rejects
+   * UNAVAILABLE reason FENCED before join and after leave.
+   */
+  #claim(actor: string, key: string): Claim {
+    if (this.#state !== 'joined') {
+      throw rpcError('UNAVAILABLE', 'cluster: fenced: not joined', { reason: ClusterReason.FENCED });
+    }
+    const [first] = rendezvousOrder(
+      this.#subject.value.filter((m) => m.actors.includes(actor)),
+      actor,
+      key,
+    );
+    // No member lists the actor: this node is asked, so it serves it.
+    return { owner: first?.keyId ?? this.#self!.keyId };
   }
 
   get members$() {
@@ -61,6 +94,7 @@ class StaticMembership implements Membership {
     this.#self = copy(self);
     this.#state = 'joined';
     this.#subject.next(this.#list());
+    this.#lease.next('valid');
   }
 
   async update(change: Partial<Omit<MemberInfo, 'keyId'>>): Promise<void> {
@@ -78,6 +112,8 @@ class StaticMembership implements Membership {
     this.#self = undefined;
     this.#subject.next(this.#list());
     this.#subject.complete();
+    this.#lease.next('fenced');
+    this.#lease.complete();
   }
 
   close(): Promise<void> {

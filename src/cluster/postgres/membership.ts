@@ -12,16 +12,27 @@
  * a row is used only once the key it names has proven itself in a handshake and holds a grant signed by
  * the cluster admin. Rows that are not even well-formed are skipped here.
  *
- * Each node holds two connections: one for its queries (migration, heartbeats, reads), one that only
- * LISTENs. Either is opened again when lost, by the next heartbeat or read.
+ * Each node holds three connections: one for its queries (migration, reads, claims, state), one for
+ * its lease renewals only (so that a burst of claims never delays a renewal), one that only LISTENs.
+ * Each is opened again when lost, by the next heartbeat or read. A renewal that takes longer than
+ * heartbeatTimeoutMs has its connection destroyed (its socket, so a hung server cannot hold it).
+ *
+ * Keyed actors: `placement` and `state` (store.ts) keep claims and state in the same database, and
+ * `placement.lease$` is this node's lease as it judges it (lease.ts). Every refresh also deletes member
+ * rows expired for longer than expiredRetentionMs, with their claims (one node at a time, under an
+ * advisory lock).
  */
+import { Socket } from 'node:net';
 import type { Client, ClientConfig } from 'pg';
 import { BehaviorSubject, type Observable } from 'rxjs';
 import { transportError } from '../../transport/errors.js';
 import { type MembershipConfig, resolveMembershipConfig } from '../config.js';
 import { freezeMember, type Member, type MemberInfo, sortMembers, verifyMember } from '../member.js';
 import type { Membership } from '../membership.js';
-import { DEFAULT_SCHEMA, membersChannel, migrate, verifySchemaName } from './schema.js';
+import type { Placement, StateStore } from '../placement.js';
+import { LeaseClock } from './lease.js';
+import { DEFAULT_SCHEMA, membersChannel, migrate, type Queryable, verifySchemaName } from './schema.js';
+import { PostgresStore } from './store.js';
 
 /** Where the database is: a connection string, or the usual fields. */
 export type PostgresConnection =
@@ -40,7 +51,7 @@ export interface PostgresMembershipOptions {
   readonly connection: PostgresConnection;
   /** The schema holding rxchan's tables. Default 'rxchan'. */
   readonly schema?: string;
-  /** Lease, heartbeat, refresh and connect timings; defaults in `defaultMembershipConfig()`. */
+  /** Lease, heartbeat, refresh, connect and fencing timings, state limit; defaults in `defaultMembershipConfig()`. */
   readonly config?: Partial<MembershipConfig>;
   /**
    * Told of each failure after `join`: a heartbeat, a read or a reconnection that failed. The provider
@@ -62,7 +73,7 @@ export function postgresMembership(options: PostgresMembershipOptions): Membersh
   return new PostgresMembership(options, schema, config);
 }
 
-interface MemberRow {
+type MemberRow = {
   key_id: string;
   tls_host: string | null;
   tls_port: number | null;
@@ -70,7 +81,7 @@ interface MemberRow {
   actors: string[];
   load: number;
   remaining_ms: number;
-}
+};
 
 class PostgresMembership implements Membership {
   readonly #options: PostgresMembershipOptions;
@@ -82,9 +93,16 @@ class PostgresMembership implements Membership {
   #pg: typeof import('pg').default | undefined;
   #db: Client | undefined;
   #listener: Client | undefined;
+  /** The renewal connection. */
+  #beat: Client | undefined;
+  readonly #sockets = new WeakMap<Client, Socket>();
+  readonly #lease: LeaseClock;
+  readonly #store: PostgresStore;
   #timers: NodeJS.Timeout[] = [];
   #expiryTimer: NodeJS.Timeout | undefined;
   #beating = false;
+  /** The tail of the queries queued on the query connection. */
+  #queue: Promise<void> = Promise.resolve();
   /** A read is running; `#again` asks for one more after it. */
   #reading: Promise<void> | undefined;
   #again = false;
@@ -94,6 +112,22 @@ class PostgresMembership implements Membership {
     this.#options = options;
     this.#schema = schema;
     this.#config = config;
+    this.#lease = new LeaseClock(config.leaseMs - config.fenceMarginMs);
+    this.#store = new PostgresStore({
+      schema,
+      lease: this.#lease,
+      maxStateBytes: config.maxStateBytes,
+      self: () => (this.#state === 'joined' ? this.#self?.keyId : undefined),
+      database: async () => ({ query: (text, values) => this.#query(text, values) }),
+    });
+  }
+
+  get placement(): Placement {
+    return this.#store;
+  }
+
+  get state(): StateStore {
+    return this.#store;
   }
 
   get members$(): Observable<readonly Member[]> {
@@ -109,24 +143,31 @@ class PostgresMembership implements Membership {
     verifyMember(self, 'self');
     this.#state = 'joining';
     this.#self = freezeMember(self);
+    let sentAt = 0;
     try {
       this.#pg = (await import('pg')).default;
       const db = await this.#database();
       await migrate(db, this.#schema);
-      await this.#upsert();
+      sentAt = performance.now();
+      await this.#upsert(db);
       await this.#listen();
       await this.#read();
     } catch (err) {
       this.#state = 'done';
+      this.#lease.end();
       await this.#release();
       this.#subject.complete();
       throw err;
     }
     if (this.#state !== 'joining') return; // left or closed meanwhile
     this.#state = 'joined';
+    this.#lease.renewed(sentAt);
     this.#timers.push(
       setInterval(() => this.#heartbeat(), this.#config.heartbeatMs),
-      setInterval(() => this.#refresh(), this.#config.refreshMs),
+      setInterval(() => {
+        this.#refresh();
+        this.#cleanup();
+      }, this.#config.refreshMs),
     );
   }
 
@@ -136,7 +177,9 @@ class PostgresMembership implements Membership {
     const next = { ...this.#self, ...change, keyId: this.#self.keyId };
     verifyMember(next, 'self');
     this.#self = freezeMember(next);
-    await this.#upsert();
+    const sentAt = performance.now();
+    await this.#upsert({ query: (text, values) => this.#query(text, values) });
+    if (this.#state === 'joined') this.#lease.renewed(sentAt);
   }
 
   async leave(): Promise<void> {
@@ -144,6 +187,7 @@ class PostgresMembership implements Membership {
     if (was === 'done') return;
     this.#state = 'done';
     this.#stopTimers();
+    this.#lease.end();
     try {
       if (was !== 'new' && this.#db && this.#self) {
         await this.#db.query(`DELETE FROM ${this.#schema}.members WHERE key_id = $1`, [this.#self.keyId]);
@@ -158,8 +202,22 @@ class PostgresMembership implements Membership {
     if (this.#state === 'done') return;
     this.#state = 'done';
     this.#stopTimers();
+    this.#lease.end();
     await this.#release();
     this.#subject.complete();
+  }
+
+  /**
+   * One query on the query connection, after the ones queued before it (pg runs one query at a time
+   * per connection): claims, state and reads share it.
+   */
+  #query<R extends Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }> {
+    const run = this.#queue.then(async () => (await this.#database()).query<R>(text, values));
+    this.#queue = run.then(
+      () => {},
+      () => {},
+    );
+    return run;
   }
 
   /** The query connection, opened (again) when missing. */
@@ -172,6 +230,20 @@ class PostgresMembership implements Membership {
     return db;
   }
 
+  /** The renewal connection, opened (again) when missing. */
+  async #beatDatabase(): Promise<Client> {
+    if (this.#beat) return this.#beat;
+    const db = await this.#connect((lost) => {
+      if (this.#beat === lost) this.#beat = undefined;
+    });
+    if (this.#state === 'done') {
+      await db.end().catch(() => {});
+      throw new Error('cluster: membership left or closed');
+    }
+    this.#beat = db;
+    return db;
+  }
+
   /**
    * A connected client that calls `lost` with itself when its connection fails or ends (which may be
    * during the connect). Rejects with pg's error when it cannot connect within connectTimeoutMs.
@@ -180,7 +252,14 @@ class PostgresMembership implements Membership {
     const pg = this.#pg!;
     const c = this.#options.connection;
     const base: ClientConfig = typeof c === 'string' ? { connectionString: c } : { ...c };
-    const client = new pg.Client({ ...base, connectionTimeoutMillis: this.#config.connectTimeoutMs });
+    // Our own socket (pg's documented `stream` option), so that a hung connection can be destroyed.
+    const socket = new Socket();
+    const client = new pg.Client({
+      ...base,
+      connectionTimeoutMillis: this.#config.connectTimeoutMs,
+      stream: () => socket,
+    });
+    this.#sockets.set(client, socket);
     client.on('error', (err) => {
       lost(client);
       this.#report(err);
@@ -211,9 +290,8 @@ class PostgresMembership implements Membership {
   }
 
   /** Writes this node's row and renews its lease (recreating the row if it was removed). */
-  async #upsert(): Promise<void> {
+  async #upsert(db: Queryable): Promise<void> {
     const s = this.#self!;
-    const db = await this.#database();
     await db.query(
       `INSERT INTO ${this.#schema}.members AS m
          (key_id, tls_host, tls_port, ws_url, actors, load, lease_expires_at)
@@ -235,14 +313,47 @@ class PostgresMembership implements Membership {
     );
   }
 
+  /**
+   * One renewal on the renewal connection, within heartbeatTimeoutMs (connecting included): past it,
+   * that connection is destroyed and the failure reported. A success makes the lease valid until its
+   * send time + leaseMs - fenceMarginMs.
+   */
   #heartbeat(): void {
     if (this.#state !== 'joined' || this.#beating) return;
     this.#beating = true;
-    this.#upsert()
+    const sentAt = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const stuck = this.#beat;
+        this.#beat = undefined;
+        if (stuck) this.#sockets.get(stuck)?.destroy();
+        reject(new Error(`cluster: lease renewal took longer than ${this.#config.heartbeatTimeoutMs} ms`));
+      }, this.#config.heartbeatTimeoutMs);
+    });
+    Promise.race([this.#beatDatabase().then((db) => this.#upsert(db)), timeout])
+      .then(() => {
+        if (this.#state === 'joined') this.#lease.renewed(sentAt);
+      })
       .catch((err) => this.#report(err))
       .finally(() => {
+        clearTimeout(timer);
         this.#beating = false;
       });
+  }
+
+  /**
+   * Deletes member rows expired for longer than expiredRetentionMs (their claims go with them: ON
+   * DELETE CASCADE), unless another node is doing it now (a transaction-scoped advisory lock, tried).
+   */
+  #cleanup(): void {
+    if (this.#state !== 'joined') return;
+    this.#query(
+      `WITH lock AS (SELECT pg_try_advisory_xact_lock(hashtext($1)) AS got)
+           DELETE FROM ${this.#schema}.members
+            WHERE (SELECT got FROM lock) AND lease_expires_at < now() - $2 * interval '1 millisecond'`,
+      [`rxchan.cleanup:${this.#schema}`, this.#config.expiredRetentionMs],
+    ).catch((err) => this.#report(err));
   }
 
   /** A read now (or right after the one running), and the listener back if it was lost. */
@@ -272,8 +383,7 @@ class PostgresMembership implements Membership {
   }
 
   async #readOnce(): Promise<void> {
-    const db = await this.#database();
-    const { rows } = await db.query<MemberRow>(
+    const { rows } = await this.#query<MemberRow>(
       `SELECT key_id, tls_host, tls_port, ws_url, actors, load,
               (extract(epoch FROM lease_expires_at - now()) * 1000)::float8 AS remaining_ms
          FROM ${this.#schema}.members WHERE lease_expires_at > now()`,
@@ -302,10 +412,25 @@ class PostgresMembership implements Membership {
   }
 
   async #release(): Promise<void> {
-    const clients = [this.#listener, this.#db];
+    const clients = [this.#listener, this.#db, this.#beat];
     this.#listener = undefined;
     this.#db = undefined;
-    await Promise.all(clients.map((c) => c?.end().catch(() => {})));
+    this.#beat = undefined;
+    // A connection whose query hangs may never finish ending: its socket is destroyed after a second.
+    await Promise.all(
+      clients.map(async (c) => {
+        if (!c) return;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          c.end().catch(() => {}),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, 1_000);
+          }),
+        ]);
+        clearTimeout(timer);
+        this.#sockets.get(c)?.destroy();
+      }),
+    );
   }
 
   #report(err: unknown): void {

@@ -79,6 +79,28 @@ export const MIGRATIONS: readonly Migration[] = [
         FOR EACH ROW EXECUTE FUNCTION ${s}.members_notify();
     `,
   },
+  {
+    version: 2,
+    name: 'placements',
+    sql: (s) => `
+      CREATE TABLE ${s}.placements (
+        actor text NOT NULL,
+        key text NOT NULL,
+        owner_key_id text NOT NULL REFERENCES ${s}.members (key_id) ON DELETE CASCADE,
+        claimed_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (actor, key)
+      );
+      CREATE INDEX placements_owner_key_id ON ${s}.placements (owner_key_id);
+      CREATE TABLE ${s}.actor_state (
+        actor text NOT NULL,
+        key text NOT NULL,
+        version bigint NOT NULL CHECK (version >= 1),
+        value bytea,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (actor, key)
+      );
+    `,
+  },
 ];
 
 /** The version a fully migrated schema has. */
