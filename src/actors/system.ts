@@ -130,7 +130,8 @@ export interface ClusterOptions {
   /**
    * This node's grant from the admin key (signGrant): carried in its certificates, as a listener (so
    * cluster refs accept it) and as a dialer (so members whose authorized keys trust the admin with
-   * `@admin` accept it).
+   * `@admin` accept it); shown in the in-band handshake of its WebSocket listeners, and of its dials
+   * to WebSocket members, alike.
    */
   grant: Uint8Array;
 }
@@ -478,15 +479,16 @@ export class ActorSystem {
     if (!identity) throw rpcError('INVALID_ARGUMENT', 'listen needs an identity');
     if (!authorizedKeys) throw rpcError('INVALID_ARGUMENT', 'listen needs authorizedKeys');
     if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
+    const grant = this.options.cluster?.grant;
     if (options.websocket) {
       const { websocket, host: _host, port: _port, ...connection } = options;
-      const listener = await listenWebSocket({ ...connection, ...websocket, identity, authorizedKeys }, (c) =>
-        this.serve(c),
+      const listener = await listenWebSocket(
+        { ...connection, ...websocket, identity, authorizedKeys, ...(grant ? { grant } : {}) },
+        (c) => this.serve(c),
       );
       this.listeners.push(listener);
       return { host: listener.host, port: listener.port, url: listener.url };
     }
-    const grant = this.options.cluster?.grant;
     const listener = await listenTls(
       {
         ...options,
