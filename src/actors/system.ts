@@ -651,7 +651,8 @@ export class ActorSystem {
     if (!identity) throw rpcError('INVALID_ARGUMENT', 'dialling a peer needs an identity');
     if (isUrlPeer(peer)) {
       if (peer.key === undefined) throw rpcError('INVALID_ARGUMENT', `peer ${peer.url} has no key`);
-      return dialWebSocket({ identity, url: peer.url, serverKey: peer.key });
+      const grant = peer.grant;
+      return dialWebSocket({ identity, url: peer.url, serverKey: peer.key, ...(grant ? { grant } : {}) });
     }
     if (peer.key === undefined)
       throw rpcError('INVALID_ARGUMENT', `peer ${peer.host}:${peer.port} has no key`);
