@@ -28,7 +28,6 @@ import { serveCallStream, serveChannel } from './callee/server.js';
 import { ChannelInvoker } from './caller/channel-invoker.js';
 import {
   closeLink,
-  type HostPeer,
   isPortPeer,
   isUrlPeer,
   type Peer,
@@ -36,7 +35,7 @@ import {
   peerKey,
   RemoteInvoker,
 } from './caller/client.js';
-import { ClusterInvoker } from './caller/cluster-invoker.js';
+import { ClusterInvoker, type MemberPeer } from './caller/cluster-invoker.js';
 import { LocalInvoker } from './caller/local.js';
 import { makeRef } from './caller/ref.js';
 import { type ActorsConfig, resolveConfig } from './config.js';
@@ -130,7 +129,8 @@ export interface ClusterOptions {
   /**
    * This node's grant from the admin key (signGrant): carried in its certificates, as a listener (so
    * cluster refs accept it) and as a dialer (so members whose authorized keys trust the admin with
-   * `@admin` accept it).
+   * `@admin` accept it); shown in the in-band handshake of its WebSocket listeners, and of its dials
+   * to WebSocket members, alike.
    */
   grant: Uint8Array;
 }
@@ -251,6 +251,8 @@ export class ActorSystem {
   private readonly members = new Map<string, PeerClient>();
   private joined = false;
   private readonly tlsListeners = new WeakSet<Listener>();
+  /** The URLs of this system's WebSocket listeners, in the order they were made (joinCluster announces the first). */
+  private readonly wsUrls: string[] = [];
 
   constructor(private readonly options: ActorSystemOptions = {}) {
     this.config = resolveConfig(options.config);
@@ -391,8 +393,9 @@ export class ActorSystem {
   /**
    * A typed ref to the actor `name` somewhere in the cluster (`options.cluster`): each call goes to the
    * next live member whose row lists `name` (round robin, in key id order), over TLS to the address its
-   * row gives, pinned to the key its row names, and only if that member's certificate carries a valid
-   * grant from the cluster admin key (else the handshake is refused before anything is sent). A member
+   * row gives (a member with only a WebSocket URL: over WebSocket to it), pinned to the key its row
+   * names, and only if that member's certificate (in-band: its proof) carries a valid grant from the
+   * cluster admin key (else the handshake is refused before anything of the protocol is sent). A member
    * that cannot be reached so (refused, down, no grant, another key) is skipped for the same call, then
    * for `reconnectBaseMs` and more (backoff); once sent, a call is never sent again. Fails UNAVAILABLE
    * when no member could take the call. Throws RpcError INVALID_ARGUMENT without `options.cluster` or an
@@ -401,15 +404,18 @@ export class ActorSystem {
   clusterRef<T>(name: string, options: CallOptions = {}): Ref<T> {
     const cluster = this.clusterOptions();
     const routes = {
-      candidates: (actor: string): HostPeer[] => {
-        const out: HostPeer[] = [];
+      candidates: (actor: string): MemberPeer[] => {
+        const out: MemberPeer[] = [];
         for (const m of cluster.membership.members()) {
-          const tls = m.addresses.tls;
-          if (tls && m.actors.includes(actor)) out.push({ host: tls.host, port: tls.port, key: m.keyId });
+          if (!m.actors.includes(actor)) continue;
+          // TLS when the member serves it (its keys are the TLS keys), else its WebSocket.
+          const { tls, ws } = m.addresses;
+          if (tls) out.push({ host: tls.host, port: tls.port, key: m.keyId });
+          else if (ws) out.push({ url: ws, key: m.keyId });
         }
         return out;
       },
-      clientFor: (peer: HostPeer): PeerClient => {
+      clientFor: (peer: MemberPeer): PeerClient => {
         const key = peerKey(peer);
         let client = this.members.get(key);
         if (!client) {
@@ -424,19 +430,25 @@ export class ActorSystem {
 
   /**
    * Announce this node to `options.cluster.membership`: its key, the address of its first TLS listener
-   * and the actors registered now (actors registered later are not announced), load 0. Call it after
-   * `listen()` and `register()`. `close()` leaves the cluster first. Rejects RpcError INVALID_ARGUMENT
-   * without `options.cluster`, an identity or a TLS listener; or as the provider's `join` does.
+   * and the URL of its first WebSocket listener (either may be missing, not both), and the actors
+   * registered now (actors registered later are not announced), load 0. Call it after `listen()` and
+   * `register()`. `close()` leaves the cluster first. Rejects RpcError INVALID_ARGUMENT without
+   * `options.cluster`, an identity or a TLS or WebSocket listener; or as the provider's `join` does.
    */
   async joinCluster(): Promise<void> {
     const cluster = this.clusterOptions();
     if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
     const tls = this.listeners.find((l) => this.tlsListeners.has(l));
-    if (!tls) throw rpcError('INVALID_ARGUMENT', 'joinCluster needs a TLS listener: listen() first');
+    const ws = this.wsUrls[0];
+    if (!tls && ws === undefined)
+      throw rpcError('INVALID_ARGUMENT', 'joinCluster needs a TLS or WebSocket listener: listen() first');
     const actors = [...this.cells.keys()].filter((n) => !n.startsWith(RESERVED_PREFIX));
     await cluster.membership.join({
       keyId: this.options.identity!.id,
-      addresses: { tls: { host: tls.host, port: tls.port } },
+      addresses: {
+        ...(tls ? { tls: { host: tls.host, port: tls.port } } : {}),
+        ...(ws !== undefined ? { ws } : {}),
+      },
       actors,
       load: 0,
     });
@@ -450,19 +462,23 @@ export class ActorSystem {
     return cluster;
   }
 
-  /** Dial a member: its row's key pinned, its grant from the admin key required, ours presented. */
-  private async dialMember(peer: HostPeer): Promise<Link> {
+  /**
+   * Dial a member over TLS or WebSocket: its row's key pinned, its grant from the admin key required
+   * (in its certificate, or its in-band proof), ours presented.
+   */
+  private async dialMember(peer: MemberPeer): Promise<Link> {
     if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
     const { identity } = this.options;
     const cluster = this.clusterOptions();
-    const connection = await dialTls({
+    const trust = {
       identity: identity!,
-      host: peer.host,
-      port: peer.port,
       serverKey: peer.key!,
       grant: cluster.grant,
       serverGrant: memberGrantCheck(cluster.adminKey),
-    });
+    };
+    const connection = isUrlPeer(peer)
+      ? await dialWebSocket({ ...trust, url: peer.url })
+      : await dialTls({ ...trust, host: peer.host, port: peer.port });
     const link = this.attach(connection);
     if (!link) throw rpcError('UNAVAILABLE', 'the actor system is closed');
     return link;
@@ -478,15 +494,17 @@ export class ActorSystem {
     if (!identity) throw rpcError('INVALID_ARGUMENT', 'listen needs an identity');
     if (!authorizedKeys) throw rpcError('INVALID_ARGUMENT', 'listen needs authorizedKeys');
     if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
+    const grant = this.options.cluster?.grant;
     if (options.websocket) {
       const { websocket, host: _host, port: _port, ...connection } = options;
-      const listener = await listenWebSocket({ ...connection, ...websocket, identity, authorizedKeys }, (c) =>
-        this.serve(c),
+      const listener = await listenWebSocket(
+        { ...connection, ...websocket, identity, authorizedKeys, ...(grant ? { grant } : {}) },
+        (c) => this.serve(c),
       );
       this.listeners.push(listener);
+      this.wsUrls.push(listener.url);
       return { host: listener.host, port: listener.port, url: listener.url };
     }
-    const grant = this.options.cluster?.grant;
     const listener = await listenTls(
       {
         ...options,
@@ -649,7 +667,8 @@ export class ActorSystem {
     if (!identity) throw rpcError('INVALID_ARGUMENT', 'dialling a peer needs an identity');
     if (isUrlPeer(peer)) {
       if (peer.key === undefined) throw rpcError('INVALID_ARGUMENT', `peer ${peer.url} has no key`);
-      return dialWebSocket({ identity, url: peer.url, serverKey: peer.key });
+      const grant = peer.grant;
+      return dialWebSocket({ identity, url: peer.url, serverKey: peer.key, ...(grant ? { grant } : {}) });
     }
     if (peer.key === undefined)
       throw rpcError('INVALID_ARGUMENT', `peer ${peer.host}:${peer.port} has no key`);

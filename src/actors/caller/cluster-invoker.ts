@@ -2,8 +2,9 @@
  * Calls to an actor by name over a cluster's members (docs/CLUSTER.md section 5): each call goes to a
  * live member that lists the actor, in turn (round robin over the members in key id order).
  *
- * A member is reached only through `clientFor`, which dials its TLS address pinned to the key its row
- * names and requires that key's grant from the cluster admin (system.ts): a row is a hint, the
+ * A member is reached only through `clientFor`, which dials its TLS address (or, lacking one, its
+ * WebSocket URL) pinned to the key its row names and requires that key's grant from the cluster admin,
+ * in its certificate or its in-band proof (system.ts): a row is a hint, the
  * handshake is the proof. A member whose dial fails (refused, unreachable, no grant, another key) is
  * skipped and the next one tried, for the same call: nothing of the call was sent. Once the call is
  * on a connection it is never sent again elsewhere, whatever happens to it (no idempotent retry).
@@ -14,17 +15,20 @@ import { type RpcError, rpcError, toRpcError } from '../errors.js';
 import type { InterceptorChains, OutgoingCall } from '../interceptors.js';
 import type { CallOptions } from '../types.js';
 import type { Call } from './call.js';
-import type { HostPeer, PeerClient } from './client.js';
+import type { HostPeer, PeerClient, UrlPeer } from './client.js';
 import { interceptCall } from './intercept.js';
 import type { RefInvoker } from './ref.js';
 import { type Route, remoteCall } from './remote-call.js';
 
+/** How a member is reached: its TLS address, or its WebSocket URL; its row's key pinned either way. */
+export type MemberPeer = HostPeer | UrlPeer;
+
 /** The members that may host an actor, as the router sees them now. */
 export interface ClusterRoutes {
-  /** TLS peers (address and pinned key) of the live members that list `actor`, in a stable order. */
-  candidates(actor: string): readonly HostPeer[];
+  /** Peers (address and pinned key) of the live members that list `actor`, one each, in a stable order. */
+  candidates(actor: string): readonly MemberPeer[];
   /** The client of one member (one connection per member, shared by every cluster ref). */
-  clientFor(peer: HostPeer): PeerClient;
+  clientFor(peer: MemberPeer): PeerClient;
 }
 
 export class ClusterInvoker implements RefInvoker {
