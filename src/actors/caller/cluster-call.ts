@@ -76,7 +76,9 @@ class ClusterCall {
   private reached = 0;
   /** The owner a NOT_OWNER named: tried next. */
   private preferred: string | undefined;
+  /** The last attempt's error, and the last of an attempt that reached its member. */
   private last: RpcError | undefined;
+  private lastReached: RpcError | undefined;
   /** The call's own deadline (its timeoutMs from now); an inherited one stays with `bound`. */
   private readonly deadline: number | undefined;
   /** The handler scope the call was made in (each attempt belongs to it), undefined: none. */
@@ -185,7 +187,10 @@ class ClusterCall {
     }
     const err = outcome.error;
     this.last = err;
-    if (!dialFailed) this.reached++;
+    if (!dialFailed) {
+      this.reached++;
+      this.lastReached = err;
+    }
     if (this.movesOn(err, member, dialFailed)) this.next();
     else this.settleFailed(err);
   }
@@ -214,20 +219,24 @@ class ClusterCall {
   /** The error of a call no member took. */
   private exhausted(): RpcError {
     const { actor, key } = this.target;
-    const last = this.last;
+    const { last, lastReached } = this;
     if (this.hops === 0) return rpcError('UNAVAILABLE', `cluster: no live member hosts ${actor}`);
-    if (last === undefined || this.reached === 0) {
+    if (lastReached === undefined) {
       return rpcError(
         'UNAVAILABLE',
         `cluster: none of the ${this.hops} members hosting ${actor} could be reached: ${last?.message}`,
         { cause: last },
       );
     }
-    if (key === undefined) return last;
+    if (key === undefined) return lastReached;
     return rpcError(
       'UNAVAILABLE',
-      `cluster: no member took ${actor} key ${key} in ${this.hops} hops: ${last.message}`,
-      { cause: last, ...(last.reason !== undefined ? { reason: last.reason } : {}), details: last.details },
+      `cluster: no member took ${actor} key ${key} in ${this.hops} hops: ${last?.message}`,
+      {
+        cause: last,
+        ...(lastReached.reason !== undefined ? { reason: lastReached.reason } : {}),
+        ...(lastReached.details !== undefined ? { details: lastReached.details } : {}),
+      },
     );
   }
 
