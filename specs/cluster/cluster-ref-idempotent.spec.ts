@@ -96,7 +96,7 @@ describe('cluster refs: idempotent methods are sent again after a lost connectio
     assert.deepEqual(runs.length, 1, `runs: ${runs}`);
   });
 
-  it('idempotent, every member lost in turn: 3 attempts at most, then UNAVAILABLE', async () => {
+  it('MAX_IDEMPOTENT_ATTEMPTS: every member lost in turn: 3 attempts at most, then UNAVAILABLE', async () => {
     const c = clusterClient(systems, rows);
     const calc = c.clusterRef<Slow>('calc', { idempotent: ['slow'] });
     const call = calc.slow();

@@ -146,7 +146,7 @@ describe('keyed cluster refs: routing (static membership, TLS on 127.0.0.1)', ()
     assert.deepEqual(visits, [next]);
   });
 
-  it('at most 4 members per call: when every one refuses, the call fails UNAVAILABLE with the last reason', async () => {
+  it('MAX_KEYED_HOPS: when every member refuses, 4 members at most; the call fails UNAVAILABLE with the last reason', async () => {
     reset();
     const c = clusterClient(systems, rows);
     owners.delete('nobody');
