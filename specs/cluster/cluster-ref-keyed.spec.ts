@@ -13,7 +13,10 @@ import { Identity } from '../../src/auth/identity.js';
 import type { MemberInfo } from '../../src/cluster/member.js';
 import { rendezvousOrder } from '../../src/cluster/rendezvous.js';
 import { staticMembership } from '../../src/cluster/static.js';
-import { admin, clusterClient, grantOf, type Node, startNode } from './nodes.js';
+import { ChannelSession, type DuplexEnds } from '../../src/transport/channel/index.js';
+import { listenTls } from '../../src/transport/connection/index.js';
+import { Session } from '../../src/transport/mux/index.js';
+import { admin, clusterClient, grantOf, type Node, startNode, trustAdmin } from './nodes.js';
 
 interface Counter {
   where(key: string): string;
@@ -178,5 +181,52 @@ describe('keyed cluster refs: routing (static membership, TLS on 127.0.0.1)', ()
     const c = clusterClient(systems, rows);
     assert.throws(() => c.clusterRef('counter', { key: '' }), /1 to 256/);
     assert.throws(() => c.clusterRef('counter', { key: 'x'.repeat(257) }), /1 to 256/);
+  });
+
+  it("the key travels as the CALL record's k (a raw member reads the record)", async () => {
+    const serverId = Identity.generate();
+    const records: Record<string, unknown>[] = [];
+    const sessions: ChannelSession[] = [];
+    const listener = await listenTls(
+      { identity: serverId, authorizedKeys: trustAdmin, grant: grantOf(serverId) },
+      (connection) => {
+        const channels = new ChannelSession(
+          new Session(connection.socket, 'server', { keepAliveIntervalMs: 0 }),
+        );
+        sessions.push(channels);
+        channels.onDuplex = ({ sender, receiver }: DuplexEnds) => {
+          receiver.subscribe({
+            next: (record) => {
+              records.push(record as Record<string, unknown>);
+              sender.write({ v: 'ok' });
+              sender.close();
+            },
+            error: () => {},
+          });
+        };
+      },
+    );
+    try {
+      const row: MemberInfo = {
+        keyId: serverId.id,
+        addresses: { tls: { host: '127.0.0.1', port: listener.port } },
+        actors: ['counter'],
+        load: 0,
+      };
+      const c = clusterClient(systems, [row]);
+      assert.equal(await c.clusterRef<{ go(): string }>('counter', { key: 'user-42' }).go(), 'ok');
+      assert.equal(await c.clusterRef<{ go(): string }>('counter').go(), 'ok');
+      assert.deepEqual(
+        records.map((r) => [r.n, r.m, r.k]),
+        [
+          ['counter', 'go', 'user-42'],
+          ['counter', 'go', undefined],
+        ],
+      );
+      assert.ok(!('k' in records[1]!), 'no k on an unkeyed call');
+    } finally {
+      for (const s of sessions) s.destroy();
+      await listener.close();
+    }
   });
 });
