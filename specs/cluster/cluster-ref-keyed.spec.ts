@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { lastValueFrom, type Observable, of, toArray } from 'rxjs';
 import { rpcError } from '../../src/actors/errors.js';
 import type { OutgoingCall } from '../../src/actors/interceptors.js';
 import { ActorSystem } from '../../src/actors/system.js';
@@ -20,6 +21,7 @@ import { admin, clusterClient, grantOf, type Node, startNode, trustAdmin } from 
 
 interface Counter {
   where(key: string): string;
+  items(key: string): Observable<string>;
 }
 
 /** Who holds each key; members that are fenced; each call a member handled (its key id). */
@@ -40,6 +42,9 @@ function counterOf(me: string) {
         });
       }
       return me;
+    }
+    items(key: string): Observable<string> {
+      return of(this.where(key), 'more');
     }
   };
 }
@@ -114,6 +119,18 @@ describe('keyed cluster refs: routing (static membership, TLS on 127.0.0.1)', ()
     assert.deepEqual(visits, [o0, o2, o2, o2, o3]);
     assert.equal(await counter.where('k2'), o3);
     assert.deepEqual(visits.slice(5), [o3]);
+  });
+
+  it('a stream call follows NOT_OWNER too: the refusal is its first reply record', async () => {
+    reset();
+    const c = clusterClient(systems, rows);
+    const [o0, o1] = order('s1');
+    owners.set('s1', o1!);
+    const items = await lastValueFrom(
+      c.clusterRef<Counter>('counter', { key: 's1' }).items('s1').pipe(toArray()),
+    );
+    assert.deepEqual(items, [o1, 'more']);
+    assert.deepEqual(visits, [o0, o1]);
   });
 
   it('FENCED moves the call on to the next member in order', async () => {
