@@ -458,6 +458,18 @@ const HITS: Readonly<Record<string, readonly Hit[]>> = {
   'MembershipConfig.maxStateBytes': [
     { file: `${cluster}/postgres-placement.spec.ts`, has: 'maxStateBytes: a state over the limit' },
   ],
+  'ClusterOptions.loadIntervalMs': [
+    { file: `${cluster}/announce.spec.ts`, has: 'load: sampled every loadIntervalMs' },
+    { file: `${cluster}/announce.spec.ts`, has: 'rejects a bad loadIntervalMs' },
+  ],
+  OWNER_CACHE_SIZE: [{ file: 'specs/actors/caller/owner-cache.spec.ts', has: 'OWNER_CACHE_SIZE: beyond it' }],
+  MAX_KEYED_HOPS: [
+    { file: `${cluster}/cluster-ref-keyed.spec.ts`, has: 'MAX_KEYED_HOPS: when every member' },
+  ],
+  MAX_IDEMPOTENT_ATTEMPTS: [
+    { file: `${cluster}/cluster-ref-idempotent.spec.ts`, has: 'MAX_IDEMPOTENT_ATTEMPTS: every member lost' },
+    { file: `${cluster}/cluster-ref-idempotent.spec.ts`, has: 'what is left of the deadline' },
+  ],
 };
 
 /**

@@ -31,6 +31,7 @@ export {
   type ClientInterceptor,
   type CloseOnSignalsOptions,
   type ClusterOptions,
+  type ClusterRefOptions,
   callContext,
   closeOnSignals,
   type DeclaredKind,

@@ -55,6 +55,8 @@ export {
 export type { ValidationIssue } from './callee/validation.js';
 export { Call } from './caller/call.js';
 export type { HostPeer, Peer, PortPeer, UrlPeer } from './caller/client.js';
+export { MAX_IDEMPOTENT_ATTEMPTS, MAX_KEYED_HOPS } from './caller/cluster-call.js';
+export { OWNER_CACHE_SIZE } from './caller/owner-cache.js';
 export { isRef } from './caller/ref.js';
 export { type CloseOnSignalsOptions, closeOnSignals } from './close-on-signals.js';
 export { type ActorsConfig, defaultConfig, type OverflowPolicy, verifyConfig } from './config.js';
@@ -84,6 +86,8 @@ export {
   ActorSystem,
   type ActorSystemOptions,
   type ClusterOptions,
+  type ClusterRefOptions,
+  DEFAULT_LOAD_INTERVAL_MS,
   type ListenOptions,
   type SystemStats,
   type WebSocketListen,

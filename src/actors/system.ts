@@ -35,8 +35,14 @@ import {
   peerKey,
   RemoteInvoker,
 } from './caller/client.js';
-import { ClusterInvoker, type MemberPeer } from './caller/cluster-invoker.js';
+import {
+  ClusterInvoker,
+  type ClusterRefOptions,
+  type ClusterRoutes,
+  type MemberPeer,
+} from './caller/cluster-invoker.js';
 import { LocalInvoker } from './caller/local.js';
+import { OwnerCache } from './caller/owner-cache.js';
 import { makeRef } from './caller/ref.js';
 import { type ActorsConfig, resolveConfig } from './config.js';
 import { type CallCounts, Counters } from './counters.js';
@@ -50,6 +56,7 @@ import type { ServePortOptions } from './port-peer.js';
 import type { PumpStats } from './pump.js';
 import { openTelemetry, type Telemetry, type TelemetryOptions } from './telemetry/open-telemetry.js';
 import type { CallOptions, Ref } from './types.js';
+import { MAX_TIMEOUT_MS } from './wire.js';
 
 /** How to build an {@link ActorSystem}. */
 export interface ActorSystemOptions {
@@ -133,7 +140,22 @@ export interface ClusterOptions {
    * to WebSocket members, alike.
    */
   grant: Uint8Array;
+  /**
+   * This node's load as it announces it (a finite number >= 0; another value, or a throw (reported to
+   * `onError`), keeps the last one). Default: the calls this node is serving for peers now.
+   */
+  load?: () => number;
+  /**
+   * ms between samples of the load after `joinCluster()`; a load that changed is published
+   * (`membership.update`). Default DEFAULT_LOAD_INTERVAL_MS (5000), from 10 to 2^31-1.
+   */
+  loadIntervalMs?: number;
 }
+
+/** Default ms between samples of a cluster node's load ({@link ClusterOptions.loadIntervalMs}). */
+export const DEFAULT_LOAD_INTERVAL_MS = 5000;
+
+export type { ClusterRefOptions };
 
 /**
  * Where to listen, and the listener's connection settings (`handshakeTimeoutMs`, `maxHandshakes`,
@@ -250,6 +272,13 @@ export class ActorSystem {
   /** Clients of cluster members, by address and key (section 5 of docs/CLUSTER.md). */
   private readonly members = new Map<string, PeerClient>();
   private joined = false;
+  /** What this node last told the membership (actor names joined by NUL, load). */
+  private announced = { actors: '', load: 0 };
+  private announcing = false;
+  private announceAgain = false;
+  private loadTimer: NodeJS.Timeout | undefined;
+  /** The owners of keys last seen by this system's cluster refs. */
+  private readonly owners = new OwnerCache();
   private readonly tlsListeners = new WeakSet<Listener>();
   /** The URLs of this system's WebSocket listeners, in the order they were made (joinCluster announces the first). */
   private readonly wsUrls: string[] = [];
@@ -323,6 +352,7 @@ export class ActorSystem {
       throw rpcError('INVALID_ARGUMENT', `an actor named ${name} is already registered`);
     const cell = this.newCell(name, cls, options);
     this.cells.set(name, cell);
+    this.announce();
     return cell.ready;
   }
 
@@ -358,6 +388,7 @@ export class ActorSystem {
         if (this.cells.get(name) === cell) this.cells.delete(name);
       });
       this.leaving.set(cell, leaving);
+      this.announce();
     }
     return leaving;
   }
@@ -391,19 +422,27 @@ export class ActorSystem {
   }
 
   /**
-   * A typed ref to the actor `name` somewhere in the cluster (`options.cluster`): each call goes to the
-   * next live member whose row lists `name` (round robin, in key id order), over TLS to the address its
-   * row gives (a member with only a WebSocket URL: over WebSocket to it), pinned to the key its row
-   * names, and only if that member's certificate (in-band: its proof) carries a valid grant from the
-   * cluster admin key (else the handshake is refused before anything of the protocol is sent). A member
-   * that cannot be reached so (refused, down, no grant, another key) is skipped for the same call, then
-   * for `reconnectBaseMs` and more (backoff); once sent, a call is never sent again. Fails UNAVAILABLE
-   * when no member could take the call. Throws RpcError INVALID_ARGUMENT without `options.cluster` or an
-   * identity.
+   * A typed ref to the actor `name` somewhere in the cluster (`options.cluster`). A call goes to a live
+   * member whose row lists `name`, over TLS to the address its row gives (a member with only a WebSocket URL: over WebSocket to it),
+   * pinned to the key its row names, and only if that member's certificate (in-band: its proof) carries
+   * a valid grant from the cluster admin key (else the handshake is refused before anything is sent). Unkeyed (no `options.key`): calls go to the
+   * members in turn (round robin, in key id order). Keyed: to the member last seen holding the key
+   * (remembered for up to OWNER_CACHE_SIZE keys), else in rendezvous order, following a NOT_OWNER
+   * refusal to the owner it names and passing a FENCED one, at most MAX_KEYED_HOPS members per call.
+   * A member that cannot be reached (refused, down, no grant, another key) is skipped for the same call,
+   * then for `reconnectBaseMs` and more (backoff). Once a call reached a member it is sent again only if
+   * its method is in `options.idempotent` and it failed UNAVAILABLE before its first reply record (at
+   * most MAX_IDEMPOTENT_ATTEMPTS members). Fails UNAVAILABLE when no member took the call. Throws
+   * RpcError INVALID_ARGUMENT without `options.cluster` or an identity, or for a key that is not a
+   * string of 1 to 256 characters.
    */
-  clusterRef<T>(name: string, options: CallOptions = {}): Ref<T> {
+  clusterRef<T>(name: string, options: ClusterRefOptions = {}): Ref<T> {
     const cluster = this.clusterOptions();
-    const routes = {
+    const { key, idempotent, ...callOptions } = options;
+    if (key !== undefined && (typeof key !== 'string' || key.length < 1 || key.length > 256)) {
+      throw rpcError('INVALID_ARGUMENT', 'a cluster ref key must be a string of 1 to 256 characters');
+    }
+    const routes: ClusterRoutes = {
       candidates: (actor: string): MemberPeer[] => {
         const out: MemberPeer[] = [];
         for (const m of cluster.membership.members()) {
@@ -416,24 +455,28 @@ export class ActorSystem {
         return out;
       },
       clientFor: (peer: MemberPeer): PeerClient => {
-        const key = peerKey(peer);
-        let client = this.members.get(key);
+        const id = peerKey(peer);
+        let client = this.members.get(id);
         if (!client) {
           client = new PeerClient(peer, () => this.dialMember(peer), this.config, this.counters);
-          this.members.set(key, client);
+          this.members.set(id, client);
         }
         return client;
       },
+      owners: this.owners,
     };
-    return makeRef<T>(new ClusterInvoker(routes, name, this.interceptors, this.counters), options);
+    const invoker = new ClusterInvoker(routes, name, this.interceptors, this.counters, key, idempotent);
+    return makeRef<T>(invoker, callOptions);
   }
 
   /**
-   * Announce this node to `options.cluster.membership`: its key, the address of its first TLS listener
-   * and the URL of its first WebSocket listener (either may be missing, not both), and the actors
-   * registered now (actors registered later are not announced), load 0. Call it after `listen()` and
-   * `register()`. `close()` leaves the cluster first. Rejects RpcError INVALID_ARGUMENT without
-   * `options.cluster`, an identity or a TLS or WebSocket listener; or as the provider's `join` does.
+   * Announce this node to `options.cluster.membership`: its key, the address of its first TLS listener and the URL of its first WebSocket
+   * listener (either may be missing, not both),
+   * the actors registered (and from then on each actor registered or unregistered), and its load
+   * (`ClusterOptions.load`, sampled every `loadIntervalMs`, published when it changed). Call it after
+   * `listen()`. `close()` leaves the cluster first. Rejects RpcError INVALID_ARGUMENT without
+   * `options.cluster`, an identity or a TLS or WebSocket listener, or for a bad `loadIntervalMs`; or as the
+   * provider's `join` does.
    */
   async joinCluster(): Promise<void> {
     const cluster = this.clusterOptions();
@@ -442,7 +485,15 @@ export class ActorSystem {
     const ws = this.wsUrls[0];
     if (!tls && ws === undefined)
       throw rpcError('INVALID_ARGUMENT', 'joinCluster needs a TLS or WebSocket listener: listen() first');
-    const actors = [...this.cells.keys()].filter((n) => !n.startsWith(RESERVED_PREFIX));
+    const intervalMs = cluster.loadIntervalMs ?? DEFAULT_LOAD_INTERVAL_MS;
+    if (!Number.isInteger(intervalMs) || intervalMs < 10 || intervalMs > MAX_TIMEOUT_MS) {
+      throw rpcError(
+        'INVALID_ARGUMENT',
+        `cluster.loadIntervalMs must be an integer from 10 to ${MAX_TIMEOUT_MS}`,
+      );
+    }
+    const actors = this.announcedActors();
+    const load = this.sampleLoad();
     await cluster.membership.join({
       keyId: this.options.identity!.id,
       addresses: {
@@ -450,9 +501,74 @@ export class ActorSystem {
         ...(ws !== undefined ? { ws } : {}),
       },
       actors,
-      load: 0,
+      load,
     });
     this.joined = true;
+    this.announced = { actors: actors.join('\u0000'), load };
+    this.loadTimer = setInterval(() => this.announce(), intervalMs);
+    this.loadTimer.unref();
+  }
+
+  /** The actors this node lists in the cluster: those registered, but for built-in ones. */
+  private announcedActors(): string[] {
+    const names: string[] = [];
+    for (const [name, cell] of this.cells) {
+      if (!name.startsWith(RESERVED_PREFIX) && !this.leaving.has(cell)) names.push(name);
+    }
+    return names;
+  }
+
+  /** This node's load now: `ClusterOptions.load`, else the calls it serves for peers. */
+  private sampleLoad(): number {
+    const load = this.options.cluster?.load;
+    if (load === undefined) {
+      let served = 0;
+      for (const l of this.links) served += l.servedCount;
+      return served;
+    }
+    try {
+      const n = load();
+      return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : this.announced.load;
+    } catch (err) {
+      this.core.report(err);
+      return this.announced.load;
+    }
+  }
+
+  /**
+   * Tell the membership what changed in this node's actors and load (nothing when nothing did). One
+   * update at a time; a change made meanwhile goes in the next. A failed update is reported to
+   * `onError` and tried again on the next change or sample.
+   */
+  private announce(): void {
+    if (!this.joined || this.closing) return;
+    if (this.announcing) {
+      this.announceAgain = true;
+      return;
+    }
+    const actors = this.announcedActors();
+    const load = this.sampleLoad();
+    const names = actors.join('\u0000');
+    const change: { actors?: string[]; load?: number } = {};
+    if (names !== this.announced.actors) change.actors = actors;
+    if (load !== this.announced.load) change.load = load;
+    if (change.actors === undefined && change.load === undefined) return;
+    this.announcing = true;
+    this.options
+      .cluster!.membership.update(change)
+      .then(
+        () => {
+          this.announced = { actors: names, load };
+        },
+        (err: unknown) => this.core.report(err),
+      )
+      .finally(() => {
+        this.announcing = false;
+        if (this.announceAgain) {
+          this.announceAgain = false;
+          this.announce();
+        }
+      });
   }
 
   private clusterOptions(): ClusterOptions {
@@ -609,6 +725,7 @@ export class ActorSystem {
     const deadline = new Deadline(timeoutMs);
     try {
       // 0. Leave the cluster: members stop routing calls here.
+      if (this.loadTimer !== undefined) clearInterval(this.loadTimer);
       if (this.joined) await this.options.cluster!.membership.leave().catch(this.core.report);
       // 1. Listeners refuse from now on (their close does not wait for the connections).
       const listening = this.listeners.map((l) => l.close().catch(this.core.report));

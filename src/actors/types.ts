@@ -55,6 +55,11 @@ export interface CallOptions {
    * The handler reads it as `callContext().metadata`. Not inherited by calls the handler makes.
    */
   metadata?: CallMetadata;
+  /**
+   * The key of a keyed (virtual) actor, set by keyed refs (the CALL record's `k`); interceptors see it
+   * here. Absent: the actor is unkeyed.
+   */
+  key?: string;
 }
 
 type IsAny<T> = 0 extends 1 & T ? true : false;

@@ -27,6 +27,8 @@ export interface CallRecord {
   t?: number;
   /** Metadata: string keys to string values; absent: none. */
   h?: CallMetadata;
+  /** The key of a keyed actor: on a call stream only. */
+  k?: string;
   /** The reply channel: on a callback's or ref's channel only (the caller puts a Receiver). */
   r?: Receiver<unknown> | Sender<unknown>;
 }

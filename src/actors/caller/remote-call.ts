@@ -186,6 +186,7 @@ class OutboundCall implements PendingCall, ReceiverObserver<unknown>, StreamResu
     }
     const metadata = this.options.metadata;
     if (metadata !== undefined) record.h = metadata;
+    if (this.options.key !== undefined) record.k = this.options.key;
     const ends = link.ends;
     ends.owner = this;
     let reply: Receiver<unknown>;
