@@ -4,10 +4,12 @@
  * and with the postgres provider (a throwaway server) where another member must see the change.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { callContext } from '../../src/actors/context.js';
 import type { ActorSystem } from '../../src/actors/system.js';
 import { Identity } from '../../src/auth/identity.js';
+import { announcedAddresses } from '../../src/cluster/announce.js';
 import type { Member } from '../../src/cluster/member.js';
 import type { Membership } from '../../src/cluster/membership.js';
 import { postgresMembership } from '../../src/cluster/postgres/membership.js';
@@ -52,6 +54,67 @@ function counted(membership: Membership): { membership: Membership; updates: () 
 
 const selfIn = (m: Membership, keyId: string): Member | undefined =>
   m.members().find((x) => x.keyId === keyId);
+
+describe('the addresses a node announces', () => {
+  it('cluster.announce wins over the listeners; a wildcard listener host is refused unless announce names one', () => {
+    const listening = { tls: { host: '127.0.0.1', port: 7000 }, ws: 'ws://127.0.0.1:7001/rxchan' };
+    assert.deepEqual(announcedAddresses(listening, undefined), listening);
+    assert.deepEqual(announcedAddresses(listening, { tls: { host: 'node-1.counters', port: 7443 } }), {
+      tls: { host: 'node-1.counters', port: 7443 },
+      ws: 'ws://127.0.0.1:7001/rxchan',
+    });
+    for (const host of ['0.0.0.0', '::']) {
+      assert.throws(
+        () => announcedAddresses({ tls: { host, port: 7000 } }, undefined),
+        (e: { code?: string; message: string }) =>
+          e.code === 'INVALID_ARGUMENT' && e.message.includes('cluster.announce.tls'),
+      );
+      assert.deepEqual(
+        announcedAddresses({ tls: { host, port: 7000 } }, { tls: { host: 'a.example', port: 7000 } }),
+        {
+          tls: { host: 'a.example', port: 7000 },
+        },
+      );
+    }
+    assert.throws(() => announcedAddresses({}, undefined), /needs a TLS or WebSocket listener/);
+  });
+
+  it('joinCluster announces cluster.announce, and peers dial it', async () => {
+    // The node listens on 127.0.0.1 and announces 127.0.0.2:<port>, where a second listener stands for
+    // the address a NAT or a Kubernetes Service would forward.
+    const port = await freePort('127.0.0.2');
+    const identity = Identity.generate();
+    const membership = staticMembership([]);
+    const { system, row } = await startNode(
+      systems,
+      { calc: Calc },
+      {
+        identity,
+        grant: grantOf(identity),
+        membership,
+        join: false,
+        cluster: { announce: { tls: { host: '127.0.0.2', port } } },
+      },
+    );
+    await system.listen({ host: '127.0.0.2', port });
+    await system.joinCluster();
+    assert.deepEqual(selfIn(membership, identity.id)?.addresses, { tls: { host: '127.0.0.2', port } });
+    const client = clusterClient(systems, [{ ...row, addresses: { tls: { host: '127.0.0.2', port } } }]);
+    assert.equal(await client.clusterRef<Calc>('calc').add(1, 2), 3);
+  });
+});
+
+/** A TCP port free on `host` a moment ago. */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 describe('cluster announcements (static membership)', () => {
   it('actors registered or unregistered after joinCluster are announced', async () => {

@@ -10,6 +10,8 @@ import { acceptPortPeer, dialPortPeer } from '#platform/message-port.js';
 import { dialTls, listenTls, memberGrantCheck } from '#platform/tls.js';
 import { dialWebSocket, listenWebSocket } from '#platform/websocket.js';
 import type { AuthorizedKeyInput, AuthorizedKeys, Identity } from '../auth/index.js';
+import { announcedAddresses } from '../cluster/announce.js';
+import type { MemberAddresses } from '../cluster/member.js';
 import type { Membership } from '../cluster/membership.js';
 import { type ChannelConfig, ChannelSession } from '../transport/channel/index.js';
 import type {
@@ -150,6 +152,13 @@ export interface ClusterOptions {
    * (`membership.update`). Default DEFAULT_LOAD_INTERVAL_MS (5000), from 10 to 2^31-1.
    */
   loadIntervalMs?: number;
+  /**
+   * The addresses this node announces, where they differ from its listeners': a listener bound to
+   * 0.0.0.0 or ::, a node behind NAT or a load balancer, a Kubernetes pod's DNS name. Default: its first
+   * TLS listener's host and port, and its first WebSocket listener's URL. Peers dial these, and still
+   * require the node's key and grant there.
+   */
+  announce?: MemberAddresses;
 }
 
 /** Default ms between samples of a cluster node's load ({@link ClusterOptions.loadIntervalMs}). */
@@ -483,8 +492,10 @@ export class ActorSystem {
     if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
     const tls = this.listeners.find((l) => this.tlsListeners.has(l));
     const ws = this.wsUrls[0];
-    if (!tls && ws === undefined)
-      throw rpcError('INVALID_ARGUMENT', 'joinCluster needs a TLS or WebSocket listener: listen() first');
+    const addresses = announcedAddresses(
+      { ...(tls ? { tls: { host: tls.host, port: tls.port } } : {}), ...(ws !== undefined ? { ws } : {}) },
+      cluster.announce,
+    );
     const intervalMs = cluster.loadIntervalMs ?? DEFAULT_LOAD_INTERVAL_MS;
     if (!Number.isInteger(intervalMs) || intervalMs < 10 || intervalMs > MAX_TIMEOUT_MS) {
       throw rpcError(
@@ -496,10 +507,7 @@ export class ActorSystem {
     const load = this.sampleLoad();
     await cluster.membership.join({
       keyId: this.options.identity!.id,
-      addresses: {
-        ...(tls ? { tls: { host: tls.host, port: tls.port } } : {}),
-        ...(ws !== undefined ? { ws } : {}),
-      },
+      addresses,
       actors,
       load,
     });
