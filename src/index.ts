@@ -13,9 +13,13 @@
 import 'reflect-metadata';
 
 export {
+  ACTOR_KEY,
+  ACTOR_NAME,
+  ACTOR_STATE,
   type ActorClass,
   type ActorLifecycle,
   type ActorOptions,
+  type ActorState,
   ActorSystem,
   type ActorSystemOptions,
   type ActorsConfig,
@@ -44,6 +48,7 @@ export {
   type Interceptors,
   isRef,
   isRpcError,
+  type KeyedRefOptions,
   type ListenOptions,
   type MethodKind,
   type MethodOptions,
@@ -107,6 +112,7 @@ export {
   type MemberInfo,
   type Membership,
   type MembershipConfig,
+  memoryStateStore,
   type Placement,
   type PostgresConnection,
   type PostgresMembershipOptions,

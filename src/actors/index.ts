@@ -38,6 +38,7 @@
  * ```
  */
 
+export { ACTOR_KEY, ACTOR_STATE, type ActorState } from './callee/actor-state.js';
 export { ACTOR_NAME, type ActorClass, type ActorLifecycle } from './callee/cell.js';
 export type { MethodKind } from './callee/method-kind.js';
 export {
@@ -84,6 +85,7 @@ export {
   ActorSystem,
   type ActorSystemOptions,
   type ClusterOptions,
+  type KeyedRefOptions,
   type ListenOptions,
   type SystemStats,
   type WebSocketListen,
