@@ -12,9 +12,11 @@ import {
   ACTOR_KEY,
   ACTOR_STATE,
   type ActorState,
+  ActorSystem,
   actor,
   callContext,
   isRpcError,
+  type Ref,
 } from '../../src/actors/index.js';
 import { memoryStateStore } from '../../src/cluster/memory-state.js';
 import { type Pair, pair } from '../integration/actors-pair.js';
@@ -41,6 +43,14 @@ class Wallet {
 class Vault {
   open(): string {
     return 'open';
+  }
+}
+
+@actor('bank')
+class Bank {
+  constructor(@inject(ActorSystem) private readonly system: ActorSystem) {}
+  walletOf(key: string): Ref<Wallet> {
+    return this.system.ref<Wallet>('wallet', key);
   }
 }
 
@@ -101,6 +111,23 @@ describe('keyed actors over TLS', () => {
     );
     assert.equal(server.stats().activated, 0);
     assert.equal(await client.ref<Plain>('plain', peer).hi(), 'hi');
+  });
+
+  it('a keyed local ref passed to a peer calls its key', async () => {
+    current = await pair({ server: { stateStore: memoryStateStore() } });
+    const { server, client, peer } = current;
+    await server.register(Wallet);
+    await server.register(Bank);
+    const wallet = await client.ref<Bank>('bank', peer).walletOf('passed');
+    assert.deepEqual((await wallet.deposit(3)).key, 'passed');
+    assert.equal((await wallet.deposit(4)).balance, 7);
+    assert.equal(
+      await server
+        .ref<Wallet>('wallet', 'passed')
+        .deposit(0)
+        .then((r) => r.balance),
+      7,
+    );
   });
 
   it('applies the actor’s allow list to keyed calls, before any activation', async () => {
