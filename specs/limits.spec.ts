@@ -297,6 +297,13 @@ const HITS: Readonly<Record<string, readonly Hit[]>> = {
     { file: 'specs/actors/supervision.spec.ts', has: 'backs off exponentially between restarts' },
     { file: 'specs/actors/callee/supervisor.spec.ts', has: 'backs off exponentially, capped' },
   ],
+  '@actor({ idleMs })': [
+    { file: 'specs/actors/keyed.spec.ts', has: 'passivates an idle activation (onStop)' },
+    { file: 'specs/actors/keyed-placement.spec.ts', has: 'releases the claim after passivation' },
+  ],
+  '@actor({ maxActivations })': [
+    { file: 'specs/actors/keyed.spec.ts', has: 'refuses activations beyond maxActivations' },
+  ],
   '@method({ buffer })': [
     { file: `${it9n}/actors-streams.spec.ts`, has: '@method({ buffer: 16 })' },
     {
@@ -416,6 +423,10 @@ const HITS: Readonly<Record<string, readonly Hit[]>> = {
       file: `${it9n}/actors-call-bounds.spec.ts`,
       has: 'are INVALID_CONFIG locally, INVALID_ARGUMENT on the wire',
     },
+  ],
+  'key of a keyed actor': [
+    { file: 'specs/actors/keyed.spec.ts', has: "s.ref<Tally>('tally', 'x'.repeat(257))" },
+    { file: 'specs/actors/wire.spec.ts', has: "k: 'x'.repeat(257)" },
   ],
   'CALL metadata h': [{ file: `${it9n}/actors-call-bounds.spec.ts`, has: 'CALL metadata h:' }],
   'grant in a certificate': [

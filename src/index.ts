@@ -13,9 +13,13 @@
 import 'reflect-metadata';
 
 export {
+  ACTOR_KEY,
+  ACTOR_NAME,
+  ACTOR_STATE,
   type ActorClass,
   type ActorLifecycle,
   type ActorOptions,
+  type ActorState,
   ActorSystem,
   type ActorSystemOptions,
   type ActorsConfig,
@@ -45,6 +49,7 @@ export {
   type Interceptors,
   isRef,
   isRpcError,
+  type KeyedRefOptions,
   type ListenOptions,
   type MethodKind,
   type MethodOptions,
@@ -108,6 +113,7 @@ export {
   type MemberInfo,
   type Membership,
   type MembershipConfig,
+  memoryStateStore,
   type Placement,
   type PostgresConnection,
   type PostgresMembershipOptions,

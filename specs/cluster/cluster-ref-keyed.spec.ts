@@ -1,17 +1,21 @@
 /**
  * Keyed cluster refs over real TLS on 127.0.0.1, static membership: the routing of the caller. The
- * members host an UNKEYED actor that refuses as a keyed actor runtime does (RpcError UNAVAILABLE,
- * reason NOT_OWNER with `details.owner`, or FENCED): the router judges a refusal by its reason only, so
- * this is what it sees from a keyed server. The key travels as an argument too, so the actor can tell.
+ * members host a keyed actor under a placement that gives every key to the member asked (so the
+ * runtime never refuses by itself), and the actor refuses as the keyed runtime does (RpcError
+ * UNAVAILABLE, reason NOT_OWNER with `details.owner`, or FENCED) by a table the spec sets: the router
+ * judges a refusal by its reason only, so this is what it sees from a keyed server that does not hold
+ * the key. The key travels as an argument too, so the actor can tell.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { lastValueFrom, type Observable, of, toArray } from 'rxjs';
+import { BehaviorSubject, lastValueFrom, type Observable, of, toArray } from 'rxjs';
 import { rpcError } from '../../src/actors/errors.js';
 import type { OutgoingCall } from '../../src/actors/interceptors.js';
 import { ActorSystem } from '../../src/actors/system.js';
 import { Identity } from '../../src/auth/identity.js';
 import type { MemberInfo } from '../../src/cluster/member.js';
+import type { Membership } from '../../src/cluster/membership.js';
+import type { LeaseState, Placement } from '../../src/cluster/placement.js';
 import { rendezvousOrder } from '../../src/cluster/rendezvous.js';
 import { staticMembership } from '../../src/cluster/static.js';
 import { ChannelSession, type DuplexEnds } from '../../src/transport/channel/index.js';
@@ -49,6 +53,27 @@ function counterOf(me: string) {
   };
 }
 
+/** A static membership of its own whose placement gives every key to `self`, its lease always valid. */
+function placingEveryKeyHere(self: string): Membership {
+  const inner = staticMembership([]);
+  const placement: Placement = {
+    claim: async () => ({ owner: self }),
+    release: async () => {},
+    lease$: new BehaviorSubject<LeaseState>('valid'),
+  };
+  return {
+    join: (info) => inner.join(info),
+    update: (change) => inner.update(change),
+    get members$() {
+      return inner.members$;
+    },
+    members: () => inner.members(),
+    leave: () => inner.leave(),
+    close: () => inner.close(),
+    placement,
+  };
+}
+
 const systems: ActorSystem[] = [];
 after(() => Promise.all(systems.map((s) => s.close())));
 
@@ -63,8 +88,8 @@ describe('keyed cluster refs: routing (static membership, TLS on 127.0.0.1)', ()
         const identity = Identity.generate();
         return startNode(
           systems,
-          { counter: counterOf(identity.id) },
-          { grant: grantOf(identity), identity },
+          { counter: [counterOf(identity.id), { keyed: true }], plain: counterOf(identity.id) },
+          { grant: grantOf(identity), identity, membership: placingEveryKeyHere(identity.id) },
         );
       }),
     );
@@ -188,7 +213,7 @@ describe('keyed cluster refs: routing (static membership, TLS on 127.0.0.1)', ()
     const c = clusterClient(systems, rows);
     owners.delete('x');
     await assert.rejects(
-      c.clusterRef<Counter>('counter').where('x'),
+      c.clusterRef<Counter>('plain').where('x'),
       (e: { reason?: string }) => e.reason === 'NOT_OWNER',
     );
     assert.equal(visits.length, 1);

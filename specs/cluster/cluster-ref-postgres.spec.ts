@@ -68,7 +68,7 @@ describe('cluster refs over postgres membership (TLS on 127.0.0.1)', {
       nodes.push(
         await startNode(
           systems,
-          { calc: calcNamed(tag) },
+          { calc: calcNamed(tag), kcalc: [calcNamed(tag), { keyed: true }] },
           { grant: grantOf(identity), identity, membership: membership() },
         ),
       );
@@ -107,9 +107,10 @@ describe('cluster refs over postgres membership (TLS on 127.0.0.1)', {
   it('keyed: a key goes to the first member in rendezvous order; when it leaves, to the next', async () => {
     const { nodes, client, view } = await cluster();
     const tagOf = new Map(nodes.map((n, i) => [n.identity.id, 'abc'[i]!]));
-    const live = () => view.members().filter((m) => m.actors.includes('calc'));
-    const first = () => tagOf.get(rendezvousOrder(live(), 'calc', 'user-42')[0]!.keyId);
-    const calc = client.clusterRef<Calc>('calc', { key: 'user-42' });
+    const live = () => view.members().filter((m) => m.actors.includes('kcalc'));
+    const first = () => tagOf.get(rendezvousOrder(live(), 'kcalc', 'user-42')[0]!.keyId);
+    // kcalc is keyed: the member the call reaches first claims the key in PostgreSQL and serves it.
+    const calc = client.clusterRef<Calc>('kcalc', { key: 'user-42' });
     const owner = first()!;
     assert.deepEqual(await answers(() => calc.whoami(), 3), [owner, owner, owner]);
     const gone = nodes['abc'.indexOf(owner)]!;
@@ -127,7 +128,7 @@ describe('cluster refs over postgres membership (TLS on 127.0.0.1)', {
     const tls = intruder.row.addresses.tls!;
     await sql(
       `INSERT INTO ${schema}.members (key_id, tls_host, tls_port, actors, lease_expires_at)
-       VALUES ($1, $2, $3, '{calc}', now() + interval '1 hour')`,
+       VALUES ($1, $2, $3, '{calc,kcalc}', now() + interval '1 hour')`,
       [intruder.identity.id, tls.host, tls.port],
     );
     await waitFor('the client sees the row', () => hosts(view) === 4);
@@ -139,13 +140,13 @@ describe('cluster refs over postgres membership (TLS on 127.0.0.1)', {
     assert.equal(intruder.system.stats().connections, 0, 'no connection was accepted');
     assert.ok(intruder.refused.length >= 1, 'the client refused its handshake');
     // Keyed: even a key whose first member in rendezvous order is the intruder is served by a member.
-    const rows = view.members().filter((m) => m.actors.includes('calc'));
+    const rows = view.members().filter((m) => m.actors.includes('kcalc'));
     let key = '';
     for (let i = 0; i < 200 && key === ''; i++) {
-      if (rendezvousOrder(rows, 'calc', `t${i}`)[0]!.keyId === intruder.identity.id) key = `t${i}`;
+      if (rendezvousOrder(rows, 'kcalc', `t${i}`)[0]!.keyId === intruder.identity.id) key = `t${i}`;
     }
     assert.notEqual(key, '');
-    const tag = await client.clusterRef<Calc>('calc', { key }).whoami();
+    const tag = await client.clusterRef<Calc>('kcalc', { key }).whoami();
     assert.ok(['a', 'b', 'c'].includes(tag as string), tag);
     assert.equal(intruder.system.stats().connections, 0);
   });

@@ -4,6 +4,7 @@
  */
 import 'reflect-metadata';
 import type { ActorClass } from '../../src/actors/callee/cell.js';
+import type { ActorOptions } from '../../src/actors/decorators.js';
 import { ActorSystem, type ActorSystemOptions, type ClusterOptions } from '../../src/actors/system.js';
 import { signGrant } from '../../src/auth/grant.js';
 import { Identity } from '../../src/auth/identity.js';
@@ -42,10 +43,10 @@ export interface Node {
   readonly membership: Membership;
 }
 
-/** A node hosting `actors` (name: class), listening on TLS; added to `systems` (closed by the spec). */
+/** A node hosting `actors` (name: class, or [class, options]), listening on TLS; added to `systems` (closed by the spec). */
 export async function startNode(
   systems: ActorSystem[],
-  actors: Record<string, ActorClass>,
+  actors: Record<string, ActorClass | readonly [ActorClass, ActorOptions]>,
   options: NodeOptions,
 ): Promise<Node> {
   const identity = options.identity ?? Identity.generate();
@@ -59,7 +60,10 @@ export async function startNode(
     ...(grant ? { cluster: { membership, adminKey: admin.id, grant, ...options.cluster } } : {}),
   });
   systems.push(system);
-  for (const [name, cls] of Object.entries(actors)) await system.register(name, cls);
+  for (const [name, a] of Object.entries(actors)) {
+    if (Array.isArray(a)) await system.register(name, a[0], a[1]);
+    else await system.register(name, a as ActorClass);
+  }
   const { host, port } = await system.listen({ onRefused: (e) => refused.push(e.reason) });
   if (grant && options.join !== false) await system.joinCluster();
   const row: MemberInfo = {

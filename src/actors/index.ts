@@ -38,6 +38,7 @@
  * ```
  */
 
+export { ACTOR_KEY, ACTOR_STATE, type ActorState } from './callee/actor-state.js';
 export { ACTOR_NAME, type ActorClass, type ActorLifecycle } from './callee/cell.js';
 export type { MethodKind } from './callee/method-kind.js';
 export {
@@ -88,6 +89,7 @@ export {
   type ClusterOptions,
   type ClusterRefOptions,
   DEFAULT_LOAD_INTERVAL_MS,
+  type KeyedRefOptions,
   type ListenOptions,
   type SystemStats,
   type WebSocketListen,

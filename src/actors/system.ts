@@ -13,6 +13,7 @@ import type { AuthorizedKeyInput, AuthorizedKeys, Identity } from '../auth/index
 import { announcedAddresses } from '../cluster/announce.js';
 import type { MemberAddresses } from '../cluster/member.js';
 import type { Membership } from '../cluster/membership.js';
+import type { StateStore } from '../cluster/placement.js';
 import { type ChannelConfig, ChannelSession } from '../transport/channel/index.js';
 import type {
   Connection,
@@ -22,9 +23,12 @@ import type {
   PortLike,
   SigningIdentity,
 } from '../transport/connection/index.js';
+import { transportError } from '../transport/errors.js';
 import type { MuxConfig } from '../transport/mux/index.js';
 import { Session } from '../transport/mux/session.js';
 import { ActorCell, type ActorClass, type SupervisionStats } from './callee/cell.js';
+import type { HostedActor } from './callee/hosted.js';
+import { KeyedHost, type KeyedServices, type KeyedStats } from './callee/keyed.js';
 import { REFLECTION_ACTOR, REFLECTION_CELLS, RESERVED_PREFIX, reflectionActor } from './callee/reflection.js';
 import { serveCallStream, serveChannel } from './callee/server.js';
 import { ChannelInvoker } from './caller/channel-invoker.js';
@@ -58,7 +62,7 @@ import type { ServePortOptions } from './port-peer.js';
 import type { PumpStats } from './pump.js';
 import { openTelemetry, type Telemetry, type TelemetryOptions } from './telemetry/open-telemetry.js';
 import type { CallOptions, Ref } from './types.js';
-import { MAX_TIMEOUT_MS } from './wire.js';
+import { MAX_ACTOR_KEY, MAX_TIMEOUT_MS } from './wire.js';
 
 /** How to build an {@link ActorSystem}. */
 export interface ActorSystemOptions {
@@ -124,7 +128,19 @@ export interface ActorSystemOptions {
    * `clusterRef()` routes over.
    */
   cluster?: ClusterOptions;
+  /**
+   * Where keyed actors declaring `state: true` keep it (`memoryStateStore()` for one process, not
+   * durable). Default: the cluster membership's `state`, if it offers one. A keyed actor with `state`
+   * and no store: `register()` throws INVALID_CONFIG.
+   */
+  stateStore?: StateStore;
 }
+
+/** Options of a keyed ref (`system.ref(name, key, options)`): its calls' options, and where the actor is. */
+export type KeyedRefOptions = CallOptions & {
+  /** Call the actor on this peer directly. Default: through the cluster when the system is in one, else locally. */
+  peer?: Peer;
+};
 
 /** How a system takes part in a cluster (docs/CLUSTER.md section 5). */
 export interface ClusterOptions {
@@ -237,6 +253,12 @@ export interface SystemStats {
   bytesIn: number;
   /** Bytes written to all connections so far (multiplexer frames, before TLS). */
   bytesOut: number;
+  /** Activations of keyed actors now (see `@actor({ keyed })`). */
+  activations: number;
+  /** Activations of keyed actors made so far. */
+  activated: number;
+  /** Activations of keyed actors passivated (idle, stale, failed, fenced, or stopped) so far. */
+  passivated: number;
 }
 
 /**
@@ -262,7 +284,8 @@ export interface SystemStats {
 export class ActorSystem {
   readonly container: DependencyContainer;
   readonly config: ActorsConfig;
-  private readonly cells = new Map<string, ActorCell>();
+  private readonly cells = new Map<string, HostedActor>();
+  private readonly keyedStats: KeyedStats = { activations: 0, activated: 0, passivated: 0 };
   private readonly peers = new Map<string, PeerClient>();
   private readonly links = new Set<Link>();
   private readonly listeners: Listener[] = [];
@@ -270,7 +293,7 @@ export class ActorSystem {
   private readonly counters = new Counters();
   private readonly supervision: SupervisionStats = { restarts: 0 };
   /** Actors being unregistered, and the end of their stop. */
-  private readonly leaving = new Map<ActorCell, Promise<void>>();
+  private readonly leaving = new Map<HostedActor, Promise<void>>();
   private readonly core: Core;
   private readonly interceptors: InterceptorChains;
   /** Stops reporting stats() as metrics. */
@@ -359,10 +382,34 @@ export class ActorSystem {
     if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
     if (this.cells.has(name))
       throw rpcError('INVALID_ARGUMENT', `an actor named ${name} is already registered`);
-    const cell = this.newCell(name, cls, options);
+    const cell = options.keyed ? this.newKeyed(name, cls, options) : this.newCell(name, cls, options);
     this.cells.set(name, cell);
     this.announce();
     return cell.ready;
+  }
+
+  /** The host of a keyed actor. Throws INVALID_CONFIG for `state` without a state store. */
+  private newKeyed(name: string, cls: ActorClass, options: ActorOptions): KeyedHost {
+    const membership = this.options.cluster?.membership;
+    const store = this.options.stateStore ?? membership?.state;
+    if (options.state && store === undefined) {
+      throw transportError(
+        'INVALID_CONFIG',
+        `actor ${name} has state: true, and the system has no state store (options.stateStore)`,
+      );
+    }
+    const services: KeyedServices = {
+      container: this.container,
+      config: this.config,
+      report: this.core.report,
+      supervision: this.supervision,
+      stats: this.keyedStats,
+      self: this.options.identity?.id,
+      placement: membership?.placement,
+      unplaced: membership !== undefined && membership.placement === undefined,
+      store,
+    };
+    return new KeyedHost(name, cls, options, services);
   }
 
   private newCell(name: string, cls: ActorClass, options: ActorOptions): ActorCell {
@@ -409,7 +456,30 @@ export class ActorSystem {
    * semantics (mailbox, deadlines, cancellation, RpcErrors), but passes arguments and results by
    * reference, not copied, and is not checked against `allow` lists. `options` apply to every call.
    */
-  ref<T>(name: string, peer?: Peer, options: CallOptions = {}): Ref<T> {
+  ref<T>(name: string, peer?: Peer, options?: CallOptions): Ref<T>;
+  /**
+   * A typed ref to the activation of `key` (1 to 256 characters) of the keyed actor `name`: on
+   * `options.peer` when given; else through the cluster (`clusterRef(name, { ...options, key })`) when
+   * the system is in one; else in this system. Throws RpcError INVALID_ARGUMENT for a bad key.
+   */
+  ref<T>(name: string, key: string, options?: KeyedRefOptions): Ref<T>;
+  ref<T>(name: string, where?: Peer | string, options: KeyedRefOptions = {}): Ref<T> {
+    if (typeof where === 'string') return this.keyedRef<T>(name, where, options);
+    return this.unkeyedRef<T>(name, where, options);
+  }
+
+  private keyedRef<T>(name: string, key: string, options: KeyedRefOptions): Ref<T> {
+    if (key.length === 0 || key.length > MAX_ACTOR_KEY) {
+      throw rpcError('INVALID_ARGUMENT', `a key must be 1 to ${MAX_ACTOR_KEY} characters`);
+    }
+    const { peer, ...call } = options;
+    const keyed: CallOptions = { ...call, key };
+    if (peer !== undefined) return this.unkeyedRef<T>(name, peer, keyed);
+    if (this.options.cluster !== undefined) return this.clusterRef<T>(name, keyed);
+    return this.unkeyedRef<T>(name, undefined, keyed);
+  }
+
+  private unkeyedRef<T>(name: string, peer: Peer | undefined, options: CallOptions): Ref<T> {
     if (peer === undefined) {
       const local = new LocalInvoker(
         name,
@@ -700,6 +770,9 @@ export class ActorSystem {
       connectionsClosed: c.connectionsClosed,
       bytesIn,
       bytesOut,
+      activations: this.keyedStats.activations,
+      activated: this.keyedStats.activated,
+      passivated: this.keyedStats.passivated,
     };
   }
 
@@ -732,8 +805,15 @@ export class ActorSystem {
     const timeoutMs = this.config.closeTimeoutMs;
     const deadline = new Deadline(timeoutMs);
     try {
-      // 0. Leave the cluster: members stop routing calls here.
       if (this.loadTimer !== undefined) clearInterval(this.loadTimer);
+      // 0. Passivate keyed actors (releasing their claims), then leave the cluster: members stop
+      // routing calls here.
+      const overdueKeyed = this.overdue('the actor system is closing');
+      await Promise.all(
+        [...this.cells.values()]
+          .filter((c) => c instanceof KeyedHost)
+          .map((c) => stopCell(c, deadline, overdueKeyed)),
+      );
       if (this.joined) await this.options.cluster!.membership.leave().catch(this.core.report);
       // 1. Listeners refuse from now on (their close does not wait for the connections).
       const listening = this.listeners.map((l) => l.close().catch(this.core.report));
@@ -846,7 +926,7 @@ const END_SERVICES: EndServices = {
  * Steps 2-4 of a close for one actor: drain it, abort the handlers still running at `deadline` with
  * `overdue`, stop it. Never rejects.
  */
-async function stopCell(cell: ActorCell, deadline: Deadline, overdue: RpcError): Promise<void> {
+async function stopCell(cell: HostedActor, deadline: Deadline, overdue: RpcError): Promise<void> {
   if (!(await deadline.race(cell.drain()))) cell.abortRunning(overdue);
   await cell.stop();
 }

@@ -56,8 +56,10 @@ export interface CallOptions {
    */
   metadata?: CallMetadata;
   /**
-   * The key of a keyed (virtual) actor, set by keyed refs (the CALL record's `k`); interceptors see it
-   * here. Absent: the actor is unkeyed.
+   * The key of a keyed actor's activation (the CALL record's `k`; `callContext().key` on the callee).
+   * Set by `system.ref(name, key)`; 1 to 256 characters. A keyed actor refuses a call without it, an
+   * unkeyed one a call with it (INVALID_ARGUMENT). Ignored on calls through refs and callbacks a peer
+   * passed (their channel is the target).
    */
   key?: string;
 }
