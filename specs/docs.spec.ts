@@ -17,6 +17,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { defaultRestartOptions } from '../src/actors/callee/supervisor.js';
 import { DEADLINE_SKEW_MS } from '../src/actors/context.js';
+import { DEFAULT_IDLE_MS, DEFAULT_MAX_ACTIVATIONS } from '../src/actors/decorators.js';
 import { MAX_ERROR_ID_LENGTH, MAX_ERROR_REASON_LENGTH } from '../src/actors/error-envelope.js';
 import { DEADLINE_GRACE_MS, MAX_LINGERING } from '../src/actors/link.js';
 import { MAX_TIMEOUT_MS } from '../src/actors/wire.js';
@@ -285,6 +286,18 @@ describe('docs/ERRORS.md: limits', () => {
       );
     }
     assert.equal(table.size, Object.keys(defaults).length, 'a documented restart option the code lacks');
+  });
+
+  it('states the keyed actor defaults as the code has them', () => {
+    const table = rowsByName(section(limits, '### 6.5 Per actor and per method'), /^@actor\(\{ \w+ \}\)$/);
+    for (const [field, value] of Object.entries({
+      idleMs: DEFAULT_IDLE_MS,
+      maxActivations: DEFAULT_MAX_ACTIVATIONS,
+    })) {
+      const cells = table.get(`@actor({ ${field} })`);
+      assert.ok(cells, `${field} has no row in docs/ERRORS.md 6.5`);
+      assert.equal(parseDefault(cells[1]!), value, `${field}: docs say ${cells[1]}, the code ${value}`);
+    }
   });
 
   it('reads a default cell strictly, so prose in it fails rather than passing unchecked', () => {

@@ -297,6 +297,13 @@ const HITS: Readonly<Record<string, readonly Hit[]>> = {
     { file: 'specs/actors/supervision.spec.ts', has: 'backs off exponentially between restarts' },
     { file: 'specs/actors/callee/supervisor.spec.ts', has: 'backs off exponentially, capped' },
   ],
+  '@actor({ idleMs })': [
+    { file: 'specs/actors/keyed.spec.ts', has: 'passivates an idle activation (onStop)' },
+    { file: 'specs/actors/keyed-placement.spec.ts', has: 'releases the claim after passivation' },
+  ],
+  '@actor({ maxActivations })': [
+    { file: 'specs/actors/keyed.spec.ts', has: 'refuses activations beyond maxActivations' },
+  ],
   '@method({ buffer })': [
     { file: `${it9n}/actors-streams.spec.ts`, has: '@method({ buffer: 16 })' },
     {
@@ -417,6 +424,10 @@ const HITS: Readonly<Record<string, readonly Hit[]>> = {
       has: 'are INVALID_CONFIG locally, INVALID_ARGUMENT on the wire',
     },
   ],
+  'key of a keyed actor': [
+    { file: 'specs/actors/keyed.spec.ts', has: "s.ref<Tally>('tally', 'x'.repeat(257))" },
+    { file: 'specs/actors/wire.spec.ts', has: "k: 'x'.repeat(257)" },
+  ],
   'CALL metadata h': [{ file: `${it9n}/actors-call-bounds.spec.ts`, has: 'CALL metadata h:' }],
   'grant in a certificate': [
     { file: `${conn}/limits-reached.spec.ts`, has: 'a client certificate whose grant is over' },
@@ -457,6 +468,18 @@ const HITS: Readonly<Record<string, readonly Hit[]>> = {
   ],
   'MembershipConfig.maxStateBytes': [
     { file: `${cluster}/postgres-placement.spec.ts`, has: 'maxStateBytes: a state over the limit' },
+  ],
+  'ClusterOptions.loadIntervalMs': [
+    { file: `${cluster}/announce.spec.ts`, has: 'load: sampled every loadIntervalMs' },
+    { file: `${cluster}/announce.spec.ts`, has: 'rejects a bad loadIntervalMs' },
+  ],
+  OWNER_CACHE_SIZE: [{ file: 'specs/actors/caller/owner-cache.spec.ts', has: 'OWNER_CACHE_SIZE: beyond it' }],
+  MAX_KEYED_HOPS: [
+    { file: `${cluster}/cluster-ref-keyed.spec.ts`, has: 'MAX_KEYED_HOPS: when every member' },
+  ],
+  MAX_IDEMPOTENT_ATTEMPTS: [
+    { file: `${cluster}/cluster-ref-idempotent.spec.ts`, has: 'MAX_IDEMPOTENT_ATTEMPTS: every member lost' },
+    { file: `${cluster}/cluster-ref-idempotent.spec.ts`, has: 'what is left of the deadline' },
   ],
 };
 

@@ -13,9 +13,13 @@
 import 'reflect-metadata';
 
 export {
+  ACTOR_KEY,
+  ACTOR_NAME,
+  ACTOR_STATE,
   type ActorClass,
   type ActorLifecycle,
   type ActorOptions,
+  type ActorState,
   ActorSystem,
   type ActorSystemOptions,
   type ActorsConfig,
@@ -31,6 +35,7 @@ export {
   type ClientInterceptor,
   type CloseOnSignalsOptions,
   type ClusterOptions,
+  type ClusterRefOptions,
   callContext,
   closeOnSignals,
   type DeclaredKind,
@@ -44,6 +49,7 @@ export {
   type Interceptors,
   isRef,
   isRpcError,
+  type KeyedRefOptions,
   type ListenOptions,
   type MethodKind,
   type MethodOptions,
@@ -107,6 +113,7 @@ export {
   type MemberInfo,
   type Membership,
   type MembershipConfig,
+  memoryStateStore,
   type Placement,
   type PostgresConnection,
   type PostgresMembershipOptions,

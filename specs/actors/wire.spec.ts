@@ -7,7 +7,7 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { lastValueFrom, type Observable, of, toArray } from 'rxjs';
-import { ActorSystem, actor, isRpcError, RpcError } from '../../src/actors/index.js';
+import { ActorSystem, actor, callContext, isRpcError, RpcError } from '../../src/actors/index.js';
 import { parseCall, parseShape } from '../../src/actors/wire.js';
 import { ChannelSession, Receiver, Sender } from '../../src/transport/channel/index.js';
 import { memoryConnectionPair } from '../../src/transport/connection/index.js';
@@ -27,6 +27,11 @@ describe('parseCall', () => {
     assert.equal(call.timeoutMs, 250);
     assert.deepEqual({ ...call.metadata }, { id: 'x' });
     assert.equal(call.reply, undefined);
+  });
+
+  it('reads the key of a keyed call (k) on a call stream', () => {
+    assert.equal(parseCall({ n: 'counter', m: 'increment', a: [1], k: 'user-42' }, false).key, 'user-42');
+    assert.equal(parseCall({ n: 'counter', m: 'increment', a: [1] }, false).key, undefined);
   });
 
   it('accepts a well-formed call on a nested channel (with r, without n)', () => {
@@ -59,6 +64,9 @@ describe('parseCall', () => {
         h: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, ''])),
       },
       JSON.parse('{"__proto__": {"n": "calc", "m": "add", "a": []}}'),
+      { n: 'calc', m: 'add', a: [], k: '' },
+      { n: 'calc', m: 'add', a: [], k: 'x'.repeat(257) },
+      { n: 'calc', m: 'add', a: [], k: 42 },
     ];
     for (const message of top)
       assert.throws(() => parseCall(message, false), invalid, JSON.stringify(message));
@@ -66,6 +74,7 @@ describe('parseCall', () => {
       { m: '', a: [] },
       { m: '', a: [], r: new Receiver() },
       { n: 'calc', m: '', a: [], r },
+      { m: '', a: [], r, k: 'user-42' },
     ];
     for (const message of nested) assert.throws(() => parseCall(message, true), invalid);
   });
@@ -101,6 +110,15 @@ class Calculator {
   }
   reserve(sku: string): never {
     throw new RpcError('FAILED_PRECONDITION', 'out of stock', { reason: 'OUT_OF_STOCK', details: { sku } });
+  }
+}
+
+@actor('counter', { keyed: true })
+class Counter {
+  private n = 0;
+  increment(by: number): string {
+    this.n += by;
+    return `${callContext().key}:${this.n}`;
   }
 }
 
@@ -161,6 +179,16 @@ describe('call record vectors', () => {
       isRpcError(e, 'NOT_FOUND'),
     );
     assertContains(wrote.server!, 'actors.reply-error');
+    await client.close();
+    await server.close();
+  });
+
+  it('a keyed call carries its key in k: the bytes of the vector', async () => {
+    const { client, server, wrote } = await tapped();
+    await server.register(Counter);
+    const counter = client.ref<Counter>('counter', 'user-42', { peer: { host: 'memory', port: 1 } });
+    assert.equal(await counter.increment(1), 'user-42:1');
+    assertContains(wrote.client!, 'actors.call-keyed');
     await client.close();
     await server.close();
   });

@@ -1,19 +1,10 @@
-import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { ActorSystem } from '../../src/actors/system.js';
+import type { ActorSystem } from '../../src/actors/system.js';
 import type { Ref } from '../../src/actors/types.js';
-import { signGrant } from '../../src/auth/grant.js';
 import { Identity } from '../../src/auth/identity.js';
 import type { MemberInfo } from '../../src/cluster/member.js';
-import { staticMembership } from '../../src/cluster/static.js';
-import type { RefusedReason } from '../../src/transport/connection/index.js';
-
-const admin = Identity.generate();
-const hour = () => new Date(Date.now() + 3_600_000);
-const grantOf = (id: Identity, by = admin) =>
-  signGrant(by, { subject: id.publicKey, notAfter: hour(), name: 'node' });
-const trustAdmin = [{ key: admin.id, name: 'admin', admin: true }];
+import { answers as answersOf, clusterClient, grantOf, startNode } from './nodes.js';
 
 interface Calc {
   whoami(): string;
@@ -31,44 +22,12 @@ const systems: ActorSystem[] = [];
 after(() => Promise.all(systems.map((s) => s.close())));
 
 /** A node hosting `calc` that answers `tag`, joined to its own static membership; its row and refusals. */
-async function node(tag: string, grant: Uint8Array | undefined, identity = Identity.generate()) {
-  const refused: RefusedReason[] = [];
-  const membership = staticMembership([]);
-  const system = new ActorSystem({
-    identity,
-    authorizedKeys: trustAdmin,
-    config: { reconnectBaseMs: 50 },
-    ...(grant ? { cluster: { membership, adminKey: admin.id, grant } } : {}),
-  });
-  systems.push(system);
-  await system.register('calc', calcNamed(tag));
-  const { host, port } = await system.listen({ onRefused: (e) => refused.push(e.reason) });
-  if (grant) await system.joinCluster();
-  const row: MemberInfo = {
-    keyId: identity.id,
-    addresses: { tls: { host, port } },
-    actors: ['calc'],
-    load: 0,
-  };
-  return { system, row, refused, identity };
-}
+const node = (tag: string, grant: Uint8Array | undefined, identity = Identity.generate()) =>
+  startNode(systems, { calc: calcNamed(tag) }, { grant, identity });
 
-function client(rows: MemberInfo[]) {
-  const identity = Identity.generate();
-  const system = new ActorSystem({
-    identity,
-    config: { reconnectBaseMs: 50 },
-    cluster: { membership: staticMembership(rows), adminKey: admin.id, grant: grantOf(identity) },
-  });
-  systems.push(system);
-  return system;
-}
+const client = (rows: MemberInfo[]) => clusterClient(systems, rows);
 
-async function answers(calc: Ref<Calc>, n: number): Promise<string[]> {
-  const out: string[] = [];
-  for (let i = 0; i < n; i++) out.push(await calc.whoami());
-  return out;
-}
+const answers = (calc: Ref<Calc>, n: number) => answersOf(() => calc.whoami(), n);
 
 describe('cluster refs by actor name (static membership, TLS on 127.0.0.1)', () => {
   it('spreads calls over the members hosting the actor; when one stops, calls go to the other', async () => {

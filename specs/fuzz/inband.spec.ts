@@ -6,8 +6,11 @@
  *   its fresh nonce), fails with exactly the typed error the document predicts from the bytes, and
  *   writes exactly what the document says: nothing before a good CLIENT_HELLO, then SERVER_PROOF, then
  *   REJECT BAD_CERTIFICATE only after a whole CLIENT_PROOF.
- * - The client's half over memory, against damaged server answers (SERVER_PROOF, ACCEPT, REJECTs): it
- *   never succeeds (no input can sign for its fresh nonce) and fails typed.
+ * - The client's half over memory, against damaged server answers (SERVER_PROOF with and without a
+ *   grant, ACCEPT, REJECTs), with and without requiring a server grant: it never succeeds (no input
+ *   can sign for its fresh nonce) and fails typed.
+ * - The server half runs with and without a grant of its own, and then writes SERVER_PROOF of the
+ *   matching kind, the grant byte for byte.
  * - A WebSocket listener on 127.0.0.1 against raw ws clients writing the damaged bytes as binary
  *   messages: nothing is handed over, every connection is refused typed, nothing stays in handshake.
  *
@@ -24,6 +27,7 @@ import {
   INBAND_MAGIC,
   InbandKind,
   MAX_INBAND_GRANT,
+  SERVER_PROOF_GRANT_HEADER_LENGTH,
   SERVER_PROOF_LENGTH,
 } from '../../src/transport/connection/inband-codec.js';
 import {
@@ -66,6 +70,8 @@ before(() => {
   ];
   serverSeeds = [
     vector('inband.server-proof'),
+    vector('inband.server-proof-grant'),
+    concat([vector('inband.server-proof-grant'), vector('prelude.accept')]),
     concat([vector('inband.server-proof'), vector('prelude.accept')]),
     vector('prelude.reject-overloaded'),
     vector('prelude.reject-unknown-key'),
@@ -94,7 +100,15 @@ function predictServer(input: Uint8Array): { code: string; wrote: 'nothing' | 'p
   return { code: 'UNAUTHENTICATED', wrote: 'proof+reject' };
 }
 
-async function serverHalf(input: Uint8Array, at: number[], maxChunk: number | undefined): Promise<void> {
+/** The server's grant when the server half shows one (kind SERVER_PROOF_GRANT), as grant.server's shape. */
+const serverGrant = vector('grant.server');
+
+async function serverHalf(
+  input: Uint8Array,
+  at: number[],
+  maxChunk: number | undefined,
+  withGrant = false,
+): Promise<void> {
   const [mine, theirs] = memoryDuplexPair(maxChunk === undefined ? {} : { maxChunk });
   theirs.on('error', () => {});
   mine.on('error', () => {});
@@ -107,6 +121,7 @@ async function serverHalf(input: Uint8Array, at: number[], maxChunk: number | un
       origin: ORIGIN,
       timeoutMs: 5_000,
       rejectLingerMs: 0,
+      ...(withGrant ? { grant: serverGrant } : {}),
     });
     const result = run.then(
       (v) => ({ ok: true as const, v }),
@@ -124,9 +139,17 @@ async function serverHalf(input: Uint8Array, at: number[], maxChunk: number | un
     const out = Buffer.concat(received);
     if (want.wrote === 'nothing') assert.equal(out.length, 0, 'nothing written before a good CLIENT_HELLO');
     else {
-      assert.ok(out.length >= SERVER_PROOF_LENGTH, 'SERVER_PROOF written');
-      assert.equal(out[5], InbandKind.SERVER_PROOF);
-      if (want.wrote === 'proof') assert.equal(out.length, SERVER_PROOF_LENGTH, 'nothing after SERVER_PROOF');
+      const proofLength = withGrant
+        ? SERVER_PROOF_GRANT_HEADER_LENGTH + serverGrant.length
+        : SERVER_PROOF_LENGTH;
+      assert.ok(out.length >= proofLength, 'SERVER_PROOF written');
+      assert.equal(out[5], withGrant ? InbandKind.SERVER_PROOF_GRANT : InbandKind.SERVER_PROOF);
+      if (withGrant)
+        assert.deepEqual(
+          out.subarray(SERVER_PROOF_GRANT_HEADER_LENGTH, proofLength),
+          Buffer.from(serverGrant),
+        );
+      if (want.wrote === 'proof') assert.equal(out.length, proofLength, 'nothing after SERVER_PROOF');
     }
   } finally {
     mine.destroy();
@@ -134,7 +157,12 @@ async function serverHalf(input: Uint8Array, at: number[], maxChunk: number | un
   }
 }
 
-async function clientHalf(input: Uint8Array, at: number[], maxChunk: number | undefined): Promise<void> {
+async function clientHalf(
+  input: Uint8Array,
+  at: number[],
+  maxChunk: number | undefined,
+  requireGrant = false,
+): Promise<void> {
   const [mine, theirs] = memoryDuplexPair(maxChunk === undefined ? {} : { maxChunk });
   theirs.on('error', () => {});
   mine.on('error', () => {});
@@ -145,6 +173,8 @@ async function clientHalf(input: Uint8Array, at: number[], maxChunk: number | un
       serverKey: server.publicKey,
       origin: ORIGIN,
       timeoutMs: 5_000,
+      // A check that accepts any grant: even then, no forged answer gets through.
+      ...(requireGrant ? { serverGrant: (g: Uint8Array | undefined) => (g ? undefined : 'no grant') } : {}),
     });
     const result = run.then(
       (v: Connection) => ({ ok: true as const, v }),
@@ -174,6 +204,7 @@ describe('fuzz: in-band handshake halves', () => {
         fuzzInput(clientSeeds, { maxSeeds: 3, maxRandom: 96 }),
         cuts(),
         fc.constantFrom(undefined, 1, 7),
+        fc.boolean(),
         serverHalf,
       ),
       200,
@@ -189,6 +220,7 @@ describe('fuzz: in-band handshake halves', () => {
         fuzzInput(serverSeeds, { maxSeeds: 2, maxRandom: 160 }),
         cuts(),
         fc.constantFrom(undefined, 1, 7),
+        fc.boolean(),
         clientHalf,
       ),
       200,

@@ -59,6 +59,8 @@ export interface CallContext {
   readonly deadline: number | undefined;
   /** The metadata the caller sent (empty when none). Data from the peer: validate before trusting it. */
   readonly metadata: CallMetadata;
+  /** The key of the keyed actor's activation the call runs on (the CALL record's `k`); undefined: an unkeyed actor. */
+  readonly key: string | undefined;
 }
 
 /** The caller of calls made through local refs. */
@@ -100,6 +102,8 @@ export const DEADLINE_SKEW_MS = 50;
 export class CallScope {
   /** Aborted by its own deadline timer (not by a cancel or a lost connection). */
   expired = false;
+  /** The key of a call to a keyed actor (see CallContext.key); undefined: none. */
+  key: string | undefined = undefined;
   /** When the deadline passes (Date.now() ms); undefined: none. */
   deadline: number | undefined;
   /** Made on first read: a handler that never asks for its context costs no object. */
@@ -332,6 +336,10 @@ class ScopeContext implements CallContext {
 
   get deadline(): number | undefined {
     return this.#scope.deadline;
+  }
+
+  get key(): string | undefined {
+    return this.#scope.key;
   }
 
   get signal(): AbortSignal {

@@ -36,7 +36,27 @@ export interface ActorOptions {
    * errors of a stream result once it was returned. Default: no error is fatal.
    */
   fatal?: (err: unknown) => boolean;
+  /**
+   * A keyed (virtual) actor: every call names a key (`system.ref(name, key)`), and each key gets an
+   * activation of its own (an instance from its own child container with ACTOR_KEY, its own mailbox,
+   * lifecycle and supervision), made on the key's first call and passivated when idle. Default false.
+   */
+  keyed?: boolean;
+  /** Keyed only: passivate an activation after this long with no call running or queued, ms. Default 300000. */
+  idleMs?: number;
+  /** Keyed only: activations of this actor at once on this node; beyond, calls fail RESOURCE_EXHAUSTED. Default 100000. */
+  maxActivations?: number;
+  /**
+   * Keyed only: the activation has durable state: loaded from the system's state store before the
+   * instance is made, injected as ACTOR_STATE (an `ActorState`). Default false.
+   */
+  state?: boolean;
 }
+
+/** Default `idleMs` of a keyed actor, ms. */
+export const DEFAULT_IDLE_MS = 300_000;
+/** Default `maxActivations` of a keyed actor. */
+export const DEFAULT_MAX_ACTIVATIONS = 100_000;
 
 /** Options of one method, from `@method(options)`; they win over the actor's. */
 export interface MethodOptions {
@@ -159,6 +179,31 @@ export function verifyActorOptions(o: ActorOptions): void {
     throw transportError('INVALID_CONFIG', `actor concurrency must be an integer >= 1, got ${o.concurrency}`);
   }
   verifySupervision(o.restart, o.fatal);
+  verifyKeyed(o);
+}
+
+function verifyKeyed(o: ActorOptions): void {
+  if (o.keyed !== undefined && typeof o.keyed !== 'boolean') {
+    throw transportError('INVALID_CONFIG', 'actor keyed must be a boolean');
+  }
+  if (o.state !== undefined && typeof o.state !== 'boolean') {
+    throw transportError('INVALID_CONFIG', 'actor state must be a boolean');
+  }
+  if (!o.keyed && (o.idleMs !== undefined || o.maxActivations !== undefined || o.state)) {
+    throw transportError('INVALID_CONFIG', 'actor idleMs, maxActivations and state need keyed: true');
+  }
+  if (o.idleMs !== undefined && (!Number.isSafeInteger(o.idleMs) || o.idleMs < 1 || o.idleMs > 2 ** 31 - 1)) {
+    throw transportError(
+      'INVALID_CONFIG',
+      `actor idleMs must be an integer of ms from 1 to 2^31-1, got ${o.idleMs}`,
+    );
+  }
+  if (o.maxActivations !== undefined && (!Number.isSafeInteger(o.maxActivations) || o.maxActivations < 1)) {
+    throw transportError(
+      'INVALID_CONFIG',
+      `actor maxActivations must be an integer >= 1, got ${o.maxActivations}`,
+    );
+  }
 }
 
 /** Throws INVALID_CONFIG naming the bad option. */

@@ -38,6 +38,7 @@
  * ```
  */
 
+export { ACTOR_KEY, ACTOR_STATE, type ActorState } from './callee/actor-state.js';
 export { ACTOR_NAME, type ActorClass, type ActorLifecycle } from './callee/cell.js';
 export type { MethodKind } from './callee/method-kind.js';
 export {
@@ -55,6 +56,8 @@ export {
 export type { ValidationIssue } from './callee/validation.js';
 export { Call } from './caller/call.js';
 export type { HostPeer, Peer, PortPeer, UrlPeer } from './caller/client.js';
+export { MAX_IDEMPOTENT_ATTEMPTS, MAX_KEYED_HOPS } from './caller/cluster-call.js';
+export { OWNER_CACHE_SIZE } from './caller/owner-cache.js';
 export { isRef } from './caller/ref.js';
 export { type CloseOnSignalsOptions, closeOnSignals } from './close-on-signals.js';
 export { type ActorsConfig, defaultConfig, type OverflowPolicy, verifyConfig } from './config.js';
@@ -84,6 +87,9 @@ export {
   ActorSystem,
   type ActorSystemOptions,
   type ClusterOptions,
+  type ClusterRefOptions,
+  DEFAULT_LOAD_INTERVAL_MS,
+  type KeyedRefOptions,
   type ListenOptions,
   type SystemStats,
   type WebSocketListen,

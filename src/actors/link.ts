@@ -7,7 +7,7 @@
  */
 import type { ChannelSession, Receiver, Sender } from '../transport/channel/index.js';
 import type { Connection } from '../transport/connection/index.js';
-import type { ActorCell } from './callee/cell.js';
+import type { HostedActor } from './callee/hosted.js';
 import type { ActorsConfig } from './config.js';
 import { type Caller, callerOf } from './context.js';
 import type { Counters } from './counters.js';
@@ -34,7 +34,7 @@ export interface Core {
   /** The system's `mapError` (error-policy.ts). */
   readonly mapError: ErrorMapper | undefined;
   /** A hosted actor by name. */
-  lookup(name: string): ActorCell | undefined;
+  lookup(name: string): HostedActor | undefined;
   /**
    * True while the bytes queued for all connections together are above `maxQueuedBytes` and a
    * connection that has `queued` bytes waiting holds more than its share of them (the limit over the

@@ -43,7 +43,11 @@ export async function dialPortPeer(peer: PortPeer, identity: Ed25519Signer | und
   if (peer.key === undefined)
     throw rpcError('INVALID_ARGUMENT', 'a MessagePort peer needs a key (or insecure: true)');
   claim(port);
-  return dialPort(port, { signer: identity, serverKey: peer.key });
+  return dialPort(port, {
+    signer: identity,
+    serverKey: peer.key,
+    ...(peer.grant === undefined ? {} : { grant: peer.grant }),
+  });
 }
 
 /** Accepts on `port`: the server side of the handshake. Rejects like {@link dialPortPeer}. */

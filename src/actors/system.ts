@@ -10,7 +10,10 @@ import { acceptPortPeer, dialPortPeer } from '#platform/message-port.js';
 import { dialTls, listenTls, memberGrantCheck } from '#platform/tls.js';
 import { dialWebSocket, listenWebSocket } from '#platform/websocket.js';
 import type { AuthorizedKeyInput, AuthorizedKeys, Identity } from '../auth/index.js';
+import { announcedAddresses } from '../cluster/announce.js';
+import type { MemberAddresses } from '../cluster/member.js';
 import type { Membership } from '../cluster/membership.js';
+import type { StateStore } from '../cluster/placement.js';
 import { type ChannelConfig, ChannelSession } from '../transport/channel/index.js';
 import type {
   Connection,
@@ -20,15 +23,17 @@ import type {
   PortLike,
   SigningIdentity,
 } from '../transport/connection/index.js';
+import { transportError } from '../transport/errors.js';
 import type { MuxConfig } from '../transport/mux/index.js';
 import { Session } from '../transport/mux/session.js';
 import { ActorCell, type ActorClass, type SupervisionStats } from './callee/cell.js';
+import type { HostedActor } from './callee/hosted.js';
+import { KeyedHost, type KeyedServices, type KeyedStats } from './callee/keyed.js';
 import { REFLECTION_ACTOR, REFLECTION_CELLS, RESERVED_PREFIX, reflectionActor } from './callee/reflection.js';
 import { serveCallStream, serveChannel } from './callee/server.js';
 import { ChannelInvoker } from './caller/channel-invoker.js';
 import {
   closeLink,
-  type HostPeer,
   isPortPeer,
   isUrlPeer,
   type Peer,
@@ -36,8 +41,14 @@ import {
   peerKey,
   RemoteInvoker,
 } from './caller/client.js';
-import { ClusterInvoker } from './caller/cluster-invoker.js';
+import {
+  ClusterInvoker,
+  type ClusterRefOptions,
+  type ClusterRoutes,
+  type MemberPeer,
+} from './caller/cluster-invoker.js';
 import { LocalInvoker } from './caller/local.js';
+import { OwnerCache } from './caller/owner-cache.js';
 import { makeRef } from './caller/ref.js';
 import { type ActorsConfig, resolveConfig } from './config.js';
 import { type CallCounts, Counters } from './counters.js';
@@ -51,6 +62,7 @@ import type { ServePortOptions } from './port-peer.js';
 import type { PumpStats } from './pump.js';
 import { openTelemetry, type Telemetry, type TelemetryOptions } from './telemetry/open-telemetry.js';
 import type { CallOptions, Ref } from './types.js';
+import { MAX_ACTOR_KEY, MAX_TIMEOUT_MS } from './wire.js';
 
 /** How to build an {@link ActorSystem}. */
 export interface ActorSystemOptions {
@@ -116,7 +128,19 @@ export interface ActorSystemOptions {
    * `clusterRef()` routes over.
    */
   cluster?: ClusterOptions;
+  /**
+   * Where keyed actors declaring `state: true` keep it (`memoryStateStore()` for one process, not
+   * durable). Default: the cluster membership's `state`, if it offers one. A keyed actor with `state`
+   * and no store: `register()` throws INVALID_CONFIG.
+   */
+  stateStore?: StateStore;
 }
+
+/** Options of a keyed ref (`system.ref(name, key, options)`): its calls' options, and where the actor is. */
+export type KeyedRefOptions = CallOptions & {
+  /** Call the actor on this peer directly. Default: through the cluster when the system is in one, else locally. */
+  peer?: Peer;
+};
 
 /** How a system takes part in a cluster (docs/CLUSTER.md section 5). */
 export interface ClusterOptions {
@@ -130,10 +154,33 @@ export interface ClusterOptions {
   /**
    * This node's grant from the admin key (signGrant): carried in its certificates, as a listener (so
    * cluster refs accept it) and as a dialer (so members whose authorized keys trust the admin with
-   * `@admin` accept it).
+   * `@admin` accept it); shown in the in-band handshake of its WebSocket listeners, and of its dials
+   * to WebSocket members, alike.
    */
   grant: Uint8Array;
+  /**
+   * This node's load as it announces it (a finite number >= 0; another value, or a throw (reported to
+   * `onError`), keeps the last one). Default: the calls this node is serving for peers now.
+   */
+  load?: () => number;
+  /**
+   * ms between samples of the load after `joinCluster()`; a load that changed is published
+   * (`membership.update`). Default DEFAULT_LOAD_INTERVAL_MS (5000), from 10 to 2^31-1.
+   */
+  loadIntervalMs?: number;
+  /**
+   * The addresses this node announces, where they differ from its listeners': a listener bound to
+   * 0.0.0.0 or ::, a node behind NAT or a load balancer, a Kubernetes pod's DNS name. Default: its first
+   * TLS listener's host and port, and its first WebSocket listener's URL. Peers dial these, and still
+   * require the node's key and grant there.
+   */
+  announce?: MemberAddresses;
 }
+
+/** Default ms between samples of a cluster node's load ({@link ClusterOptions.loadIntervalMs}). */
+export const DEFAULT_LOAD_INTERVAL_MS = 5000;
+
+export type { ClusterRefOptions };
 
 /**
  * Where to listen, and the listener's connection settings (`handshakeTimeoutMs`, `maxHandshakes`,
@@ -206,6 +253,12 @@ export interface SystemStats {
   bytesIn: number;
   /** Bytes written to all connections so far (multiplexer frames, before TLS). */
   bytesOut: number;
+  /** Activations of keyed actors now (see `@actor({ keyed })`). */
+  activations: number;
+  /** Activations of keyed actors made so far. */
+  activated: number;
+  /** Activations of keyed actors passivated (idle, stale, failed, fenced, or stopped) so far. */
+  passivated: number;
 }
 
 /**
@@ -231,7 +284,8 @@ export interface SystemStats {
 export class ActorSystem {
   readonly container: DependencyContainer;
   readonly config: ActorsConfig;
-  private readonly cells = new Map<string, ActorCell>();
+  private readonly cells = new Map<string, HostedActor>();
+  private readonly keyedStats: KeyedStats = { activations: 0, activated: 0, passivated: 0 };
   private readonly peers = new Map<string, PeerClient>();
   private readonly links = new Set<Link>();
   private readonly listeners: Listener[] = [];
@@ -239,7 +293,7 @@ export class ActorSystem {
   private readonly counters = new Counters();
   private readonly supervision: SupervisionStats = { restarts: 0 };
   /** Actors being unregistered, and the end of their stop. */
-  private readonly leaving = new Map<ActorCell, Promise<void>>();
+  private readonly leaving = new Map<HostedActor, Promise<void>>();
   private readonly core: Core;
   private readonly interceptors: InterceptorChains;
   /** Stops reporting stats() as metrics. */
@@ -250,7 +304,16 @@ export class ActorSystem {
   /** Clients of cluster members, by address and key (section 5 of docs/CLUSTER.md). */
   private readonly members = new Map<string, PeerClient>();
   private joined = false;
+  /** What this node last told the membership (actor names joined by NUL, load). */
+  private announced = { actors: '', load: 0 };
+  private announcing = false;
+  private announceAgain = false;
+  private loadTimer: NodeJS.Timeout | undefined;
+  /** The owners of keys last seen by this system's cluster refs. */
+  private readonly owners = new OwnerCache();
   private readonly tlsListeners = new WeakSet<Listener>();
+  /** The URLs of this system's WebSocket listeners, in the order they were made (joinCluster announces the first). */
+  private readonly wsUrls: string[] = [];
 
   constructor(private readonly options: ActorSystemOptions = {}) {
     this.config = resolveConfig(options.config);
@@ -319,9 +382,34 @@ export class ActorSystem {
     if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
     if (this.cells.has(name))
       throw rpcError('INVALID_ARGUMENT', `an actor named ${name} is already registered`);
-    const cell = this.newCell(name, cls, options);
+    const cell = options.keyed ? this.newKeyed(name, cls, options) : this.newCell(name, cls, options);
     this.cells.set(name, cell);
+    this.announce();
     return cell.ready;
+  }
+
+  /** The host of a keyed actor. Throws INVALID_CONFIG for `state` without a state store. */
+  private newKeyed(name: string, cls: ActorClass, options: ActorOptions): KeyedHost {
+    const membership = this.options.cluster?.membership;
+    const store = this.options.stateStore ?? membership?.state;
+    if (options.state && store === undefined) {
+      throw transportError(
+        'INVALID_CONFIG',
+        `actor ${name} has state: true, and the system has no state store (options.stateStore)`,
+      );
+    }
+    const services: KeyedServices = {
+      container: this.container,
+      config: this.config,
+      report: this.core.report,
+      supervision: this.supervision,
+      stats: this.keyedStats,
+      self: this.options.identity?.id,
+      placement: membership?.placement,
+      unplaced: membership !== undefined && membership.placement === undefined,
+      store,
+    };
+    return new KeyedHost(name, cls, options, services);
   }
 
   private newCell(name: string, cls: ActorClass, options: ActorOptions): ActorCell {
@@ -356,6 +444,7 @@ export class ActorSystem {
         if (this.cells.get(name) === cell) this.cells.delete(name);
       });
       this.leaving.set(cell, leaving);
+      this.announce();
     }
     return leaving;
   }
@@ -367,7 +456,30 @@ export class ActorSystem {
    * semantics (mailbox, deadlines, cancellation, RpcErrors), but passes arguments and results by
    * reference, not copied, and is not checked against `allow` lists. `options` apply to every call.
    */
-  ref<T>(name: string, peer?: Peer, options: CallOptions = {}): Ref<T> {
+  ref<T>(name: string, peer?: Peer, options?: CallOptions): Ref<T>;
+  /**
+   * A typed ref to the activation of `key` (1 to 256 characters) of the keyed actor `name`: on
+   * `options.peer` when given; else through the cluster (`clusterRef(name, { ...options, key })`) when
+   * the system is in one; else in this system. Throws RpcError INVALID_ARGUMENT for a bad key.
+   */
+  ref<T>(name: string, key: string, options?: KeyedRefOptions): Ref<T>;
+  ref<T>(name: string, where?: Peer | string, options: KeyedRefOptions = {}): Ref<T> {
+    if (typeof where === 'string') return this.keyedRef<T>(name, where, options);
+    return this.unkeyedRef<T>(name, where, options);
+  }
+
+  private keyedRef<T>(name: string, key: string, options: KeyedRefOptions): Ref<T> {
+    if (key.length === 0 || key.length > MAX_ACTOR_KEY) {
+      throw rpcError('INVALID_ARGUMENT', `a key must be 1 to ${MAX_ACTOR_KEY} characters`);
+    }
+    const { peer, ...call } = options;
+    const keyed: CallOptions = { ...call, key };
+    if (peer !== undefined) return this.unkeyedRef<T>(name, peer, keyed);
+    if (this.options.cluster !== undefined) return this.clusterRef<T>(name, keyed);
+    return this.unkeyedRef<T>(name, undefined, keyed);
+  }
+
+  private unkeyedRef<T>(name: string, peer: Peer | undefined, options: CallOptions): Ref<T> {
     if (peer === undefined) {
       const local = new LocalInvoker(
         name,
@@ -389,58 +501,152 @@ export class ActorSystem {
   }
 
   /**
-   * A typed ref to the actor `name` somewhere in the cluster (`options.cluster`): each call goes to the
-   * next live member whose row lists `name` (round robin, in key id order), over TLS to the address its
-   * row gives, pinned to the key its row names, and only if that member's certificate carries a valid
-   * grant from the cluster admin key (else the handshake is refused before anything is sent). A member
-   * that cannot be reached so (refused, down, no grant, another key) is skipped for the same call, then
-   * for `reconnectBaseMs` and more (backoff); once sent, a call is never sent again. Fails UNAVAILABLE
-   * when no member could take the call. Throws RpcError INVALID_ARGUMENT without `options.cluster` or an
-   * identity.
+   * A typed ref to the actor `name` somewhere in the cluster (`options.cluster`). A call goes to a live
+   * member whose row lists `name`, over TLS to the address its row gives (a member with only a WebSocket URL: over WebSocket to it),
+   * pinned to the key its row names, and only if that member's certificate (in-band: its proof) carries
+   * a valid grant from the cluster admin key (else the handshake is refused before anything is sent). Unkeyed (no `options.key`): calls go to the
+   * members in turn (round robin, in key id order). Keyed: to the member last seen holding the key
+   * (remembered for up to OWNER_CACHE_SIZE keys), else in rendezvous order, following a NOT_OWNER
+   * refusal to the owner it names and passing a FENCED one, at most MAX_KEYED_HOPS members per call.
+   * A member that cannot be reached (refused, down, no grant, another key) is skipped for the same call,
+   * then for `reconnectBaseMs` and more (backoff). Once a call reached a member it is sent again only if
+   * its method is in `options.idempotent` and it failed UNAVAILABLE before its first reply record (at
+   * most MAX_IDEMPOTENT_ATTEMPTS members). Fails UNAVAILABLE when no member took the call. Throws
+   * RpcError INVALID_ARGUMENT without `options.cluster` or an identity, or for a key that is not a
+   * string of 1 to 256 characters.
    */
-  clusterRef<T>(name: string, options: CallOptions = {}): Ref<T> {
+  clusterRef<T>(name: string, options: ClusterRefOptions = {}): Ref<T> {
     const cluster = this.clusterOptions();
-    const routes = {
-      candidates: (actor: string): HostPeer[] => {
-        const out: HostPeer[] = [];
+    const { key, idempotent, ...callOptions } = options;
+    if (key !== undefined && (typeof key !== 'string' || key.length < 1 || key.length > 256)) {
+      throw rpcError('INVALID_ARGUMENT', 'a cluster ref key must be a string of 1 to 256 characters');
+    }
+    const routes: ClusterRoutes = {
+      candidates: (actor: string): MemberPeer[] => {
+        const out: MemberPeer[] = [];
         for (const m of cluster.membership.members()) {
-          const tls = m.addresses.tls;
-          if (tls && m.actors.includes(actor)) out.push({ host: tls.host, port: tls.port, key: m.keyId });
+          if (!m.actors.includes(actor)) continue;
+          // TLS when the member serves it (its keys are the TLS keys), else its WebSocket.
+          const { tls, ws } = m.addresses;
+          if (tls) out.push({ host: tls.host, port: tls.port, key: m.keyId });
+          else if (ws) out.push({ url: ws, key: m.keyId });
         }
         return out;
       },
-      clientFor: (peer: HostPeer): PeerClient => {
-        const key = peerKey(peer);
-        let client = this.members.get(key);
+      clientFor: (peer: MemberPeer): PeerClient => {
+        const id = peerKey(peer);
+        let client = this.members.get(id);
         if (!client) {
           client = new PeerClient(peer, () => this.dialMember(peer), this.config, this.counters);
-          this.members.set(key, client);
+          this.members.set(id, client);
         }
         return client;
       },
+      owners: this.owners,
     };
-    return makeRef<T>(new ClusterInvoker(routes, name, this.interceptors, this.counters), options);
+    const invoker = new ClusterInvoker(routes, name, this.interceptors, this.counters, key, idempotent);
+    return makeRef<T>(invoker, callOptions);
   }
 
   /**
-   * Announce this node to `options.cluster.membership`: its key, the address of its first TLS listener
-   * and the actors registered now (actors registered later are not announced), load 0. Call it after
-   * `listen()` and `register()`. `close()` leaves the cluster first. Rejects RpcError INVALID_ARGUMENT
-   * without `options.cluster`, an identity or a TLS listener; or as the provider's `join` does.
+   * Announce this node to `options.cluster.membership`: its key, the address of its first TLS listener and the URL of its first WebSocket
+   * listener (either may be missing, not both),
+   * the actors registered (and from then on each actor registered or unregistered), and its load
+   * (`ClusterOptions.load`, sampled every `loadIntervalMs`, published when it changed). Call it after
+   * `listen()`. `close()` leaves the cluster first. Rejects RpcError INVALID_ARGUMENT without
+   * `options.cluster`, an identity or a TLS or WebSocket listener, or for a bad `loadIntervalMs`; or as the
+   * provider's `join` does.
    */
   async joinCluster(): Promise<void> {
     const cluster = this.clusterOptions();
     if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
     const tls = this.listeners.find((l) => this.tlsListeners.has(l));
-    if (!tls) throw rpcError('INVALID_ARGUMENT', 'joinCluster needs a TLS listener: listen() first');
-    const actors = [...this.cells.keys()].filter((n) => !n.startsWith(RESERVED_PREFIX));
+    const ws = this.wsUrls[0];
+    const addresses = announcedAddresses(
+      { ...(tls ? { tls: { host: tls.host, port: tls.port } } : {}), ...(ws !== undefined ? { ws } : {}) },
+      cluster.announce,
+    );
+    const intervalMs = cluster.loadIntervalMs ?? DEFAULT_LOAD_INTERVAL_MS;
+    if (!Number.isInteger(intervalMs) || intervalMs < 10 || intervalMs > MAX_TIMEOUT_MS) {
+      throw rpcError(
+        'INVALID_ARGUMENT',
+        `cluster.loadIntervalMs must be an integer from 10 to ${MAX_TIMEOUT_MS}`,
+      );
+    }
+    const actors = this.announcedActors();
+    const load = this.sampleLoad();
     await cluster.membership.join({
       keyId: this.options.identity!.id,
-      addresses: { tls: { host: tls.host, port: tls.port } },
+      addresses,
       actors,
-      load: 0,
+      load,
     });
     this.joined = true;
+    this.announced = { actors: actors.join('\u0000'), load };
+    this.loadTimer = setInterval(() => this.announce(), intervalMs);
+    this.loadTimer.unref();
+  }
+
+  /** The actors this node lists in the cluster: those registered, but for built-in ones. */
+  private announcedActors(): string[] {
+    const names: string[] = [];
+    for (const [name, cell] of this.cells) {
+      if (!name.startsWith(RESERVED_PREFIX) && !this.leaving.has(cell)) names.push(name);
+    }
+    return names;
+  }
+
+  /** This node's load now: `ClusterOptions.load`, else the calls it serves for peers. */
+  private sampleLoad(): number {
+    const load = this.options.cluster?.load;
+    if (load === undefined) {
+      let served = 0;
+      for (const l of this.links) served += l.servedCount;
+      return served;
+    }
+    try {
+      const n = load();
+      return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : this.announced.load;
+    } catch (err) {
+      this.core.report(err);
+      return this.announced.load;
+    }
+  }
+
+  /**
+   * Tell the membership what changed in this node's actors and load (nothing when nothing did). One
+   * update at a time; a change made meanwhile goes in the next. A failed update is reported to
+   * `onError` and tried again on the next change or sample.
+   */
+  private announce(): void {
+    if (!this.joined || this.closing) return;
+    if (this.announcing) {
+      this.announceAgain = true;
+      return;
+    }
+    const actors = this.announcedActors();
+    const load = this.sampleLoad();
+    const names = actors.join('\u0000');
+    const change: { actors?: string[]; load?: number } = {};
+    if (names !== this.announced.actors) change.actors = actors;
+    if (load !== this.announced.load) change.load = load;
+    if (change.actors === undefined && change.load === undefined) return;
+    this.announcing = true;
+    this.options
+      .cluster!.membership.update(change)
+      .then(
+        () => {
+          this.announced = { actors: names, load };
+        },
+        (err: unknown) => this.core.report(err),
+      )
+      .finally(() => {
+        this.announcing = false;
+        if (this.announceAgain) {
+          this.announceAgain = false;
+          this.announce();
+        }
+      });
   }
 
   private clusterOptions(): ClusterOptions {
@@ -450,19 +656,23 @@ export class ActorSystem {
     return cluster;
   }
 
-  /** Dial a member: its row's key pinned, its grant from the admin key required, ours presented. */
-  private async dialMember(peer: HostPeer): Promise<Link> {
+  /**
+   * Dial a member over TLS or WebSocket: its row's key pinned, its grant from the admin key required
+   * (in its certificate, or its in-band proof), ours presented.
+   */
+  private async dialMember(peer: MemberPeer): Promise<Link> {
     if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
     const { identity } = this.options;
     const cluster = this.clusterOptions();
-    const connection = await dialTls({
+    const trust = {
       identity: identity!,
-      host: peer.host,
-      port: peer.port,
       serverKey: peer.key!,
       grant: cluster.grant,
       serverGrant: memberGrantCheck(cluster.adminKey),
-    });
+    };
+    const connection = isUrlPeer(peer)
+      ? await dialWebSocket({ ...trust, url: peer.url })
+      : await dialTls({ ...trust, host: peer.host, port: peer.port });
     const link = this.attach(connection);
     if (!link) throw rpcError('UNAVAILABLE', 'the actor system is closed');
     return link;
@@ -478,15 +688,17 @@ export class ActorSystem {
     if (!identity) throw rpcError('INVALID_ARGUMENT', 'listen needs an identity');
     if (!authorizedKeys) throw rpcError('INVALID_ARGUMENT', 'listen needs authorizedKeys');
     if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
+    const grant = this.options.cluster?.grant;
     if (options.websocket) {
       const { websocket, host: _host, port: _port, ...connection } = options;
-      const listener = await listenWebSocket({ ...connection, ...websocket, identity, authorizedKeys }, (c) =>
-        this.serve(c),
+      const listener = await listenWebSocket(
+        { ...connection, ...websocket, identity, authorizedKeys, ...(grant ? { grant } : {}) },
+        (c) => this.serve(c),
       );
       this.listeners.push(listener);
+      this.wsUrls.push(listener.url);
       return { host: listener.host, port: listener.port, url: listener.url };
     }
-    const grant = this.options.cluster?.grant;
     const listener = await listenTls(
       {
         ...options,
@@ -558,6 +770,9 @@ export class ActorSystem {
       connectionsClosed: c.connectionsClosed,
       bytesIn,
       bytesOut,
+      activations: this.keyedStats.activations,
+      activated: this.keyedStats.activated,
+      passivated: this.keyedStats.passivated,
     };
   }
 
@@ -590,7 +805,15 @@ export class ActorSystem {
     const timeoutMs = this.config.closeTimeoutMs;
     const deadline = new Deadline(timeoutMs);
     try {
-      // 0. Leave the cluster: members stop routing calls here.
+      if (this.loadTimer !== undefined) clearInterval(this.loadTimer);
+      // 0. Passivate keyed actors (releasing their claims), then leave the cluster: members stop
+      // routing calls here.
+      const overdueKeyed = this.overdue('the actor system is closing');
+      await Promise.all(
+        [...this.cells.values()]
+          .filter((c) => c instanceof KeyedHost)
+          .map((c) => stopCell(c, deadline, overdueKeyed)),
+      );
       if (this.joined) await this.options.cluster!.membership.leave().catch(this.core.report);
       // 1. Listeners refuse from now on (their close does not wait for the connections).
       const listening = this.listeners.map((l) => l.close().catch(this.core.report));
@@ -649,7 +872,8 @@ export class ActorSystem {
     if (!identity) throw rpcError('INVALID_ARGUMENT', 'dialling a peer needs an identity');
     if (isUrlPeer(peer)) {
       if (peer.key === undefined) throw rpcError('INVALID_ARGUMENT', `peer ${peer.url} has no key`);
-      return dialWebSocket({ identity, url: peer.url, serverKey: peer.key });
+      const grant = peer.grant;
+      return dialWebSocket({ identity, url: peer.url, serverKey: peer.key, ...(grant ? { grant } : {}) });
     }
     if (peer.key === undefined)
       throw rpcError('INVALID_ARGUMENT', `peer ${peer.host}:${peer.port} has no key`);
@@ -702,7 +926,7 @@ const END_SERVICES: EndServices = {
  * Steps 2-4 of a close for one actor: drain it, abort the handlers still running at `deadline` with
  * `overdue`, stop it. Never rejects.
  */
-async function stopCell(cell: ActorCell, deadline: Deadline, overdue: RpcError): Promise<void> {
+async function stopCell(cell: HostedActor, deadline: Deadline, overdue: RpcError): Promise<void> {
   if (!(await deadline.race(cell.drain()))) cell.abortRunning(overdue);
   await cell.stop();
 }

@@ -55,6 +55,13 @@ export interface CallOptions {
    * The handler reads it as `callContext().metadata`. Not inherited by calls the handler makes.
    */
   metadata?: CallMetadata;
+  /**
+   * The key of a keyed actor's activation (the CALL record's `k`; `callContext().key` on the callee).
+   * Set by `system.ref(name, key)`; 1 to 256 characters. A keyed actor refuses a call without it, an
+   * unkeyed one a call with it (INVALID_ARGUMENT). Ignored on calls through refs and callbacks a peer
+   * passed (their channel is the target).
+   */
+  key?: string;
 }
 
 type IsAny<T> = 0 extends 1 & T ? true : false;

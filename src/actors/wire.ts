@@ -29,6 +29,8 @@ export interface CallRecord {
   h?: CallMetadata;
   /** The reply channel: on a callback's or ref's channel only (the caller puts a Receiver). */
   r?: Receiver<unknown> | Sender<unknown>;
+  /** The key of a keyed actor's activation: on a call stream only; absent for an unkeyed actor. */
+  k?: string;
 }
 
 /** Largest timeout a call may carry, ms (about 24.8 days: what a Node timer can wait). */
@@ -41,6 +43,9 @@ export const MAX_METADATA_TEXT = 4096;
 /** Longest actor name, characters. */
 export const MAX_ACTOR_NAME = 256;
 
+/** Longest key of a keyed actor, characters. */
+export const MAX_ACTOR_KEY = 256;
+
 /** A call as the callee validated it. */
 export interface ParsedCall {
   /** The actor's name; undefined on a nested channel (the channel is the target). */
@@ -51,6 +56,8 @@ export interface ParsedCall {
   metadata: CallMetadata | undefined;
   /** The reply channel of a call on a nested channel. */
   reply: Sender<unknown> | undefined;
+  /** The key of a keyed actor (`k`); undefined: none. */
+  key: string | undefined;
 }
 
 /** The reply Sender of a message on a nested channel, if it has a usable one (so even a bad call can be
@@ -73,18 +80,23 @@ export function parseCall(message: unknown, nested: boolean): ParsedCall {
   const t = own(record, 't');
   const h = own(record, 'h');
   const n = own(record, 'n');
+  const k = own(record, 'k');
   let reply: Sender<unknown> | undefined;
   let actor: string | undefined;
   if (nested) {
     reply = replyOf(message);
     if (!reply) bad('r must be a reply channel');
     if (n !== undefined) bad('n (actor) is not allowed on a nested channel');
+    if (k !== undefined) bad('k (key) is not allowed on a nested channel');
   } else {
     if (typeof n !== 'string' || n.length === 0 || n.length > MAX_ACTOR_NAME) {
       bad(`n (actor) must be a name of 1 to ${MAX_ACTOR_NAME} characters`);
     }
     if (own(record, 'r') !== undefined) bad('r (reply channel) is not allowed on a call stream');
     actor = n;
+    if (k !== undefined && (typeof k !== 'string' || k.length === 0 || k.length > MAX_ACTOR_KEY)) {
+      bad(`k (key) must be a string of 1 to ${MAX_ACTOR_KEY} characters`);
+    }
   }
   if (typeof m !== 'string') bad('m (method) must be a string');
   if (!Array.isArray(a)) bad('a (arguments) must be an array');
@@ -98,6 +110,7 @@ export function parseCall(message: unknown, nested: boolean): ParsedCall {
     timeoutMs: t as number | undefined,
     metadata: h === undefined ? undefined : parseMetadata(h),
     reply,
+    key: k as string | undefined,
   };
 }
 

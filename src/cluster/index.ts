@@ -2,6 +2,7 @@
 export { defaultMembershipConfig, type MembershipConfig, verifyMembershipConfig } from './config.js';
 export { MAX_MEMBER_ACTORS, type Member, type MemberAddresses, type MemberInfo } from './member.js';
 export type { Membership } from './membership.js';
+export { memoryStateStore } from './memory-state.js';
 export {
   type Claim,
   ClusterReason,

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import nacl from 'tweetnacl';
-import { Identity } from '../../../src/auth/index.js';
+import { Identity, signGrant } from '../../../src/auth/index.js';
 import {
   canonicalOrigin,
   clientProofGrantLength,
@@ -16,6 +16,7 @@ import {
   encodeClientProof,
   encodeServerProof,
   MAX_INBAND_GRANT,
+  serverProofGrantLength,
   transcript,
 } from '../../../src/transport/connection/inband-codec.js';
 import { nodeSigner, nodeVerify } from '../../../src/transport/connection/node-signer.js';
@@ -33,6 +34,7 @@ const fields = {
   serverKey: server.publicKey,
   origin: 'wss://example.test/rxchan',
 };
+const concat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
 const same = (got: Uint8Array, name: string) => assert.equal(hex(got), hex(vector(name)), name);
 const failed = (err: unknown) => isTransportError(err, 'HANDSHAKE_FAILED');
 
@@ -98,6 +100,66 @@ describe('in-band handshake vectors (PROTOCOL.md 2.3)', () => {
     assert.equal(grant.length, 141);
     assert.equal(hex(bytes.subarray(70, 72)), '00 8d');
     assert.deepEqual(decodeClientProof(bytes).grant, grant);
+  });
+
+  it('grant.server and inband.server-proof-grant: the server transcript ends with the grant it signs', () => {
+    const admin = Identity.fromSeed(new Uint8Array(32).fill(0x03));
+    const grant = signGrant(admin, {
+      subject: server.publicKey,
+      notAfter: new Date('2030-01-01T00:00:00Z'),
+      name: 'server',
+    });
+    same(grant, 'grant.server');
+    const t = transcript('server', { ...fields, serverGrant: grant });
+    assert.equal(hex(t), hex(concat(vector('inband.server-transcript'), Uint8Array.of(0x00, 0x90), grant)));
+    same(
+      encodeServerProof({ serverNonce, serverKey: server.publicKey, signature: server.sign(t), grant }),
+      'inband.server-proof-grant',
+    );
+    const proof = decodeServerProof(vector('inband.server-proof-grant'));
+    assert.deepEqual(proof.grant, grant);
+    assert.deepEqual(proof.serverKey, server.publicKey);
+    assert.ok(nodeVerify(t, proof.signature, server.publicKey));
+    // Bound: the signature holds neither without the grant nor with another grant for the same key.
+    assert.ok(!nodeVerify(vector('inband.server-transcript'), proof.signature, server.publicKey));
+    const other = signGrant(admin, {
+      subject: server.publicKey,
+      notAfter: new Date('2031-01-01Z'),
+      name: 'server',
+    });
+    assert.ok(
+      !nodeVerify(transcript('server', { ...fields, serverGrant: other }), proof.signature, server.publicKey),
+    );
+    // The client transcript ignores the server's grant; the grant-less vectors are unchanged.
+    same(transcript('client', { ...fields, serverGrant: grant }), 'inband.client-transcript');
+    assert.equal(decodeServerProof(vector('inband.server-proof')).grant, undefined);
+  });
+
+  it('SERVER_PROOF with a grant: a length of 0 or over 256, or a short message, fail HANDSHAKE_FAILED', () => {
+    const good = vector('inband.server-proof-grant');
+    assert.equal(serverProofGrantLength(good.subarray(0, 136)), 144);
+    for (const n of [0, MAX_INBAND_GRANT + 1]) {
+      const bad = Uint8Array.from(good);
+      bad[134] = n >> 8;
+      bad[135] = n & 0xff;
+      assert.throws(() => serverProofGrantLength(bad), failed);
+      assert.throws(() => decodeServerProof(bad), failed);
+    }
+    assert.throws(() => decodeServerProof(good.subarray(0, good.length - 1)), failed);
+    assert.throws(() => decodeServerProof(good.subarray(0, 134)), failed);
+    const asPlain = Uint8Array.from(good.subarray(0, 134));
+    asPlain[5] = 0x02;
+    assert.equal(decodeServerProof(asPlain).grant, undefined);
+    assert.throws(
+      () =>
+        encodeServerProof({
+          serverNonce,
+          serverKey: server.publicKey,
+          signature: new Uint8Array(64),
+          grant: new Uint8Array(0),
+        }),
+      RangeError,
+    );
   });
 
   it('decoding: bad magic, version, kind, size and grant length fail HANDSHAKE_FAILED', () => {

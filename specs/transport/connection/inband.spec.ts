@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { AuthorizedKeys, Identity, signGrant } from '../../../src/auth/index.js';
+import { AuthorizedKeys, checkGrant, Identity, keysEqual, signGrant } from '../../../src/auth/index.js';
 import {
   CLIENT_HELLO_LENGTH,
   encodeClientHello,
@@ -306,5 +306,108 @@ describe('in-band handshake', () => {
   it('CLIENT_HELLO is the size the document says', () => {
     assert.equal(CLIENT_HELLO_LENGTH, 70);
     assert.equal(SERVER_PROOF_LENGTH, 134);
+  });
+});
+
+describe("in-band handshake: the server's grant (SERVER_PROOF kind 0x04)", () => {
+  const notAfter = new Date(Date.now() + 3_600_000);
+  const adminGrant = signGrant(admin, { subject: server.publicKey, notAfter, name: 'node-a' });
+  /** The check cluster refs make: a grant for the server key from `admin`, valid now. */
+  const fromAdmin = (grant: Uint8Array | undefined, key: Uint8Array): string | undefined => {
+    if (grant === undefined) return 'no grant';
+    const check = checkGrant(grant, key, (k) => keysEqual(k, admin.publicKey));
+    return check.ok ? undefined : check.message;
+  };
+
+  it('a server with a grant from the admin passes the check; the client learns its key', async () => {
+    const { c, s, done } = await handshake({ serverGrant: fromAdmin }, { grant: adminGrant });
+    try {
+      assert.ok(c.ok && s.ok, 'both sides connect');
+      assert.equal(c.v.peer?.id, server.id);
+    } finally {
+      if (c.ok) c.v.socket.destroy();
+      if (s.ok) s.v.socket.destroy();
+      await done();
+    }
+  });
+
+  it('a client that requires no grant ignores one; a grant-less server passes a client without the check', async () => {
+    for (const [dial, accept] of [
+      [{}, { grant: adminGrant }],
+      [{}, {}],
+    ] as const) {
+      const { c, s, done } = await handshake(dial, accept);
+      try {
+        assert.ok(c.ok && s.ok);
+      } finally {
+        if (c.ok) c.v.socket.destroy();
+        if (s.ok) s.v.socket.destroy();
+        await done();
+      }
+    }
+  });
+
+  it('no grant, a grant from a non-admin, an expired one, one for another key: SERVER_NO_GRANT, nothing signed', async () => {
+    const cases: (Uint8Array | undefined)[] = [
+      undefined,
+      signGrant(stranger, { subject: server.publicKey, notAfter, name: 'node-a' }),
+      signGrant(admin, { subject: server.publicKey, notAfter: new Date(Date.now() - 1000), name: 'node-a' }),
+      signGrant(admin, { subject: stranger.publicKey, notAfter, name: 'node-a' }),
+    ];
+    for (const grant of cases) {
+      const { c, s, done } = await handshake(
+        { serverGrant: fromAdmin },
+        grant === undefined ? {} : { grant, timeoutMs: 2000 },
+      );
+      await done();
+      failedWith(c, 'UNAUTHENTICATED', 'SERVER_NO_GRANT');
+      // The client sent no CLIENT_PROOF: the server saw the connection end mid-handshake.
+      assert.ok(!s.ok);
+      assert.ok(['CONNECTION_LOST', 'HANDSHAKE_FAILED'].includes(s.e.code), s.e.code);
+    }
+  });
+
+  it('a middlebox that swaps the grant for another valid one, or strips it, fails the signature', async () => {
+    const other = signGrant(admin, {
+      subject: server.publicKey,
+      notAfter: new Date(notAfter.getTime() + 1000),
+      name: 'node-a',
+    });
+    assert.equal(other.length, adminGrant.length);
+    const rewrites: ((proof: Buffer) => Buffer)[] = [
+      (proof) => Buffer.concat([proof.subarray(0, 136), other]),
+      (proof) => {
+        const stripped = Buffer.from(proof.subarray(0, SERVER_PROOF_LENGTH));
+        stripped[5] = 0x02;
+        return stripped;
+      },
+    ];
+    for (const rewrite of rewrites) {
+      const [cs, ms, done] = await tcpPair(); // client ↔ middlebox
+      const [mc, ss, done2] = await tcpPair(); // middlebox ↔ real server
+      for (const s of [cs, ms, mc, ss]) s.on('error', () => {});
+      try {
+        const real = settle(
+          acceptInband(ss, { signer: server, authorizedKeys: keys, origin: ORIGIN, grant: adminGrant }),
+        );
+        const c = settle(dialInband(cs, { signer: client, serverKey: server.id, origin: ORIGIN }));
+        mc.write(await readBytes(ms, CLIENT_HELLO_LENGTH));
+        const proof = await readBytes(mc, SERVER_PROOF_LENGTH + 2 + adminGrant.length);
+        ms.write(rewrite(proof));
+        failedWith(await c, 'UNAUTHENTICATED', 'SERVER_BAD_SIGNATURE');
+        mc.destroy();
+        assert.ok(!(await real).ok);
+      } finally {
+        await done();
+        await done2();
+      }
+    }
+  });
+
+  it('a bad server grant option fails INVALID_CONFIG', async () => {
+    const { s, c, done } = await handshake({ timeoutMs: 500 }, { grant: new Uint8Array(0) });
+    await done();
+    failedWith(s, 'INVALID_CONFIG');
+    assert.ok(!c.ok);
   });
 });

@@ -150,6 +150,11 @@ export class ActorCell {
     }
   }
 
+  /** A call that names a key (the CALL record's `k`): this actor is not keyed, so INVALID_ARGUMENT. */
+  admitKeyed(_method: string, _caller: Caller): void {
+    throw rpcError('INVALID_ARGUMENT', `actor ${this.name} is not keyed: the call must not carry a key`);
+  }
+
   /**
    * The deadline of a call that sets none: the method's `timeoutMs` if it has one (0: none; it bounds a
    * stream result too), else the actor's, which bounds only a call whose result is not a stream
@@ -212,12 +217,13 @@ export class ActorCell {
    * UNAVAILABLE at once, without running them; end a restart's backoff. Resolves when the handlers
    * running now have ended (a stream result counts as ended once returned: its items are the
    * connection's to finish), and a start in progress has ended. Never rejects. Idempotent.
+   * `refusal`: the error of the refused calls instead (a keyed activation's fencing).
    */
-  drain(): Promise<void> {
+  drain(refusal?: RpcError): Promise<void> {
     if (this.draining === undefined) {
       if (this.status !== 'failed' && this.status !== 'stopped') this.status = 'stopping';
       this.wake?.();
-      const closed = this.mailbox.close();
+      const closed = this.mailbox.close('stopping', refusal);
       const attempt = this.attempt;
       this.draining = attempt === undefined ? closed : Promise.all([closed, attempt]).then(noop, noop);
     }

@@ -18,7 +18,7 @@
  * closure here. {@link Mailbox.post} wraps a function in a job for callers that want a promise.
  */
 import { Subject, type Subscription } from 'rxjs';
-import { rpcError } from '../errors.js';
+import { type RpcError, rpcError } from '../errors.js';
 import { isThenable } from '../invoke.js';
 
 /** One turn of the actor: `run` starts it; then exactly one of `resolve` / `reject` gets its outcome. */
@@ -57,6 +57,8 @@ export class Mailbox {
   private idle: (() => void) | undefined;
   /** What the actor is once closed, for the errors of refused jobs. */
   private why = 'stopping';
+  /** The error of refused jobs, when the closer gave one (else UNAVAILABLE saying {@link why}). */
+  private refusal: RpcError | undefined;
 
   /**
    * @param name the actor's name, for error messages
@@ -119,7 +121,7 @@ export class Mailbox {
    */
   enqueue(job: MailboxJob): void {
     if (this.closing) {
-      job.reject(rpcError('UNAVAILABLE', `actor ${this.name} is ${this.why}`));
+      job.reject(this.refusal ?? rpcError('UNAVAILABLE', `actor ${this.name} is ${this.why}`));
       return;
     }
     if (this.capacity > 0 && this.size >= this.capacity) {
@@ -152,13 +154,15 @@ export class Mailbox {
 
   /**
    * Accept no more jobs, and refuse those still waiting: each one's `reject` gets UNAVAILABLE at once
-   * (the actor "is `why`"), in posting order, and it never runs. Resolves when the jobs running now
-   * have finished (at once when none is). Idempotent: every call resolves at the same moment.
+   * (the actor "is `why`"), or `refusal` when given, in posting order, and it never runs. Resolves when
+   * the jobs running now have finished (at once when none is). Idempotent: every call resolves at the
+   * same moment.
    */
-  close(why = 'stopping'): Promise<void> {
+  close(why = 'stopping', refusal?: RpcError): Promise<void> {
     if (!this.closing) {
       this.closing = true;
       this.why = why;
+      this.refusal = refusal;
       this.refuseWaiting();
     }
     const done = new Promise<void>((resolve) => {
@@ -183,7 +187,10 @@ export class Mailbox {
     this.waiting = [];
     this.head = 0;
     for (const job of waiting) {
-      job.reject(rpcError('UNAVAILABLE', `actor ${this.name} is ${this.why}: the call was still queued`));
+      job.reject(
+        this.refusal ??
+          rpcError('UNAVAILABLE', `actor ${this.name} is ${this.why}: the call was still queued`),
+      );
     }
   }
 

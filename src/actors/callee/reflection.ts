@@ -13,7 +13,8 @@ import { packageVersion } from '../../version.js';
 import { type Caller, callContext } from '../context.js';
 import { method } from '../decorators.js';
 import { isAllowed } from './authorize.js';
-import type { ActorCell, ActorClass } from './cell.js';
+import type { ActorClass } from './cell.js';
+import type { HostedActor } from './hosted.js';
 import { type MethodKind, methodKind } from './method-kind.js';
 
 /** The name every actor system serves its reflection actor under. */
@@ -49,7 +50,7 @@ export interface Reflection {
 }
 
 /** Token under which an actor system gives its reflection actor the cells it hosts (read at each call). */
-export const REFLECTION_CELLS: InjectionToken<() => Iterable<ActorCell>> = 'rxchan.reflectionCells';
+export const REFLECTION_CELLS: InjectionToken<() => Iterable<HostedActor>> = 'rxchan.reflectionCells';
 
 /**
  * The reflection actor: one class for every system (a class per system stayed reachable after the
@@ -57,7 +58,7 @@ export const REFLECTION_CELLS: InjectionToken<() => Iterable<ActorCell>> = 'rxch
  * ({@link REFLECTION_CELLS}), so actors registered later are listed.
  */
 class ReflectionActor implements Reflection {
-  constructor(private readonly cells: () => Iterable<ActorCell>) {}
+  constructor(private readonly cells: () => Iterable<HostedActor>) {}
 
   ping(): PingReply {
     return { time: Date.now(), version: packageVersion() };
@@ -88,7 +89,7 @@ export function reflectionActor(): ActorClass<Reflection> {
   return ReflectionActor;
 }
 
-function visibleMethods(cell: ActorCell, caller: Caller): ReflectedMethod[] {
+function visibleMethods(cell: HostedActor, caller: Caller): ReflectedMethod[] {
   if (!isAllowed(cell.options.allow, caller)) return [];
   const out: ReflectedMethod[] = [];
   for (const name of cell.methods) {

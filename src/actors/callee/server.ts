@@ -30,7 +30,7 @@ import { pumpIterable } from '../pull-pump.js';
 import { type PumpDone, type PumpEnd, type PumpOptions, type PumpOwner, startPushPump } from '../pump.js';
 import type { Roster, RosterEntry } from '../roster.js';
 import { type ParsedCall, parseCall, replyOf } from '../wire.js';
-import { cellTarget, type Outcome, type Target } from './target.js';
+import { cellTarget, keyedTarget, type Outcome, type Target } from './target.js';
 
 /** A call stream the peer opened: read its CALL record, then admit it in the order streams were opened. */
 export function serveCallStream(link: Link, stream: DuplexEnds): void {
@@ -172,11 +172,11 @@ export function serveChannel(link: Link, receiver: Receiver<unknown>, target: Ta
   });
 }
 
-/** A call by name: its actor, looked up per call (it may be registered later). */
-function targetOf(link: Link, actor: string): Target {
-  const cell = link.core.lookup(actor);
-  if (!cell) throw rpcError('NOT_FOUND', `no actor named ${actor}`);
-  return cellTarget(cell);
+/** A call by name: its actor, looked up per call (it may be registered later); keyed with a key. */
+function targetOf(link: Link, call: ParsedCall): Target {
+  const cell = link.core.lookup(call.actor!);
+  if (!cell) throw rpcError('NOT_FOUND', `no actor named ${call.actor}`);
+  return call.key === undefined ? cellTarget(cell) : keyedTarget(cell);
 }
 
 function serveCall(
@@ -198,7 +198,7 @@ function serveCall(
   }
   let target: Target;
   try {
-    target = where ?? targetOf(link, call.actor!);
+    target = where ?? targetOf(link, call);
     target.admit(call.method, link.caller);
   } catch (err) {
     link.endServe();
@@ -244,6 +244,7 @@ class ServedCall extends CallScope implements Outcome, ReceiverObserver<unknown>
   ) {
     super(link.caller, target.actor, call.method, call.timeoutMs ?? defaults.ms, call.metadata);
     this.unaryDeadline = call.timeoutMs === undefined && defaults.unaryOnly;
+    this.key = call.key;
     this.intercept(link.core.interceptors.server);
   }
 

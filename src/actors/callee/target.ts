@@ -10,7 +10,7 @@ import { type Caller, type CallScope, runInScope } from '../context.js';
 import { rpcError } from '../errors.js';
 import { isThenable } from '../invoke.js';
 import type { CallOptions } from '../types.js';
-import type { ActorCell } from './cell.js';
+import type { HostedActor } from './hosted.js';
 
 /** Per-method options a target gives the code that streams its results. */
 export interface StreamOptions {
@@ -52,10 +52,11 @@ export function settleInto(result: unknown, outcome: Outcome): void {
   } else outcome.resolve(result);
 }
 
-const cellTargets = new WeakMap<ActorCell, Target>();
+const cellTargets = new WeakMap<HostedActor, Target>();
+const keyedTargets = new WeakMap<HostedActor, Target>();
 
 /** An actor by name, for its callers: authorization applies. One per cell (every call asks for it). */
-export function cellTarget(cell: ActorCell): Target {
+export function cellTarget(cell: HostedActor): Target {
   let target = cellTargets.get(cell);
   if (target === undefined) {
     target = {
@@ -71,12 +72,37 @@ export function cellTarget(cell: ActorCell): Target {
 }
 
 /**
+ * An actor by name, called with a key (the CALL record's `k`, which the served call's scope holds):
+ * `admitKeyed` refuses it for an unkeyed actor. One per actor.
+ */
+export function keyedTarget(cell: HostedActor): Target {
+  let target = keyedTargets.get(cell);
+  if (target === undefined) {
+    target = {
+      ...cellTarget(cell),
+      admit: (method, caller) => cell.admitKeyed(method, caller),
+    };
+    keyedTargets.set(cell, target);
+  }
+  return target;
+}
+
+/**
  * An actor through a ref its holder passed to a peer: the ref is a capability, so the actor's and
  * methods' `allow` lists are not applied to the peer that received it.
  */
-export function capabilityTarget(cell: ActorCell): Target {
+export function capabilityTarget(cell: HostedActor, key?: string): Target {
+  const base = cellTarget(cell);
   return {
-    ...cellTarget(cell),
+    ...base,
+    // A keyed ref passed on: its calls (on the ref's channel, without `k`) go to the ref's key.
+    dispatch:
+      key === undefined
+        ? base.dispatch
+        : (method, args, scope, outcome) => {
+            scope.key = key;
+            cell.enqueue(method, args, scope, outcome);
+          },
     admit(method) {
       if (cell.state === 'failed' || cell.state === 'stopped') {
         throw rpcError('UNAVAILABLE', `actor ${cell.name} is ${cell.state}`);
@@ -135,7 +161,7 @@ function forward(this: Invoker, method: string, args: unknown[], options: CallOp
   return this.call(method, args, options);
 }
 
-function streamOptionsOf(cell: ActorCell, method: string): StreamOptions {
+function streamOptionsOf(cell: HostedActor, method: string): StreamOptions {
   const m = cell.methodOptions(method);
   const out: StreamOptions = {};
   if (m?.buffer !== undefined) out.buffer = m.buffer;

@@ -43,6 +43,12 @@ export interface UrlPeer {
   url: string;
   /** The peer's ed25519 public key, as for {@link HostPeer.key}. */
   key?: string | Uint8Array;
+  /**
+   * Our grant (signGrant: base64url text or the bytes), shown in the in-band handshake, for a peer
+   * whose authorized keys lack our key but trust the grant's admin (`@admin`). Refs to the same `url`
+   * and `key` share one connection, made with the grant of the first.
+   */
+  grant?: string | Uint8Array;
   host?: undefined;
   port?: undefined;
   messagePort?: undefined;
@@ -68,6 +74,11 @@ export interface PortPeer {
    * identity (the serving side must say `insecure` too). Only between threads of one application.
    */
   insecure?: boolean;
+  /**
+   * Our grant (signGrant: base64url text or the bytes), shown in the in-band handshake, for a peer
+   * whose authorized keys lack our key but trust the grant's admin (`@admin`). Ignored with `insecure`.
+   */
+  grant?: string | Uint8Array;
   host?: undefined;
   port?: undefined;
   url?: undefined;

@@ -8,7 +8,7 @@
  * not checked against `allow` lists (the caller is this process; `callContext().caller.local` is true).
  */
 import { Subscriber, type Subscription } from 'rxjs';
-import type { ActorCell } from '../callee/cell.js';
+import type { HostedActor } from '../callee/hosted.js';
 import { capabilityTarget, type Outcome, type Target } from '../callee/target.js';
 import { badCallTimeout } from '../config.js';
 import { CallScope, currentScope, LOCAL_CALLER, onSignal } from '../context.js';
@@ -28,7 +28,7 @@ const NO_TIMEOUT = { ms: undefined, unaryOnly: false } as const;
 export class LocalInvoker implements RefInvoker {
   constructor(
     private readonly actor: string,
-    private readonly lookup: (name: string) => ActorCell | undefined,
+    private readonly lookup: (name: string) => HostedActor | undefined,
     private readonly interceptors: InterceptorChains,
     private readonly report: (err: unknown) => void,
     private readonly counters: Counters,
@@ -49,11 +49,11 @@ export class LocalInvoker implements RefInvoker {
 
   private direct(method: string, args: unknown[], options: CallOptions): Call<unknown> {
     const call = new Call<unknown>(this, method, args, options);
-    let cell: ActorCell;
+    let cell: HostedActor;
     try {
       const badTimeout = badCallTimeout(options.timeoutMs);
       if (badTimeout !== undefined) throw rpcError('INVALID_ARGUMENT', `${method}: ${badTimeout}`);
-      cell = this.admitted(method);
+      cell = this.admitted(method, options.key);
     } catch (err) {
       const e = toRpcError(err);
       this.counters.madeEnd(e, false);
@@ -82,13 +82,14 @@ export class LocalInvoker implements RefInvoker {
     );
     local.scope.intercept(this.interceptors.server);
     local.unaryDeadline = options.timeoutMs === undefined && inherited === undefined && defaults.unaryOnly;
+    local.scope.key = options.key;
     if (local.started()) cell.enqueue(method, asyncCallbacks(args), local.scope, local);
     return call;
   }
 
-  target(): Target {
+  target(options: CallOptions): Target {
     const cell = this.lookup(this.actor);
-    if (cell) return capabilityTarget(cell);
+    if (cell) return capabilityTarget(cell, options.key);
     const actor = this.actor;
     const missing = () => {
       throw rpcError('NOT_FOUND', `no actor named ${actor}`);
@@ -102,10 +103,11 @@ export class LocalInvoker implements RefInvoker {
     };
   }
 
-  private admitted(method: string): ActorCell {
+  private admitted(method: string, key: string | undefined): HostedActor {
     const cell = this.lookup(this.actor);
     if (!cell) throw rpcError('NOT_FOUND', `no actor named ${this.actor}`);
-    cell.admit(method, LOCAL_CALLER);
+    if (key === undefined) cell.admit(method, LOCAL_CALLER);
+    else cell.admitKeyed(method, LOCAL_CALLER);
     return cell;
   }
 }

@@ -176,6 +176,8 @@ class OutboundCall implements PendingCall, ReceiverObserver<unknown>, StreamResu
       this.actor === undefined
         ? { m: this.method, a: this.args }
         : { n: this.actor, m: this.method, a: this.args };
+    const key = this.options.key;
+    if (key !== undefined && this.actor !== undefined) record.k = key;
     if (this.deadline !== undefined) {
       const remaining = Math.ceil(this.deadline - Date.now());
       if (remaining <= 0) {

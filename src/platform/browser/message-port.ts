@@ -50,6 +50,7 @@ export async function dialPortPeer(peer: PortPeer, identity: Ed25519Signer | und
       serverKey: peer.key!,
       origin: PORT_ORIGIN,
       timeoutMs: config.handshakeTimeoutMs,
+      ...(peer.grant === undefined ? {} : { grant: peer.grant }),
     },
     (key) => webPeerIdentity(key),
   );

@@ -56,6 +56,7 @@ export function dialWebSocket(options: WebSocketDialOptions): Promise<Connection
         origin,
         timeoutMs: left,
         ...(options.grant !== undefined ? { grant: options.grant } : {}),
+        ...(options.serverGrant ? { serverGrant: options.serverGrant } : {}),
       },
       (key) => webPeerIdentity(key),
     ).then(

@@ -15,7 +15,9 @@ import {
   InbandKind,
   MAX_INBAND_GRANT,
   randomNonce,
+  SERVER_PROOF_GRANT_HEADER_LENGTH,
   SERVER_PROOF_LENGTH,
+  serverProofGrantLength,
   type TranscriptFields,
   transcript,
 } from './inband-codec.js';
@@ -42,6 +44,13 @@ export interface InbandDialOptions {
   origin: string;
   /** A grant (signGrant) for servers that trust its admin: base64url text or the bytes. */
   grant?: string | Uint8Array;
+  /**
+   * Require the server to show a grant: called with the grant its proof carries (undefined for none)
+   * and its key, after its signature verified; a problem (text) refuses it (UNAUTHENTICATED,
+   * `remoteCode` SERVER_NO_GRANT) before we sign or send anything more. The same check as TLS's
+   * `serverGrant`. Must not throw.
+   */
+  serverGrant?: (grant: Uint8Array | undefined, serverKey: Uint8Array) => string | undefined;
   /** Deadline for the whole handshake and prelude, ms; 0: none. Default 5000. */
   timeoutMs?: number;
   /** Reported as the Connection's `remoteAddress`. */
@@ -61,8 +70,8 @@ export interface InbandClientResult extends Negotiated {
  * from its key (Node: `peerIdentity`; a browser computes the fingerprint with WebCrypto). Rejects with
  * TransportError, destroying `stream`:
  * - UNAUTHENTICATED, `remoteCode` SERVER_KEY_MISMATCH (the server's key is not the pinned one),
- *   SERVER_BAD_SIGNATURE (its signature does not verify: not that key's holder, or another origin), or
- *   the REJECT reason (UNKNOWN_KEY, BAD_CERTIFICATE: our signature did not verify, EXPIRED);
+ *   SERVER_BAD_SIGNATURE (its signature does not verify: not that key's holder, or another origin),
+ *   SERVER_NO_GRANT (`serverGrant` found no grant, or one that does not hold), or the REJECT reason (UNKNOWN_KEY, BAD_CERTIFICATE: our signature did not verify, EXPIRED);
  * - CONNECTION_LIMIT (REJECT OVERLOADED), HANDSHAKE_FAILED (malformed message, no common version),
  *   HANDSHAKE_TIMEOUT, CONNECTION_LOST, INVALID_CONFIG (a bad pin, grant or origin).
  */
@@ -87,9 +96,7 @@ export function inbandClient(
     stream.write(encodeClientHello({ clientNonce, clientKey }));
     const head = await stream.readExactly(INBAND_HEADER_LENGTH);
     if (startsWith(head, PRELUDE_MAGIC)) throw await earlyRefusal(stream, head);
-    checkHeader(head, InbandKind.SERVER_PROOF);
-    const rest = await stream.readExactly(SERVER_PROOF_LENGTH - INBAND_HEADER_LENGTH);
-    const proof = decodeServerProof(concat(head, rest));
+    const proof = decodeServerProof(await readServerProof(stream, head));
     const server = await identify(proof.serverKey);
     if (!keysEqual(proof.serverKey, pinned)) {
       throw refused(
@@ -103,6 +110,7 @@ export function inbandClient(
       clientKey,
       serverKey: proof.serverKey,
       origin: options.origin,
+      serverGrant: proof.grant,
     };
     const verify = options.verify ?? naclVerify;
     if (!verify(transcript('server', fields), proof.signature, proof.serverKey)) {
@@ -111,12 +119,27 @@ export function inbandClient(
         `the server's handshake signature does not verify for origin ${options.origin} (a server bound to another origin, or not the holder of key ${server.fingerprint})`,
       );
     }
+    const problem = options.serverGrant?.(proof.grant, proof.serverKey);
+    if (problem !== undefined) throw refused(ServerRefusal.SERVER_NO_GRANT, problem);
     const signature = await options.signer.sign(transcript('client', fields));
     stream.write(encodeClientProof({ signature, grant }));
     const negotiated = await clientPreludeOver(stream);
     return { server, version: negotiated.version, codec: negotiated.codec };
   };
   return withDeadline(stream, run(), options.timeoutMs ?? DEFAULT_INBAND_TIMEOUT_MS);
+}
+
+/**
+ * The rest of a SERVER_PROOF (134 bytes) or SERVER_PROOF_GRANT (136 bytes and the grant) whose 6-byte
+ * header is `head`. Throws TransportError HANDSHAKE_FAILED (bad header, bad grant length, before any
+ * grant byte is read) or CONNECTION_LOST.
+ */
+async function readServerProof(stream: HandshakeStream, head: Uint8Array): Promise<Uint8Array> {
+  const withGrant = head[5] === InbandKind.SERVER_PROOF_GRANT;
+  checkHeader(head, withGrant ? InbandKind.SERVER_PROOF_GRANT : InbandKind.SERVER_PROOF);
+  const fixedPart = withGrant ? SERVER_PROOF_GRANT_HEADER_LENGTH : SERVER_PROOF_LENGTH;
+  const bytes = concat(head, await stream.readExactly(fixedPart - INBAND_HEADER_LENGTH));
+  return withGrant ? concat(bytes, await stream.readExactly(serverProofGrantLength(bytes))) : bytes;
 }
 
 /** A server that answered our CLIENT_HELLO with a prelude frame: a REJECT (OVERLOADED, at a limit). */

@@ -18,6 +18,11 @@ export const InbandKind = {
   SERVER_PROOF: 0x02,
   /** Client → server: the client's signature of the client transcript, and its grant if any. */
   CLIENT_PROOF: 0x03,
+  /**
+   * Server → client, in place of SERVER_PROOF: the same fields, then the server's grant (its length,
+   * its bytes), which the server transcript then ends with.
+   */
+  SERVER_PROOF_GRANT: 0x04,
 } as const;
 
 /** Bytes of the header every message starts with: magic, version, kind. */
@@ -31,9 +36,11 @@ export const SIGNATURE_LENGTH = 64;
 export const CLIENT_HELLO_LENGTH = INBAND_HEADER_LENGTH + NONCE_LENGTH + KEY_LENGTH;
 /** SERVER_PROOF: header, server nonce, server key, signature. */
 export const SERVER_PROOF_LENGTH = INBAND_HEADER_LENGTH + NONCE_LENGTH + KEY_LENGTH + SIGNATURE_LENGTH;
+/** The fixed part of a SERVER_PROOF with a grant: SERVER_PROOF's fields, grant length. */
+export const SERVER_PROOF_GRANT_HEADER_LENGTH = SERVER_PROOF_LENGTH + 2;
 /** The fixed part of CLIENT_PROOF: header, signature, grant length. */
 export const CLIENT_PROOF_HEADER_LENGTH = INBAND_HEADER_LENGTH + SIGNATURE_LENGTH + 2;
-/** Longest grant a CLIENT_PROOF may carry, bytes (a grant with the longest name is 202). */
+/** Longest grant a CLIENT_PROOF or SERVER_PROOF may carry, bytes (a grant with the longest name is 202). */
 export const MAX_INBAND_GRANT = 256;
 /** Longest origin, bytes of UTF-8. */
 export const MAX_INBAND_ORIGIN = 1024;
@@ -51,6 +58,11 @@ export interface TranscriptFields {
   readonly serverKey: Uint8Array;
   /** The URL the client dialled, as both sides see it (see {@link canonicalOrigin}). */
   readonly origin: string;
+  /**
+   * The grant the server's proof carries, if any: the server transcript ends with its length and
+   * bytes, so the server's signature covers it. The client transcript never includes it.
+   */
+  readonly serverGrant?: Uint8Array | undefined;
 }
 
 export interface ClientHello {
@@ -61,6 +73,8 @@ export interface ServerProof {
   readonly serverNonce: Uint8Array;
   readonly serverKey: Uint8Array;
   readonly signature: Uint8Array;
+  /** The server's grant (kind SERVER_PROOF_GRANT), or undefined (kind SERVER_PROOF). */
+  readonly grant?: Uint8Array | undefined;
 }
 export interface ClientProof {
   readonly signature: Uint8Array;
@@ -70,8 +84,10 @@ export interface ClientProof {
 
 /**
  * The bytes `role` signs: label `rxchan-inband-v1`, 0x00, the role (`client` or `server`, 6 ASCII
- * bytes), 0x00, client nonce, server nonce, client key, server key, origin length (2 bytes), origin.
- * Throws RangeError for a field of the wrong size or an origin that is empty or over 1024 bytes.
+ * bytes), 0x00, client nonce, server nonce, client key, server key, origin length (2 bytes), origin;
+ * for the server with `serverGrant`, then the grant's length (2 bytes) and the grant. Throws
+ * RangeError for a field of the wrong size, an origin that is empty or over 1024 bytes, or a server
+ * grant that is empty or over 256 bytes.
  */
 export function transcript(role: 'client' | 'server', f: TranscriptFields): Uint8Array {
   fixed(f.clientNonce, NONCE_LENGTH, 'client nonce');
@@ -81,7 +97,9 @@ export function transcript(role: 'client' | 'server', f: TranscriptFields): Uint
   const origin = new TextEncoder().encode(f.origin);
   if (origin.length === 0 || origin.length > MAX_INBAND_ORIGIN)
     throw new RangeError(`origin of ${origin.length} bytes, expected 1..${MAX_INBAND_ORIGIN}`);
-  const out = new Uint8Array(TRANSCRIPT_FIXED_LENGTH + origin.length);
+  const grant = role === 'server' && f.serverGrant !== undefined ? serverGrant(f.serverGrant) : undefined;
+  const tail = grant === undefined ? 0 : 2 + grant.length;
+  const out = new Uint8Array(TRANSCRIPT_FIXED_LENGTH + origin.length + tail);
   out.set(ascii(TRANSCRIPT_LABEL), 0);
   out[16] = 0;
   out.set(ascii(role), 17);
@@ -94,6 +112,12 @@ export function transcript(role: 'client' | 'server', f: TranscriptFields): Uint
   out[at] = origin.length >> 8;
   out[at + 1] = origin.length & 0xff;
   out.set(origin, at + 2);
+  if (grant !== undefined) {
+    at += 2 + origin.length;
+    out[at] = grant.length >> 8;
+    out[at + 1] = grant.length & 0xff;
+    out.set(grant, at + 2);
+  }
   return out;
 }
 
@@ -105,12 +129,24 @@ export function encodeClientHello(hello: ClientHello): Uint8Array {
   return out;
 }
 
-/** The 134 bytes of a SERVER_PROOF. Throws RangeError for a field of the wrong size. */
+/**
+ * The 134 bytes of a SERVER_PROOF; with a grant, a SERVER_PROOF_GRANT (136 bytes and the grant).
+ * Throws RangeError for a field of the wrong size or a grant that is empty or over 256 bytes.
+ */
 export function encodeServerProof(proof: ServerProof): Uint8Array {
-  const out = header(InbandKind.SERVER_PROOF, SERVER_PROOF_LENGTH);
+  const grant = proof.grant === undefined ? undefined : serverGrant(proof.grant);
+  const out =
+    grant === undefined
+      ? header(InbandKind.SERVER_PROOF, SERVER_PROOF_LENGTH)
+      : header(InbandKind.SERVER_PROOF_GRANT, SERVER_PROOF_GRANT_HEADER_LENGTH + grant.length);
   out.set(fixed(proof.serverNonce, NONCE_LENGTH, 'server nonce'), 6);
   out.set(fixed(proof.serverKey, KEY_LENGTH, 'server key'), 38);
   out.set(fixed(proof.signature, SIGNATURE_LENGTH, 'signature'), 70);
+  if (grant !== undefined) {
+    out[134] = grant.length >> 8;
+    out[135] = grant.length & 0xff;
+    out.set(grant, SERVER_PROOF_GRANT_HEADER_LENGTH);
+  }
   return out;
 }
 
@@ -147,11 +183,38 @@ export function decodeClientHello(bytes: Uint8Array): ClientHello {
   return { clientNonce: bytes.slice(6, 38), clientKey: bytes.slice(38, 70) };
 }
 
-/** Decodes exactly the 134 bytes of a SERVER_PROOF. Throws TransportError HANDSHAKE_FAILED. */
+/**
+ * Decodes exactly one whole SERVER_PROOF (134 bytes) or SERVER_PROOF_GRANT (136 bytes and the grant).
+ * Throws TransportError HANDSHAKE_FAILED.
+ */
 export function decodeServerProof(bytes: Uint8Array): ServerProof {
+  const fields = {
+    serverNonce: bytes.slice(6, 38),
+    serverKey: bytes.slice(38, 70),
+    signature: bytes.slice(70, 134),
+  };
+  if (bytes.length >= INBAND_HEADER_LENGTH && bytes[5] === InbandKind.SERVER_PROOF_GRANT) {
+    const n = serverProofGrantLength(bytes);
+    length(bytes, SERVER_PROOF_GRANT_HEADER_LENGTH + n);
+    return { ...fields, grant: bytes.slice(SERVER_PROOF_GRANT_HEADER_LENGTH) };
+  }
   checkHeader(bytes, InbandKind.SERVER_PROOF);
   length(bytes, SERVER_PROOF_LENGTH);
-  return { serverNonce: bytes.slice(6, 38), serverKey: bytes.slice(38, 70), signature: bytes.slice(70, 134) };
+  return fields;
+}
+
+/**
+ * The grant length a SERVER_PROOF_GRANT's first 136 bytes announce, after checking the header. Throws
+ * TransportError HANDSHAKE_FAILED for a bad header, a length of 0 or one over 256.
+ */
+export function serverProofGrantLength(head: Uint8Array): number {
+  checkHeader(head, InbandKind.SERVER_PROOF_GRANT);
+  if (head.length < SERVER_PROOF_GRANT_HEADER_LENGTH)
+    throw malformed('SERVER_PROOF_GRANT shorter than 136 bytes');
+  const n = (head[134]! << 8) | head[135]!;
+  if (n === 0 || n > MAX_INBAND_GRANT)
+    throw malformed(`server grant length ${n}, expected 1..${MAX_INBAND_GRANT}`);
+  return n;
 }
 
 /**
@@ -189,6 +252,12 @@ export function canonicalOrigin(url: string): string {
 /** Fresh random bytes (WebCrypto, in Node and browsers alike). */
 export function randomNonce(): Uint8Array {
   return globalThis.crypto.getRandomValues(new Uint8Array(NONCE_LENGTH));
+}
+
+function serverGrant(grant: Uint8Array): Uint8Array {
+  if (!(grant instanceof Uint8Array) || grant.length === 0 || grant.length > MAX_INBAND_GRANT)
+    throw new RangeError(`server grant must be 1..${MAX_INBAND_GRANT} bytes`);
+  return grant;
 }
 
 function header(kind: number, size: number): Uint8Array {

@@ -6,7 +6,7 @@
 import nacl from 'tweetnacl';
 import { isTransportError, type TransportError, transportError } from '../errors.js';
 import type { HandshakeStream } from './byte-reader.js';
-import { MAX_INBAND_ORIGIN } from './inband-codec.js';
+import { MAX_INBAND_GRANT, MAX_INBAND_ORIGIN } from './inband-codec.js';
 
 /** An ed25519 key that can sign: Identity implements it in Node; the browser build brings a WebCrypto one. */
 export interface Ed25519Signer {
@@ -87,6 +87,12 @@ export function checkOrigin(origin: string): void {
   const n = typeof origin === 'string' ? new TextEncoder().encode(origin).length : 0;
   if (n === 0 || n > MAX_INBAND_ORIGIN)
     throw new RangeError(`origin must be a string of 1..${MAX_INBAND_ORIGIN} bytes of UTF-8`);
+}
+
+/** Throws RangeError unless `grant` is 1..256 bytes: what a server's proof may carry. */
+export function checkServerGrant(grant: Uint8Array): void {
+  if (!(grant instanceof Uint8Array) || grant.length === 0 || grant.length > MAX_INBAND_GRANT)
+    throw new RangeError(`the server's grant must be 1..${MAX_INBAND_GRANT} bytes`);
 }
 
 /** An option that did not check out, as TransportError INVALID_CONFIG (TransportErrors pass as they are). */

@@ -24,6 +24,7 @@ import {
 import {
   asConfigError,
   checkOrigin,
+  checkServerGrant,
   concat,
   DEFAULT_INBAND_TIMEOUT_MS,
   type Ed25519Signer,
@@ -50,6 +51,11 @@ export interface InbandProofOptions {
   origin: string;
   /** How signatures are checked. Default: tweetnacl. */
   verify?: Ed25519Verify;
+  /**
+   * A grant (signGrant) for our own key, shown in our proof (SERVER_PROOF_GRANT) and covered by our
+   * signature, for clients that require one (cluster members). 1..256 bytes.
+   */
+  grant?: Uint8Array;
 }
 
 export interface InbandServerOptions extends InbandProofOptions {
@@ -75,7 +81,7 @@ const DEFAULT_LINGER_MS = 1000;
  * client closes, or after `rejectLingerMs`): UNAUTHENTICATED (`remoteCode` the REJECT reason sent:
  * UNKNOWN_KEY, BAD_CERTIFICATE for a signature that does not verify, EXPIRED), HANDSHAKE_FAILED
  * (malformed message, no common version), HANDSHAKE_TIMEOUT, CONNECTION_LOST, INVALID_CONFIG (a bad
- * origin).
+ * origin, a grant that is empty or over 256 bytes).
  */
 export function inbandServer(
   socket: RejectSocket,
@@ -85,6 +91,7 @@ export function inbandServer(
 ): Promise<InbandServerResult> {
   try {
     checkOrigin(options.origin);
+    if (options.grant !== undefined) checkServerGrant(options.grant);
   } catch (err) {
     stream.destroy();
     return Promise.reject(asConfigError(err));
@@ -124,9 +131,16 @@ export async function inbandVerdictOver(
   const hello = decodeClientHello(concat(head, rest));
   const serverNonce = randomNonce();
   const serverKey = Uint8Array.from(options.signer.publicKey);
-  const fields: TranscriptFields = { ...hello, serverNonce, serverKey, origin: options.origin };
+  const grant = options.grant;
+  const fields: TranscriptFields = {
+    ...hello,
+    serverNonce,
+    serverKey,
+    origin: options.origin,
+    serverGrant: grant,
+  };
   const signature = await options.signer.sign(transcript('server', fields));
-  stream.write(encodeServerProof({ serverNonce, serverKey, signature }));
+  stream.write(encodeServerProof({ serverNonce, serverKey, signature, grant }));
   const proofHead = await stream.readExactly(CLIENT_PROOF_HEADER_LENGTH);
   const n = clientProofGrantLength(proofHead);
   const proof = decodeClientProof(n === 0 ? proofHead : concat(proofHead, await stream.readExactly(n)));

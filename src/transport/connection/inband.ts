@@ -28,6 +28,8 @@ export interface InbandAcceptOptions {
   authorizedKeys: AuthorizedKeys;
   /** The origin this connection was made to (the client signs the one it dialled: they must be equal). */
   origin: string;
+  /** A grant (signGrant) for our own key, shown in our proof for clients that require one (1..256 bytes). */
+  grant?: Uint8Array;
   /** Deadline for the whole handshake and prelude, ms; 0: none. Default 5000. */
   timeoutMs?: number;
   /**
@@ -48,8 +50,8 @@ export interface InbandAcceptOptions {
  * then the prelude. Resolves after the server's ACCEPT with a Connection (role 'client', peer the
  * server's key). Rejects with TransportError, destroying `socket`:
  * - UNAUTHENTICATED, `remoteCode` SERVER_KEY_MISMATCH (the server's key is not the pinned one),
- *   SERVER_BAD_SIGNATURE (its signature does not verify: not that key's holder, or another origin), or
- *   the REJECT reason (UNKNOWN_KEY, BAD_CERTIFICATE: our signature did not verify, EXPIRED);
+ *   SERVER_BAD_SIGNATURE (its signature does not verify: not that key's holder, or another origin),
+ *   SERVER_NO_GRANT (`serverGrant` refused its grant or its lack of one), or the REJECT reason (UNKNOWN_KEY, BAD_CERTIFICATE: our signature did not verify, EXPIRED);
  * - CONNECTION_LIMIT (REJECT OVERLOADED), HANDSHAKE_FAILED (malformed message, no common version),
  *   HANDSHAKE_TIMEOUT, CONNECTION_LOST, INVALID_CONFIG (a bad pin, grant or origin).
  */
@@ -95,7 +97,13 @@ export function acceptInband(socket: Duplex, options: InbandAcceptOptions): Prom
  */
 export function inbandVerdict(
   socket: Duplex,
-  options: { signer: Ed25519Signer; authorizedKeys: AuthorizedKeys; origin: string; verify?: Ed25519Verify },
+  options: {
+    signer: Ed25519Signer;
+    authorizedKeys: AuthorizedKeys;
+    origin: string;
+    verify?: Ed25519Verify;
+    grant?: Uint8Array;
+  },
 ): Promise<Verdict> {
   return inbandVerdictOver(duplexStream(socket), options, (key, grant) =>
     judgeKey(key, grant, options.authorizedKeys),

@@ -22,6 +22,12 @@ export interface WebSocketDialOptions extends Partial<ConnectionConfig> {
   /** A grant (signGrant) for servers that trust its admin: base64url text or the bytes. */
   grant?: string | Uint8Array;
   /**
+   * Require the server to show a grant in its handshake proof (as TLS's `serverGrant`): called with it
+   * (undefined for none) and the server's key once its signature verified; a problem (text) refuses
+   * it, UNAUTHENTICATED `remoteCode` SERVER_NO_GRANT, before we sign or send anything more. Must not throw.
+   */
+  serverGrant?: (grant: Uint8Array | undefined, serverKey: Uint8Array) => string | undefined;
+  /**
    * `wss://`: certificate authorities to trust instead of the system's (PEM), e.g. a test's
    * self-signed certificate. The TLS server name is always checked.
    */
@@ -100,6 +106,7 @@ export function dialWebSocket(options: WebSocketDialOptions): Promise<Connection
         origin,
         timeoutMs: left,
         ...(options.grant !== undefined ? { grant: options.grant } : {}),
+        ...(options.serverGrant ? { serverGrant: options.serverGrant } : {}),
         ...(remoteAddress !== undefined ? { remoteAddress } : {}),
       }).then(
         (connection) => {

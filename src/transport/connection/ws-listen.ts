@@ -26,6 +26,7 @@ import {
 } from './connection.js';
 import { type Ed25519Signer, inbandVerdict } from './inband.js';
 import { canonicalOrigin } from './inband-codec.js';
+import { checkServerGrant } from './inband-common.js';
 import { Counter, reportRefused } from './listener.js';
 import { nodeSigner, nodeVerify } from './node-signer.js';
 import { RejectReason } from './prelude.js';
@@ -58,6 +59,11 @@ export interface WebSocketListenOptions extends Partial<ConnectionConfig>, Liste
    * the server is bound to.
    */
   origins?: readonly string[];
+  /**
+   * A grant (signGrant) for our own key, shown in every handshake (SERVER_PROOF_GRANT) for clients
+   * that require one, as a TLS listener's `grant` travels in its certificate (cluster members).
+   */
+  grant?: Uint8Array;
 }
 
 /** A WebSocket listener; `origins` are the URLs it answers to. */
@@ -86,6 +92,14 @@ export async function listenWebSocket(
   const config = resolveConfig(options);
   const keys = toAuthorizedKeys(options.authorizedKeys, 'listenWebSocket');
   const signer = nodeSigner(options.identity);
+  const grant = options.grant;
+  if (grant !== undefined) {
+    try {
+      checkServerGrant(grant);
+    } catch (err) {
+      throw transportError('INVALID_CONFIG', `listenWebSocket: ${(err as Error).message}`, { cause: err });
+    }
+  }
   const path = options.path ?? '/rxchan';
   if (!path.startsWith('/'))
     throw transportError('INVALID_CONFIG', `listenWebSocket: path must start with /`);
@@ -273,6 +287,7 @@ export async function listenWebSocket(
         authorizedKeys: keys,
         origin,
         verify: nodeVerify,
+        ...(grant !== undefined ? { grant } : {}),
       });
       if (!verdict.ok) {
         serverReject(socket, RejectReason[verdict.reason], verdict.message, config.rejectLingerMs);
