@@ -1,6 +1,7 @@
 /**
  * A caller whose key the server does not list, admitted by a grant from an admin the server trusts
- * (`@admin`), over the in-band handshake: `{ url, key, grant }` refs (WebSocket on 127.0.0.1) and
+ * (`@admin`): `{ host, port, key, grant }` refs over TLS (and a cluster node's own grant by default);
+ * over the in-band handshake: `{ url, key, grant }` refs (WebSocket on 127.0.0.1) and
  * `{ messagePort, key, grant }` refs (a MessageChannel in this thread). Without the grant: UNKNOWN_KEY.
  */
 import 'reflect-metadata';
@@ -9,6 +10,7 @@ import { afterEach, describe, it } from 'node:test';
 import { MessageChannel } from 'node:worker_threads';
 import { ActorSystem, actor, callContext, isRpcError } from '../../src/actors/index.js';
 import { Identity, signGrant } from '../../src/auth/index.js';
+import { staticMembership } from '../../src/cluster/static.js';
 
 @actor('whoami')
 class WhoAmI {
@@ -45,6 +47,39 @@ async function server(): Promise<ActorSystem> {
   await s.register(WhoAmI);
   return s;
 }
+
+describe('refs that carry our grant in our TLS certificate', () => {
+  it('{ host, port, key, grant }: admitted by the grant; a cluster node shows its cluster grant by default', async () => {
+    const s = await server();
+    const { host, port } = await s.listen({ host: '127.0.0.1', port: 0 });
+    const peer = { host, port, key: serverId.id };
+    const granted = system({ identity: clientId }).ref<Who>('whoami', { ...peer, grant });
+    assert.equal(await granted.name(), 'granted-client');
+    const asText = system({ identity: clientId }).ref<Who>('whoami', {
+      ...peer,
+      grant: Buffer.from(grant).toString('base64url'),
+    });
+    assert.equal(await asText.name(), 'granted-client');
+    // A fresh key, so no session of the refs above resumes.
+    const nodeId = Identity.generate();
+    const nodeGrant = signGrant(admin, {
+      subject: nodeId.publicKey,
+      notAfter: new Date(Date.now() + 3_600_000),
+      name: 'cluster-node',
+    });
+    const node = system({
+      identity: nodeId,
+      cluster: { membership: staticMembership([]), adminKey: admin.id, grant: nodeGrant },
+    });
+    assert.equal(await node.ref<Who>('whoami', peer).name(), 'cluster-node');
+    // Another key with no grant (the same key would resume the session its grant opened).
+    const bare = system({ identity: Identity.generate() }).ref<Who>('whoami', peer);
+    await assert.rejects(
+      bare.name(),
+      (e) => isRpcError(e, 'UNAUTHENTICATED') && /UNKNOWN_KEY/.test(e.message),
+    );
+  });
+});
 
 describe('refs that carry our grant over the in-band handshake', () => {
   it('{ url, key, grant }: admitted by the grant and named by it; without it UNKNOWN_KEY', async () => {

@@ -10,6 +10,7 @@ import { acceptPortPeer, dialPortPeer } from '#platform/message-port.js';
 import { dialTls, listenTls, memberGrantCheck } from '#platform/tls.js';
 import { dialWebSocket, listenWebSocket } from '#platform/websocket.js';
 import type { AuthorizedKeyInput, AuthorizedKeys, Identity } from '../auth/index.js';
+import { fromBase64url } from '../auth/key-codec.js';
 import { announcedAddresses } from '../cluster/announce.js';
 import type { MemberAddresses } from '../cluster/member.js';
 import type { Membership } from '../cluster/membership.js';
@@ -870,14 +871,21 @@ export class ActorSystem {
     const { identity } = this.options;
     if (isPortPeer(peer)) return dialPortPeer(peer, identity);
     if (!identity) throw rpcError('INVALID_ARGUMENT', 'dialling a peer needs an identity');
+    // A node of a cluster shows its cluster grant to every peer unless the peer names its own.
+    const grant = peer.grant ?? this.options.cluster?.grant;
     if (isUrlPeer(peer)) {
       if (peer.key === undefined) throw rpcError('INVALID_ARGUMENT', `peer ${peer.url} has no key`);
-      const grant = peer.grant;
       return dialWebSocket({ identity, url: peer.url, serverKey: peer.key, ...(grant ? { grant } : {}) });
     }
     if (peer.key === undefined)
       throw rpcError('INVALID_ARGUMENT', `peer ${peer.host}:${peer.port} has no key`);
-    return dialTls({ identity, host: peer.host, port: peer.port, serverKey: peer.key });
+    return dialTls({
+      identity,
+      host: peer.host,
+      port: peer.port,
+      serverKey: peer.key,
+      ...(grant !== undefined ? { grant: grantBytes(grant) } : {}),
+    });
   }
 
   private attach(connection: Connection): Link | undefined {
@@ -967,4 +975,12 @@ class Deadline {
   clear(): void {
     clearTimeout(this.timer);
   }
+}
+
+/** A grant from base64url text or bytes. Throws RpcError INVALID_ARGUMENT for text that is not base64url. */
+function grantBytes(grant: string | Uint8Array): Uint8Array {
+  if (typeof grant !== 'string') return grant;
+  const bytes = fromBase64url(grant);
+  if (!bytes) throw rpcError('INVALID_ARGUMENT', 'a peer grant must be base64url text or bytes');
+  return bytes;
 }

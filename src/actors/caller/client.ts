@@ -33,6 +33,13 @@ export interface HostPeer {
    * refused (UNAUTHENTICATED) unless the peer proves this key.
    */
   key?: string | Uint8Array;
+  /**
+   * Our grant (signGrant: base64url text or the bytes), carried in our TLS certificate, for a peer whose
+   * authorized keys lack our key but trust the grant's admin (`@admin`). Default: the system's
+   * `cluster.grant`, if any. Refs to the same host, port and key share one connection, made with the
+   * grant of the first.
+   */
+  grant?: string | Uint8Array;
   url?: undefined;
   messagePort?: undefined;
 }
@@ -45,8 +52,9 @@ export interface UrlPeer {
   key?: string | Uint8Array;
   /**
    * Our grant (signGrant: base64url text or the bytes), shown in the in-band handshake, for a peer
-   * whose authorized keys lack our key but trust the grant's admin (`@admin`). Refs to the same `url`
-   * and `key` share one connection, made with the grant of the first.
+   * whose authorized keys lack our key but trust the grant's admin (`@admin`). Default: the system's
+   * `cluster.grant`, if any. Refs to the same `url` and `key` share one connection, made with the grant
+   * of the first.
    */
   grant?: string | Uint8Array;
   host?: undefined;
