@@ -19,6 +19,7 @@ const subsets: Record<string, () => Promise<Subset>> = {
   layers: () => import('./layers.js'),
   interceptors: () => import('./interceptors.js'),
   browser: () => import('./browser.js'),
+  cluster: () => import('./cluster.js'),
 };
 
 async function main(): Promise<void> {
