@@ -9,6 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { initdbPath, NO_POSTGRES } from '../support/postgres.js';
 
 // dist/specs/integration/examples.spec.js -> dist/examples/
 const examples = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples');
@@ -16,7 +17,7 @@ const examples = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'exam
 function run(name: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const main = join(examples, name, 'main.js');
-    execFile(process.execPath, [main], { timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [main], { timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
       resolve({ code, stdout, stderr });
     });
@@ -41,12 +42,25 @@ async function expectRun(name: string, lines: readonly string[]): Promise<string
 
 describe('examples', () => {
   it('every example directory with a main.js is covered here', () => {
-    const covered = ['calculator', 'chat', 'rexec', 'shop', 'ticker', 'worker'];
+    const covered = ['calculator', 'chat', 'cluster', 'rexec', 'shop', 'ticker', 'worker'];
     const found = readdirSync(examples, { withFileTypes: true })
       .filter((d) => d.isDirectory() && existsSync(join(examples, d.name, 'main.js')))
       .map((d) => d.name)
       .sort();
     assert.deepEqual(found, covered);
+  });
+
+  it('cluster: three node processes on PostgreSQL; kill -9 of one, its counters move with their counts', {
+    skip: initdbPath() ? false : NO_POSTGRES,
+  }, async () => {
+    await expectRun('cluster', [
+      '(a throwaway PostgreSQL in a temp folder|PostgreSQL at DATABASE_URL, schema rxchan_example)',
+      'three nodes up: a=\\S+ b=\\S+ c=\\S+',
+      't=1s( user-\\d=\\s*\\d+@[abc]){6}',
+      't=\\d+\\.\\ds kill -9 node [abc], holding user-\\d(, user-\\d)*',
+      'moved from [abc] to live nodes: .+',
+      'no answered add was lost',
+    ]);
   });
 
   it('worker: actors in a worker_threads worker over MessagePorts, keyed both ways; a callback, a cancelled stream, a call back', async () => {
