@@ -3,11 +3,29 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isRpcError } from '../../src/actors/errors.js';
 import type { LeaseState } from '../../src/cluster/placement.js';
-import { rendezvousOrder } from '../../src/cluster/rendezvous.js';
+import { rendezvousOrder, weight } from '../../src/cluster/rendezvous.js';
 import { staticMembership } from '../../src/cluster/static.js';
 import { memberOn } from './members.js';
 
 describe('rendezvousOrder', () => {
+  it('matches the vectors of docs/CLUSTER.md 6.1.1', () => {
+    const ids = [1, 2, 3].map((b) => Buffer.alloc(32, b).toString('base64url'));
+    assert.deepEqual(
+      ids.map((id) => weight(`${id}\u0000counter\u0000user-42`)),
+      [2719921642, 20036296, 4109900941],
+    );
+    assert.deepEqual(
+      rendezvousOrder(
+        ids.map((keyId) => ({ keyId })),
+        'counter',
+        'user-42',
+      ).map((m) => m.keyId),
+      [ids[2], ids[0], ids[1]],
+    );
+    assert.equal(weight(''), 2872998923);
+    assert.equal(weight('a'), 444641715);
+  });
+
   const members = [memberOn(7401), memberOn(7402), memberOn(7403)];
   const keys = Array.from({ length: 1000 }, (_, i) => `user-${i}`);
   const first = (list: typeof members, key: string) => rendezvousOrder(list, 'counter', key)[0]!.keyId;
