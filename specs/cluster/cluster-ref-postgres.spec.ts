@@ -14,19 +14,7 @@ import { postgresMembership } from '../../src/cluster/postgres/membership.js';
 import { rendezvousOrder } from '../../src/cluster/rendezvous.js';
 import { initdbPath, NO_POSTGRES, type PostgresServer, startPostgres } from '../support/postgres.js';
 import { waitFor } from './members.js';
-import { answers, grantOf, type Node, startNode } from './nodes.js';
-
-interface Calc {
-  whoami(): string;
-}
-
-function calcNamed(tag: string) {
-  return class {
-    whoami(): string {
-      return tag;
-    }
-  };
-}
+import { answers, type Calc, calcNamed, grantOf, type Node, startNode } from './nodes.js';
 
 const systems: ActorSystem[] = [];
 

@@ -4,19 +4,7 @@ import type { ActorSystem } from '../../src/actors/system.js';
 import type { Ref } from '../../src/actors/types.js';
 import { Identity } from '../../src/auth/identity.js';
 import type { MemberInfo } from '../../src/cluster/member.js';
-import { answers as answersOf, clusterClient, grantOf, startNode } from './nodes.js';
-
-interface Calc {
-  whoami(): string;
-}
-
-function calcNamed(tag: string) {
-  return class {
-    whoami(): string {
-      return tag;
-    }
-  };
-}
+import { answers as answersOf, type Calc, calcNamed, clusterClient, grantOf, startNode } from './nodes.js';
 
 const systems: ActorSystem[] = [];
 after(() => Promise.all(systems.map((s) => s.close())));

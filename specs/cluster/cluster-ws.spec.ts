@@ -10,21 +10,11 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { ActorSystem } from '../../src/actors/system.js';
 import type { Ref } from '../../src/actors/types.js';
-import { signGrant } from '../../src/auth/grant.js';
 import { Identity } from '../../src/auth/identity.js';
 import type { MemberInfo } from '../../src/cluster/member.js';
 import { staticMembership } from '../../src/cluster/static.js';
 import type { RefusedReason } from '../../src/transport/connection/index.js';
-
-const admin = Identity.generate();
-const hour = () => new Date(Date.now() + 3_600_000);
-const grantOf = (id: Identity, by = admin) =>
-  signGrant(by, { subject: id.publicKey, notAfter: hour(), name: 'node' });
-const trustAdmin = [{ key: admin.id, name: 'admin', admin: true }];
-
-interface Calc {
-  whoami(): string;
-}
+import { admin, type Calc, grantOf, trustAdmin } from './nodes.js';
 
 const systems: ActorSystem[] = [];
 after(() => Promise.all(systems.map((s) => s.close())));

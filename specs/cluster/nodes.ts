@@ -101,3 +101,17 @@ export async function answers(call: () => PromiseLike<unknown>, n: number): Prom
   for (let i = 0; i < n; i++) out.push((await call()) as string);
   return out;
 }
+
+/** The actor most cluster specs host: it answers who it is. */
+export interface Calc {
+  whoami(): string;
+}
+
+/** A `Calc` class whose instances answer `tag`. */
+export function calcNamed(tag: string) {
+  return class {
+    whoami(): string {
+      return tag;
+    }
+  };
+}
