@@ -456,6 +456,13 @@ const HITS: Readonly<Record<string, readonly Hit[]>> = {
   'MembershipConfig.heartbeatTimeoutMs': [
     { file: `${cluster}/postgres-placement.spec.ts`, has: 'heartbeatTimeoutMs: a node whose renewals hang' },
   ],
+  'MembershipConfig.queryTimeoutMs': [
+    {
+      file: `${cluster}/postgres-query-timeout.spec.ts`,
+      has: 'queryTimeoutMs: a claim that hangs on a row lock',
+    },
+    { file: `${cluster}/postgres-query-timeout.spec.ts`, has: 'queryTimeoutMs: a save cut mid-statement' },
+  ],
   'MembershipConfig.fenceMarginMs': [
     { file: `${cluster}/postgres-placement.spec.ts`, has: 'fenceMarginMs, heartbeatTimeoutMs: a node' },
     { file: `${cluster}/postgres-placement.spec.ts`, has: 'fencing: lease$ turns fenced before' },
