@@ -462,6 +462,7 @@ const HITS: Readonly<Record<string, readonly Hit[]>> = {
       has: 'queryTimeoutMs: a claim that hangs on a row lock',
     },
     { file: `${cluster}/postgres-query-timeout.spec.ts`, has: 'queryTimeoutMs: a save cut mid-statement' },
+    { file: `${cluster}/keyed-store-outage.spec.ts`, has: 'fails STORE_UNAVAILABLE fast' },
   ],
   'MembershipConfig.fenceMarginMs': [
     { file: `${cluster}/postgres-placement.spec.ts`, has: 'fenceMarginMs, heartbeatTimeoutMs: a node' },
