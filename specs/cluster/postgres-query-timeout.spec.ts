@@ -60,11 +60,11 @@ describe('postgres queryTimeoutMs', { skip: initdbPath() ? false : NO_POSTGRES }
   let schemas = 0;
   const clients: pg.Client[] = [];
 
-  const joined = async (n: number, config: Partial<MembershipConfig> = {}) => {
+  const joined = async (n: number, config: Partial<MembershipConfig> = {}, connection = server.url) => {
     const schema = `q_${++schemas}`;
     const made = Array.from({ length: n }, () =>
       postgresMembership({
-        connection: server.url,
+        connection,
         schema,
         config: { refreshMs: 60_000, queryTimeoutMs: QUERY_MS, ...config },
       }),
@@ -186,6 +186,37 @@ describe('postgres queryTimeoutMs', { skip: initdbPath() ? false : NO_POSTGRES }
     assert.equal(await stored(), 2, 'the cut save did not commit');
     assert.equal(await a.state!.save('counter', 's', { n: 3 }, 2), 3, 'the retry writes');
     assert.deepEqual(await a.state!.load('counter', 's'), { value: { n: 3 }, version: 3 });
+    await a.leave();
+  });
+
+  it('queryTimeoutMs: when no new connection can be opened, the queries queued behind a cut one fail STORE_UNAVAILABLE, then work again', async () => {
+    const admin = await client();
+    await admin.query('CREATE ROLE q_node LOGIN SUPERUSER');
+    const { schema, made, infos } = await joined(1, {}, server.url.replace('postgres@', 'q_node@'));
+    const a = made[0]!;
+    await a.placement!.claim('counter', 'k');
+    await admin.query('BEGIN');
+    await admin.query(`SELECT 1 FROM ${schema}.placements WHERE actor = 'counter' AND key = 'k' FOR UPDATE`);
+    const other = await client();
+    await other.query('ALTER ROLE q_node NOLOGIN');
+    try {
+      const hung = settle(a.placement!.claim('counter', 'k'));
+      const queuedClaim = settle(a.placement!.claim('counter', 'free'));
+      const queuedLoad = settle(a.state!.load('counter', 'free'));
+      const first = await hung;
+      assert.ok(storeUnavailable(first.error), `the hung claim: ${String(first.error)}`);
+      for (const queued of [await queuedClaim, await queuedLoad]) {
+        const e = queued.error as RpcError;
+        assert.ok(isRpcError(e) && e.code === 'UNAVAILABLE' && e.reason === 'STORE_UNAVAILABLE', String(e));
+        assert.match(e.message, /not permitted to log in/);
+        assert.ok(queued.ms < first.ms + 1_000, `failed after ${queued.ms.toFixed(0)} ms`);
+      }
+    } finally {
+      await other.query('ALTER ROLE q_node LOGIN');
+      await admin.query('ROLLBACK');
+    }
+    assert.deepEqual(await a.placement!.claim('counter', 'free'), { owner: infos[0]!.keyId });
+    assert.deepEqual(await a.placement!.claim('counter', 'k'), { owner: infos[0]!.keyId });
     await a.leave();
   });
 });
