@@ -456,6 +456,14 @@ const HITS: Readonly<Record<string, readonly Hit[]>> = {
   'MembershipConfig.heartbeatTimeoutMs': [
     { file: `${cluster}/postgres-placement.spec.ts`, has: 'heartbeatTimeoutMs: a node whose renewals hang' },
   ],
+  'MembershipConfig.queryTimeoutMs': [
+    {
+      file: `${cluster}/postgres-query-timeout.spec.ts`,
+      has: 'queryTimeoutMs: a claim that hangs on a row lock',
+    },
+    { file: `${cluster}/postgres-query-timeout.spec.ts`, has: 'queryTimeoutMs: a save cut mid-statement' },
+    { file: `${cluster}/keyed-store-outage.spec.ts`, has: 'fails STORE_UNAVAILABLE fast' },
+  ],
   'MembershipConfig.fenceMarginMs': [
     { file: `${cluster}/postgres-placement.spec.ts`, has: 'fenceMarginMs, heartbeatTimeoutMs: a node' },
     { file: `${cluster}/postgres-placement.spec.ts`, has: 'fencing: lease$ turns fenced before' },

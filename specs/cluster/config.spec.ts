@@ -22,6 +22,7 @@ describe('membership config', () => {
       refreshMs: 30_000,
       connectTimeoutMs: 5_000,
       heartbeatTimeoutMs: 3_000,
+      queryTimeoutMs: 5_000,
       fenceMarginMs: 1_000,
       expiredRetentionMs: 3_600_000,
       maxStateBytes: 1_048_576,
@@ -63,6 +64,8 @@ describe('membership config', () => {
       invalid('heartbeatTimeoutMs'),
     );
     assert.throws(() => resolveMembershipConfig({ heartbeatTimeoutMs: 5 }), invalid('heartbeatTimeoutMs'));
+    assert.throws(() => resolveMembershipConfig({ queryTimeoutMs: 5 }), invalid('queryTimeoutMs'));
+    assert.throws(() => resolveMembershipConfig({ queryTimeoutMs: 2.5 }), invalid('queryTimeoutMs'));
     assert.throws(
       () => resolveMembershipConfig({ expiredRetentionMs: 5_000 }),
       invalid('expiredRetentionMs'),

@@ -30,6 +30,13 @@ export interface MembershipConfig {
    */
   heartbeatTimeoutMs: number;
   /**
+   * How long one query on the query connection (a claim, release, load, save, or a read of the member
+   * list) may run once its turn comes, ms; connecting is bounded by connectTimeoutMs. Past it the query
+   * fails (claims and state: RpcError UNAVAILABLE reason STORE_UNAVAILABLE), its connection is destroyed
+   * and the next query opens a new one. Default 5_000. At least 10.
+   */
+  queryTimeoutMs: number;
+  /**
    * How long before its lease could expire a node fences itself, ms: the lease state turns `fenced`
    * at (monotonic send time of the last successful renewal) + leaseMs - fenceMarginMs. It covers timer
    * lateness and the clocks' drift over one lease. Default 1_000, or leaseMs / 5 when that is less.
@@ -53,6 +60,7 @@ export function defaultMembershipConfig(): MembershipConfig {
     refreshMs: 30_000,
     connectTimeoutMs: 5_000,
     heartbeatTimeoutMs: 3_000,
+    queryTimeoutMs: 5_000,
     fenceMarginMs: 1_000,
     expiredRetentionMs: 3_600_000,
     maxStateBytes: 1_048_576,
@@ -67,6 +75,7 @@ export function verifyMembershipConfig(c: MembershipConfig): void {
     'refreshMs',
     'connectTimeoutMs',
     'heartbeatTimeoutMs',
+    'queryTimeoutMs',
     'fenceMarginMs',
     'expiredRetentionMs',
     'maxStateBytes',
@@ -80,6 +89,7 @@ export function verifyMembershipConfig(c: MembershipConfig): void {
   if (c.heartbeatMs < 10) bad('heartbeatMs', 'must be at least 10');
   if (c.refreshMs < 10) bad('refreshMs', 'must be at least 10');
   if (c.heartbeatTimeoutMs < 10) bad('heartbeatTimeoutMs', 'must be at least 10');
+  if (c.queryTimeoutMs < 10) bad('queryTimeoutMs', 'must be at least 10');
   if (c.leaseMs < 2 * c.heartbeatMs) bad('leaseMs', 'must be at least 2 × heartbeatMs');
   if (c.fenceMarginMs + c.heartbeatMs >= c.leaseMs)
     bad('fenceMarginMs', 'must be less than leaseMs - heartbeatMs');

@@ -15,7 +15,8 @@
  * Each node holds three connections: one for its queries (migration, reads, claims, state), one for
  * its lease renewals only (so that a burst of claims never delays a renewal), one that only LISTENs.
  * Each is opened again when lost, by the next heartbeat or read. A renewal that takes longer than
- * heartbeatTimeoutMs has its connection destroyed (its socket, so a hung server cannot hold it).
+ * heartbeatTimeoutMs, and a query that runs longer than queryTimeoutMs, has its connection destroyed
+ * (its socket, so a hung server cannot hold it); the next one opens a new connection.
  *
  * Keyed actors: `placement` and `state` (store.ts) keep claims and state in the same database, and
  * `placement.lease$` is this node's lease as it judges it (lease.ts). Every refresh also deletes member
@@ -209,10 +210,22 @@ class PostgresMembership implements Membership {
 
   /**
    * One query on the query connection, after the ones queued before it (pg runs one query at a time
-   * per connection): claims, state and reads share it.
+   * per connection): claims, state and reads share it. Rejects with pg's error when it fails or the
+   * connection cannot be opened within connectTimeoutMs, and with an Error naming queryTimeoutMs when,
+   * once connected, it runs longer than that: its connection is then destroyed, and the queries queued
+   * behind it run on a new one.
    */
   #query<R extends Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }> {
-    const run = this.#queue.then(async () => (await this.#database()).query<R>(text, values));
+    const ms = this.#config.queryTimeoutMs;
+    const run = this.#queue.then(async () => {
+      const db = await this.#database();
+      return this.#timed(
+        db.query<R>(text, values),
+        ms,
+        () => db,
+        () => new Error(`query took longer than ${ms} ms (queryTimeoutMs); its connection was dropped`),
+      );
+    });
     this.#queue = run.then(
       () => {},
       () => {},
@@ -322,24 +335,42 @@ class PostgresMembership implements Membership {
     if (this.#state !== 'joined' || this.#beating) return;
     this.#beating = true;
     const sentAt = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const stuck = this.#beat;
-        this.#beat = undefined;
-        if (stuck) this.#sockets.get(stuck)?.destroy();
-        reject(new Error(`cluster: lease renewal took longer than ${this.#config.heartbeatTimeoutMs} ms`));
-      }, this.#config.heartbeatTimeoutMs);
-    });
-    Promise.race([this.#beatDatabase().then((db) => this.#upsert(db)), timeout])
+    const ms = this.#config.heartbeatTimeoutMs;
+    this.#timed(
+      this.#beatDatabase().then((db) => this.#upsert(db)),
+      ms,
+      () => this.#beat,
+      () => new Error(`cluster: lease renewal took longer than ${ms} ms (heartbeatTimeoutMs)`),
+    )
       .then(() => {
         if (this.#state === 'joined') this.#lease.renewed(sentAt);
       })
       .catch((err) => this.#report(err))
       .finally(() => {
-        clearTimeout(timer);
         this.#beating = false;
       });
+  }
+
+  /**
+   * `work`, given `ms`. Past that, the connection `stuck()` names (the one `work` hangs on, if any) is
+   * destroyed (its socket, so a hung server cannot hold it) and taken out of its slot at once, so the
+   * next use opens a new one; and the result rejects with `late()`. What the server does with a
+   * statement it was running then is unknown to this node: it may still complete it.
+   */
+  #timed<T>(work: Promise<T>, ms: number, stuck: () => Client | undefined, late: () => Error): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const client = stuck();
+        if (client) {
+          if (this.#db === client) this.#db = undefined;
+          if (this.#beat === client) this.#beat = undefined;
+          this.#sockets.get(client)?.destroy();
+        }
+        reject(late());
+      }, ms);
+    });
+    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   }
 
   /**

@@ -4,8 +4,10 @@
  * Every operation is ONE statement, so the checks it makes (this node's lease is live, it holds the
  * claim, the version is the expected one) hold at the moment it writes, by the database's clock.
  *
- * Errors: the database's own error becomes RpcError UNAVAILABLE reason STORE_UNAVAILABLE with the pg
- * error as `cause`; nothing is retried here.
+ * Errors: the database's own error, and a query cut by the provider's queryTimeoutMs, become RpcError
+ * UNAVAILABLE reason STORE_UNAVAILABLE with the error as `cause`; nothing is retried here. A statement
+ * cut that way is of unknown outcome (the server may still commit it): a save retried with the same
+ * expected version is then refused STALE_STATE, never written twice.
  */
 import { decode, encode } from '@msgpack/msgpack';
 import type { Observable } from 'rxjs';
