@@ -23,6 +23,8 @@ const storeUnavailable = (e: unknown) =>
   e.code === 'UNAVAILABLE' &&
   (e as RpcError).reason === 'STORE_UNAVAILABLE' &&
   /queryTimeoutMs/.test((e as Error).message);
+/** leave() reports the provider's own timeout error (it is not a keyed call: no RpcError wrapping). */
+const storeUnavailableOrTimeout = (e: unknown) => e instanceof Error && /queryTimeoutMs/.test(e.message);
 const stale = (e: unknown) =>
   isRpcError(e) && e.code === 'ABORTED' && (e as RpcError).reason === 'STALE_STATE';
 
@@ -98,6 +100,18 @@ describe('postgres queryTimeoutMs', { skip: initdbPath() ? false : NO_POSTGRES }
     await Promise.all(clients.map((c) => c.end().catch(() => {})));
     open = [];
     await server?.stop();
+  });
+
+  it('queryTimeoutMs: leave against a members table locked by another session ends within the timeout', async () => {
+    const { schema, made } = await joined(1);
+    const [a] = made as [Membership];
+    const locker = await client();
+    await locker.query('BEGIN');
+    await locker.query(`LOCK TABLE ${schema}.members IN ACCESS EXCLUSIVE MODE`);
+    const left = await settle(a.leave());
+    assert.ok(storeUnavailableOrTimeout(left.error), `leave: ${String(left.error)}`);
+    assert.ok(left.ms < QUERY_MS + 700, `leave ended after ${left.ms.toFixed(0)} ms`);
+    await locker.query('ROLLBACK');
   });
 
   it('queryTimeoutMs: a claim that hangs on a row lock fails STORE_UNAVAILABLE; the queued queries run on a new connection; after the lock, claims work', async () => {

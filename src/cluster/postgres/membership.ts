@@ -190,8 +190,10 @@ class PostgresMembership implements Membership {
     this.#stopTimers();
     this.#lease.end();
     try {
-      if (was !== 'new' && this.#db && this.#self) {
-        await this.#db.query(`DELETE FROM ${this.#schema}.members WHERE key_id = $1`, [this.#self.keyId]);
+      // Through the query queue: after the claims and saves before it, and bounded by queryTimeoutMs
+      // (and connectTimeoutMs), so a hung database cannot hold a leaving node.
+      if (was !== 'new' && this.#self) {
+        await this.#query(`DELETE FROM ${this.#schema}.members WHERE key_id = $1`, [this.#self.keyId]);
       }
     } finally {
       await this.#release();
