@@ -18,6 +18,15 @@ import { memberOn, waitFor } from './members.js';
 const reasonIs = (code: string, reason: string) => (e: unknown) =>
   isRpcError(e) && e.code === code && (e as RpcError).reason === reason;
 
+/** Ms left on `keyId`'s lease by the database's clock, read through `c` (negative once expired). */
+async function leaseLeftMs(c: pg.Client, schema: string, keyId: string): Promise<number> {
+  const { rows } = await c.query(
+    `SELECT (extract(epoch FROM lease_expires_at - clock_timestamp()) * 1000)::float8 AS ms FROM ${schema}.members WHERE key_id = $1`,
+    [keyId],
+  );
+  return Number(rows[0].ms);
+}
+
 describe('postgres placement and state', { skip: initdbPath() ? false : NO_POSTGRES }, () => {
   let server: PostgresServer;
   let open: Membership[] = [];
@@ -109,15 +118,7 @@ describe('postgres placement and state', { skip: initdbPath() ? false : NO_POSTG
     await place(b).claim('counter', 'k');
     await b.close(); // stops renewing, as after a crash
     const c = await client();
-    const expires = async () =>
-      Number(
-        (
-          await c.query(
-            `SELECT (extract(epoch FROM lease_expires_at - clock_timestamp()) * 1000)::float8 AS ms FROM ${schema}.members WHERE key_id = $1`,
-            [ib.keyId],
-          )
-        ).rows[0].ms,
-      );
+    const expires = () => leaseLeftMs(c, schema, ib.keyId);
     assert.ok((await expires()) > 0);
     assert.deepEqual(await place(a).claim('counter', 'k'), { owner: ib.keyId }, 'b still holds it');
     const t0 = performance.now();
@@ -248,15 +249,7 @@ describe('postgres placement and state', { skip: initdbPath() ? false : NO_POSTG
     await locker.query('BEGIN');
     await locker.query(`SELECT 1 FROM ${schema}.members WHERE key_id = $1 FOR UPDATE`, [ib.keyId]);
     const watcher = await client();
-    const remaining = async () =>
-      Number(
-        (
-          await watcher.query(
-            `SELECT (extract(epoch FROM lease_expires_at - clock_timestamp()) * 1000)::float8 AS ms FROM ${schema}.members WHERE key_id = $1`,
-            [ib.keyId],
-          )
-        ).rows[0].ms,
-      );
+    const remaining = () => leaseLeftMs(watcher, schema, ib.keyId);
     const fencedAt = new Promise<number>((resolve) =>
       b.placement!.lease$.subscribe((s) => s === 'fenced' && resolve(performance.now())),
     );
