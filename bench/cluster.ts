@@ -6,7 +6,9 @@
  *    `BENCH_CLUSTER_IN_FLIGHT` calls in flight (direct: to one node; cluster: round robin over the
  *    three), and `counter.get()` on active keys (a keyed ref through the cluster, which finds each key's
  *    node and keeps it, against a direct keyed ref to the node holding the key). Each driven as users
- *    write it (`await ref.method()` in a loop per worker).
+ *    write it (`await ref.method()` in a loop per worker). Beside the rate: the CPU time this process
+ *    (the client) spent per call over the window, user and system, which the load of other processes
+ *    on the machine sways far less than the rate.
  * 2. First-call activation latency: `add(1)` on a key never used (claim in PostgreSQL, load its state,
  *    make the activation, save), against the next call on that key.
  * 3. Failover time after `kill -9`: from the kill of the node holding the most of 24 active keys to
@@ -99,21 +101,30 @@ export async function run(): Promise<void> {
     };
     const rates: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((v) => [v, []]));
     const p50: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((v) => [v, []]));
+    const cpu: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((v) => [v, []]));
     for (const [name, call] of Object.entries(variants)) await inFlight(call, n, 500, `${name} warm-up`);
     for (let r = 0; r < runs; r++) {
       for (const [name, call] of Object.entries(variants)) {
-        rates[name]!.push(await inFlight(call, n, windowMs, name));
+        const t0 = nowMs();
+        const c0 = process.cpuUsage();
+        const rate = await inFlight(call, n, windowMs, name);
+        const used = process.cpuUsage(c0);
+        const calls = (rate * (nowMs() - t0)) / 1000;
+        rates[name]!.push(rate);
+        cpu[name]!.push((used.user + used.system) / calls);
         p50[name]!.push((await sequential(call, Math.min(windowMs, 1_000), name)).p50);
       }
     }
     const names = Object.keys(variants);
     printTable(
-      `cluster refs against direct refs: ${n} calls in flight (calls/s) and one at a time (p50 µs), ${windowMs} ms windows, median (min–max) of ${runs}`,
-      ['calls', 'calls/s', 'vs direct', 'p50 µs'],
+      `cluster refs against direct refs: ${n} calls in flight (calls/s, and the client's CPU per call), one at a time (p50 µs), ${windowMs} ms windows, median (min–max) of ${runs}`,
+      ['calls', 'calls/s', 'vs direct', 'client CPU µs/call', 'vs direct', 'p50 µs'],
       names.map((name, i) => [
         name,
         fmt(rates[name]!),
         i % 2 === 1 ? formatRatio(pairedRatio(rates[name]!, rates[names[i - 1]!]!)) : '1',
+        fmt(cpu[name]!, 1),
+        i % 2 === 1 ? formatRatio(pairedRatio(cpu[name]!, cpu[names[i - 1]!]!)) : '1',
         fmt(p50[name]!),
       ]),
     );

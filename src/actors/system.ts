@@ -42,13 +42,9 @@ import {
   peerKey,
   RemoteInvoker,
 } from './caller/client.js';
-import {
-  ClusterInvoker,
-  type ClusterRefOptions,
-  type ClusterRoutes,
-  type MemberPeer,
-} from './caller/cluster-invoker.js';
+import { ClusterInvoker, type ClusterRefOptions, type MemberPeer } from './caller/cluster-invoker.js';
 import { LocalInvoker } from './caller/local.js';
+import { MemberRoutes } from './caller/member-routes.js';
 import { OwnerCache } from './caller/owner-cache.js';
 import { makeRef } from './caller/ref.js';
 import { type ActorsConfig, resolveConfig } from './config.js';
@@ -312,6 +308,8 @@ export class ActorSystem {
   private loadTimer: NodeJS.Timeout | undefined;
   /** The owners of keys last seen by this system's cluster refs. */
   private readonly owners = new OwnerCache();
+  /** The members cluster refs route over, with their clients (made by the first clusterRef). */
+  private routes: MemberRoutes | undefined;
   private readonly tlsListeners = new WeakSet<Listener>();
   /** The URLs of this system's WebSocket listeners, in the order they were made (joinCluster announces the first). */
   private readonly wsUrls: string[] = [];
@@ -522,19 +520,16 @@ export class ActorSystem {
     if (key !== undefined && (typeof key !== 'string' || key.length < 1 || key.length > 256)) {
       throw rpcError('INVALID_ARGUMENT', 'a cluster ref key must be a string of 1 to 256 characters');
     }
-    const routes: ClusterRoutes = {
-      candidates: (actor: string): MemberPeer[] => {
-        const out: MemberPeer[] = [];
-        for (const m of cluster.membership.members()) {
-          if (!m.actors.includes(actor)) continue;
-          // TLS when the member serves it (its keys are the TLS keys), else its WebSocket.
-          const { tls, ws } = m.addresses;
-          if (tls) out.push({ host: tls.host, port: tls.port, key: m.keyId });
-          else if (ws) out.push({ url: ws, key: m.keyId });
-        }
-        return out;
-      },
-      clientFor: (peer: MemberPeer): PeerClient => {
+    const routes = this.memberRoutes(cluster.membership);
+    const invoker = new ClusterInvoker(routes, name, this.interceptors, this.counters, key, idempotent);
+    return makeRef<T>(invoker, callOptions);
+  }
+
+  /** The routes every cluster ref of this system shares (made on first use). */
+  private memberRoutes(membership: Membership): MemberRoutes {
+    this.routes ??= new MemberRoutes(
+      () => membership.members(),
+      (peer: MemberPeer): PeerClient => {
         const id = peerKey(peer);
         let client = this.members.get(id);
         if (!client) {
@@ -543,10 +538,9 @@ export class ActorSystem {
         }
         return client;
       },
-      owners: this.owners,
-    };
-    const invoker = new ClusterInvoker(routes, name, this.interceptors, this.counters, key, idempotent);
-    return makeRef<T>(invoker, callOptions);
+      this.owners,
+    );
+    return this.routes;
   }
 
   /**

@@ -13,7 +13,7 @@ import type { Link } from '../link.js';
 import type { CallOptions } from '../types.js';
 import type { Call } from './call.js';
 import { interceptCall } from './intercept.js';
-import { type Route, remoteCall } from './remote-call.js';
+import { type Route, type RouteSource, remoteCall } from './remote-call.js';
 
 /** Closes the channel of a received ref that was collected without being released. */
 const finalizer = new FinalizationRegistry<{ link: Link; channel: Sender<unknown> }>(({ link, channel }) =>
@@ -21,7 +21,8 @@ const finalizer = new FinalizationRegistry<{ link: Link; channel: Sender<unknown
 );
 
 export class ChannelInvoker implements PassedInvoker {
-  private readonly route: () => Route;
+  /** The fixed route: this link, this channel, while both are open. */
+  private readonly source: RouteSource;
   private released = false;
   /** The served call a callback belongs to: calls through it inherit its deadline and cancellation. */
   private scope: CallScope | undefined;
@@ -37,10 +38,13 @@ export class ChannelInvoker implements PassedInvoker {
     what: string,
     held: boolean,
   ) {
-    this.route = () => {
-      if (this.released) throw rpcError('UNAVAILABLE', `${what}: released`);
-      if (link.isClosed) throw rpcError('UNAVAILABLE', `${what}: the connection is closed`);
-      return { link, channel };
+    const route: Route = { link, channel };
+    this.source = {
+      route: () => {
+        if (this.released) throw rpcError('UNAVAILABLE', `${what}: released`);
+        if (link.isClosed) throw rpcError('UNAVAILABLE', `${what}: the connection is closed`);
+        return route;
+      },
     };
     if (held) {
       link.hold(channel);
@@ -64,7 +68,7 @@ export class ChannelInvoker implements PassedInvoker {
     const chain = this.link.core.interceptors.client;
     const counters = this.link.core.counters;
     if (chain.length === 0)
-      return remoteCall(this, this.route, undefined, method, args, options, counters, this.scope);
+      return remoteCall(this, this.source, undefined, method, args, options, counters, this.scope);
     const outgoing: OutgoingCall = { actor: '', method, args, options, peer: undefined };
     return interceptCall(chain, this, outgoing, this.send);
   }
@@ -73,7 +77,7 @@ export class ChannelInvoker implements PassedInvoker {
   private readonly send = (c: OutgoingCall): Call<unknown> =>
     remoteCall(
       this,
-      this.route,
+      this.source,
       undefined,
       c.method,
       c.args as unknown[],

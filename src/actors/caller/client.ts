@@ -17,7 +17,7 @@ import type { CallOptions } from '../types.js';
 import type { Call } from './call.js';
 import { interceptCall } from './intercept.js';
 import type { RefInvoker } from './ref.js';
-import { type Route, remoteCall } from './remote-call.js';
+import { type Route, type RouteSource, remoteCall } from './remote-call.js';
 
 /** Where a remote actor lives: a TLS address, a WebSocket URL, or a MessagePort to another thread. */
 export type Peer = HostPeer | UrlPeer | PortPeer;
@@ -212,34 +212,34 @@ export class PeerClient {
 }
 
 /** Calls to one actor on one peer. */
-export class RemoteInvoker implements RefInvoker {
-  private readonly route: () => Route | Promise<Route>;
+export class RemoteInvoker implements RefInvoker, RouteSource {
+  /** The route of the connection last seen up: a route is asked for on every call. */
+  private last: Route | undefined = undefined;
 
   constructor(
     private readonly client: PeerClient,
     private readonly actor: string,
     private readonly interceptors: InterceptorChains,
-  ) {
-    // The route of the current link, kept: a route is asked for on every call.
-    let last: Route | undefined;
-    this.route = () => {
-      const link = client.current();
-      if (link) {
-        // A connection whose peer said GoAway (or that ended unnoticed) takes no new streams: dial anew.
-        if (link.channels.mux.isClosing) client.retire(link);
-        else {
-          if (last?.link !== link) last = { link };
-          return last;
-        }
+  ) {}
+
+  route(): Route | Promise<Route> {
+    const { client } = this;
+    const link = client.current();
+    if (link) {
+      // A connection whose peer said GoAway (or that ended unnoticed) takes no new streams: dial anew.
+      if (link.channels.mux.isClosing) client.retire(link);
+      else {
+        if (this.last?.link !== link) this.last = { link };
+        return this.last;
       }
-      return client.connect().then((l) => ({ link: l }));
-    };
+    }
+    return client.connect().then((l) => ({ link: l }));
   }
 
   call(method: string, args: unknown[], options: CallOptions): Call<unknown> {
     const chain = this.interceptors.client;
     if (chain.length === 0) {
-      return remoteCall(this, this.route, this.actor, method, args, options, this.client.counters);
+      return remoteCall(this, this, this.actor, method, args, options, this.client.counters);
     }
     const outgoing: OutgoingCall = { actor: this.actor, method, args, options, peer: this.client.peer };
     return interceptCall(chain, this, outgoing, this.send);
@@ -247,7 +247,7 @@ export class RemoteInvoker implements RefInvoker {
 
   /** A call past the client interceptors. */
   private readonly send = (c: OutgoingCall): Call<unknown> =>
-    remoteCall(this, this.route, this.actor, c.method, c.args as unknown[], c.options, this.client.counters);
+    remoteCall(this, this, this.actor, c.method, c.args as unknown[], c.options, this.client.counters);
 
   target(options: CallOptions): Target {
     return forwardTarget(this.actor, this, options);

@@ -5,7 +5,7 @@
  * NOT_OWNER refusals to the owner they name. Which failures send a call on to another member, and how
  * often: cluster-call.ts.
  *
- * A member is reached only through `clientFor`, which dials its TLS address (or, lacking one, its
+ * A member is reached only through its client (member-routes.ts), which dials its TLS address (or, lacking one, its
  * WebSocket URL) pinned to the key its row names and requires that key's grant from the cluster admin,
  * in its certificate or its in-band proof (system.ts): a row is a hint, the handshake is the proof.
  */
@@ -14,11 +14,13 @@ import type { Counters } from '../counters.js';
 import type { InterceptorChains, OutgoingCall } from '../interceptors.js';
 import type { CallOptions } from '../types.js';
 import type { Call } from './call.js';
-import { type ClusterRoutes, type ClusterTarget, clusterCall } from './cluster-call.js';
+import { type ClusterTarget, clusterCall } from './cluster-call.js';
 import { interceptCall } from './intercept.js';
+import type { ClusterRoutes } from './member-routes.js';
+import { ownerEntry } from './owner-cache.js';
 import type { RefInvoker } from './ref.js';
 
-export type { ClusterRoutes, MemberPeer } from './cluster-call.js';
+export type { ClusterRoutes, MemberPeer } from './member-routes.js';
 
 /** Options of `ActorSystem.clusterRef`: call options for every call, and how the ref routes. */
 export type ClusterRefOptions = CallOptions & {
@@ -39,6 +41,13 @@ export type ClusterRefOptions = CallOptions & {
 export class ClusterInvoker implements RefInvoker, ClusterTarget {
   private turn = 0;
   readonly idempotent: ReadonlySet<string>;
+  readonly ownerEntry: string | undefined;
+  /**
+   * The options of the last call, and the same with this ref's key: a ref passes the same options
+   * object on every call (one per `withOptions`), so the keyed copy is made once per object.
+   */
+  private plainOptions: CallOptions | undefined = undefined;
+  private keyedOptions: CallOptions | undefined = undefined;
 
   constructor(
     readonly routes: ClusterRoutes,
@@ -49,6 +58,7 @@ export class ClusterInvoker implements RefInvoker, ClusterTarget {
     idempotent: readonly string[] = [],
   ) {
     this.idempotent = new Set(idempotent);
+    this.ownerEntry = key === undefined ? undefined : ownerEntry(actor, key);
   }
 
   nextStart(): number {
@@ -56,12 +66,21 @@ export class ClusterInvoker implements RefInvoker, ClusterTarget {
   }
 
   call(method: string, args: unknown[], options: CallOptions): Call<unknown> {
-    const o = this.key === undefined ? options : { ...options, key: this.key };
+    const o = this.key === undefined ? options : this.withKey(options, this.key);
     const chain = this.interceptors.client;
     if (chain.length === 0)
       return this.send({ actor: this.actor, method, args, options: o, peer: undefined });
     const outgoing: OutgoingCall = { actor: this.actor, method, args, options: o, peer: undefined };
     return interceptCall(chain, this, outgoing, this.send);
+  }
+
+  /** `options` with this ref's key (which no call option overrides). */
+  private withKey(options: CallOptions, key: string): CallOptions {
+    if (options !== this.plainOptions) {
+      this.plainOptions = options;
+      this.keyedOptions = { ...options, key };
+    }
+    return this.keyedOptions!;
   }
 
   private readonly send = (c: OutgoingCall): Call<unknown> =>

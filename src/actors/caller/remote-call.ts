@@ -39,8 +39,23 @@ export interface Route {
   readonly channel?: Sender<unknown>;
 }
 
-/** Gives the route now, or once connected (it may dial). Throws or rejects: the call fails with it. */
-export type RouteSource = () => Route | Promise<Route>;
+/** Where a call finds its route (an invoker, or a cluster call's attempt). */
+export interface RouteSource {
+  /** The route now, or once connected (it may dial). Throws or rejects: the call fails with it. */
+  route(): Route | Promise<Route>;
+}
+
+/**
+ * What one outbound call reports to: its {@link Call}, or a cluster call that decides whether the
+ * attempt's outcome is the call's. Exactly one of `resolveValue`, `resolveStream` or `reject`, once;
+ * `onCancel` is given, at the start, the way to cancel the call while it has no outcome.
+ */
+export interface CallSink {
+  onCancel(cancel: (reason: RpcError) => void): void;
+  resolveValue(value: unknown): void;
+  resolveStream(stream: StreamResult): void;
+  reject(err: RpcError): void;
+}
 
 /** What a call is doing. */
 enum Phase {
@@ -73,9 +88,23 @@ export function remoteCall(
   bound?: CallScope,
 ): Call<unknown> {
   const call = new Call<unknown>(maker, method, args, options);
-  const parent = options.detached ? undefined : (bound ?? currentScope());
-  new OutboundCall(call, actor, method, args, options, parent, counters).route(source);
+  sendCall(call, source, actor, method, args, options, counters, bound);
   return call;
+}
+
+/** Start one call as {@link remoteCall} does, reporting its outcome to `sink`. Never throws. */
+export function sendCall(
+  sink: CallSink,
+  source: RouteSource,
+  actor: string | undefined,
+  method: string,
+  args: unknown[],
+  options: CallOptions,
+  counters: Counters,
+  bound?: CallScope,
+): void {
+  const parent = options.detached ? undefined : (bound ?? currentScope());
+  new OutboundCall(sink, actor, method, args, options, parent, counters).launch(source);
 }
 
 class OutboundCall implements PendingCall, ReceiverObserver<unknown>, StreamResult, EndOwner {
@@ -95,7 +124,7 @@ class OutboundCall implements PendingCall, ReceiverObserver<unknown>, StreamResu
   private ended: AbortFlag | undefined = undefined;
 
   constructor(
-    private readonly call: Call<unknown>,
+    private readonly call: CallSink,
     private readonly actor: string | undefined,
     private readonly method: string,
     private readonly args: unknown[],
@@ -108,7 +137,7 @@ class OutboundCall implements PendingCall, ReceiverObserver<unknown>, StreamResu
   }
 
   /** Arm the deadline and the cancellations, then find the route. */
-  route(source: RouteSource): void {
+  launch(source: RouteSource): void {
     const badTimeout = badCallTimeout(this.options.timeoutMs);
     if (badTimeout !== undefined) {
       this.fail(rpcError('INVALID_ARGUMENT', `${this.method}: ${badTimeout}`));
@@ -136,7 +165,7 @@ class OutboundCall implements PendingCall, ReceiverObserver<unknown>, StreamResu
     }
     let route: Route | Promise<Route>;
     try {
-      route = source();
+      route = source.route();
     } catch (err) {
       this.fail(toRpcError(err, 'UNAVAILABLE'));
       return;
