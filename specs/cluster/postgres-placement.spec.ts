@@ -4,16 +4,17 @@
  * owner's lease expired, one winner among concurrent claimers, versioned saves, fencing before expiry.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
+import { describe, it } from 'node:test';
+import type pg from 'pg';
 import { isRpcError, type RpcError } from '../../src/actors/errors.js';
 import type { MembershipConfig } from '../../src/cluster/config.js';
 import type { MemberInfo } from '../../src/cluster/member.js';
 import type { Membership } from '../../src/cluster/membership.js';
 import type { LeaseState, Placement, StateStore } from '../../src/cluster/placement.js';
 import { postgresMembership } from '../../src/cluster/postgres/membership.js';
-import { initdbPath, NO_POSTGRES, type PostgresServer, startPostgres } from '../support/postgres.js';
+import { initdbPath, NO_POSTGRES } from '../support/postgres.js';
 import { memberOn, waitFor } from './members.js';
+import { postgresFixture } from './postgres-fixture.js';
 
 const reasonIs = (code: string, reason: string) => (e: unknown) =>
   isRpcError(e) && e.code === code && (e as RpcError).reason === reason;
@@ -28,37 +29,10 @@ async function leaseLeftMs(c: pg.Client, schema: string, keyId: string): Promise
 }
 
 describe('postgres placement and state', { skip: initdbPath() ? false : NO_POSTGRES }, () => {
-  let server: PostgresServer;
-  let open: Membership[] = [];
-  let schemas = 0;
-  const clients: pg.Client[] = [];
-
-  /** `n` joined providers on a new schema, with their member infos. */
-  const joined = async (
-    n: number,
-    config: Partial<MembershipConfig> = {},
-    onError?: (e: unknown) => void,
-  ) => {
-    const schema = `p_${++schemas}`;
-    const made = Array.from({ length: n }, () =>
-      postgresMembership({
-        connection: server.url,
-        schema,
-        config: { refreshMs: 60_000, ...config },
-        ...(onError ? { onError } : {}),
-      }),
-    );
-    open.push(...made);
-    const infos = made.map((_, i) => memberOn(7300 + i));
-    for (let i = 0; i < n; i++) await made[i]!.join(infos[i]!);
-    return { schema, made, infos };
-  };
-  const client = async () => {
-    const c = new pg.Client({ connectionString: server.url });
-    await c.connect();
-    clients.push(c);
-    return c;
-  };
+  const pgf = postgresFixture('p', 7300);
+  const joined = (n: number, config: Partial<MembershipConfig> = {}, onError?: (e: unknown) => void) =>
+    pgf.joined(n, config, onError ? { onError } : {});
+  const client = () => pgf.client();
   const place = (m: Membership): Placement => m.placement!;
   const store = (m: Membership): StateStore => m.state!;
   const leaseOf = (m: Membership) => {
@@ -66,16 +40,6 @@ describe('postgres placement and state', { skip: initdbPath() ? false : NO_POSTG
     m.placement!.lease$.subscribe((s) => (last = s));
     return () => last;
   };
-
-  before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await Promise.all(open.map((m) => m.close()));
-    await Promise.all(clients.map((c) => c.end().catch(() => {})));
-    open = [];
-    await server?.stop();
-  });
 
   it('claims: the first claimer holds a key, others learn it; release lets another claim it', async () => {
     const { made, infos } = await joined(2);
@@ -209,8 +173,7 @@ describe('postgres placement and state', { skip: initdbPath() ? false : NO_POSTG
   });
 
   it('refusals: FENCED before join and after leave; STORE_UNAVAILABLE with the pg error as cause', async () => {
-    const lone = postgresMembership({ connection: server.url, schema: 'p_lone' });
-    open.push(lone);
+    const lone = pgf.adopt(postgresMembership({ connection: pgf.url, schema: 'p_lone' }));
     await assert.rejects(place(lone).claim('counter', 'k'), reasonIs('UNAVAILABLE', 'FENCED'));
     const { schema, made } = await joined(1);
     const [a] = made as [Membership];

@@ -6,15 +6,14 @@
  * again. A save cut that way is of unknown outcome; a retry with the same expected version is safe.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
+import { describe, it } from 'node:test';
+import type pg from 'pg';
 import { isRpcError, type RpcError } from '../../src/actors/errors.js';
 import type { MembershipConfig } from '../../src/cluster/config.js';
 import type { MemberInfo } from '../../src/cluster/member.js';
 import type { Membership } from '../../src/cluster/membership.js';
-import { postgresMembership } from '../../src/cluster/postgres/membership.js';
-import { initdbPath, NO_POSTGRES, type PostgresServer, startPostgres } from '../support/postgres.js';
-import { memberOn } from './members.js';
+import { initdbPath, NO_POSTGRES } from '../support/postgres.js';
+import { postgresFixture } from './postgres-fixture.js';
 
 const QUERY_MS = 300;
 
@@ -57,31 +56,10 @@ async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 5_000
 }
 
 describe('postgres queryTimeoutMs', { skip: initdbPath() ? false : NO_POSTGRES }, () => {
-  let server: PostgresServer;
-  let open: Membership[] = [];
-  let schemas = 0;
-  const clients: pg.Client[] = [];
-
-  const joined = async (n: number, config: Partial<MembershipConfig> = {}, connection = server.url) => {
-    const schema = `q_${++schemas}`;
-    const made = Array.from({ length: n }, () =>
-      postgresMembership({
-        connection,
-        schema,
-        config: { refreshMs: 60_000, queryTimeoutMs: QUERY_MS, ...config },
-      }),
-    );
-    open.push(...made);
-    const infos = made.map((_, i) => memberOn(7400 + i));
-    for (let i = 0; i < n; i++) await made[i]!.join(infos[i]!);
-    return { schema, made, infos };
-  };
-  const client = async () => {
-    const c = new pg.Client({ connectionString: server.url });
-    await c.connect();
-    clients.push(c);
-    return c;
-  };
+  const pgf = postgresFixture('q', 7400, { queryTimeoutMs: QUERY_MS });
+  const joined = (n: number, config: Partial<MembershipConfig> = {}, connection?: string) =>
+    pgf.joined(n, config, connection ? { connection } : {});
+  const client = () => pgf.client();
   /** Sessions (other than the caller's) whose statement on `table` waits for a lock. */
   const waiting = async (c: pg.Client, table: string) =>
     (
@@ -91,16 +69,6 @@ describe('postgres queryTimeoutMs', { skip: initdbPath() ? false : NO_POSTGRES }
         [`%${table}%`],
       )
     ).rows.map((r) => r.pid as number);
-
-  before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await Promise.all(open.map((m) => m.close()));
-    await Promise.all(clients.map((c) => c.end().catch(() => {})));
-    open = [];
-    await server?.stop();
-  });
 
   it('queryTimeoutMs: leave against a members table locked by another session ends within the timeout', async () => {
     const { schema, made } = await joined(1);
@@ -206,7 +174,7 @@ describe('postgres queryTimeoutMs', { skip: initdbPath() ? false : NO_POSTGRES }
   it('queryTimeoutMs: when no new connection can be opened, the queries queued behind a cut one fail STORE_UNAVAILABLE, then work again', async () => {
     const admin = await client();
     await admin.query('CREATE ROLE q_node LOGIN SUPERUSER');
-    const { schema, made, infos } = await joined(1, {}, server.url.replace('postgres@', 'q_node@'));
+    const { schema, made, infos } = await joined(1, {}, pgf.url.replace('postgres@', 'q_node@'));
     const a = made[0]!;
     await a.placement!.claim('counter', 'k');
     await admin.query('BEGIN');
