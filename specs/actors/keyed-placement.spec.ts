@@ -59,6 +59,7 @@ class TestPlacement implements Placement {
 function membershipWith(placement: Placement | undefined): Membership {
   return {
     join: async () => {},
+    watch: async () => {},
     update: async () => {},
     members$: of([]),
     members: () => [],

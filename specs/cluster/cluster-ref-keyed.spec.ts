@@ -63,6 +63,7 @@ function placingEveryKeyHere(self: string): Membership {
   };
   return {
     join: (info) => inner.join(info),
+    watch: () => inner.watch(),
     update: (change) => inner.update(change),
     get members$() {
       return inner.members$;

@@ -121,8 +121,8 @@ export interface ActorSystemOptions {
    */
   telemetry?: TelemetryOptions | false;
   /**
-   * The cluster this node belongs to (docs/CLUSTER.md section 5): what `joinCluster()` announces to and
-   * `clusterRef()` routes over.
+   * The cluster this node belongs to (docs/CLUSTER.md section 5): what `joinCluster()` announces to (or
+   * `watchCluster()` follows) and `clusterRef()` routes over.
    */
   cluster?: ClusterOptions;
   /**
@@ -141,7 +141,7 @@ export type KeyedRefOptions = CallOptions & {
 
 /** How a system takes part in a cluster (docs/CLUSTER.md section 5). */
 export interface ClusterOptions {
-  /** The membership provider (`staticMembership`, `postgresMembership`); the system joins it. */
+  /** The membership provider (`staticMembership`, `postgresMembership`); the system joins it (or watches it: `watchCluster()`). */
   membership: Membership;
   /**
    * The cluster admin key (base64url or bytes). A member is dialled only if its certificate carries a
@@ -301,6 +301,8 @@ export class ActorSystem {
   /** Clients of cluster members, by address and key (section 5 of docs/CLUSTER.md). */
   private readonly members = new Map<string, PeerClient>();
   private joined = false;
+  /** What this system asked of the membership: to join it (joinCluster) or to watch it (watchCluster). */
+  private clusterRole: 'member' | 'watcher' | undefined;
   /** What this node last told the membership (actor names joined by NUL, load). */
   private announced = { actors: '', load: 0 };
   private announcing = false;
@@ -549,12 +551,13 @@ export class ActorSystem {
    * the actors registered (and from then on each actor registered or unregistered), and its load
    * (`ClusterOptions.load`, sampled every `loadIntervalMs`, published when it changed). Call it after
    * `listen()`. `close()` leaves the cluster first. Rejects RpcError INVALID_ARGUMENT without
-   * `options.cluster`, an identity or a TLS or WebSocket listener, or for a bad `loadIntervalMs`; or as the
-   * provider's `join` does.
+   * `options.cluster`, an identity or a TLS or WebSocket listener, for a bad `loadIntervalMs`, or after
+   * `watchCluster()` or another `joinCluster()`; or as the provider's `join` does.
    */
   async joinCluster(): Promise<void> {
     const cluster = this.clusterOptions();
     if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
+    this.noClusterRoleYet('joinCluster');
     const tls = this.listeners.find((l) => this.tlsListeners.has(l));
     const ws = this.wsUrls[0];
     const addresses = announcedAddresses(
@@ -570,6 +573,7 @@ export class ActorSystem {
     }
     const actors = this.announcedActors();
     const load = this.sampleLoad();
+    this.clusterRole = 'member';
     await cluster.membership.join({
       keyId: this.options.identity!.id,
       addresses,
@@ -580,6 +584,29 @@ export class ActorSystem {
     this.announced = { actors: actors.join('\u0000'), load };
     this.loadTimer = setInterval(() => this.announce(), intervalMs);
     this.loadTimer.unref();
+  }
+
+  /**
+   * Follow `options.cluster.membership` without joining it (`Membership.watch`), for a system that calls
+   * the cluster and hosts nothing there: no listener needed, nothing announced, no keys held. Then
+   * `clusterRef()` and keyed `ref(name, key)` route over the live members, its dials carrying
+   * `cluster.grant` and requiring the members' grants from `cluster.adminKey`, as a member's do.
+   * `close()` closes the membership. Rejects RpcError INVALID_ARGUMENT without `options.cluster` or an
+   * identity, or after `joinCluster()` or another `watchCluster()`; or as the provider's `watch` does.
+   */
+  async watchCluster(): Promise<void> {
+    const cluster = this.clusterOptions();
+    if (this.closing) throw rpcError('UNAVAILABLE', 'the actor system is closed');
+    this.noClusterRoleYet('watchCluster');
+    this.clusterRole = 'watcher';
+    await cluster.membership.watch();
+  }
+
+  /** Throws INVALID_ARGUMENT once joinCluster or watchCluster was called: one role per system. */
+  private noClusterRoleYet(call: string): void {
+    if (this.clusterRole === undefined) return;
+    const was = this.clusterRole === 'member' ? 'joinCluster' : 'watchCluster';
+    throw rpcError('INVALID_ARGUMENT', `${call} after ${was}: a system joins or watches its cluster, once`);
   }
 
   /** The actors this node lists in the cluster: those registered, but for built-in ones. */
@@ -810,6 +837,8 @@ export class ActorSystem {
           .map((c) => stopCell(c, deadline, overdueKeyed)),
       );
       if (this.joined) await this.options.cluster!.membership.leave().catch(this.core.report);
+      else if (this.clusterRole === 'watcher')
+        await this.options.cluster!.membership.close().catch(this.core.report);
       // 1. Listeners refuse from now on (their close does not wait for the connections).
       const listening = this.listeners.map((l) => l.close().catch(this.core.report));
       const overdue = this.overdue('the actor system is closing');

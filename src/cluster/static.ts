@@ -6,7 +6,7 @@
  * `rendezvousOrder` over the members listing the actor, computed alike by every node that has the same
  * list. Nothing is stored, so it is at most one activation per key only while every node has the same
  * list and honours it; there is no durable state (`state` is undefined). `lease$` is `valid` from join
- * until leave/close.
+ * until leave/close. A watcher (`watch`) sees the fixed list; its `lease$` stays `fenced`.
  *
  * ```ts
  * const m = staticMembership([{ keyId: b.id, addresses: { tls: { host: '10.0.0.2', port: 7000 } }, actors: ['calc'], load: 0 }]);
@@ -23,7 +23,7 @@ import type { Membership } from './membership.js';
 import { type Claim, ClusterReason, type LeaseState, type Placement } from './placement.js';
 import { rendezvousOrder } from './rendezvous.js';
 
-type State = 'new' | 'joined' | 'done';
+type State = 'new' | 'joined' | 'watching' | 'done';
 
 /**
  * A provider over `nodes`. Throws TransportError INVALID_CONFIG for a bad node or a key id listed
@@ -85,16 +85,24 @@ class StaticMembership implements Membership {
   }
 
   async join(self: MemberInfo): Promise<void> {
-    if (this.#state !== 'new')
-      throw transportError(
-        'INVALID_CONFIG',
-        `cluster: join after ${this.#state === 'joined' ? 'join' : 'leave'}`,
-      );
+    this.#start('join');
     verifyMember(self, 'self');
     this.#self = copy(self);
     this.#state = 'joined';
     this.#subject.next(this.#list());
     this.#lease.next('valid');
+  }
+
+  async watch(): Promise<void> {
+    this.#start('watch');
+    this.#state = 'watching';
+  }
+
+  /** Throws INVALID_CONFIG unless this provider is new (one role per provider). */
+  #start(role: 'join' | 'watch'): void {
+    if (this.#state === 'new') return;
+    const was = { joined: 'join', watching: 'watch', done: 'leave' }[this.#state];
+    throw transportError('INVALID_CONFIG', `cluster: ${role} after ${was} (one role per provider)`);
   }
 
   async update(change: Partial<Omit<MemberInfo, 'keyId'>>): Promise<void> {

@@ -18,6 +18,9 @@
  * heartbeatTimeoutMs, and a query that runs longer than queryTimeoutMs, has its connection destroyed
  * (its socket, so a hung server cannot hold it); the next one opens a new connection.
  *
+ * A watcher (`watch`) follows the members alike (the query and LISTEN connections, the same reads and
+ * timers) without a row, a lease, a renewal connection or the cleanup duty.
+ *
  * Keyed actors: `placement` and `state` (store.ts) keep claims and state in the same database, and
  * `placement.lease$` is this node's lease as it judges it (lease.ts). Every refresh also deletes member
  * rows expired for longer than expiredRetentionMs, with their claims (one node at a time, under an
@@ -61,11 +64,12 @@ export interface PostgresMembershipOptions {
   readonly onError?: (err: unknown) => void;
 }
 
-type State = 'new' | 'joining' | 'joined' | 'done';
+/** 'starting' and 'watching' are a watcher's 'joining' and 'joined'. */
+type State = 'new' | 'joining' | 'joined' | 'starting' | 'watching' | 'done';
 
 /**
  * A provider over the PostgreSQL at `options.connection`. Throws TransportError INVALID_CONFIG for a
- * bad schema name or config; connects only on `join`.
+ * bad schema name or config; connects only on `join` or `watch`.
  */
 export function postgresMembership(options: PostgresMembershipOptions): Membership {
   const schema = options.schema ?? DEFAULT_SCHEMA;
@@ -140,27 +144,15 @@ class PostgresMembership implements Membership {
   }
 
   async join(self: MemberInfo): Promise<void> {
-    if (this.#state !== 'new') throw transportError('INVALID_CONFIG', `cluster: join when ${this.#state}`);
+    this.#only('join');
     verifyMember(self, 'self');
-    this.#state = 'joining';
     this.#self = freezeMember(self);
     let sentAt = 0;
-    try {
-      this.#pg = (await import('pg')).default;
-      const db = await this.#database();
-      await migrate(db, this.#schema);
+    const started = await this.#start('joining', async (db) => {
       sentAt = performance.now();
       await this.#upsert(db);
-      await this.#listen();
-      await this.#read();
-    } catch (err) {
-      this.#state = 'done';
-      this.#lease.end();
-      await this.#release();
-      this.#subject.complete();
-      throw err;
-    }
-    if (this.#state !== 'joining') return; // left or closed meanwhile
+    });
+    if (!started) return; // left or closed meanwhile
     this.#state = 'joined';
     this.#lease.renewed(sentAt);
     this.#timers.push(
@@ -170,6 +162,45 @@ class PostgresMembership implements Membership {
         this.#cleanup();
       }, this.#config.refreshMs),
     );
+  }
+
+  async watch(): Promise<void> {
+    this.#only('watch');
+    if (!(await this.#start('starting', async () => {}))) return; // closed meanwhile
+    this.#state = 'watching';
+    this.#timers.push(setInterval(() => this.#refresh(), this.#config.refreshMs));
+  }
+
+  /** Throws INVALID_CONFIG unless this provider is new (one role per provider). */
+  #only(role: 'join' | 'watch'): void {
+    if (this.#state !== 'new')
+      throw transportError('INVALID_CONFIG', `cluster: ${role} when ${this.#state} (one role per provider)`);
+  }
+
+  /**
+   * The start of a member (`register`: its row) or a watcher: `pg`, the query connection, the
+   * migration, `register`, the LISTEN connection and the first read, in state `state`. False when the
+   * provider was left or closed meanwhile. On a failure the provider is spent and the error thrown.
+   */
+  async #start(state: 'joining' | 'starting', register: (db: Queryable) => Promise<void>): Promise<boolean> {
+    this.#state = state;
+    try {
+      this.#pg = (await import('pg')).default;
+      const db = await this.#database();
+      await migrate(db, this.#schema);
+      await register(db);
+      await this.#listen();
+      await this.#read();
+    } catch (err) {
+      this.#state = 'done';
+      this.#lease.end();
+      await this.#release();
+      this.#subject.complete();
+      throw err;
+    }
+    if (this.#state === state) return true;
+    await this.#release(); // a connection opened after the leave or close
+    return false;
   }
 
   async update(change: Partial<Omit<MemberInfo, 'keyId'>>): Promise<void> {
@@ -192,7 +223,7 @@ class PostgresMembership implements Membership {
     try {
       // Through the query queue: after the claims and saves before it, and bounded by queryTimeoutMs
       // (and connectTimeoutMs), so a hung database cannot hold a leaving node.
-      if (was !== 'new' && this.#self) {
+      if ((was === 'joining' || was === 'joined') && this.#self) {
         await this.#query(`DELETE FROM ${this.#schema}.members WHERE key_id = $1`, [this.#self.keyId]);
       }
     } finally {
@@ -391,7 +422,7 @@ class PostgresMembership implements Membership {
 
   /** A read now (or right after the one running), and the listener back if it was lost. */
   #refresh(): void {
-    if (this.#state !== 'joined') return;
+    if (this.#state !== 'joined' && this.#state !== 'watching') return;
     if (!this.#listener) this.#listen().catch((err) => this.#report(err));
     this.#read().catch((err) => this.#report(err));
   }
