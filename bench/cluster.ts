@@ -68,9 +68,8 @@ export async function run(): Promise<void> {
       config: { reconnectBaseMs: 20, reconnectMaxMs: 100 },
       cluster: { membership, adminKey: admin.id, grant: grantFor(admin, identity) },
     });
-    await client.listen({ host: '127.0.0.1', port: 0 });
-    await client.joinCluster();
-    await until(() => membership.members().length === 4, 10_000, 'the client to see three nodes');
+    await client.watchCluster(); // hosts nothing: a watcher, not a member
+    await until(() => membership.members().length === 3, 10_000, 'the client to see three nodes');
     const c = client;
 
     // 1. Calls/s.

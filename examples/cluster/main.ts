@@ -59,8 +59,7 @@ runExample(
           grant: grantFor(admin, identity),
         },
       });
-      await client.listen({ host: '127.0.0.1', port: 0 });
-      await client.joinCluster(); // hosts nothing: joins to see the members
+      await client.watchCluster(); // hosts nothing: follows the members without joining, no listener
 
       const answered = new Map(KEYS.map((k) => [k, 0]));
       const unsure = new Map(KEYS.map((k) => [k, 0]));
