@@ -14,7 +14,7 @@ import { postgresMembership } from '../../src/cluster/postgres/membership.js';
 import { rendezvousOrder } from '../../src/cluster/rendezvous.js';
 import { initdbPath, NO_POSTGRES, type PostgresServer, startPostgres } from '../support/postgres.js';
 import { waitFor } from './members.js';
-import { answers, type Calc, calcNamed, grantOf, type Node, startNode } from './nodes.js';
+import { answers, type Calc, calcNamed, grantOf, startNode, threeNodes } from './nodes.js';
 
 const systems: ActorSystem[] = [];
 
@@ -50,17 +50,7 @@ describe('cluster refs over postgres membership (TLS on 127.0.0.1)', {
         schema,
         config: { refreshMs: 60_000, leaseMs, heartbeatMs: Math.floor(leaseMs / 4) },
       });
-    const nodes: Node[] = [];
-    for (const tag of ['a', 'b', 'c']) {
-      const identity = Identity.generate();
-      nodes.push(
-        await startNode(
-          systems,
-          { calc: calcNamed(tag), kcalc: [calcNamed(tag), { keyed: true }] },
-          { grant: grantOf(identity), identity, membership: membership() },
-        ),
-      );
-    }
+    const nodes = await threeNodes(systems, membership);
     const clientId = Identity.generate();
     const client = await startNode(
       systems,

@@ -115,3 +115,22 @@ export function calcNamed(tag: string) {
     }
   };
 }
+
+/**
+ * Three nodes tagged a, b and c, each hosting `calc` and the keyed `kcalc` (both answering the tag),
+ * each with a membership of its own from `membership()` (over one store), started in that order.
+ */
+export async function threeNodes(systems: ActorSystem[], membership: () => Membership): Promise<Node[]> {
+  const nodes: Node[] = [];
+  for (const tag of ['a', 'b', 'c']) {
+    const identity = Identity.generate();
+    nodes.push(
+      await startNode(
+        systems,
+        { calc: calcNamed(tag), kcalc: [calcNamed(tag), { keyed: true }] },
+        { grant: grantOf(identity), identity, membership: membership() },
+      ),
+    );
+  }
+  return nodes;
+}

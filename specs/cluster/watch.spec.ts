@@ -15,7 +15,7 @@ import { staticMembership } from '../../src/cluster/static.js';
 import { isTransportError } from '../../src/transport/errors.js';
 import { initdbPath, NO_POSTGRES } from '../support/postgres.js';
 import { keysOf, memberOn, waitFor } from './members.js';
-import { answers, type Calc, calcNamed, clusterClient, grantOf, type Node, startNode } from './nodes.js';
+import { answers, type Calc, calcNamed, clusterClient, grantOf, startNode, threeNodes } from './nodes.js';
 import { postgresFixture } from './postgres-fixture.js';
 
 const invalidConfig = (e: unknown) => isTransportError(e, 'INVALID_CONFIG');
@@ -155,17 +155,7 @@ describe('postgres membership: watch', { skip: initdbPath() ? false : NO_POSTGRE
     const schema = 'w_calls';
     const membership = () =>
       pgf.adopt(postgresMembership({ connection: pgf.url, schema, config: { refreshMs: 60_000 } }));
-    const nodes: Node[] = [];
-    for (const tag of ['a', 'b', 'c']) {
-      const identity = Identity.generate();
-      nodes.push(
-        await startNode(
-          systems,
-          { calc: calcNamed(tag), kcalc: [calcNamed(tag), { keyed: true }] },
-          { grant: grantOf(identity), identity, membership: membership() },
-        ),
-      );
-    }
+    const nodes = await threeNodes(systems, membership);
     const view = membership();
     const client = clusterClient(systems, view);
     await client.watchCluster();
