@@ -34,8 +34,14 @@ class TestPlacement implements Placement {
   readonly released: string[] = [];
   claims = 0;
   gate: Promise<void> | undefined;
+  /** What `leaseValid()` says: the lease by the clock, ahead of `lease$` (whose timer may be late). */
+  valid = true;
 
   constructor(private readonly self: string) {}
+
+  leaseValid(): boolean {
+    return this.valid;
+  }
 
   async claim(actor: string, key: string): Promise<Claim> {
     this.claims++;
@@ -185,6 +191,22 @@ describe('keyed actors with a placement', () => {
     assert.equal(placement.claims, 0, 'no claim while fenced');
     placement.lease$.next('valid');
     assert.equal(await client.ref<Account>('account', 'k', { peer }).whoami(), 'k@k');
+  });
+
+  it('a lease out by the clock fences as a keyed call arrives, before lease$ says so; a renewal lets calls in again', async () => {
+    const { client, placement, peer, server } = await setup();
+    assert.equal(await client.ref<Account>('account', 'a', { peer }).whoami(), 'a@a');
+    assert.equal(server.stats().activations, 1);
+    // lease$ still says valid (its timer has not run), but the clock says the lease is out.
+    placement.valid = false;
+    await assert.rejects(client.ref<Account>('account', 'b', { peer }).whoami(), refusal('FENCED'));
+    await assert.rejects(client.ref<Account>('account', 'a', { peer }).whoami(), refusal('FENCED'));
+    await eventually(() => server.stats().activations === 0, 'the active key stopped');
+    assert.ok(log.includes('stop:a'), log.join());
+    assert.equal(placement.lease$.value, 'valid', 'lease$ never said fenced');
+    // A renewal before the timer ran: lease$ emits nothing, the clock says valid again.
+    placement.valid = true;
+    assert.equal(await client.ref<Account>('account', 'a', { peer }).whoami(), 'a@a');
   });
 
   it('fencing stops every activation at once: running handlers aborted, queued calls FENCED, onStop, nothing released', async () => {

@@ -244,6 +244,22 @@ describe('postgres placement and state', { skip: initdbPath() ? false : NO_POSTG
     await Promise.all(made.map((m) => m.leave()));
   });
 
+  it('leaseValid: the lease by the clock, even while the event loop is too busy for the fence timer', async () => {
+    const leaseMs = 1_000;
+    const { made } = await joined(1, { leaseMs, heartbeatMs: 200, fenceMarginMs: 300 });
+    const [a] = made as [Membership];
+    const lease = leaseOf(a);
+    assert.equal(lease(), 'valid');
+    assert.equal(place(a).leaseValid!(), true);
+    // Block the event loop for a whole lease: no renewal completes and the fence timer cannot run.
+    const end = performance.now() + leaseMs;
+    while (performance.now() < end) {
+      // busy: nothing else of this process runs
+    }
+    assert.equal(lease(), 'valid', 'lease$ has not said it yet: its timer has not run');
+    assert.equal(place(a).leaseValid!(), false, 'the clock says the lease is out');
+  });
+
   it('fencing: lease$ turns fenced before the database’s lease_expires_at of the node', async () => {
     const leaseMs = 1_200;
     const { schema, made, infos } = await joined(1, { leaseMs, heartbeatMs: 200, fenceMarginMs: 300 });

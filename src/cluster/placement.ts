@@ -37,6 +37,12 @@ export interface Placement {
   release(actor: string, key: string): Promise<void>;
   /** The current lease state at once, then each change. Completes when the provider is spent. */
   readonly lease$: Observable<LeaseState>;
+  /**
+   * Whether this node's lease is valid NOW by its own monotonic clock. `lease$` reports a fence when
+   * its timer runs, which a busy or stalled event loop delays; this answers at the moment of use, so
+   * the runtime checks it as each keyed call arrives. Optional: without it, `lease$` alone decides.
+   */
+  leaseValid?(): boolean;
 }
 
 /** An (actor, key)'s saved state. */

@@ -5,7 +5,8 @@
  * passivated after `idleMs` with no call running or queued.
  *
  * A call for a key goes (in this order):
- * 1. the system's lease is `fenced` (placement.lease$): UNAVAILABLE reason FENCED; it did not run;
+ * 1. the system's lease is `fenced` (placement.lease$, or already out by the clock: placement.leaseValid):
+ *    UNAVAILABLE reason FENCED; it did not run (and, by the clock, every activation stops as at a fence);
  * 2. an activation of the key is active: its mailbox;
  * 3. the key is being claimed or passivated: the call waits for that (within `maxMailbox`), then goes on;
  * 4. else, within `maxActivations` (else RESOURCE_EXHAUSTED): claim the key through the placement (in a
@@ -150,7 +151,11 @@ export class KeyedHost implements HostedActor {
       call.reject(rpcError('UNAVAILABLE', `actor ${this.name} is ${this.status}`));
       return;
     }
-    if (this.lease === 'fenced') {
+    if (this.lease === 'fenced' || this.services.placement?.leaseValid?.() === false) {
+      // The lease may have run out before its timer could say so (a busy event loop): stop serving
+      // keys now. `this.lease` follows lease$ only, so a renewal that lands before the timer (and so
+      // emits nothing) lets calls in again.
+      if (this.lease !== 'fenced') this.retireAll();
       call.reject(fenced(this.name));
       return;
     }
@@ -186,7 +191,11 @@ export class KeyedHost implements HostedActor {
   private leaseChanged(state: LeaseState): void {
     if (state === this.lease) return;
     this.lease = state;
-    if (state !== 'fenced') return;
+    if (state === 'fenced') this.retireAll();
+  }
+
+  /** Fencing: every activation stops at once (see the file's comment). */
+  private retireAll(): void {
     for (const activation of [...this.keys.values()]) void activation.retire('fence');
   }
 

@@ -45,6 +45,10 @@ export class PostgresStore implements Placement, StateStore {
     return this.#host.lease.lease$;
   }
 
+  leaseValid(): boolean {
+    return this.#host.lease.isValid();
+  }
+
   async claim(actor: string, key: string): Promise<Claim> {
     const self = this.#fenceCheck();
     const s = this.#host.schema;
