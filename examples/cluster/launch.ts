@@ -71,7 +71,8 @@ export async function startNode(o: NodeOptions): Promise<NodeProcess> {
       RXCHAN_HEARTBEAT_MS: String(o.heartbeatMs),
       ...(o.idleMs !== undefined ? { RXCHAN_IDLE_MS: String(o.idleMs) } : {}),
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    // stdin: a pipe this process holds, so that the node ends when this process does (node.ts).
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   const events: NodeEvent[] = [];
   const lines = createInterface({ input: child.stdout! });

@@ -18,7 +18,8 @@
  * On stdout, one JSON object per line: `{"ready":{"keyId","port"}}` once it has joined; then
  * `{"activated":{"key","at"}}` and `{"passivated":{"key","at"}}` (`at`: `Date.now()`), which the
  * process specs use to check that no key was active on two nodes at once; `{"lease":"valid"|"fenced",
- * "at"}` on each change. On SIGTERM it leaves the cluster and exits 0.
+ * "at"}` on each change. On SIGTERM, or when its stdin ends (the process that started it has ended),
+ * it leaves the cluster and exits 0.
  */
 import 'reflect-metadata';
 import { inject } from 'tsyringe';
@@ -124,7 +125,10 @@ async function main(): Promise<void> {
   const { port } = await system.listen({ host: '127.0.0.1', port: 0 });
   await system.joinCluster();
   emit({ ready: { keyId: identity.id, port } });
-  process.once('SIGTERM', () => {
+  let leaving = false;
+  const leave = () => {
+    if (leaving) return;
+    leaving = true;
     system.close().then(
       () => process.exit(0),
       (err) => {
@@ -132,7 +136,11 @@ async function main(): Promise<void> {
         process.exit(1);
       },
     );
-  });
+  };
+  process.once('SIGTERM', leave);
+  // Whoever started this node holds its stdin: when that process ends, however it ends, so does the node.
+  process.stdin.once('end', leave);
+  process.stdin.resume();
 }
 
 main().catch((err) => {
