@@ -163,18 +163,12 @@ export async function startListener(spec: ListenerSpec): Promise<Listener> {
       );
     }
     const key = hs.remote.key!;
-    const full =
-      config.maxConnections > 0 && established.size + accepting >= config.maxConnections
-        ? `server busy: at maxConnections (${config.maxConnections})`
-        : config.maxConnectionsPerAddress > 0 && connectionsFrom.get(key) >= config.maxConnectionsPerAddress
-          ? `server busy: at maxConnectionsPerAddress (${config.maxConnectionsPerAddress}) for ${key}`
-          : undefined;
+    const full = connectionsFull(config, established.size + accepting, connectionsFrom, key);
     if (full !== undefined) {
-      const message = full;
-      serverReject(socket, RejectReason.OVERLOADED, message, config.rejectLingerMs);
+      serverReject(socket, RejectReason.OVERLOADED, full, config.rejectLingerMs);
       throw new SecureStepError(
         'OVERLOADED',
-        transportError('CONNECTION_LIMIT', `rejected client (OVERLOADED): ${message}`, {
+        transportError('CONNECTION_LIMIT', `rejected client (OVERLOADED): ${full}`, {
           remoteCode: 'OVERLOADED',
         }),
         verdict.peer,
@@ -343,6 +337,25 @@ function remoteOf(raw: net.Socket): Remote {
   const host = raw.remoteAddress;
   const port = raw.remotePort;
   return { address: remoteAddressOf(raw), host, port, key: addressKey(host) };
+}
+
+/**
+ * Why a listener with `open` connections (established and being accepted) must refuse one more from
+ * the source `key` (a message for REJECT OVERLOADED), or undefined when it may accept it.
+ */
+export function connectionsFull(
+  config: ConnectionConfig,
+  open: number,
+  connectionsFrom: Counter,
+  key: string,
+): string | undefined {
+  if (config.maxConnections > 0 && open >= config.maxConnections) {
+    return `server busy: at maxConnections (${config.maxConnections})`;
+  }
+  if (config.maxConnectionsPerAddress > 0 && connectionsFrom.get(key) >= config.maxConnectionsPerAddress) {
+    return `server busy: at maxConnectionsPerAddress (${config.maxConnectionsPerAddress}) for ${key}`;
+  }
+  return undefined;
 }
 
 /** Counts per key (per source address); a key whose count drops to 0 is forgotten, so the map only holds live sources. */

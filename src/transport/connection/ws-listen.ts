@@ -27,7 +27,7 @@ import {
 import { type Ed25519Signer, inbandVerdict } from './inband.js';
 import { canonicalOrigin } from './inband-codec.js';
 import { checkServerGrant } from './inband-common.js';
-import { Counter, reportRefused } from './listener.js';
+import { Counter, connectionsFull, reportRefused } from './listener.js';
 import { nodeSigner, nodeVerify } from './node-signer.js';
 import { RejectReason } from './prelude.js';
 import { serverAccept, serverReject } from './prelude-exchange.js';
@@ -300,13 +300,7 @@ export async function listenWebSocket(
           true,
         );
       }
-      const full =
-        config.maxConnections > 0 && established.size + accepting >= config.maxConnections
-          ? `server busy: at maxConnections (${config.maxConnections})`
-          : config.maxConnectionsPerAddress > 0 &&
-              connectionsFrom.get(key!) >= config.maxConnectionsPerAddress
-            ? `server busy: at maxConnectionsPerAddress (${config.maxConnectionsPerAddress}) for ${key}`
-            : undefined;
+      const full = connectionsFull(config, established.size + accepting, connectionsFrom, key!);
       if (full !== undefined) {
         serverReject(socket, RejectReason.OVERLOADED, full, config.rejectLingerMs);
         throw new Refused(
