@@ -4,16 +4,16 @@
  * listen. Same surface as src/platform/node/websocket.ts.
  */
 import { webPeerIdentity } from '../../auth/web-peer.js';
-import { type ConnectionConfig, resolveConfig } from '../../transport/connection/config.js';
+import type { ConnectionConfig } from '../../transport/connection/config.js';
 import type { Connection } from '../../transport/connection/connection.js';
 import { inbandClient } from '../../transport/connection/inband-client.js';
-import { canonicalOrigin } from '../../transport/connection/inband-codec.js';
 import type {
   WebSocketDialOptions,
   WebSocketListener,
   WebSocketListenOptions,
 } from '../../transport/connection/index.js';
-import { isTransportError, type TransportError, transportError } from '../../transport/errors.js';
+import { webSocketDialTarget } from '../../transport/connection/websocket-target.js';
+import { type TransportError, transportError } from '../../transport/errors.js';
 import { WebSocketBytes } from './web-socket-bytes.js';
 
 /**
@@ -30,19 +30,12 @@ export function dialWebSocket(options: WebSocketDialOptions): Promise<Connection
   let config: ConnectionConfig;
   let origin: string;
   try {
-    config = resolveConfig(options);
-    origin = canonicalOrigin(options.url);
-    if (!origin.startsWith('ws://') && !origin.startsWith('wss://'))
-      throw new Error('not a ws:// or wss:// URL');
-    if (options.ca !== undefined || options.headers !== undefined)
-      throw new Error('a browser takes neither `ca` nor `headers`');
+    ({ config, origin } = webSocketDialTarget(options, () => {
+      if (options.ca !== undefined || options.headers !== undefined)
+        throw new Error('a browser takes neither `ca` nor `headers`');
+    }));
   } catch (err) {
-    if (isTransportError(err)) return Promise.reject(err);
-    return Promise.reject(
-      transportError('INVALID_CONFIG', `dialWebSocket: ${options.url}: ${(err as Error).message}`, {
-        cause: err,
-      }),
-    );
+    return Promise.reject(err);
   }
   const started = Date.now();
   return open(options.url, origin, config.handshakeTimeoutMs).then((socket) => {

@@ -4,12 +4,12 @@
  * pinning the server's key, then the prelude.
  */
 import { WebSocket } from 'ws';
-import { isTransportError, type TransportError, transportError } from '../errors.js';
-import { type ConnectionConfig, resolveConfig } from './config.js';
+import { type TransportError, transportError } from '../errors.js';
+import type { ConnectionConfig } from './config.js';
 import { type Connection, remoteAddressOf } from './connection.js';
 import { dialInband, type Ed25519Signer } from './inband.js';
-import { canonicalOrigin } from './inband-codec.js';
 import { nodeSigner, nodeVerify } from './node-signer.js';
+import { webSocketDialTarget } from './websocket-target.js';
 import { webSocketDuplex } from './ws-duplex.js';
 
 export interface WebSocketDialOptions extends Partial<ConnectionConfig> {
@@ -49,17 +49,9 @@ export function dialWebSocket(options: WebSocketDialOptions): Promise<Connection
   let config: ConnectionConfig;
   let origin: string;
   try {
-    config = resolveConfig(options);
-    origin = canonicalOrigin(options.url);
-    if (!origin.startsWith('ws://') && !origin.startsWith('wss://'))
-      throw new Error('not a ws:// or wss:// URL');
+    ({ config, origin } = webSocketDialTarget(options));
   } catch (err) {
-    if (isTransportError(err)) return Promise.reject(err);
-    return Promise.reject(
-      transportError('INVALID_CONFIG', `dialWebSocket: ${options.url}: ${(err as Error).message}`, {
-        cause: err,
-      }),
-    );
+    return Promise.reject(err);
   }
   const started = Date.now();
   return new Promise<Connection>((resolve, reject) => {
