@@ -7,10 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { browserBundle, launchChromium, ROOT, serveStatic, skipBrowser } from './support.js';
+import { launchChromium, loadPage, servePage, skipBrowser } from './support.js';
 
 const MiB = 1024 * 1024;
 
@@ -26,20 +25,12 @@ describe('byte streams as Web streams on a page (Chromium)', { skip: skipBrowser
   const errors: string[] = [];
 
   before(async () => {
-    const { file } = await browserBundle();
-    const served = await serveStatic({
-      '/': join(ROOT, 'specs/browser/page/index.html'),
-      '/page.js': join(ROOT, 'specs/browser/page/bytes.js'),
-      '/rxchan.js': file,
-    });
+    const served = await servePage('bytes.js');
     server = served.server;
     chromium = await launchChromium();
     page = await chromium.context.newPage();
     page.on('pageerror', (err) => errors.push(String(err)));
-    await page.goto(`${served.url}/`);
-    await page.waitForFunction(() => (globalThis as { pageReady?: boolean }).pageReady === true, null, {
-      timeout: 10_000,
-    });
+    await loadPage(page, served.url);
   });
 
   after(async () => {

@@ -9,13 +9,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
-import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { ActorSystem } from '../../src/index.js';
 import { socketConnection, socketPair } from '../../src/transport/connection/socket-pair.js';
-import { browserBundle, launchChromium, ROOT, serveStatic, skipBrowser } from './support.js';
+import { launchChromium, loadPage, servePage, skipBrowser } from './support.js';
 
 const MiB = 1024 * 1024;
 
@@ -83,12 +82,7 @@ describe('byte streams between Node and Chromium (bridged in memory)', { skip: s
   const errors: string[] = [];
 
   before(async () => {
-    const { file } = await browserBundle();
-    const served = await serveStatic({
-      '/': join(ROOT, 'specs/browser/page/index.html'),
-      '/page.js': join(ROOT, 'specs/browser/page/node-bridge.js'),
-      '/rxchan.js': file,
-    });
+    const served = await servePage('node-bridge.js');
     server = served.server;
     system = new ActorSystem({ onError: (err) => events.push(`onError: ${err}`) });
     await system.register('files', Files);
@@ -122,10 +116,7 @@ describe('byte streams between Node and Chromium (bridged in memory)', { skip: s
       if (!sending) void flush();
     });
     bridgeEnd.resume();
-    await page.goto(`${served.url}/`);
-    await page.waitForFunction(() => (globalThis as { pageReady?: boolean }).pageReady === true, null, {
-      timeout: 10_000,
-    });
+    await loadPage(page, served.url);
   });
 
   after(async () => {

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** Why the browser specs skip, or false when Chromium is there. */
@@ -55,6 +55,33 @@ export async function serveStatic(files: Record<string, string>): Promise<{ url:
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, server };
+}
+
+/**
+ * Serves one spec page on 127.0.0.1: page/index.html, page/`script` as /page.js, the pages' shared
+ * /common.js, the bundle as /rxchan.js, and `extra` (url path → absolute file).
+ */
+export async function servePage(
+  script: string,
+  extra: Record<string, string> = {},
+): Promise<{ url: string; server: Server }> {
+  const { file } = await browserBundle();
+  const pages = join(ROOT, 'specs/browser/page');
+  return serveStatic({
+    '/': join(pages, 'index.html'),
+    '/page.js': join(pages, script),
+    '/common.js': join(pages, 'common.js'),
+    '/rxchan.js': file,
+    ...extra,
+  });
+}
+
+/** Opens `url` in `page` and waits (10 s at most) for its script to set `window.pageReady`. */
+export async function loadPage(page: Page, url: string): Promise<void> {
+  await page.goto(`${url}/`);
+  await page.waitForFunction(() => (globalThis as { pageReady?: boolean }).pageReady === true, null, {
+    timeout: 10_000,
+  });
 }
 
 /**

@@ -7,12 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ActorSystem, callContext, Identity, type Ref, rpcError } from '../../src/index.js';
 import { type WebCert, webCert } from '../support/web-cert.js';
-import { browserBundle, launchChromium, ROOT, serveStatic, skipBrowser } from './support.js';
+import { launchChromium, loadPage, servePage, serveStatic, skipBrowser } from './support.js';
 
 type Outcome<T> = {
   ok?: T;
@@ -101,21 +100,13 @@ describe('a browser client over wss:// (Chromium)', { skip: skipBrowser }, () =>
 
   before(async () => {
     cert = await webCert();
-    const { file } = await browserBundle();
-    const served = await serveStatic({
-      '/': join(ROOT, 'specs/browser/page/index.html'),
-      '/page.js': join(ROOT, 'specs/browser/page/websocket.js'),
-      '/rxchan.js': file,
-    });
+    const served = await servePage('websocket.js');
     statics = served.server;
     chromium = await launchChromium({ ignoreHTTPSErrors: true });
     context = chromium.context;
     page = await context.newPage();
     page.on('pageerror', (err) => pageErrors.push(String(err)));
-    await page.goto(`${served.url}/`);
-    await page.waitForFunction(() => (globalThis as { pageReady?: boolean }).pageReady === true, null, {
-      timeout: 10_000,
-    });
+    await loadPage(page, served.url);
     keys = await inPage('setUp');
     const listening = await startServer(0);
     url = listening.url!;

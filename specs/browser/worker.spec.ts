@@ -11,7 +11,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { browserBundle, launchChromium, ROOT, serveStatic, skipBrowser } from './support.js';
+import { launchChromium, loadPage, ROOT, servePage, skipBrowser } from './support.js';
 
 interface Described {
   isRpcError: boolean;
@@ -37,22 +37,15 @@ describe('a browser Worker over MessagePorts (Chromium)', { skip: skipBrowser },
   }
 
   before(async () => {
-    const { file } = await browserBundle();
-    const served = await serveStatic({
-      '/': join(ROOT, 'specs/browser/page/index.html'),
-      '/page.js': join(ROOT, 'specs/browser/page/worker.js'),
+    const served = await servePage('worker.js', {
       '/worker-host.js': join(ROOT, 'specs/browser/page/worker-host.js'),
-      '/rxchan.js': file,
     });
     server = served.server;
     chromium = await launchChromium();
     page = await chromium.context.newPage();
     page.setDefaultTimeout(30_000);
     page.on('pageerror', (err) => pageErrors.push(String(err)));
-    await page.goto(`${served.url}/`);
-    await page.waitForFunction(() => (globalThis as { pageReady?: boolean }).pageReady === true, null, {
-      timeout: 10_000,
-    });
+    await loadPage(page, served.url);
     keys = await inPage('startWorker');
   });
 

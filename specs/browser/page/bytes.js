@@ -1,47 +1,12 @@
 // Runs in Chromium, loaded by specs/browser/bytes.spec.ts: byte streams as Web streams between two
 // ActorSystems on one page over an in-memory socket pair, through the bundle only. Each window.* function
 // resolves to what the spec checks; sha256 comes from WebCrypto.
+
+import { generate, readAll, sha256, until, withTimeout } from '/common.js';
 import { ActorSystem, socketConnectionPair } from '/rxchan.js';
 
 const MiB = 1024 * 1024;
 const log = [];
-
-/** `n` deterministic pseudo-random bytes (xorshift32 from `seed`). */
-function generate(n, seed) {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-async function sha256(bytes) {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-async function readAll(stream) {
-  const chunks = [];
-  let n = 0;
-  for (const reader = stream.getReader(); ; ) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    if (!(value instanceof Uint8Array)) throw new Error(`a chunk that is not a Uint8Array: ${value}`);
-    chunks.push(value);
-    n += value.length;
-  }
-  const all = new Uint8Array(n);
-  let off = 0;
-  for (const c of chunks) {
-    all.set(c, off);
-    off += c.length;
-  }
-  return all;
-}
 
 /** A pulling ReadableStream of `data` in `size`-byte chunks; `pulled()` is how far it was read. */
 function counted(data, size) {
@@ -97,24 +62,6 @@ class Files {
     await writer.close();
     return bytes;
   }
-}
-
-async function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function until(check, ms) {
-  const end = Date.now() + ms;
-  while (!check() && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 10));
-  return check();
 }
 
 /** Two systems on this page, `files` served by one and reached from the other; closes both after `body`. */

@@ -1,5 +1,7 @@
 // Runs in Chromium, loaded by specs/browser/in-page.spec.ts: two ActorSystems on one page over an
 // in-memory socket pair, through the bundle only. window.runInPage() resolves to what the spec checks.
+
+import { firstItems, until, withTimeout } from '/common.js';
 import { ActorSystem, callContext, isRpcError, rpcError, socketConnectionPair } from '/rxchan.js';
 
 const log = [];
@@ -28,18 +30,6 @@ class Calculator {
   }
 }
 
-async function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 window.runInPage = async () => {
   const [clientConnection, serverConnection] = socketConnectionPair();
   const server = new ActorSystem({ onError: (err) => log.push(`server onError: ${err}`) });
@@ -56,29 +46,9 @@ window.runInPage = async () => {
     } catch (err) {
       out.divide = { isRpcError: isRpcError(err), code: err.code, message: err.message };
     }
-    out.ticks = await withTimeout(
-      new Promise((resolve, reject) => {
-        const seen = [];
-        const sub = calc.ticks().subscribe({
-          next: (v) => {
-            seen.push(v);
-            if (seen.length === 3) {
-              sub.unsubscribe();
-              resolve(seen);
-            }
-          },
-          error: reject,
-        });
-      }),
-      5000,
-      'ticks',
-    );
+    out.ticks = await withTimeout(firstItems(calc.ticks(), 3), 5000, 'ticks');
     // The server's teardown runs once the reset reaches it.
-    const until = Date.now() + 5000;
-    while (!log.includes('ticks torn down') && Date.now() < until) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    out.tornDown = log.includes('ticks torn down');
+    out.tornDown = await until(() => log.includes('ticks torn down'), 5000);
     out.callback = await withTimeout(
       calc.greetVia((name) => `hello ${name}`, 'page'),
       5000,

@@ -1,26 +1,11 @@
 // Runs in Chromium, loaded by specs/browser/node-bridge.spec.ts: an ActorSystem on the page whose
 // connection is carried to a Node ActorSystem by the spec (window.fromNode / the toNode binding, base64),
 // so Node's byte streams (Readable/Writable) meet the page's Web streams on the real wire.
+
+import { generate, sha256, withTimeout } from '/common.js';
 import { ActorSystem, socketConnection, socketPair } from '/rxchan.js';
 
 const log = [];
-
-function generate(n, seed) {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-async function sha256(bytes) {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 function toBase64(bytes) {
   let s = '';
@@ -33,18 +18,6 @@ function fromBase64(text) {
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
-}
-
-async function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 const [pageEnd, bridgeEnd] = socketPair();

@@ -1,35 +1,15 @@
 // Runs in Chromium, loaded by specs/browser/websocket.spec.ts: an ActorSystem on the page with a
 // BrowserIdentity dials the spec's Node server over wss://, through the bundle only. Each window.*
 // function resolves to what the spec checks; every wait is bounded.
-import { ActorSystem, BrowserIdentity, isRpcError } from '/rxchan.js';
+
+import { described, firstItems, withTimeout } from '/common.js';
+import { ActorSystem, BrowserIdentity } from '/rxchan.js';
 
 const log = [];
 let identity;
 let nacl;
 let system;
 let calc;
-
-async function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function described(err) {
-  return {
-    isRpcError: isRpcError(err),
-    code: err?.code,
-    remoteCode: err?.cause?.remoteCode,
-    causeCode: err?.cause?.code,
-    message: String(err?.message ?? err),
-  };
-}
 
 async function outcome(promise, what) {
   try {
@@ -79,22 +59,7 @@ window.calls = async () => {
   out.add = await outcome(calc.add(1, 2), 'add');
   out.whoAmI = await outcome(calc.whoAmI(), 'whoAmI');
   out.divide = await outcome(calc.divide(1, 0), 'divide');
-  out.ticks = await outcome(
-    new Promise((resolve, reject) => {
-      const seen = [];
-      const sub = calc.ticks().subscribe({
-        next: (v) => {
-          seen.push(v);
-          if (seen.length === 3) {
-            sub.unsubscribe();
-            resolve(seen);
-          }
-        },
-        error: reject,
-      });
-    }),
-    'ticks',
-  );
+  out.ticks = await outcome(firstItems(calc.ticks(), 3), 'ticks');
   // Bytes both ways, larger than a WebSocket message we send (64 KiB) and than the write high-water mark.
   const up = new Uint8Array(3 * 1024 * 1024);
   for (let i = 0; i < up.length; i++) up[i] = (i * 7 + 3) & 0xff;

@@ -2,6 +2,8 @@
 // `calc` on the MessagePorts the page sends it (keyed, or insecure), and calls the page's `notes`
 // actor on a port the page serves. Everything through the bundle only; messages to the page are
 // `{ id, ok }` / `{ id, error }` answers and `{ log }` lines.
+
+import { readAll, sha256 } from '/common.js';
 import { ActorSystem, BrowserIdentity, callContext, rpcError } from '/rxchan.js';
 
 let system;
@@ -9,29 +11,6 @@ let identity;
 
 function log(line) {
   self.postMessage({ log: line });
-}
-
-async function sha256(bytes) {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-async function readAll(stream) {
-  const chunks = [];
-  let n = 0;
-  for (const reader = stream.getReader(); ; ) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    n += value.length;
-  }
-  const all = new Uint8Array(n);
-  let off = 0;
-  for (const c of chunks) {
-    all.set(c, off);
-    off += c.length;
-  }
-  return all;
 }
 
 class Calculator {

@@ -1,7 +1,9 @@
 // Runs in Chromium, loaded by specs/browser/worker.spec.ts: the page starts a module Worker
 // (worker-host.js) and talks to the ActorSystem in it over MessageChannels, through the bundle only.
 // Each window.* function resolves to what the spec checks; every wait is bounded.
-import { ActorSystem, BrowserIdentity, callContext, isRpcError } from '/rxchan.js';
+
+import { chunked, described, firstItems, generate, sha256, until, withTimeout } from '/common.js';
+import { ActorSystem, BrowserIdentity, callContext } from '/rxchan.js';
 
 const log = [];
 let worker;
@@ -10,74 +12,12 @@ let pageIdentity;
 let nextId = 0;
 const answers = new Map();
 
-async function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Asks the worker to run `op`; `transfer` moves ports to it. */
 function ask(op, args = {}, transfer = []) {
   const id = ++nextId;
   const answer = new Promise((resolve, reject) => answers.set(id, { resolve, reject }));
   worker.postMessage({ id, op, ...args }, transfer);
   return withTimeout(answer, 10_000, `worker ${op}`);
-}
-
-function described(err) {
-  return {
-    isRpcError: isRpcError(err),
-    code: err?.code,
-    remoteCode: err?.cause?.remoteCode ?? err?.remoteCode,
-    causeCode: err?.cause?.code,
-    message: String(err?.message ?? err),
-  };
-}
-
-async function sha256(bytes) {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/** `n` deterministic pseudo-random bytes (xorshift32 from `seed`). */
-function generate(n, seed) {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-/** A ReadableStream of `data` in `size`-byte chunks. */
-function chunked(data, size) {
-  let off = 0;
-  return new ReadableStream({
-    pull(controller) {
-      if (off >= data.length) {
-        controller.close();
-        return;
-      }
-      const end = Math.min(data.length, off + size);
-      controller.enqueue(data.slice(off, end));
-      off = end;
-    },
-  });
-}
-
-async function waitForLog(line, ms) {
-  const until = Date.now() + ms;
-  while (!log.includes(line) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
-  return log.includes(line);
 }
 
 window.startWorker = async () => {
@@ -119,24 +59,8 @@ window.callWorker = async () => {
     } catch (err) {
       out.divide = described(err);
     }
-    out.ticks = await withTimeout(
-      new Promise((resolve, reject) => {
-        const seen = [];
-        const sub = calc.ticks().subscribe({
-          next: (v) => {
-            seen.push(v);
-            if (seen.length === 3) {
-              sub.unsubscribe();
-              resolve(seen);
-            }
-          },
-          error: reject,
-        });
-      }),
-      5000,
-      'ticks',
-    );
-    out.tornDown = await waitForLog('ticks torn down', 5000);
+    out.ticks = await withTimeout(firstItems(calc.ticks(), 3), 5000, 'ticks');
+    out.tornDown = await until(() => log.includes('ticks torn down'), 5000);
     out.callback = await withTimeout(
       calc.greetVia(async (name) => `hello ${name}`, 'page'),
       5000,
